@@ -1,0 +1,100 @@
+"""The provider Protocol and the values that cross it.
+
+Evidence is a plain mapping that lives only for the duration of ``submit``; a provider
+returns a Signal (an age interval plus what kind of method produced it) or a Failure with
+a stable reason code. Providers see only ``service.core``: never the store, tokens or policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from service.core.bands import BandSet
+from service.core.intervals import AgeInterval
+
+
+class Flow(StrEnum):
+    SUBMIT = "submit"  # evidence is posted directly
+    REDIRECT = "redirect"  # the user is sent to a third party and comes back
+
+
+@dataclass(frozen=True, slots=True)
+class MethodParams:
+    """What the policy says about the method this provider serves in one check."""
+
+    name: str
+    buffer: float = 0.0
+    sigma_k: float = 1.0
+    max_sigma: float | None = None
+    liveness: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderContext:
+    now: datetime
+    bands: BandSet
+    method: MethodParams
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    interval: AgeInterval
+    method_class: str
+    # How the provider knows, e.g. an OS signal's source tier; the policy maps it to a level.
+    qualifier: str | None = None
+    # Only for exact intervals: when the next band starts, rounded up to a month.
+    age_up_at: date | None = None
+    # Names (never values) of what was derived, for the data-minimisation log.
+    attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    reason: str  # stable reason code, e.g. "signal_unavailable", "liveness_failed"
+    circumvention: bool = False  # counts as a circumvention signal
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailability:
+    reason: str
+
+
+Outcome = Signal | Failure
+
+
+@runtime_checkable
+class Provider(Protocol):
+    method_class: ClassVar[str]
+    evidence_kinds: ClassVar[tuple[str, ...]]
+    flow: ClassVar[Flow]
+
+    @property
+    def name(self) -> str: ...
+
+    def unavailable(self) -> Unavailability | None:
+        """Why the provider cannot run here (e.g. a missing extra), or None when it can."""
+
+    async def submit(self, evidence: Mapping[str, Any], ctx: ProviderContext) -> Outcome:
+        """Derive a signal. Raise ``InvalidEvidence`` for evidence that does not fit the schema;
+        the message names fields, never their values."""
+
+
+class ProviderFactory(Protocol):
+    """What an entry point names: usually the provider class itself."""
+
+    def __call__(self, name: str, config: Mapping[str, Any]) -> Provider: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    name: str
+    method_class: str
+    flow: Flow
+    evidence_kinds: tuple[str, ...]
+    available: bool
+    unavailable_reason: str | None = None
+    config_keys: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,1 @@
+"""HTTP layer: thin routers, request/response schemas, one place that renders errors."""

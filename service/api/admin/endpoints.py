@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.api.deps import AdminDep, JsonBody, ServicesDep
+from service.flows.errors import DevClockDisabled
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+class AdvanceClock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    advance: timedelta = Field(description="ISO 8601 duration, e.g. P400D.", ge=timedelta(0), le=timedelta(days=3660))
+
+
+class ClockState(BaseModel):
+    now: datetime
+    offset_seconds: float
+
+
+@router.post("/clock", dependencies=[JsonBody])
+async def advance_clock(body: AdvanceClock, svc: ServicesDep, _: AdminDep) -> ClockState:
+    """Demo only (``--dev-clock``): move the service clock forward to see re-checks come due."""
+    if svc.dev_clock is None:
+        raise DevClockDisabled("start the service with --dev-clock to use this")
+    svc.dev_clock.advance(body.advance)
+    return ClockState(now=svc.dev_clock.now(), offset_seconds=svc.dev_clock.offset.total_seconds())

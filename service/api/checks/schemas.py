@@ -1,0 +1,142 @@
+"""Request and response bodies of the checks API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from service.flows.results import CheckView, EvidenceResult, IssuedToken, MethodOffer, StartedCheck
+
+SubjectRefStr = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+SidStr = Annotated[str, StringConstraints(pattern=r"^sid_[A-Za-z0-9_-]{43}$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubjectBody(_Strict):
+    subject: SubjectRefStr | None = Field(
+        default=None, description="The app's own reference for its user. Never stored; only its sid."
+    )
+    sid: SidStr | None = Field(default=None, description="The sid returned earlier for this user.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SubjectBody:
+        if (self.subject is None) == (self.sid is None):
+            raise ValueError("give exactly one of 'subject' or 'sid'")
+        return self
+
+
+class StartCheckRequest(SubjectBody):
+    jurisdiction: Code = Field(description="A jurisdiction of the policy, e.g. 'default' or 'GB'.")
+    purpose: Literal["signup", "recheck", "step_up", "access"] = "signup"
+
+
+class MethodOut(BaseModel):
+    name: str
+    method_class: str
+    description: str
+
+    @classmethod
+    def of(cls, m: MethodOffer) -> MethodOut:
+        return cls(name=m.name, method_class=m.method_class, description=m.description)
+
+
+class Explanation(BaseModel):
+    uses: str = Field(description="What the first method asks of the user.")
+    keeps: str = Field(description="What ageband keeps afterwards.")
+    why: str = Field(description="Why the check is needed.")
+
+
+class StartCheckResponse(BaseModel):
+    check_id: str
+    sid: str
+    expires_at: datetime
+    method: MethodOut
+    methods: list[MethodOut]
+    explanation: Explanation
+
+    @classmethod
+    def of(cls, s: StartedCheck) -> StartCheckResponse:
+        return cls(
+            check_id=s.check_id,
+            sid=s.sid,
+            expires_at=s.expires_at,
+            method=MethodOut.of(s.method),
+            methods=[MethodOut.of(m) for m in s.methods],
+            explanation=Explanation(uses=s.explanation_uses, keeps=s.explanation_keeps, why=s.explanation_why),
+        )
+
+
+class EvidenceRequest(BaseModel):
+    """``method`` names the method; every other field is the method's evidence."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
+    method: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class CheckResponse(BaseModel):
+    check_id: str
+    status: Literal["pending", "passed", "failed"]
+    jurisdiction: str
+    purpose: str
+    expires_at: datetime
+    methods_tried: list[str]
+    attempts_left: int
+    next_method: MethodOut | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, v: CheckView) -> CheckResponse:
+        return cls(
+            check_id=v.check_id,
+            status=v.status.value,  # type: ignore[arg-type]  # StrEnum values are the literals
+            jurisdiction=v.jurisdiction,
+            purpose=v.purpose,
+            expires_at=v.expires_at,
+            methods_tried=v.methods_tried,
+            attempts_left=v.attempts_left,
+            next_method=MethodOut.of(v.next_method) if v.next_method else None,
+            reason=v.reason,
+        )
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="A signed age-band JWT (typ ageband+jwt).")
+    token_type: Literal["ageband+jwt"] = "ageband+jwt"
+    expires_in: int
+    band: str
+    level: str
+    recheck_at: date
+    recheck_due: bool
+
+    @classmethod
+    def of(cls, t: IssuedToken) -> TokenOut:
+        return cls(
+            token=t.token,
+            expires_in=t.expires_in,
+            band=t.band,
+            level=t.level,
+            recheck_at=t.recheck_at,
+            recheck_due=t.recheck_due,
+        )
+
+
+class EvidenceResponse(BaseModel):
+    outcome: Literal["passed", "inconclusive", "failed"]
+    reason: str | None = Field(description="Stable reason code when not passed.")
+    check: CheckResponse
+    token: TokenOut | None
+
+    @classmethod
+    def of(cls, r: EvidenceResult) -> EvidenceResponse:
+        return cls(
+            outcome=r.outcome,  # type: ignore[arg-type]  # flows return exactly these three
+            reason=r.reason,
+            check=CheckResponse.of(r.check),
+            token=TokenOut.of(r.token) if r.token else None,
+        )

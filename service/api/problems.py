@@ -1,0 +1,61 @@
+"""Every error leaves as an RFC 9457 problem document with a stable ``code``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from service.audit.logging import get_logger
+from service.core.errors import AgebandError
+
+PROBLEM = "application/problem+json"
+
+_HTTP_CODES = {
+    400: ("malformed_body", "Malformed request"),
+    404: ("no_such_route", "Not found"),
+    405: ("method_not_allowed_on_route", "Method not allowed"),
+    413: ("body_too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+}
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:ageband:problem:{code}", "title": title, "status": status, "code": code}
+    body["detail"] = detail
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    log = get_logger("ageband.http")
+
+    @app.exception_handler(AgebandError)
+    async def _ours(_: Request, exc: AgebandError) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(400, "malformed_json", "Malformed JSON", "the body is not valid JSON")
+        # Never echo the input: it may be personal (a birth date, a subject reference).
+        safe = [
+            {"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type"), "msg": e.get("msg")}
+            for e in errors[:20]
+        ]
+        return problem(422, "validation_failed", "Validation failed", "the request does not fit the schema", errors=safe)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+        return problem(exc.status_code, code, title, title.lower())
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled_error", exc_info=exc)
+        return problem(500, "internal_error", "Internal error", "an unexpected error occurred")

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from service.api.deps import ClientDep, ServicesDep
+from service.flows import rechecks as flow
+
+router = APIRouter(prefix="/v1/rechecks", tags=["rechecks"])
+
+
+class DueItem(BaseModel):
+    sid: str
+    recheck_at: date
+
+
+class DueResponse(BaseModel):
+    items: list[DueItem]
+    next_cursor: str | None
+
+
+@router.get("/due")
+async def due(
+    svc: ServicesDep,
+    client: ClientDep,
+    before: Annotated[date | None, Query(description="Re-check dates before this day (default: today).")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=flow.MAX_PAGE)] = 100,
+) -> DueResponse:
+    """Your subjects whose re-check is due, oldest first, a page at a time."""
+    page = await flow.due(svc, client, before, cursor, limit)
+    return DueResponse(items=[DueItem(sid=e.sid, recheck_at=e.recheck_at) for e in page.entries], next_cursor=page.cursor)

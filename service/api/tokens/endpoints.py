@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from service.api.checks.schemas import TokenOut
+from service.api.deps import ClientDep, JsonBody, ServicesDep
+from service.api.tokens.schemas import (
+    IntrospectRequest,
+    IntrospectResponse,
+    RefreshRequest,
+    RevokeRequest,
+    RevokeResponse,
+)
+from service.core.errors import AgebandError
+from service.flows import tokens as flow
+from service.flows.checks import SubjectRef, resolve_sid
+
+router = APIRouter(tags=["tokens"])
+
+
+class MalformedIntrospection(AgebandError):
+    status = 400
+    code = "invalid_request"
+    title = "Invalid introspection request"
+
+
+@router.post("/v1/tokens/refresh", dependencies=[JsonBody])
+async def refresh(body: RefreshRequest, svc: ServicesDep, client: ClientDep) -> TokenOut:
+    """A fresh token while the record is valid; 409 ``recheck_required`` (with a new check) after grace."""
+    sid = await resolve_sid(svc, client, SubjectRef(body.subject, body.sid))
+    return TokenOut.of(await flow.refresh(svc, client, sid))
+
+
+@router.post(
+    "/v1/tokens/introspect",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": IntrospectRequest.model_json_schema()},
+                "application/json": {"schema": IntrospectRequest.model_json_schema()},
+            },
+        }
+    },
+)
+async def introspect(request: Request, svc: ServicesDep, client: ClientDep) -> IntrospectResponse:
+    """RFC 7662 introspection: ``active`` is false for any token that is invalid, revoked or not yours."""
+    raw = await request.body()
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if ctype == "application/x-www-form-urlencoded":
+            fields = parse_qs(raw.decode("ascii"), strict_parsing=False, max_num_fields=10)
+            data: object = {k: v[0] for k, v in fields.items()}
+        elif ctype == "application/json":
+            data = json.loads(raw)
+        else:
+            raise HTTPException(415)
+        parsed = IntrospectRequest.model_validate(data)
+    except (UnicodeDecodeError, ValueError, ValidationError, RecursionError):
+        raise MalformedIntrospection("expected a 'token' parameter") from None
+    result = await flow.introspect(svc, client, parsed.token)
+    return IntrospectResponse(active=result.active, **(result.claims or {}))
+
+
+@router.post("/v1/subjects/revoke", dependencies=[JsonBody])
+async def revoke(body: RevokeRequest, svc: ServicesDep, client: ClientDep) -> RevokeResponse:
+    """Void every outstanding token of a subject and drop its record."""
+    sid = await resolve_sid(svc, client, SubjectRef(body.subject, body.sid))
+    await flow.revoke(svc, client, sid, erase=False)
+    return RevokeResponse(revoked=True)
+
+
+@router.post("/v1/subjects/erase", dependencies=[JsonBody])
+async def erase(body: RevokeRequest, svc: ServicesDep, client: ClientDep) -> RevokeResponse:
+    """Erase a subject (e.g. on account deletion): the record is gone and tokens fail introspection."""
+    sid = await resolve_sid(svc, client, SubjectRef(body.subject, body.sid))
+    await flow.revoke(svc, client, sid, erase=True)
+    return RevokeResponse(revoked=True)

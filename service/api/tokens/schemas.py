@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from service.api.checks.schemas import SubjectBody
+
+
+class RefreshRequest(SubjectBody):
+    """Refresh by the sid the app keeps, or by its own subject reference."""
+
+
+class RevokeRequest(SubjectBody):
+    pass
+
+
+class IntrospectRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # RFC 7662 allows token_type_hint and extensions
+    token: Annotated[str, StringConstraints(min_length=1)]
+
+
+class IntrospectResponse(BaseModel):
+    """RFC 7662: ``active`` always; the token's claims only when active."""
+
+    model_config = ConfigDict(extra="allow")
+    active: bool
+
+
+class RevokeResponse(BaseModel):
+    revoked: bool = Field(description="Outstanding tokens are void and the record is gone.")

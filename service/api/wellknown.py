@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+
+from service.api.deps import ServicesDep
+
+router = APIRouter(tags=["meta"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    policy_version: str
+    store: str
+    providers: dict[str, Any]
+
+
+@router.get("/.well-known/jwks.json")
+async def jwks(svc: ServicesDep, response: Response) -> dict[str, Any]:
+    """Public keys (next, active, retired) that verify age-band tokens."""
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return svc.keyring.jwks()
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", responses={503: {"description": "Not ready"}})
+async def readyz(svc: ServicesDep, response: Response) -> Readiness:
+    """Readiness: the store answers and a policy is loaded."""
+    try:
+        await svc.store.ping()
+        store = "ok"
+    except Exception:  # readiness reports any store failure rather than raising
+        store = "unavailable"
+        response.status_code = 503
+    providers = {
+        p.name: {"available": p.available, "reason": p.unavailable_reason} for p in svc.providers.info()
+    }
+    return Readiness(
+        status="ok" if store == "ok" else "degraded",
+        policy_version=svc.policy.current.version,
+        store=store,
+        providers=providers,
+    )

@@ -1,0 +1,113 @@
+"""The composition root: ``create_app(settings)`` wires everything in the lifespan."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TextIO
+
+from fastapi import FastAPI
+
+from providers.registry import InstanceConfig, build
+from service.api import problems
+from service.api.access_log import AccessLog
+from service.api.admin.endpoints import router as admin_router
+from service.api.checks.endpoints import router as checks_router
+from service.api.limits import BodyLimit
+from service.api.rechecks.endpoints import router as rechecks_router
+from service.api.tokens.endpoints import router as tokens_router
+from service.api.wellknown import router as wellknown_router
+from service.audit.events import Audit
+from service.audit.logging import configure_logging, get_logger
+from service.clients.registry import ClientRegistry
+from service.core.clock import Clock, OffsetClock, SystemClock
+from service.flows.context import Services
+from service.policy.holder import PolicyHolder
+from service.settings import Settings
+from service.store.base import Store
+from service.store.memory import MemoryStore
+from service.store.redis import RedisStore
+from service.tokens.keys import KeyRing, KeyState, load_key
+from service.tokens.signer import TokenSigner
+from service.tokens.verifier import TokenVerifier
+
+DEMO_CLIENT_KEY = "ageband-demo-key"  # noqa: S105  # development only; production refuses it
+DEMO_ADMIN_KEY = "ageband-demo-admin-key"  # noqa: S105
+VERSION = "0.1.0"
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    log = get_logger("ageband")
+    dev_clock = OffsetClock() if settings.dev_clock else None
+    clock = clock or dev_clock or SystemClock()
+    policy = PolicyHolder.load(settings.policy_path)
+    log.info("policy.loaded", audit=True, pol=policy.current.version, files=list(policy.current.files))
+    instances = [
+        InstanceConfig(name, (cfg.type if cfg else None) or name, cfg.config if cfg else {})
+        for name in settings.providers.enabled
+        for cfg in [settings.providers.instances.get(name)]
+    ]
+    registry = build(instances)
+    if settings.tokens.keys:
+        keyring = KeyRing([load_key(k.path, KeyState(k.state)) for k in settings.tokens.keys])
+    else:
+        keyring = KeyRing.development(settings.tokens.dev_key_alg)
+        log.warning("DEVELOPMENT SIGNING KEY", warning="generated in memory; tokens die with the process; never use in production", kid=keyring.signing_key.kid)
+    if settings.clients_file is not None:
+        clients = ClientRegistry.from_file(settings.clients_file)
+    else:
+        clients = ClientRegistry.demo(DEMO_CLIENT_KEY, DEMO_ADMIN_KEY)
+        log.warning("DEMO CLIENT ENABLED", warning="client 'demo' with a published API key; set AGEBAND_CLIENTS_FILE")
+    if settings.pepper is not None:
+        pepper = settings.pepper.get_secret_value().encode()
+    else:
+        pepper = secrets.token_bytes(32)
+        log.warning("RANDOM PEPPER", warning="sids change on restart; set AGEBAND_PEPPER")
+    store: Store
+    if settings.store.backend == "redis":
+        store = RedisStore.from_url(settings.store.redis_url.get_secret_value(), settings.store.prefix)
+    else:
+        store = MemoryStore(clock)
+    tokens = settings.tokens
+    return Services(
+        policy=policy,
+        providers=registry,
+        store=store,
+        keyring=keyring,
+        signer=TokenSigner(keyring, tokens.issuer, tokens.lifetime, clock),
+        verifier=TokenVerifier(keyring, tokens.issuer, clock, tokens.leeway_seconds),
+        clients=clients,
+        audit=Audit(),
+        clock=clock,
+        pepper=pepper,
+        revocation_ttl=int(tokens.lifetime.total_seconds()) + tokens.leeway_seconds + 60,
+        dev_clock=dev_clock if clock is dev_clock else None,
+    )
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, log_sink: TextIO | None = None) -> FastAPI:
+    configure_logging(fmt=settings.log_format, level=settings.log_level, sink=log_sink)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(settings, clock)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.store.close()
+
+    app = FastAPI(
+        title="ageband",
+        version=VERSION,
+        summary="Age checks, short-lived signed age-band tokens, and re-checks. No identity kept.",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    problems.install(app)
+    for router in (checks_router, tokens_router, rechecks_router, admin_router, wellknown_router):
+        app.include_router(router)
+    app.add_middleware(AccessLog)
+    app.add_middleware(BodyLimit, max_bytes=settings.http.max_body_bytes)
+    return app

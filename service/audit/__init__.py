@@ -1,0 +1,1 @@
+"""Logs and the data-minimisation audit trail, behind a PII guard."""

@@ -1,0 +1,54 @@
+"""The PII guard: a structlog processor that lets only allowlisted keys through.
+
+Anything else is redacted, whatever it holds. Tracebacks keep frames (file, line, function)
+and the exception type, never locals and never the message, which could quote input.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+REDACTED = "[redacted]"
+
+# Every key an event may carry. Values under these keys are ours: codes, pseudonyms,
+# counts, names of fields (never their contents).
+ALLOWED_KEYS = frozenset(
+    {
+        # structlog and request line
+        "event", "level", "timestamp", "logger", "exception", "audit",
+        "method", "route", "status", "duration_ms", "request_id",
+        # audit context
+        "check_id", "sid", "client", "pol", "jur", "purpose",
+        # audit facts: kinds, sizes, names, outcomes
+        "kind", "size", "provider", "method_class", "attributes", "fields", "ttl",
+        "claims", "outcome", "reason", "band", "level_name", "next_method", "attempt",
+        "kid", "alg", "files", "jurisdictions", "version", "errors", "count",
+        "backend", "warning", "detail", "path_template", "keys", "offset",
+    }
+)  # fmt: skip
+
+
+def pii_guard(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event):
+        if key not in ALLOWED_KEYS:
+            event[key] = REDACTED
+    exc = event.pop("exc_info", None)
+    if exc:
+        event["exception"] = _safe_traceback(exc)
+    return event
+
+
+def _safe_traceback(exc_info: Any) -> Mapping[str, Any]:
+    if exc_info is True:
+        import sys
+
+        exc_info = sys.exc_info()
+    if isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    etype, _, tb = exc_info
+    frames = [
+        f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb, limit=30)
+    ]
+    return {"type": getattr(etype, "__name__", "Exception"), "frames": frames}

@@ -1,0 +1,42 @@
+"""structlog set-up: JSON lines in production, console on a TTY, always through the PII guard."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import Processor
+
+from service.audit.guard import pii_guard
+
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+
+def configure_logging(*, fmt: str = "json", level: str = "info", sink: TextIO | None = None) -> None:
+    renderer: Processor
+    if fmt == "console":
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    else:
+        renderer = structlog.processors.JSONRenderer(serializer=_dumps)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            pii_guard,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        logger_factory=structlog.WriteLoggerFactory(file=sink or sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _dumps(obj: Any, **_: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def get_logger(name: str = "ageband") -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,1 @@
+"""The ``ageband`` command line."""

@@ -1,0 +1,116 @@
+"""``ageband``: run the service, manage keys and clients, export the OpenAPI document."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from service.cli.openapi import render_openapi
+from service.clients.registry import hash_key
+from service.policy.loader import load_policy
+from service.policy.yaml_source import PolicyError
+from service.settings import Settings
+from service.tokens.keys import KeyState, generate_key, write_key
+
+app = typer.Typer(help="ageband: age assurance without hoarding identity.", no_args_is_help=True)
+keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
+clients_app = typer.Typer(help="Client API keys.", no_args_is_help=True)
+policy_app = typer.Typer(help="Policy files.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(clients_app, name="clients")
+app.add_typer(policy_app, name="policy")
+
+out = Console()
+err = Console(stderr=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    dev_clock: Annotated[
+        bool, typer.Option("--dev-clock", help="Settable clock for demos: POST /v1/admin/clock.")
+    ] = False,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    from service.app import create_app
+
+    overrides: dict[str, object] = {"dev_clock": True} if dev_clock else {}
+    settings = Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings merges env
+    try:
+        load_policy(settings.policy_path)  # fail fast, with a readable error, before binding
+    except PolicyError as exc:
+        err.print(f"[bold red]invalid policy[/]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.http.host,
+        port=port or settings.http.port,
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+    )
+
+
+@app.command()
+def openapi(
+    output: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    check: Annotated[bool, typer.Option(help="Exit 1 if --out differs from the generated document.")] = False,
+) -> None:
+    """Print the OpenAPI document generated from the app."""
+    text = render_openapi()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    if check:
+        if not output.exists() or output.read_text() != text:
+            err.print(f"[red]{output} is out of date[/]: run 'ageband openapi --out {output}'")
+            raise typer.Exit(1)
+        return
+    output.write_text(text)
+    out.print(f"wrote {output}")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    output: Annotated[Path, typer.Option("--out", help="Private key file to write (mode 0600).")],
+    alg: Annotated[str, typer.Option(help="EdDSA (Ed25519) or ES256 (P-256).")] = "EdDSA",
+    fmt: Annotated[str, typer.Option("--format", help="pem or jwk.")] = "pem",
+) -> None:
+    """Generate a signing key. Publish it as 'next' before making it 'active'."""
+    if alg not in ("EdDSA", "ES256") or fmt not in ("pem", "jwk"):
+        err.print("[red]--alg must be EdDSA or ES256 and --format pem or jwk[/]")
+        raise typer.Exit(2)
+    if output.exists():
+        err.print(f"[red]{output} exists; refusing to overwrite a key[/]")
+        raise typer.Exit(2)
+    key = generate_key(alg, state=KeyState.next)
+    write_key(key, output, fmt)  # type: ignore[arg-type]  # checked above
+    out.print(f"wrote {output} (alg {alg}, kid {key.kid})")
+
+
+@clients_app.command("new-key")
+def clients_new_key() -> None:
+    """Make a random API key and the hash to put in the clients file."""
+    key = secrets.token_urlsafe(32)
+    out.print(f"api key (give to the app, shown once): {key}")
+    out.print(f"hash (put in the clients file):       {hash_key(key)}")
+
+
+@policy_app.command("validate")
+def policy_validate(path: Annotated[Path, typer.Argument(help="Policy file or directory.")] = Path("policies")) -> None:
+    """Load a policy as the service would, and report every error with file, line and path."""
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        for issue in exc.issues:
+            err.print(f"[red]error[/] {issue}", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"[green]ok[/] version {policy.version}: {', '.join(sorted(policy.jurisdictions))}")

@@ -1,0 +1,126 @@
+"""Clients from a YAML file, authenticated by API key hash in constant time.
+
+File shape::
+
+    clients:
+      - id: my-app
+        api_keys: ["sha256:<hex of SHA-256 of the key>"]
+        jurisdictions: ["default", "GB"]   # or ["*"]
+    admins:
+      - id: ops
+        api_keys: ["sha256:<hex>"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from service.core.errors import Forbidden, Unauthorized
+
+ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+KeyHash = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class ClientConfigError(Exception):
+    pass
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: ClientId
+    api_keys: list[KeyHash] = Field(min_length=1)
+    jurisdictions: list[str] = Field(default_factory=lambda: ["*"])
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    clients: list[_Entry] = Field(default_factory=list)
+    admins: list[_Entry] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    id: str
+    jurisdictions: frozenset[str]
+    admin: bool = False
+
+    def allows(self, jurisdiction: str) -> bool:
+        return "*" in self.jurisdictions or jurisdiction in self.jurisdictions
+
+
+def hash_key(key: str) -> str:
+    # API keys are random and long, so a plain SHA-256 suffices; no salt or KDF needed.
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+class ClientRegistry:
+    def __init__(self, entries: list[tuple[Client, str]]) -> None:
+        self._clients: dict[str, Client] = {}
+        for client, _ in entries:
+            if self._clients.setdefault(client.id, client) != client:
+                raise ClientConfigError(f"client id {client.id!r} is defined twice")
+        self._keys = [(c, bytes.fromhex(h.removeprefix("sha256:"))) for c, h in entries]
+
+    @classmethod
+    def from_file(cls, path: Path) -> ClientRegistry:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            parsed = _File.model_validate(raw)
+        except (OSError, yaml.YAMLError) as exc:
+            raise ClientConfigError(f"{path}: cannot read clients file: {exc}") from None
+        except ValidationError as exc:
+            first = exc.errors(include_input=False, include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ClientConfigError(f"{path}: {where}: {first['msg']}") from None
+        entries: list[tuple[Client, str]] = []
+        for admin, group in ((False, parsed.clients), (True, parsed.admins)):
+            for e in group:
+                client = Client(e.id, frozenset(e.jurisdictions), admin=admin)
+                entries.extend((client, h) for h in e.api_keys)
+        return cls(entries)
+
+    @classmethod
+    def demo(cls, client_key: str, admin_key: str) -> ClientRegistry:
+        return cls(
+            [
+                (Client("demo", frozenset({"*"})), hash_key(client_key)),
+                (Client("demo-admin", frozenset({"*"}), admin=True), hash_key(admin_key)),
+            ]
+        )
+
+    @property
+    def client_ids(self) -> list[str]:
+        return [c for c, v in self._clients.items() if not v.admin]
+
+    def authenticate(self, authorization: str | None) -> Client:
+        if not authorization:
+            raise Unauthorized("missing bearer API key")
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not key or len(key) > 512:
+            raise Unauthorized("expected 'Authorization: Bearer <api key>'")
+        digest = hashlib.sha256(key.strip().encode()).digest()
+        match: Client | None = None
+        # Compare against every hash, without stopping early, in constant time per comparison.
+        for client, expected in self._keys:
+            if hmac.compare_digest(digest, expected):
+                match = client
+        if match is None:
+            raise Unauthorized("unknown API key")
+        return match
+
+    @staticmethod
+    def require_client(client: Client) -> None:
+        if client.admin:
+            raise Forbidden("admin credentials cannot act for an app; use the app's API key")
+
+    @staticmethod
+    def require_admin(client: Client) -> None:
+        if not client.admin:
+            raise Forbidden("this operation needs an admin credential")

@@ -1,0 +1,1 @@
+"""Use cases. The only layer that combines policy, providers, store, tokens and audit."""

@@ -1,0 +1,368 @@
+"""Start and advance age checks: the waterfall, successive validation, and the final record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from providers.base import Failure, MethodParams, ProviderContext, Signal
+from service.clients.registry import Client
+from service.core.dates import day_of, recheck_date
+from service.core.ids import check_expiry, derive_sid, is_sid, new_check_id
+from service.core.intervals import AgeInterval
+from service.core.errors import TooManyAttempts
+from service.core.resolution import Contradiction, Inconclusive, Resolved, resolve
+from service.flows.context import Services
+from service.flows.errors import (
+    CheckBusy,
+    CheckClosed,
+    CheckExpired,
+    JurisdictionNotAllowed,
+    MethodNotAllowed,
+    MethodUnavailable,
+    NoMethodAvailable,
+    UnknownCheck,
+    UnknownMethod,
+    UnknownSubject,
+)
+from service.flows.results import (
+    CheckView,
+    EvidenceResult,
+    IssuedToken,
+    MethodOffer,
+    StartedCheck,
+)
+from service.flows.tokens import issue_token
+from service.policy.compiled import Jurisdiction, Method, Policy
+from service.policy.model import OnExhausted, OnInconclusive
+from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRef:
+    """How the app names its user: its own reference, or the sid it was given."""
+
+    subject: str | None = None
+    sid: str | None = None
+
+
+async def resolve_sid(svc: Services, client: Client, ref: SubjectRef) -> str:
+    if ref.subject is not None:
+        return derive_sid(svc.pepper, client.id, ref.subject)
+    assert ref.sid is not None
+    # A bare sid is accepted only for a subject this client already has: sids are
+    # pairwise, so one app can never act on another app's users.
+    record = await svc.store.get_record(ref.sid) if is_sid(ref.sid) else None
+    if record is None or record.client_id != client.id:
+        raise UnknownSubject("no assurance record for this sid")
+    return ref.sid
+
+
+async def start_check(
+    svc: Services,
+    client: Client,
+    ref: SubjectRef,
+    jurisdiction: str,
+    purpose: str,
+    locale: str | None,
+) -> StartedCheck:
+    policy = svc.policy.current
+    juris = policy.jurisdiction(jurisdiction)
+    if not client.allows(jurisdiction):
+        raise JurisdictionNotAllowed(f"client may not run checks for {jurisdiction!r}")
+    sid = await resolve_sid(svc, client, ref)
+    offers = [_offer(policy, policy.methods[m], locale) for m in _usable(svc, juris)]
+    if not offers:
+        raise NoMethodAvailable("no method of this jurisdiction's waterfall is available")
+    now = svc.clock.now()
+    expires = now + juris.check_ttl
+    check = CheckState(
+        check_id=new_check_id(expires),
+        client_id=client.id,
+        sid=sid,
+        jurisdiction=jurisdiction,
+        purpose=purpose,
+        policy_version=policy.version,
+        created_at=int(now.timestamp()),
+        expires_at=int(expires.timestamp()),
+    )
+    await svc.store.create_check(check, _ttl(juris))
+    svc.audit.emit(
+        "check.started", client=client.id, sid=sid, check_id=check.check_id,
+        pol=policy.version, jur=jurisdiction, purpose=purpose,
+    )  # fmt: skip
+    return StartedCheck(
+        check_id=check.check_id,
+        sid=sid,
+        expires_at=expires,
+        method=offers[0],
+        methods=offers,
+        explanation_uses=offers[0].description,
+        explanation_keeps=policy.text(policy.explanation_keeps, locale),
+        explanation_why=policy.text(policy.explanation_why, locale),
+    )
+
+
+async def get_check(svc: Services, client: Client, check_id: str, locale: str | None) -> CheckView:
+    check = await _load(svc, client, check_id)
+    return _view(svc, check, locale)
+
+
+async def submit_evidence(
+    svc: Services,
+    client: Client,
+    check_id: str,
+    method_name: str,
+    evidence: dict[str, Any],
+    size: int,
+    locale: str | None,
+) -> EvidenceResult:
+    check = await _load(svc, client, check_id)
+    if check.status is not CheckStatus.PENDING:
+        raise CheckClosed(f"the check is {check.status.value}", status_now=check.status.value)
+    policy = svc.policy.current
+    juris = policy.jurisdiction(check.jurisdiction)
+    method = policy.methods.get(method_name)
+    provider = svc.providers.get(method_name)
+    if method is None or provider is None:
+        raise UnknownMethod(f"unknown method {method_name[:64]!r}", known=list(juris.waterfall))
+    if method_name not in juris.waterfall:
+        raise MethodNotAllowed(
+            f"{method_name!r} is not offered in {check.jurisdiction!r}", allowed=list(juris.waterfall)
+        )
+    if provider.unavailable() is not None:
+        raise MethodUnavailable(f"{method_name!r} is not available on this deployment")
+    if check.methods_tried.count(method_name) >= juris.per_method_attempts:
+        raise MethodNotAllowed(f"no attempts left for {method_name!r}", allowed=_next_names(svc, juris, check))
+    ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
+    if await svc.store.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris)) is None:
+        await _finish_failed(svc, check, "attempts_exhausted")
+        raise TooManyAttempts("this check has no attempts left")
+
+    svc.audit.evidence_received(kind=method.method_class, size=size, **ctx)
+    params = MethodParams(method.name, method.buffer, method.sigma_k, method.max_sigma, method.liveness)
+    try:
+        outcome = await provider.submit(evidence, ProviderContext(svc.clock.now(), policy.bands, params))
+    finally:
+        evidence.clear()  # evidence lives only as long as the provider call
+        svc.audit.evidence_discarded(kind=method.method_class, **ctx)
+
+    check.methods_tried.append(method_name)
+    if isinstance(outcome, Failure):
+        return await _after_failure(svc, check, juris, outcome, locale)
+    svc.audit.signal_derived(attributes=outcome.attributes, **ctx)
+    return await _after_signal(svc, client, check, policy, juris, method, outcome, locale)
+
+
+async def _after_failure(
+    svc: Services, check: CheckState, juris: Jurisdiction, failure: Failure, locale: str | None
+) -> EvidenceResult:
+    if _next_names(svc, juris, check):
+        await _save(svc, check)
+        svc.audit.emit(
+            "check.attempt_failed", client=check.client_id, sid=check.sid,
+            check_id=check.check_id, pol=check.policy_version, reason=failure.reason,
+        )  # fmt: skip
+    else:
+        await _finish_failed(svc, check, failure.reason)
+    return EvidenceResult(_view(svc, check, locale), "failed", failure.reason, None)
+
+
+async def _after_signal(
+    svc: Services,
+    client: Client,
+    check: CheckState,
+    policy: Policy,
+    juris: Jurisdiction,
+    method: Method,
+    signal: Signal,
+    locale: str | None,
+) -> EvidenceResult:
+    level = method.level_for(signal.qualifier)
+    check.signals.append(SignalNote(level, signal.interval.lo, signal.interval.hi))
+    combined = _combined(check)
+    check.interval_lo, check.interval_hi = combined.lo, combined.hi
+    resolution = resolve(combined, policy.bands)
+
+    if isinstance(resolution, Contradiction):
+        await _finish_failed(svc, check, "inconsistent_signals", circumvention=True)
+        return EvidenceResult(_view(svc, check, locale), "failed", "inconsistent_signals", None)
+    if isinstance(resolution, Inconclusive):
+        mode = method.on_inconclusive or juris.on_inconclusive
+        if mode is OnInconclusive.STEP_UP and _untried(svc, juris, check):
+            await _save(svc, check)
+            return EvidenceResult(_view(svc, check, locale), "inconclusive", "inconclusive", None)
+        if mode is OnInconclusive.STEP_UP and juris.on_exhausted is OnExhausted.FAIL:
+            await _finish_failed(svc, check, "inconclusive")
+            return EvidenceResult(_view(svc, check, locale), "failed", "inconclusive", None)
+        # When in doubt, treat the user as younger.
+        band = resolution.youngest.name
+        band_level = policy.levels.highest(n.level for n in check.signals)
+    else:
+        band = resolution.band.name
+        band_level = _level_for_band(policy, check, resolution.band.interval)
+
+    if not policy.levels.at_least(band_level, juris.required_level[band]):
+        if _untried(svc, juris, check):
+            await _save(svc, check)
+            return EvidenceResult(_view(svc, check, locale), "inconclusive", "insufficient_level", None)
+        await _finish_failed(svc, check, "insufficient_assurance")
+        return EvidenceResult(_view(svc, check, locale), "failed", "insufficient_assurance", None)
+
+    age_up = signal.age_up_at if signal.interval.within(policy.bands.get(band).interval) else None
+    token = await _pass(svc, client, check, policy, juris, method, band, band_level, age_up)
+    return EvidenceResult(_view(svc, check, locale), "passed", None, token)
+
+
+def _combined(check: CheckState) -> AgeInterval:
+    out = AgeInterval(0, None)
+    for n in check.signals:
+        out = out.intersect(AgeInterval(n.lo, n.hi))
+    return out
+
+
+def _level_for_band(policy: Policy, check: CheckState, band: AgeInterval) -> str:
+    """The highest level among signals that alone place the user in the band.
+
+    A weak signal narrowed by a strong one that does not itself prove the band keeps the weak
+    signal's level: successive validation never launders a claim into a higher level.
+    """
+    proving = [n.level for n in check.signals if AgeInterval(n.lo, n.hi).within(band)]
+    if proving:
+        return policy.levels.highest(proving)
+    return min((n.level for n in check.signals), key=policy.levels.rank)
+
+
+async def _pass(
+    svc: Services,
+    client: Client,
+    check: CheckState,
+    policy: Policy,
+    juris: Jurisdiction,
+    method: Method,
+    band: str,
+    level: str,
+    age_up: date | None,
+) -> IssuedToken:
+    now = svc.clock.now()
+    check.status = CheckStatus.PASSED
+    await _save(svc, check)  # the CAS makes this submission the only one that completes the check
+    record = AssuranceRecord(
+        sid=check.sid,
+        client_id=client.id,
+        band=band,
+        level=level,
+        method=method.method_class,
+        jurisdiction=check.jurisdiction,
+        assured_at=day_of(now),
+        recheck_at=recheck_date(now, juris.recheck_interval(band, method.name)),
+        age_up_at=age_up if policy.bands.next_after(band) is not None else None,
+        policy_version=policy.version,
+    )
+    ttl = int(policy.retention.total_seconds())
+    try:
+        await svc.store.put_record(record, ttl)
+    except Exception:
+        # Leave no partial state: the check goes back to pending so the user can retry.
+        check.status = CheckStatus.PENDING
+        await svc.store.update_check(check)
+        raise
+    ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
+    svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
+    svc.audit.emit("check.completed", outcome="passed", method_class=method.method_class, **ctx)
+    return issue_token(svc, record, recheck_due=False)
+
+
+_RECORD_FIELDS = (
+    "sid", "client_id", "band", "level", "method", "jurisdiction", "assured_at",
+    "recheck_at", "age_up_at", "policy_version", "generation",
+)  # fmt: skip
+
+
+async def _finish_failed(
+    svc: Services, check: CheckState, reason: str, *, circumvention: bool = False
+) -> None:
+    check.status = CheckStatus.FAILED
+    check.reason = reason
+    await _save(svc, check)
+    svc.audit.emit(
+        "check.completed", client=check.client_id, sid=check.sid, check_id=check.check_id,
+        pol=check.policy_version, outcome="failed", reason=reason,
+    )  # fmt: skip
+    if circumvention:
+        svc.audit.emit(
+            "subject.flagged", client=check.client_id, sid=check.sid,
+            check_id=check.check_id, pol=check.policy_version, reason=reason,
+        )  # fmt: skip
+
+
+async def _save(svc: Services, check: CheckState) -> None:
+    if not await svc.store.update_check(check):
+        raise CheckBusy("the check changed meanwhile; fetch it and try again")
+
+
+async def _load(svc: Services, client: Client, check_id: str) -> CheckState:
+    expiry = check_expiry(check_id)
+    if expiry is None:
+        raise UnknownCheck("unknown check")
+    now = svc.clock.now().timestamp()
+    check = await svc.store.get_check(check_id)
+    if check is None or check.client_id != client.id:
+        if check is None and expiry <= now:
+            raise CheckExpired("the check has expired; start a new one")
+        raise UnknownCheck("unknown check")
+    if check.expires_at <= now:
+        raise CheckExpired("the check has expired; start a new one")
+    return check
+
+
+def _usable(svc: Services, juris: Jurisdiction) -> list[str]:
+    return [m for m in juris.waterfall if svc.providers.available(m)]
+
+
+def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
+    """Methods still worth offering: usable, attempts left, and not yet giving a signal."""
+    if check.status is not CheckStatus.PENDING:
+        return []
+    left = juris.per_check_attempts - len(check.methods_tried)
+    if left <= 0:
+        return []
+    return [
+        m
+        for m in _usable(svc, juris)
+        if check.methods_tried.count(m) < juris.per_method_attempts
+    ]
+
+
+def _untried(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
+    """Methods to step up to: trying a method again cannot narrow what it already said."""
+    return [m for m in _next_names(svc, juris, check) if m not in check.methods_tried]
+
+
+def _offer(policy: Policy, method: Method, locale: str | None) -> MethodOffer:
+    text = policy.text(method.description, locale) if method.description else method.name
+    return MethodOffer(method.name, method.method_class, text)
+
+
+def _view(svc: Services, check: CheckState, locale: str | None) -> CheckView:
+    policy = svc.policy.current
+    juris = policy.jurisdictions.get(check.jurisdiction)
+    names = _next_names(svc, juris, check) if juris else []
+    nxt = next((n for n in names if n not in check.methods_tried), names[0] if names else None)
+    return CheckView(
+        check_id=check.check_id,
+        status=check.status,
+        jurisdiction=check.jurisdiction,
+        purpose=check.purpose,
+        expires_at=datetime.fromtimestamp(check.expires_at, UTC),
+        methods_tried=list(check.methods_tried),
+        attempts_left=max(0, (juris.per_check_attempts if juris else 0) - len(check.methods_tried)),
+        next_method=_offer(policy, policy.methods[nxt], locale) if nxt else None,
+        reason=check.reason,
+    )
+
+
+def _ttl(juris: Jurisdiction) -> int:
+    return int(juris.check_ttl.total_seconds())
+

@@ -1,0 +1,32 @@
+"""Everything the use cases need, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from providers.registry import Registry
+from service.audit.events import Audit
+from service.clients.registry import ClientRegistry
+from service.core.clock import Clock, OffsetClock
+from service.policy.holder import PolicyHolder
+from service.store.base import Store
+from service.tokens.keys import KeyRing
+from service.tokens.signer import TokenSigner
+from service.tokens.verifier import TokenVerifier
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    policy: PolicyHolder
+    providers: Registry
+    store: Store
+    keyring: KeyRing
+    signer: TokenSigner
+    verifier: TokenVerifier
+    clients: ClientRegistry
+    audit: Audit
+    clock: Clock
+    pepper: bytes
+    # Revocation markers outlive every token they void: lifetime + leeway + verifier cache.
+    revocation_ttl: int
+    dev_clock: OffsetClock | None = None

@@ -1,0 +1,58 @@
+"""What the use cases return. The API maps these onto its response schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from service.store.records import CheckStatus
+
+
+@dataclass(frozen=True, slots=True)
+class MethodOffer:
+    name: str
+    method_class: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+    band: str
+    level: str
+    recheck_at: date
+    recheck_due: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StartedCheck:
+    check_id: str
+    sid: str
+    expires_at: datetime
+    method: MethodOffer
+    methods: list[MethodOffer]
+    explanation_uses: str
+    explanation_keeps: str
+    explanation_why: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckView:
+    check_id: str
+    status: CheckStatus
+    jurisdiction: str
+    purpose: str
+    expires_at: datetime
+    methods_tried: list[str]
+    attempts_left: int
+    next_method: MethodOffer | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceResult:
+    check: CheckView
+    outcome: str  # passed | inconclusive | failed
+    reason: str | None
+    token: IssuedToken | None

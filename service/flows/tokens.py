@@ -1,0 +1,148 @@
+"""Token use cases: issue, refresh, introspect (RFC 7662), revoke and erase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from service.clients.registry import Client
+from service.core.dates import add_years, day_of, epoch, start_of_day
+from service.core.errors import AgebandError
+from service.flows.context import Services
+from service.flows.errors import RecheckRequired, UnknownSubject
+from service.flows.results import IssuedToken
+from service.store.records import AssuranceRecord
+
+
+def issue_token(svc: Services, record: AssuranceRecord, *, recheck_due: bool) -> IssuedToken:
+    token, claims = svc.signer.issue(
+        client_id=record.client_id,
+        sid=record.sid,
+        band=record.band,
+        level=record.level,
+        method=record.method,
+        jurisdiction=record.jurisdiction,
+        policy_version=svc.policy.current.version,
+        recheck_at=epoch(record.recheck_at),
+    )
+    svc.audit.token_issued(
+        claims=_CLAIM_NAMES, kid=svc.keyring.signing_key.kid,
+        client=record.client_id, sid=record.sid, pol=record.policy_version,
+    )  # fmt: skip
+    return IssuedToken(
+        token=token,
+        expires_in=claims.exp - claims.iat,
+        band=record.band,
+        level=record.level,
+        recheck_at=record.recheck_at,
+        recheck_due=recheck_due,
+    )
+
+
+_CLAIM_NAMES = (
+    "iss", "aud", "sub", "iat", "exp", "jti", "age_band", "level", "method", "jur", "pol", "recheck_at",
+)  # fmt: skip
+
+
+async def _own_record(svc: Services, client: Client, sid: str) -> AssuranceRecord:
+    record = await svc.store.get_record(sid)
+    if record is None or record.client_id != client.id:
+        raise UnknownSubject("no assurance record for this subject; run a check")
+    return record
+
+
+async def refresh(svc: Services, client: Client, sid: str) -> IssuedToken:
+    from service.flows.checks import SubjectRef, start_check
+
+    record = await _own_record(svc, client, sid)
+    policy = svc.policy.current
+    now = svc.clock.now()
+    juris = policy.jurisdictions.get(record.jurisdiction)
+    grace = juris.grace if juris else timedelta(0)
+    recheck_at = start_of_day(record.recheck_at)
+    if now >= recheck_at + grace:
+        started = await start_check(
+            svc, client, SubjectRef(sid=sid), record.jurisdiction, "recheck", None
+        )
+        raise RecheckRequired(
+            "the re-check date and its grace period have passed; complete the new check",
+            check_id=started.check_id,
+            method=started.method.name,
+            methods=[m.name for m in started.methods],
+        )
+    record = await _age_up(svc, record)
+    return issue_token(svc, record, recheck_due=now >= recheck_at)
+
+
+async def _age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
+    """Move an exact-interval minor into the next band once ``age_up_at`` has passed."""
+    policy = svc.policy.current
+    today = day_of(svc.clock.now())
+    changed = False
+    while record.age_up_at is not None and record.age_up_at <= today and record.band in policy.bands:
+        nxt = policy.bands.next_after(record.band)
+        if nxt is None:
+            record.age_up_at = None
+            break
+        after = policy.bands.next_after(nxt.name)
+        record.band = nxt.name
+        # age_up_at was rounded up from the birthday, so whole years added to it stay at or
+        # after the real birthday of the following band.
+        record.age_up_at = add_years(record.age_up_at, after.lo - nxt.lo) if after else None
+        changed = True
+    if changed:
+        await svc.store.put_record(record, int(policy.retention.total_seconds()))
+        svc.audit.emit(
+            "subject.band_changed", client=record.client_id, sid=record.sid,
+            pol=record.policy_version, band=record.band, reason="age_up",
+        )  # fmt: skip
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class Introspection:
+    active: bool
+    claims: dict[str, Any] | None = None
+
+
+async def introspect(svc: Services, client: Client, token: str) -> Introspection:
+    try:
+        claims = svc.verifier.verify(token, audience=client.id)
+    except AgebandError as exc:
+        svc.audit.emit("token.rejected", client=client.id, reason=str(exc)[:120])
+        return Introspection(active=False)
+    revoked = await svc.store.revoked_at(claims.sub)
+    record = await svc.store.get_record(claims.sub)
+    if record is None or record.client_id != client.id or (revoked is not None and claims.iat <= revoked):
+        svc.audit.emit("token.rejected", client=client.id, sid=claims.sub, reason="revoked_or_erased")
+        return Introspection(active=False)
+    return Introspection(
+        active=True,
+        claims={
+            "client_id": claims.aud,
+            "token_type": "ageband+jwt",
+            "iss": claims.iss,
+            "aud": claims.aud,
+            "sub": claims.sub,
+            "iat": claims.iat,
+            "exp": claims.exp,
+            "jti": claims.jti,
+            "age_band": claims.age_band,
+            "level": claims.level,
+            "method": claims.method,
+            "jur": claims.jur,
+            "pol": claims.pol,
+            "recheck_at": claims.recheck_at,
+        },
+    )
+
+
+async def revoke(svc: Services, client: Client, sid: str, *, erase: bool) -> None:
+    """Void every outstanding token and drop the record. Erasure is revocation, audited as such."""
+    await _own_record(svc, client, sid)
+    now = int(svc.clock.now().timestamp())
+    await svc.store.revoke(sid, now, svc.revocation_ttl)
+    await svc.store.delete_record(sid, client.id)
+    svc.audit.emit("subject.erased" if erase else "subject.revoked", client=client.id, sid=sid)
+

@@ -1,0 +1,1 @@
+"""The policy: YAML model → validated → compiled for lookups."""

@@ -1,0 +1,278 @@
+"""Load a policy file or directory: all-or-nothing, every error with file, line and path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from service.core.bands import Band, BandSet
+from service.core.levels import Levels
+from service.policy.compiled import Jurisdiction, Method, Policy
+from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
+from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, format_path, read
+
+MAX_CHECK_TTL = timedelta(minutes=15)
+SINGLE_SECTIONS = ("bands", "levels", "methods", "explanation", "default_locale", "retention")
+DEFAULTS: dict[str, Any] = {"default_locale": "en", "retention": timedelta(days=400)}
+
+
+def policy_files(path: Path) -> list[Path]:
+    """A file, or the ``*.yaml`` files directly in a directory (tests/ and schema/ excluded)."""
+    if path.is_dir():
+        files = sorted(p for p in path.glob("*.yaml") if p.is_file())
+        if not files:
+            raise PolicyError([Issue(str(path), None, "", "no *.yaml policy files in directory")])
+        return files
+    if not path.exists():
+        raise PolicyError([Issue(str(path), None, "", "no such file or directory")])
+    return [path]
+
+
+def load_policy(path: Path) -> Policy:
+    docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]] = []
+    issues: list[Issue] = []
+    for file in policy_files(path):
+        try:
+            raw, src = read(file)
+        except PolicyError as exc:
+            issues.extend(exc.issues)
+            continue
+        try:
+            docs.append((PolicyDocument.model_validate(raw), src, raw))
+        except ValidationError as exc:
+            issues.extend(_validation_issues(exc, src))
+    if issues:
+        raise PolicyError(issues)
+    return _compile(docs)
+
+
+def _validation_issues(exc: ValidationError, src: SourceMap) -> Iterable[Issue]:
+    for err in exc.errors(include_url=False, include_input=False):
+        loc: Path_ = tuple(err["loc"])
+        yield Issue(src.file, src.line_for(loc), format_path(loc), err["msg"])
+
+
+class _Checker:
+    """Collects cross-reference issues, each located in the file that declared the value."""
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+
+    def add(self, src: SourceMap, path: Path_, message: str) -> None:
+        self.issues.append(Issue(src.file, src.line_for(path), format_path(path), message))
+
+
+def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> Policy:
+    chk = _Checker()
+    single: dict[str, tuple[Any, SourceMap]] = {}
+    juris: dict[str, tuple[JurisdictionSpec, SourceMap]] = {}
+    for doc, src, raw in docs:
+        for section in SINGLE_SECTIONS:
+            if section not in raw:
+                continue
+            if section in single:
+                chk.add(src, (section,), f"already defined in {single[section][1].file}")
+                continue
+            single[section] = (getattr(doc, section), src)
+        for code, spec in doc.jurisdictions.items():
+            if code in juris:
+                chk.add(src, ("jurisdictions", code), f"already defined in {juris[code][1].file}")
+                continue
+            juris[code] = (spec, src)
+    first = docs[0][1]
+    for section in ("bands", "levels", "methods", "explanation"):
+        if section not in single:
+            chk.add(first, (), f"missing section {section!r} (in one of the policy files)")
+    if "default" not in juris:
+        chk.add(first, ("jurisdictions",), "a 'default' jurisdiction is required")
+    if chk.issues:
+        raise PolicyError(chk.issues)
+
+    bands = _bands(single["bands"], chk)
+    levels_spec, levels_src = single["levels"]
+    try:
+        levels = Levels(levels_spec)
+    except ValueError as exc:
+        chk.add(levels_src, ("levels",), str(exc))
+        raise PolicyError(chk.issues) from None
+    methods = _methods(single["methods"], levels, chk)
+    jurisdictions = {
+        code: j
+        for code in juris
+        if (j := _jurisdiction(code, juris, bands, levels, methods, chk)) is not None
+    }
+    if chk.issues or bands is None:
+        raise PolicyError(chk.issues)
+    explanation = single["explanation"][0]
+    return Policy(
+        version=_version(docs),
+        bands=bands,
+        levels=levels,
+        methods=methods,
+        jurisdictions=jurisdictions,
+        explanation_keeps=dict(explanation.keeps),
+        explanation_why=dict(explanation.why),
+        default_locale=single.get("default_locale", (DEFAULTS["default_locale"], None))[0],
+        retention=single.get("retention", (DEFAULTS["retention"], None))[0],
+        files=tuple(src.file for _, src, _ in docs),
+    )
+
+
+def _bands(entry: tuple[Any, SourceMap], chk: _Checker) -> BandSet | None:
+    specs, src = entry
+    try:
+        return BandSet([Band(b.name, b.min, b.max) for b in specs])
+    except ValueError as exc:
+        chk.add(src, ("bands",), str(exc))
+        return None
+
+
+def _methods(
+    entry: tuple[dict[str, MethodSpec], SourceMap], levels: Levels, chk: _Checker
+) -> dict[str, Method]:
+    specs, src = entry
+    out: dict[str, Method] = {}
+    for name, m in specs.items():
+        if m.level not in levels:
+            chk.add(src, ("methods", name, "level"), _unknown("level", m.level, levels.names))
+        for q, lvl in m.qualifier_levels.items():
+            if lvl not in levels:
+                chk.add(src, ("methods", name, "qualifier_levels", q), _unknown("level", lvl, levels.names))
+        out[name] = Method(
+            name=name,
+            method_class=m.class_,
+            level=m.level,
+            buffer=m.buffer,
+            sigma_k=m.sigma_k,
+            max_sigma=m.max_sigma,
+            liveness=m.liveness,
+            on_inconclusive=m.on_inconclusive,
+            qualifier_levels=dict(m.qualifier_levels),
+            description=dict(m.description),
+        )
+    return out
+
+
+def _chain(
+    code: str, juris: dict[str, tuple[JurisdictionSpec, SourceMap]], chk: _Checker
+) -> list[tuple[str, JurisdictionSpec, SourceMap]] | None:
+    """The jurisdiction and its ancestors, nearest first; None on a broken or cyclic chain."""
+    chain: list[tuple[str, JurisdictionSpec, SourceMap]] = []
+    seen: set[str] = set()
+    current: str | None = code
+    while current is not None:
+        if current in seen:
+            spec, src = juris[code]
+            chk.add(src, ("jurisdictions", code, "extends"), f"cycle through {current!r}")
+            return None
+        seen.add(current)
+        if current not in juris:
+            child, src = juris[chain[-1][0]]
+            chk.add(
+                src,
+                ("jurisdictions", chain[-1][0], "extends"),
+                _unknown("jurisdiction", current, sorted(juris)),
+            )
+            return None
+        spec, src = juris[current]
+        chain.append((current, spec, src))
+        current = spec.extends
+    return chain
+
+
+def _jurisdiction(
+    code: str,
+    juris: dict[str, tuple[JurisdictionSpec, SourceMap]],
+    bands: BandSet | None,
+    levels: Levels,
+    methods: dict[str, Method],
+    chk: _Checker,
+) -> Jurisdiction | None:
+    chain = _chain(code, juris, chk)
+    if chain is None or bands is None:
+        return None
+    spec, src = juris[code]
+    base = ("jurisdictions", code)
+    # Check references where they are written, so the error points at the right line.
+    for name, lvl in (spec.required_level or {}).items():
+        if name not in bands:
+            chk.add(src, (*base, "required_level", name), _unknown("band", name, bands.names))
+        if lvl not in levels:
+            chk.add(src, (*base, "required_level", name), _unknown("level", lvl, levels.names))
+    for i, m in enumerate(spec.waterfall or []):
+        if m not in methods:
+            chk.add(src, (*base, "waterfall", i), _unknown("method", m, sorted(methods)))
+    if spec.recheck:
+        for name in spec.recheck.bands:
+            if name not in bands:
+                chk.add(src, (*base, "recheck", "bands", name), _unknown("band", name, bands.names))
+        for name in spec.recheck.methods:
+            if name not in methods:
+                chk.add(src, (*base, "recheck", "methods", name), _unknown("method", name, sorted(methods)))
+    if spec.check_ttl is not None and not timedelta(0) < spec.check_ttl <= MAX_CHECK_TTL:
+        chk.add(src, (*base, "check_ttl"), "must be more than 0 and at most 15 minutes")
+
+    def inherited(field: str) -> Any:
+        for _, s, _ in chain:
+            value = getattr(s, field)
+            if value is not None:
+                return value
+        return None
+
+    required: dict[str, str] = {}
+    recheck_bands: dict[str, timedelta] = {}
+    recheck_methods: dict[str, timedelta] = {}
+    recheck_default: timedelta | None = None
+    for _, s, _ in reversed(chain):  # ancestors first, so nearer jurisdictions override
+        required.update(s.required_level or {})
+        if s.recheck:
+            recheck_bands.update(s.recheck.bands)
+            recheck_methods.update(s.recheck.methods)
+            recheck_default = s.recheck.default or recheck_default
+    missing = [b for b in bands.names if b not in required]
+    if missing:
+        chk.add(src, (*base, "required_level"), f"no required level for bands {missing}")
+    values = {f: inherited(f) for f in ("waterfall", "on_inconclusive", "on_exhausted", "grace")}
+    for field, value in values.items():
+        if value is None:
+            chk.add(src, base, f"{field!r} is not set here or in any jurisdiction it extends")
+    if recheck_default is None:
+        chk.add(src, base, "'recheck.default' is not set here or in any jurisdiction it extends")
+    attempts = inherited("attempts")
+    ttl = inherited("check_ttl")
+    if any(v is None for v in values.values()) or recheck_default is None or missing:
+        return None
+    return Jurisdiction(
+        code=code,
+        required_level=required,
+        waterfall=tuple(values["waterfall"]),
+        on_inconclusive=values["on_inconclusive"],
+        on_exhausted=values["on_exhausted"],
+        recheck_default=recheck_default,
+        recheck_bands=recheck_bands,
+        recheck_methods=recheck_methods,
+        grace=values["grace"],
+        per_check_attempts=attempts.per_check if attempts else 5,
+        per_method_attempts=attempts.per_method if attempts else 3,
+        check_ttl=ttl if ttl is not None else MAX_CHECK_TTL,
+    )
+
+
+def _unknown(kind: str, value: object, known: Iterable[str]) -> str:
+    return f"unknown {kind} {value!r} (known: {', '.join(known)})"
+
+
+def _version(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> str:
+    """Hash of the canonical policy: the same rules give the same version, whatever the layout."""
+    canonical = [
+        doc.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for doc, _, _ in sorted(docs, key=lambda d: Path(d[1].file).name)
+    ]
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,119 @@
+"""YAML reading that remembers where every value came from (file and line).
+
+Mapping keys are always read as strings (so ``13_15`` or ``no`` stay names), duplicate keys
+are errors, and underscore-separated digits stay strings rather than YAML 1.1 integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Path_ = tuple[str | int, ...]
+
+MAX_POLICY_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '<root>'}: {self.message}"
+
+
+class PolicyError(Exception):
+    """An invalid policy. Carries every issue found, each with file, line and field path."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+@dataclass
+class SourceMap:
+    file: str
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line_for(self, path: Path_) -> int | None:
+        # The nearest located ancestor: pydantic may report a path below what YAML had.
+        for n in range(len(path), -1, -1):
+            line = self.lines.get(path[:n])
+            if line is not None:
+                return line
+        return None
+
+
+def format_path(path: Path_) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def read(file: Path) -> tuple[Any, SourceMap]:
+    src = SourceMap(str(file))
+    try:
+        size = file.stat().st_size
+        if size > MAX_POLICY_BYTES:
+            raise PolicyError([Issue(src.file, None, "", f"file is larger than {MAX_POLICY_BYTES} bytes")])
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError([Issue(src.file, None, "", f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise PolicyError([Issue(src.file, None, "", "not UTF-8 text")]) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise PolicyError([Issue(src.file, 1, "", "the file is empty")])
+        return _build(loader, node, (), src), src
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        raise PolicyError([Issue(src.file, line, "", f"YAML syntax: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise PolicyError([Issue(src.file, None, "", f"YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, src: SourceMap) -> Any:
+    src.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise PolicyError(
+                    [Issue(src.file, key_node.start_mark.line + 1, format_path(path), "keys must be plain names")]
+                )
+            key = str(key_node.value)
+            if key in out:
+                raise PolicyError(
+                    [
+                        Issue(
+                            src.file,
+                            key_node.start_mark.line + 1,
+                            format_path((*path, key)),
+                            "duplicate key",
+                        )
+                    ]
+                )
+            out[key] = _build(loader, value_node, (*path, key), src)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, (*path, i), src) for i, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
+    if node.tag == "tag:yaml.org,2002:int" and "_" in node.value:
+        return node.value  # "13_15" is a band name, not the integer 1315
+    return loader.construct_object(node, deep=True)

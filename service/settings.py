@@ -1,0 +1,90 @@
+"""Settings from ``AGEBAND_`` environment variables (nested with ``__``), e.g.
+``AGEBAND_STORE__BACKEND=redis`` or ``AGEBAND_TOKENS__LIFETIME=PT5M``.
+
+Production mode refuses development shortcuts: generated keys, missing peppers, the demo
+client and the settable clock.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Env(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class StoreSettings(BaseModel):
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    prefix: str = Field(default="ageband", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class KeyFile(BaseModel):
+    path: Path
+    state: Literal["next", "active", "retired"] = "active"
+
+
+class TokenSettings(BaseModel):
+    issuer: str = "urn:ageband:dev"
+    lifetime: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(seconds=30), le=timedelta(hours=1))
+    keys: list[KeyFile] = Field(default_factory=list, description="PEM or JWK files with their state.")
+    dev_key_alg: Literal["EdDSA", "ES256"] = "EdDSA"
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+
+class ProviderInstance(BaseModel):
+    type: str | None = Field(default=None, description="Entry point name; defaults to the instance name.")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProviderSettings(BaseModel):
+    enabled: list[str] = Field(default_factory=lambda: ["os_signal", "self_declaration"])
+    instances: dict[str, ProviderInstance] = Field(default_factory=dict)
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGEBAND_", env_nested_delimiter="__", extra="forbid")
+
+    env: Env = Env.DEVELOPMENT
+    policy_path: Path = Path("policies")
+    clients_file: Path | None = None
+    # Keys the sid HMAC; must be stable across restarts and replicas in production.
+    pepper: SecretStr | None = None
+    dev_clock: bool = Field(default=False, description="Settable clock for demos (never in production).")
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    tokens: TokenSettings = Field(default_factory=TokenSettings)
+    providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+    @model_validator(mode="after")
+    def _production_refuses_dev_shortcuts(self) -> Settings:
+        if self.env is not Env.PRODUCTION:
+            return self
+        problems = []
+        if self.pepper is None or len(self.pepper.get_secret_value()) < 32:
+            problems.append("AGEBAND_PEPPER must be set (32+ characters)")
+        if not self.tokens.keys:
+            problems.append("AGEBAND_TOKENS__KEYS must name signing keys (no generated dev key)")
+        if self.clients_file is None:
+            problems.append("AGEBAND_CLIENTS_FILE must be set (no demo client)")
+        if self.dev_clock:
+            problems.append("AGEBAND_DEV_CLOCK is not allowed")
+        if problems:
+            raise ValueError("production mode: " + "; ".join(problems))
+        return self

@@ -1,0 +1,1 @@
+"""Persistence behind one Store protocol: memory (embedded default) and Redis."""

@@ -1,0 +1,154 @@
+"""Every key name the store writes, in one place, plus what each key class is for.
+
+Names hold only pseudonyms (sids, random check ids, client ids, hashes), never a
+subject_ref. The part in braces is a Redis Cluster hash tag: keys that one operation
+touches together (a check and its attempt counter; a subject's record and tombstone)
+share a tag and therefore a slot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "ageband"
+
+# Braces would move the hash tag and whitespace breaks SCAN patterns and logs; anything
+# else is allowed so that client ids from configuration are not second-guessed here.
+_PART_RE = re.compile(r"^[^{}\s]{1,256}$")
+
+
+def _part(kind: str, value: str) -> str:
+    if not _PART_RE.fullmatch(value):
+        raise ValueError(f"{kind} cannot be used in a key name")
+    return value
+
+
+class Keys:
+    """Key names under one prefix (the prefix lets several deployments share a Redis)."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
+        self.prefix = _part("prefix", prefix)
+
+    def check(self, check_id: str) -> str:
+        return f"{self.prefix}:chk:{{{_part('check_id', check_id)}}}"
+
+    def attempts(self, check_id: str) -> str:
+        return f"{self.prefix}:chk:{{{_part('check_id', check_id)}}}:attempts"
+
+    def record(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:rec"
+
+    def revoked(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:rev"
+
+    def due(self, client_id: str) -> str:
+        return f"{self.prefix}:due:{{{_part('client_id', client_id)}}}"
+
+    def once(self, key: str) -> str:
+        # Callers pass tokens ids or nonces; hashing keeps their values out of key names.
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return f"{self.prefix}:once:{{{digest}}}"
+
+    def pattern(self) -> str:
+        """A SCAN MATCH pattern for every key under this prefix."""
+        return f"{self.prefix}:*"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyClass:
+    """One row of the data inventory: what a key class holds and what losing it means."""
+
+    name: str
+    pattern: str  # ``<prefix>`` and ``<placeholder>`` parts stand for one key-name part
+    holds: str
+    purpose: str
+    ttl_source: str
+    survives_restart: bool  # must it survive a Redis restart (persistence required)?
+    on_loss: str
+
+    def regex(self, prefix: str) -> re.Pattern[str]:
+        parts = re.split(r"(<[a-z_]+>)", self.pattern)
+        body = "".join(
+            re.escape(prefix)
+            if p == "<prefix>"
+            else r"[^{}\s]+"
+            if p.startswith("<")
+            else re.escape(p)
+            for p in parts
+        )
+        return re.compile(f"^{body}$")
+
+
+KEY_CLASSES: tuple[KeyClass, ...] = (
+    KeyClass(
+        name="check",
+        pattern="<prefix>:chk:{<check_id>}",
+        holds="CheckState as JSON: ids, jurisdiction, status, age interval, levels, version",
+        purpose="one age-assurance session while the user completes it",
+        ttl_source="check lifetime (at most 15 minutes)",
+        survives_restart=False,
+        on_loss="the user starts the check again",
+    ),
+    KeyClass(
+        name="check_attempts",
+        pattern="<prefix>:chk:{<check_id>}:attempts",
+        holds="an integer counter",
+        purpose="caps the attempts within one check",
+        ttl_source="check lifetime, set when the counter is created",
+        survives_restart=False,
+        on_loss="lost together with its check, which must then be started again",
+    ),
+    KeyClass(
+        name="record",
+        pattern="<prefix>:sub:{<sid>}:rec",
+        holds="AssuranceRecord as JSON: band, level, method class, coarse dates, policy version",
+        purpose="the subject's assurance state between checks",
+        ttl_source="retention period from the policy",
+        survives_restart=True,
+        on_loss="the subject must be checked again (safe, but costly for users)",
+    ),
+    KeyClass(
+        name="revocation",
+        pattern="<prefix>:sub:{<sid>}:rev",
+        holds="epoch seconds: tokens issued at or before it are void",
+        purpose="revoke tokens before they expire",
+        ttl_source="longest token lifetime plus verifier cache time",
+        survives_restart=True,
+        on_loss="revoked tokens would be accepted again until they expire",
+    ),
+    KeyClass(
+        name="due_index",
+        pattern="<prefix>:due:{<client_id>}",
+        holds="sorted set of '<recheck_at>|<sid>' members, all with score 0",
+        purpose="page through a client's subjects that need a re-check",
+        ttl_source="extended to the longest record TTL written into it",
+        survives_restart=True,
+        on_loss="due lists come back empty, so re-checks are missed until records are re-put",
+    ),
+    KeyClass(
+        name="single_use",
+        pattern="<prefix>:once:{<sha256>}",
+        holds="a marker; the name is the SHA-256 of the caller's key",
+        purpose="replay protection for token ids, nonces and callback states",
+        ttl_source="lifetime of the thing that must not be replayed",
+        survives_restart=True,
+        on_loss="a replay within the original lifetime would be accepted",
+    ),
+)
+
+
+def key_class_of(key: str, prefix: str) -> KeyClass | None:
+    """The documented class a raw key name belongs to, or None if it is not one of ours."""
+    for kc in KEY_CLASSES:
+        if kc.regex(prefix).fullmatch(key):
+            return kc
+    return None
+
+
+def require_ttl(ttl: int) -> int:
+    """Every key has a TTL: refuse a zero or negative one instead of storing forever."""
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+        raise ValueError("ttl must be a positive number of seconds")
+    return ttl

@@ -1,0 +1,83 @@
+"""The age-band token's claims: exactly these twelve, nothing else (data minimisation)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+__all__ = [
+    "CLAIM_NAMES",
+    "MAX_TOKEN_BYTES",
+    "TOKEN_TYPE",
+    "ClaimsError",
+    "TokenClaims",
+]
+
+TOKEN_TYPE = "ageband+jwt"  # noqa: S105 - a media type, not a credential
+# Real tokens are well under 1 KiB; the cap bounds the work a hostile token can cause.
+MAX_TOKEN_BYTES = 8192
+
+
+class ClaimsError(ValueError):
+    """A claim set that is not exactly ours. The message names claims, never values."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    iss: str
+    aud: str  # the client id
+    sub: str  # the pairwise sid
+    iat: int
+    exp: int
+    jti: str
+    age_band: str
+    level: str
+    method: str  # the method class only
+    jur: str
+    pol: str  # policy version
+    recheck_at: int  # epoch seconds, coarse
+
+    def to_payload(self) -> dict[str, str | int]:
+        # Written out rather than dataclasses.asdict (which deep-copies): this is the hot path.
+        return {
+            "iss": self.iss,
+            "aud": self.aud,
+            "sub": self.sub,
+            "iat": self.iat,
+            "exp": self.exp,
+            "jti": self.jti,
+            "age_band": self.age_band,
+            "level": self.level,
+            "method": self.method,
+            "jur": self.jur,
+            "pol": self.pol,
+            "recheck_at": self.recheck_at,
+        }
+
+    def check(self) -> None:
+        """Raise ClaimsError unless every claim has its type (ints are not bools, str not empty)."""
+        for name in _INT_CLAIMS:
+            value = getattr(self, name)
+            if type(value) is not int:  # bool is an int subclass; a JSON true is not a time
+                raise ClaimsError(f"claim {name} must be an integer")
+        for name in _STR_CLAIMS:
+            value = getattr(self, name)
+            if type(value) is not str or not value:
+                raise ClaimsError(f"claim {name} must be a non-empty string")
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, object]) -> TokenClaims:
+        """Exactly the twelve claims with their types, or ClaimsError."""
+        for name in CLAIM_NAMES:
+            if name not in payload:
+                raise ClaimsError(f"missing claim {name}")
+        if len(payload) != len(CLAIM_NAMES):
+            raise ClaimsError("unexpected claims")  # unknown names are not echoed
+        claims = cls(**payload)  # type: ignore[arg-type]  # types are checked just below
+        claims.check()
+        return claims
+
+
+CLAIM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(TokenClaims))
+_INT_CLAIMS = ("iat", "exp", "recheck_at")
+_STR_CLAIMS = tuple(name for name in CLAIM_NAMES if name not in _INT_CLAIMS)
