@@ -28,12 +28,12 @@ from service.settings import Settings
 from service.store.base import Store
 from service.store.memory import MemoryStore
 from service.store.redis import RedisStore
-from service.tokens.keys import KeyRing, KeyState, load_key
+from service.tokens.keys import KeyRing, KeyState, generate_key, load_key
 from service.tokens.signer import TokenSigner
 from service.tokens.verifier import TokenVerifier
 
-DEMO_CLIENT_KEY = "ageband-demo-key"  # noqa: S105  # development only; production refuses it
-DEMO_ADMIN_KEY = "ageband-demo-admin-key"  # noqa: S105
+DEMO_CLIENT_KEY = "ageband-demo-key"  # development only; production refuses it
+DEMO_ADMIN_KEY = "ageband-demo-admin-key"
 VERSION = "0.1.0"
 
 
@@ -52,13 +52,20 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     if settings.tokens.keys:
         keyring = KeyRing([load_key(k.path, KeyState(k.state)) for k in settings.tokens.keys])
     else:
-        keyring = KeyRing.development(settings.tokens.dev_key_alg)
-        log.warning("DEVELOPMENT SIGNING KEY", warning="generated in memory; tokens die with the process; never use in production", kid=keyring.signing_key.kid)
+        keyring = KeyRing([generate_key(settings.tokens.dev_key_alg, state=KeyState.active)])
+        log.warning(
+            "DEVELOPMENT SIGNING KEY",
+            warning="generated in memory; tokens die with the process; never use in production",
+            kid=keyring.signing_key.kid,
+        )
     if settings.clients_file is not None:
         clients = ClientRegistry.from_file(settings.clients_file)
     else:
         clients = ClientRegistry.demo(DEMO_CLIENT_KEY, DEMO_ADMIN_KEY)
-        log.warning("DEMO CLIENT ENABLED", warning="client 'demo' with a published API key; set AGEBAND_CLIENTS_FILE")
+        log.warning(
+            "DEMO CLIENT ENABLED",
+            warning="client 'demo' with a published API key; set AGEBAND_CLIENTS_FILE",
+        )
     if settings.pepper is not None:
         pepper = settings.pepper.get_secret_value().encode()
     else:
@@ -75,7 +82,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         providers=registry,
         store=store,
         keyring=keyring,
-        signer=TokenSigner(keyring, tokens.issuer, tokens.lifetime, clock),
+        signer=TokenSigner(keyring, tokens.issuer, lifetime=tokens.lifetime, clock=clock),
         verifier=TokenVerifier(keyring, tokens.issuer, clock, tokens.leeway_seconds),
         clients=clients,
         audit=Audit(),

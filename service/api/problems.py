@@ -48,7 +48,13 @@ def install(app: FastAPI) -> None:
             {"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type"), "msg": e.get("msg")}
             for e in errors[:20]
         ]
-        return problem(422, "validation_failed", "Validation failed", "the request does not fit the schema", errors=safe)
+        return problem(
+            422,
+            "validation_failed",
+            "Validation failed",
+            "the request does not fit the schema",
+            errors=safe,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -40,7 +40,7 @@ async def readyz(svc: ServicesDep, response: Response) -> Readiness:
     try:
         await svc.store.ping()
         store = "ok"
-    except Exception:  # readiness reports any store failure rather than raising
+    except Exception:  # noqa: BLE001  # readiness reports any store failure rather than raising
         store = "unavailable"
         response.status_code = 503
     providers = {

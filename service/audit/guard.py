@@ -48,7 +48,5 @@ def _safe_traceback(exc_info: Any) -> Mapping[str, Any]:
     if isinstance(exc_info, BaseException):
         exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
     etype, _, tb = exc_info
-    frames = [
-        f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb, limit=30)
-    ]
+    frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb, limit=30)]
     return {"type": getattr(etype, "__name__", "Exception"), "frames": frames}

@@ -105,7 +105,9 @@ def clients_new_key() -> None:
 
 
 @policy_app.command("validate")
-def policy_validate(path: Annotated[Path, typer.Argument(help="Policy file or directory.")] = Path("policies")) -> None:
+def policy_validate(
+    path: Annotated[Path, typer.Argument(help="Policy file or directory.")] = Path("policies"),
+) -> None:
     """Load a policy as the service would, and report every error with file, line and path."""
     try:
         policy = load_policy(path)

@@ -38,4 +38,3 @@ def resolve(interval: AgeInterval, bands: BandSet) -> Resolution:
     if len(touched) == 1:
         return Resolved(touched[0])
     return Inconclusive(touched)
-

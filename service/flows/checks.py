@@ -9,10 +9,10 @@ from typing import Any
 from providers.base import Failure, MethodParams, ProviderContext, Signal
 from service.clients.registry import Client
 from service.core.dates import day_of, recheck_date
+from service.core.errors import TooManyAttempts
 from service.core.ids import check_expiry, derive_sid, is_sid, new_check_id
 from service.core.intervals import AgeInterval
-from service.core.errors import TooManyAttempts
-from service.core.resolution import Contradiction, Inconclusive, Resolved, resolve
+from service.core.resolution import Contradiction, Inconclusive, resolve
 from service.flows.context import Services
 from service.flows.errors import (
     CheckBusy,
@@ -50,13 +50,12 @@ class SubjectRef:
 async def resolve_sid(svc: Services, client: Client, ref: SubjectRef) -> str:
     if ref.subject is not None:
         return derive_sid(svc.pepper, client.id, ref.subject)
-    assert ref.sid is not None
     # A bare sid is accepted only for a subject this client already has: sids are
     # pairwise, so one app can never act on another app's users.
-    record = await svc.store.get_record(ref.sid) if is_sid(ref.sid) else None
+    record = await svc.store.get_record(ref.sid) if ref.sid and is_sid(ref.sid) else None
     if record is None or record.client_id != client.id:
         raise UnknownSubject("no assurance record for this sid")
-    return ref.sid
+    return record.sid
 
 
 async def start_check(
@@ -129,12 +128,15 @@ async def submit_evidence(
         raise UnknownMethod(f"unknown method {method_name[:64]!r}", known=list(juris.waterfall))
     if method_name not in juris.waterfall:
         raise MethodNotAllowed(
-            f"{method_name!r} is not offered in {check.jurisdiction!r}", allowed=list(juris.waterfall)
+            f"{method_name!r} is not offered in {check.jurisdiction!r}",
+            allowed=list(juris.waterfall),
         )
     if provider.unavailable() is not None:
         raise MethodUnavailable(f"{method_name!r} is not available on this deployment")
     if check.methods_tried.count(method_name) >= juris.per_method_attempts:
-        raise MethodNotAllowed(f"no attempts left for {method_name!r}", allowed=_next_names(svc, juris, check))
+        raise MethodNotAllowed(
+            f"no attempts left for {method_name!r}", allowed=_next_names(svc, juris, check)
+        )
     ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
     if await svc.store.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris)) is None:
         await _finish_failed(svc, check, "attempts_exhausted")
@@ -328,11 +330,7 @@ def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> list[s
     left = juris.per_check_attempts - len(check.methods_tried)
     if left <= 0:
         return []
-    return [
-        m
-        for m in _usable(svc, juris)
-        if check.methods_tried.count(m) < juris.per_method_attempts
-    ]
+    return [m for m in _usable(svc, juris) if check.methods_tried.count(m) < juris.per_method_attempts]
 
 
 def _untried(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
@@ -365,4 +363,3 @@ def _view(svc: Services, check: CheckState, locale: str | None) -> CheckView:
 
 def _ttl(juris: Jurisdiction) -> int:
     return int(juris.check_ttl.total_seconds())
-

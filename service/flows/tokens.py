@@ -62,9 +62,7 @@ async def refresh(svc: Services, client: Client, sid: str) -> IssuedToken:
     grace = juris.grace if juris else timedelta(0)
     recheck_at = start_of_day(record.recheck_at)
     if now >= recheck_at + grace:
-        started = await start_check(
-            svc, client, SubjectRef(sid=sid), record.jurisdiction, "recheck", None
-        )
+        started = await start_check(svc, client, SubjectRef(sid=sid), record.jurisdiction, "recheck", None)
         raise RecheckRequired(
             "the re-check date and its grace period have passed; complete the new check",
             check_id=started.check_id,
@@ -145,4 +143,3 @@ async def revoke(svc: Services, client: Client, sid: str, *, erase: bool) -> Non
     await svc.store.revoke(sid, now, svc.revocation_ttl)
     await svc.store.delete_record(sid, client.id)
     svc.audit.emit("subject.erased" if erase else "subject.revoked", client=client.id, sid=sid)
-

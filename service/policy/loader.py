@@ -143,7 +143,11 @@ def _methods(
             chk.add(src, ("methods", name, "level"), _unknown("level", m.level, levels.names))
         for q, lvl in m.qualifier_levels.items():
             if lvl not in levels:
-                chk.add(src, ("methods", name, "qualifier_levels", q), _unknown("level", lvl, levels.names))
+                chk.add(
+                    src,
+                    ("methods", name, "qualifier_levels", q),
+                    _unknown("level", lvl, levels.names),
+                )
         out[name] = Method(
             name=name,
             method_class=m.class_,
@@ -173,7 +177,7 @@ def _chain(
             return None
         seen.add(current)
         if current not in juris:
-            child, src = juris[chain[-1][0]]
+            _, src = juris[chain[-1][0]]
             chk.add(
                 src,
                 ("jurisdictions", chain[-1][0], "extends"),
@@ -199,24 +203,7 @@ def _jurisdiction(
         return None
     spec, src = juris[code]
     base = ("jurisdictions", code)
-    # Check references where they are written, so the error points at the right line.
-    for name, lvl in (spec.required_level or {}).items():
-        if name not in bands:
-            chk.add(src, (*base, "required_level", name), _unknown("band", name, bands.names))
-        if lvl not in levels:
-            chk.add(src, (*base, "required_level", name), _unknown("level", lvl, levels.names))
-    for i, m in enumerate(spec.waterfall or []):
-        if m not in methods:
-            chk.add(src, (*base, "waterfall", i), _unknown("method", m, sorted(methods)))
-    if spec.recheck:
-        for name in spec.recheck.bands:
-            if name not in bands:
-                chk.add(src, (*base, "recheck", "bands", name), _unknown("band", name, bands.names))
-        for name in spec.recheck.methods:
-            if name not in methods:
-                chk.add(src, (*base, "recheck", "methods", name), _unknown("method", name, sorted(methods)))
-    if spec.check_ttl is not None and not timedelta(0) < spec.check_ttl <= MAX_CHECK_TTL:
-        chk.add(src, (*base, "check_ttl"), "must be more than 0 and at most 15 minutes")
+    _check_refs(spec, src, base, bands, levels, methods, chk)
 
     def inherited(field: str) -> Any:
         for _, s, _ in chain:
@@ -262,6 +249,39 @@ def _jurisdiction(
         per_method_attempts=attempts.per_method if attempts else 3,
         check_ttl=ttl if ttl is not None else MAX_CHECK_TTL,
     )
+
+
+def _check_refs(
+    spec: JurisdictionSpec,
+    src: SourceMap,
+    base: Path_,
+    bands: BandSet,
+    levels: Levels,
+    methods: dict[str, Method],
+    chk: _Checker,
+) -> None:
+    """Check references where they are written, so the error points at the right line."""
+    for name, lvl in (spec.required_level or {}).items():
+        if name not in bands:
+            chk.add(src, (*base, "required_level", name), _unknown("band", name, bands.names))
+        if lvl not in levels:
+            chk.add(src, (*base, "required_level", name), _unknown("level", lvl, levels.names))
+    for i, m in enumerate(spec.waterfall or []):
+        if m not in methods:
+            chk.add(src, (*base, "waterfall", i), _unknown("method", m, sorted(methods)))
+    if spec.recheck:
+        for name in spec.recheck.bands:
+            if name not in bands:
+                chk.add(src, (*base, "recheck", "bands", name), _unknown("band", name, bands.names))
+        for name in spec.recheck.methods:
+            if name not in methods:
+                chk.add(
+                    src,
+                    (*base, "recheck", "methods", name),
+                    _unknown("method", name, sorted(methods)),
+                )
+    if spec.check_ttl is not None and not timedelta(0) < spec.check_ttl <= MAX_CHECK_TTL:
+        chk.add(src, (*base, "check_ttl"), "must be more than 0 and at most 15 minutes")
 
 
 def _unknown(kind: str, value: object, known: Iterable[str]) -> str:

@@ -43,9 +43,7 @@ class OnExhausted(StrEnum):
 class MethodSpec(_Model):
     class_: Name = Field(alias="class", description="Method class the provider implements.")
     level: Name = Field(description="Assurance level a signal of this method carries.")
-    buffer: float = Field(
-        default=0.0, ge=0, le=20, description="Years added either side of an estimate."
-    )
+    buffer: float = Field(default=0.0, ge=0, le=20, description="Years added either side of an estimate.")
     sigma_k: float = Field(default=1.0, ge=0, le=5, description="Buffer is max(buffer, k·sigma).")
     max_sigma: float | None = Field(
         default=None, gt=0, le=20, description="Estimates less certain than this are rejected."
@@ -108,7 +106,5 @@ class PolicyDocument(_Model):
     methods: dict[Name, MethodSpec] | None = None
     explanation: Explanation | None = None
     default_locale: Locale | None = None
-    retention: timedelta | None = Field(
-        default=None, description="How long an assurance record is kept."
-    )
+    retention: timedelta | None = Field(default=None, description="How long an assurance record is kept.")
     jurisdictions: dict[JurisdictionCode, JurisdictionSpec] = Field(default_factory=dict)

@@ -95,7 +95,14 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, src: SourceMap
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise PolicyError(
-                    [Issue(src.file, key_node.start_mark.line + 1, format_path(path), "keys must be plain names")]
+                    [
+                        Issue(
+                            src.file,
+                            key_node.start_mark.line + 1,
+                            format_path(path),
+                            "keys must be plain names",
+                        )
+                    ]
                 )
             key = str(key_node.value)
             if key in out:
@@ -113,7 +120,6 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, src: SourceMap
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*path, i), src) for i, item in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
     if node.tag == "tag:yaml.org,2002:int" and "_" in node.value:
         return node.value  # "13_15" is a band name, not the integer 1315
     return loader.construct_object(node, deep=True)

@@ -50,6 +50,8 @@ def decode(cls: type[T], raw: str | bytes) -> T:
 
 
 def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, date):
@@ -73,6 +75,14 @@ def _typed(owner: str, name: str, tp: Any, value: Any) -> Any:
         if not isinstance(value, list):
             raise ValueError(f"{where}: expected a list")
         return [_typed(owner, name, item, v) for v in value]
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected an object")
+        hints = get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        if set(value) != names:
+            raise ValueError(f"{where}: fields must be exactly {sorted(names)}")
+        return tp(**{n: _typed(owner, f"{name}.{n}", hints[n], value[n]) for n in names})
     if tp is date:
         # fromisoformat also takes week dates and basic forms; only YYYY-MM-DD is ours.
         if not isinstance(value, str) or not _DATE_RE.fullmatch(value):

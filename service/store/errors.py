@@ -12,7 +12,7 @@ class StoreUnavailable(Unavailable):
     title = "Store unavailable"
 
 
-class InvalidCursor(AgebandError):  # noqa: N818 - named like its siblings in core.errors
+class InvalidCursor(AgebandError):
     """A due-list cursor that this store did not issue (clients pass cursors back)."""
 
     code = "invalid_cursor"

@@ -69,13 +69,9 @@ class KeyClass:
     on_loss: str
 
     def regex(self, prefix: str) -> re.Pattern[str]:
-        parts = re.split(r"(<[a-z_]+>)", self.pattern)
+        parts = re.split(r"(<[a-z0-9_]+>)", self.pattern)
         body = "".join(
-            re.escape(prefix)
-            if p == "<prefix>"
-            else r"[^{}\s]+"
-            if p.startswith("<")
-            else re.escape(p)
+            re.escape(prefix) if p == "<prefix>" else r"[^{}\s]+" if p.startswith("<") else re.escape(p)
             for p in parts
         )
         return re.compile(f"^{body}$")
@@ -85,7 +81,7 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
     KeyClass(
         name="check",
         pattern="<prefix>:chk:{<check_id>}",
-        holds="CheckState as JSON: ids, jurisdiction, status, age interval, levels, version",
+        holds="CheckState as JSON: ids, jurisdiction, status, age interval, signal levels and intervals, version",
         purpose="one age-assurance session while the user completes it",
         ttl_source="check lifetime (at most 15 minutes)",
         survives_restart=False,

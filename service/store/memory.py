@@ -11,9 +11,10 @@ import bisect
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from service.core.clock import Clock
-from service.store.base import DuePage
+from service.store.base import DuePage, Store
 from service.store.codec import decode, encode
 from service.store.keys import DEFAULT_PREFIX, Keys, require_ttl
 from service.store.paging import Position, page_due
@@ -183,3 +184,7 @@ class MemoryStore:
 
     async def close(self) -> None:
         return None
+
+
+if TYPE_CHECKING:
+    _conforms: type[Store] = MemoryStore  # mypy proves the class satisfies the protocol

@@ -16,6 +16,15 @@ class CheckStatus(StrEnum):
     FAILED = "failed"
 
 
+@dataclass(frozen=True, slots=True)
+class SignalNote:
+    """One signal of a check, reduced to its level and interval (no evidence, no qualifier)."""
+
+    level: str
+    lo: int
+    hi: int | None
+
+
 @dataclass(slots=True)
 class CheckState:
     """One age-assurance session (TTL ≤ 15 min)."""
@@ -33,7 +42,7 @@ class CheckState:
     # Intersection of the signals so far (successive validation); None before the first.
     interval_lo: int | None = None
     interval_hi: int | None = None
-    levels: list[str] = field(default_factory=list)  # levels of contributing signals
+    signals: list[SignalNote] = field(default_factory=list)
     reason: str | None = None  # stable reason code once failed
     version: int = 0  # optimistic concurrency: bumped by every successful update
 

@@ -11,11 +11,12 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from typing import TYPE_CHECKING
 
 from redis import exceptions as rx
 from redis.asyncio import Redis
 
-from service.store.base import DuePage
+from service.store.base import DuePage, Store
 from service.store.codec import day_score, decode, encode, score_day
 from service.store.errors import StoreUnavailable
 from service.store.keys import DEFAULT_PREFIX, Keys, require_ttl
@@ -85,7 +86,7 @@ if ARGV[3] then
     local mid = math.floor((lo + hi) / 2)
     if after(redis.call('ZRANGE', key, mid, mid)[1], ARGV[4]) then hi = mid else lo = mid + 1 end
   end
-  start = lo
+  start = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[3])
 end
 local out = {}
 local page = redis.call('ZRANGE', key, start, start + count - 1, 'WITHSCORES')
@@ -230,3 +231,7 @@ class RedisStore:
 
     async def close(self) -> None:
         await self._r.aclose()
+
+
+if TYPE_CHECKING:
+    _conforms: type[Store] = RedisStore  # mypy proves the class satisfies the protocol

@@ -89,9 +89,7 @@ def _native_from_pem(data: bytes, source: str) -> object:
         raise KeyConfigError(f"{source}: encrypted PEM keys are not supported") from None
     except (ValueError, UnsupportedAlgorithm) as err:
         # `from None` and only the type name: library messages may quote the input.
-        raise KeyConfigError(
-            f"{source}: not a readable PEM private key ({type(err).__name__})"
-        ) from None
+        raise KeyConfigError(f"{source}: not a readable PEM private key ({type(err).__name__})") from None
 
 
 def _native_from_jwk(data: bytes, source: str) -> tuple[object, object]:

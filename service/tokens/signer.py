@@ -91,8 +91,7 @@ class TokenSigner:
         # The verifier's rules for the caller's values (the rest are ours): never issue a
         # token we would then reject. Inline rather than claims.check(): hot path.
         if type(recheck_at) is not int or not all(
-            type(v) is str and v
-            for v in (client_id, sid, band, level, method, jurisdiction, policy_version)
+            type(v) is str and v for v in (client_id, sid, band, level, method, jurisdiction, policy_version)
         ):
             claims.check()  # raises ClaimsError naming the offending claim
         payload = _payload_json(claims, self._payload_prefix)

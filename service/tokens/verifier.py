@@ -48,9 +48,7 @@ def _decode_object(segment: str) -> dict[str, Any] | None:
 
 
 class TokenVerifier:
-    def __init__(
-        self, keyring: KeyRing, issuer: str, clock: Clock, leeway_seconds: int = 30
-    ) -> None:
+    def __init__(self, keyring: KeyRing, issuer: str, clock: Clock, leeway_seconds: int = 30) -> None:
         if leeway_seconds < 0:
             raise ValueError("leeway_seconds must not be negative")
         self._keyring = keyring

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,9 @@ NO_ENC = serialization.NoEncryption()
 PEM = serialization.Encoding.PEM
 
 
-def thumbprint(jwk: dict[str, str]) -> str:
+def thumbprint(jwk: Mapping[str, object]) -> str:
     """RFC 7638 computed here independently: required members, sorted, no whitespace."""
-    required = {"OKP": ("crv", "kty", "x"), "EC": ("crv", "kty", "x", "y")}[jwk["kty"]]
+    required = {"OKP": ("crv", "kty", "x"), "EC": ("crv", "kty", "x", "y")}[str(jwk["kty"])]
     canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
     digest = hashlib.sha256(canonical.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -40,8 +40,8 @@ def b64json(value: Any) -> str:
     return b64(json.dumps(value, separators=(",", ":")).encode())
 
 
-def unb64json(segment: str) -> Any:
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+def unb64(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def raw_signer(key: SigningKey) -> Signer:

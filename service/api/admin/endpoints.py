@@ -13,7 +13,9 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 class AdvanceClock(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    advance: timedelta = Field(description="ISO 8601 duration, e.g. P400D.", ge=timedelta(0), le=timedelta(days=3660))
+    advance: timedelta = Field(
+        description="ISO 8601 duration, e.g. P400D.", ge=timedelta(0), le=timedelta(days=3660)
+    )
 
 
 class ClockState(BaseModel):

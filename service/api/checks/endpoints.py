@@ -24,13 +24,20 @@ async def start_check(
 ) -> StartCheckResponse:
     """Start an age check for a subject; the policy picks the methods."""
     started = await flow.start_check(
-        svc, client, flow.SubjectRef(body.subject, body.sid), body.jurisdiction, body.purpose, locale
+        svc,
+        client,
+        flow.SubjectRef(body.subject, body.sid),
+        body.jurisdiction,
+        body.purpose,
+        locale,
     )
     return StartCheckResponse.of(started)
 
 
 @router.get("/{check_id}")
-async def get_check(check_id: CheckId, svc: ServicesDep, client: ClientDep, locale: LocaleDep) -> CheckResponse:
+async def get_check(
+    check_id: CheckId, svc: ServicesDep, client: ClientDep, locale: LocaleDep
+) -> CheckResponse:
     """The check's state: status, methods tried, attempts left, what comes next."""
     return CheckResponse.of(await flow.get_check(svc, client, check_id, locale))
 

@@ -20,7 +20,8 @@ class _Strict(BaseModel):
 
 class SubjectBody(_Strict):
     subject: SubjectRefStr | None = Field(
-        default=None, description="The app's own reference for its user. Never stored; only its sid."
+        default=None,
+        description="The app's own reference for its user. Never stored; only its sid.",
     )
     sid: SidStr | None = Field(default=None, description="The sid returned earlier for this user.")
 
@@ -68,7 +69,9 @@ class StartCheckResponse(BaseModel):
             expires_at=s.expires_at,
             method=MethodOut.of(s.method),
             methods=[MethodOut.of(m) for m in s.methods],
-            explanation=Explanation(uses=s.explanation_uses, keeps=s.explanation_keeps, why=s.explanation_why),
+            explanation=Explanation(
+                uses=s.explanation_uses, keeps=s.explanation_keeps, why=s.explanation_why
+            ),
         )
 
 
@@ -94,7 +97,7 @@ class CheckResponse(BaseModel):
     def of(cls, v: CheckView) -> CheckResponse:
         return cls(
             check_id=v.check_id,
-            status=v.status.value,  # type: ignore[arg-type]  # StrEnum values are the literals
+            status=v.status.value,
             jurisdiction=v.jurisdiction,
             purpose=v.purpose,
             expires_at=v.expires_at,
@@ -107,7 +110,7 @@ class CheckResponse(BaseModel):
 
 class TokenOut(BaseModel):
     token: str = Field(description="A signed age-band JWT (typ ageband+jwt).")
-    token_type: Literal["ageband+jwt"] = "ageband+jwt"
+    token_type: Literal["ageband+jwt"] = "ageband+jwt"  # noqa: S105  # a type name, not a secret
     expires_in: int
     band: str
     level: str
@@ -135,7 +138,7 @@ class EvidenceResponse(BaseModel):
     @classmethod
     def of(cls, r: EvidenceResult) -> EvidenceResponse:
         return cls(
-            outcome=r.outcome,  # type: ignore[arg-type]  # flows return exactly these three
+            outcome=r.outcome,
             reason=r.reason,
             check=CheckResponse.of(r.check),
             token=TokenOut.of(r.token) if r.token else None,

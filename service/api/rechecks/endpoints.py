@@ -26,10 +26,15 @@ class DueResponse(BaseModel):
 async def due(
     svc: ServicesDep,
     client: ClientDep,
-    before: Annotated[date | None, Query(description="Re-check dates before this day (default: today).")] = None,
+    before: Annotated[
+        date | None, Query(description="Re-check dates before this day (default: today).")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=flow.MAX_PAGE)] = 100,
 ) -> DueResponse:
     """Your subjects whose re-check is due, oldest first, a page at a time."""
     page = await flow.due(svc, client, before, cursor, limit)
-    return DueResponse(items=[DueItem(sid=e.sid, recheck_at=e.recheck_at) for e in page.entries], next_cursor=page.cursor)
+    return DueResponse(
+        items=[DueItem(sid=e.sid, recheck_at=e.recheck_at) for e in page.entries],
+        next_cursor=page.cursor,
+    )

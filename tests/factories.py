@@ -1,0 +1,86 @@
+"""Shared builders for tests: settings, a running app with an HTTP client, checks and tokens."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from service.app import DEMO_ADMIN_KEY, DEMO_CLIENT_KEY, create_app
+from service.core.clock import FixedClock
+from service.flows.context import Services
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+AUTH = {"Authorization": f"Bearer {DEMO_CLIENT_KEY}"}
+ADMIN = {"Authorization": f"Bearer {DEMO_ADMIN_KEY}"}
+PINNED = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def make_settings(**overrides: Any) -> Settings:
+    base: dict[str, Any] = {"policy_path": POLICIES, "pepper": "p" * 32}
+    base.update(overrides)
+    return Settings(**base)
+
+
+@dataclass
+class Running:
+    app: FastAPI
+    http: httpx.AsyncClient
+    clock: FixedClock
+    logs: io.StringIO
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.state.services
+        return services
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.logs.getvalue().splitlines() if line.strip()]
+
+    async def start_check(
+        self, subject: str = "user-1", jurisdiction: str = "default", **extra: Any
+    ) -> dict[str, Any]:
+        r = await self.http.post(
+            "/v1/checks",
+            json={"subject": subject, "jurisdiction": jurisdiction, **extra},
+            headers=AUTH,
+        )
+        assert r.status_code == 201, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def evidence(
+        self, check_id: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.http.post(f"/v1/checks/{check_id}/evidence", json=body, headers=headers or AUTH)
+
+    async def adult_token(self, subject: str = "user-1", birth_year: int = 1990) -> tuple[str, str]:
+        """Run a self-declared adult check; returns (sid, token)."""
+        check = await self.start_check(subject)
+        r = await self.evidence(check["check_id"], {"method": "self_declaration", "birth_year": birth_year})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["outcome"] == "passed", body
+        return check["sid"], body["token"]["token"]
+
+
+@asynccontextmanager
+async def running(settings: Settings | None = None, *, at: datetime = PINNED) -> AsyncIterator[Running]:
+    clock = FixedClock(at)
+    logs = io.StringIO()
+    app = create_app(settings or make_settings(), clock=clock, log_sink=logs)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ageband.test") as http:
+            yield Running(app, http, clock, logs)

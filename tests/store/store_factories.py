@@ -1,0 +1,69 @@
+"""Checks and records for the store tests, with real pseudonyms (sids, check ids)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime, timedelta
+
+from service.core.ids import derive_sid, new_check_id
+from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+PEPPER = b"store-tests-pepper-0123456789abcdef"
+CLIENT = "acme-app"
+OTHER_CLIENT = "other-app"
+# A subject_ref as an app might send it: it must never appear in a key name.
+SUBJECT_REF = "alice.example+canary@example.com"
+
+
+def sid_for(subject_ref: str, client_id: str = CLIENT) -> str:
+    return derive_sid(PEPPER, client_id, subject_ref)
+
+
+def random_sid(client_id: str = CLIENT) -> str:
+    return sid_for(secrets.token_hex(8), client_id)
+
+
+def make_check(now: datetime, **changes: object) -> CheckState:
+    expires = now + timedelta(minutes=15)
+    check = CheckState(
+        check_id=new_check_id(expires),
+        client_id=CLIENT,
+        sid=sid_for(SUBJECT_REF),
+        jurisdiction="GB",
+        purpose="signup",
+        policy_version="pol-3f2a",
+        created_at=int(now.timestamp()),
+        expires_at=int(expires.timestamp()),
+        status=CheckStatus.PENDING,
+        methods_tried=["facial_estimation"],
+        interval_lo=16,
+        interval_hi=21,
+        signals=[SignalNote("effective", 16, 21)],
+    )
+    for name, value in changes.items():
+        setattr(check, name, value)
+    return check
+
+
+def make_record(
+    sid: str | None = None,
+    recheck_at: date = date(2026, 6, 1),
+    client_id: str = CLIENT,
+    **changes: object,
+) -> AssuranceRecord:
+    record = AssuranceRecord(
+        sid=sid or random_sid(client_id),
+        client_id=client_id,
+        band="16_17",
+        level="effective",
+        method="facial_estimation",
+        jurisdiction="GB",
+        assured_at=date(2026, 3, 1),
+        recheck_at=recheck_at,
+        age_up_at=date(2027, 2, 1),
+        policy_version="pol-3f2a",
+    )
+    for name, value in changes.items():
+        setattr(record, name, value)
+    return record

@@ -1,0 +1,403 @@
+"""The Store contract. Every test runs on each backend (memory, real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+from datetime import date, timedelta
+
+import pytest
+from store_backends import Backend
+from store_factories import (
+    CLIENT,
+    NOW,
+    OTHER_CLIENT,
+    SUBJECT_REF,
+    make_check,
+    make_record,
+    random_sid,
+    sid_for,
+)
+
+from service.store.base import DueEntry, Store
+from service.store.errors import InvalidCursor
+from service.store.keys import KEY_CLASSES, key_class_of
+from service.store.records import CheckStatus
+
+pytestmark = pytest.mark.anyio
+
+TODAY = NOW.date()
+
+
+async def all_due(
+    store: Store, before: date, limit: int, client_id: str = CLIENT
+) -> tuple[list[DueEntry], list[int]]:
+    """Every page, concatenated, plus the page sizes."""
+    entries: list[DueEntry] = []
+    sizes: list[int] = []
+    cursor: str | None = None
+    while True:
+        page = await store.due(client_id, before, cursor, limit)
+        entries += page.entries
+        sizes.append(len(page.entries))
+        if page.cursor is None:
+            return entries, sizes
+        cursor = page.cursor
+
+
+# Checks ---------------------------------------------------------------------------
+
+
+async def test_check_round_trips(store: Store) -> None:
+    check = make_check(NOW)
+    await store.create_check(check, ttl=900)
+    assert await store.get_check(check.check_id) == check
+    assert await store.get_check(make_check(NOW).check_id) is None
+
+
+async def test_create_check_refuses_a_taken_id(store: Store) -> None:
+    check = make_check(NOW)
+    await store.create_check(check, ttl=900)
+    with pytest.raises(ValueError, match="taken"):
+        await store.create_check(dataclasses.replace(check, purpose="other"), ttl=900)
+    assert await store.get_check(check.check_id) == check
+
+
+@pytest.mark.parametrize("ttl", [0, -5])
+async def test_every_write_needs_a_positive_ttl(store: Store, ttl: int) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        await store.create_check(make_check(NOW), ttl=ttl)
+    with pytest.raises(ValueError, match="ttl"):
+        await store.put_record(make_record(), ttl=ttl)
+    with pytest.raises(ValueError, match="ttl"):
+        await store.claim_attempt(make_check(NOW).check_id, limit=3, ttl=ttl)
+    with pytest.raises(ValueError, match="ttl"):
+        await store.revoke(random_sid(), revoked_at=1, ttl=ttl)
+    with pytest.raises(ValueError, match="ttl"):
+        await store.use_once("nonce", ttl=ttl)
+
+
+async def test_update_check_bumps_the_version(store: Store) -> None:
+    check = make_check(NOW)
+    await store.create_check(check, ttl=900)
+    check.methods_tried.append("age_credential")
+    assert await store.update_check(check) is True
+    assert check.version == 1
+    assert await store.get_check(check.check_id) == check
+    check.interval_lo = 18
+    assert await store.update_check(check) is True
+    assert (await store.get_check(check.check_id)) == check
+    assert check.version == 2
+
+
+async def test_update_check_from_a_stale_version_loses(store: Store) -> None:
+    check = make_check(NOW)
+    await store.create_check(check, ttl=900)
+    stale = dataclasses.replace(check)
+    assert await store.update_check(check) is True
+    stale.reason = "late_writer"
+    assert await store.update_check(stale) is False
+    assert stale.version == 0  # untouched on a lost race
+    assert await store.get_check(check.check_id) == check
+
+
+async def test_update_check_of_a_missing_check_is_false(store: Store) -> None:
+    check = make_check(NOW)
+    assert await store.update_check(check) is False
+    assert check.version == 0
+    assert await store.get_check(check.check_id) is None  # and it did not create one
+
+
+async def test_update_check_keeps_the_ttl(backend: Backend) -> None:
+    check = make_check(NOW)
+    await backend.store.create_check(check, ttl=900)
+    assert await backend.store.update_check(check)
+    (ttl,) = (await backend.raw_keys()).values()
+    assert ttl is not None
+    assert 890 < ttl <= 900
+
+
+async def test_concurrent_updates_from_one_version_one_wins(store: Store) -> None:
+    check = make_check(NOW)
+    await store.create_check(check, ttl=900)
+    a = dataclasses.replace(check, status=CheckStatus.PASSED, methods_tried=["a"])
+    b = dataclasses.replace(check, status=CheckStatus.FAILED, methods_tried=["b"])
+    results = await asyncio.gather(store.update_check(a), store.update_check(b))
+    assert sorted(results) == [False, True]
+    winner = a if results[0] else b
+    assert winner.version == 1
+    assert await store.get_check(check.check_id) == winner
+
+
+async def test_many_concurrent_updates_from_one_version_one_wins(store: Store) -> None:
+    check = make_check(NOW)
+    await store.create_check(check, ttl=900)
+    copies = [dataclasses.replace(check, reason=f"writer_{i}") for i in range(20)]
+    results = await asyncio.gather(*(store.update_check(c) for c in copies))
+    assert results.count(True) == 1
+    stored = await store.get_check(check.check_id)
+    assert stored == copies[results.index(True)]
+
+
+async def test_claim_attempt_counts_up_to_the_limit(store: Store) -> None:
+    check_id = make_check(NOW).check_id
+    assert [await store.claim_attempt(check_id, limit=3, ttl=900) for _ in range(3)] == [1, 2, 3]
+    assert await store.claim_attempt(check_id, limit=3, ttl=900) is None
+    assert await store.claim_attempt(check_id, limit=3, ttl=900) is None
+    # Refused claims left the counter at 3: a higher limit continues from there.
+    assert await store.claim_attempt(check_id, limit=5, ttl=900) == 4
+
+
+async def test_claim_attempt_counts_per_check(store: Store) -> None:
+    one, two = make_check(NOW).check_id, make_check(NOW).check_id
+    assert await store.claim_attempt(one, limit=1, ttl=900) == 1
+    assert await store.claim_attempt(one, limit=1, ttl=900) is None
+    assert await store.claim_attempt(two, limit=1, ttl=900) == 1
+
+
+async def test_concurrent_claims_never_exceed_the_limit(store: Store) -> None:
+    check_id = make_check(NOW).check_id
+    results = await asyncio.gather(*(store.claim_attempt(check_id, limit=5, ttl=900) for _ in range(50)))
+    assert sorted(r for r in results if r is not None) == [1, 2, 3, 4, 5]
+    assert results.count(None) == 45
+
+
+# Records ----------------------------------------------------------------------------
+
+
+async def test_record_round_trips_and_is_replaced(store: Store) -> None:
+    record = make_record()
+    await store.put_record(record, ttl=3600)
+    assert await store.get_record(record.sid) == record
+    newer = dataclasses.replace(record, band="18_plus", age_up_at=None, generation=1)
+    await store.put_record(newer, ttl=3600)
+    assert await store.get_record(record.sid) == newer
+    assert await store.get_record(random_sid()) is None
+
+
+async def test_delete_record_removes_it_and_its_due_entry(store: Store) -> None:
+    record = make_record(recheck_at=TODAY - timedelta(days=1))
+    await store.put_record(record, ttl=3600)
+    assert await store.delete_record(record.sid, CLIENT) is True
+    assert await store.get_record(record.sid) is None
+    assert (await store.due(CLIENT, TODAY, None, 10)).entries == []
+    assert await store.delete_record(record.sid, CLIENT) is False
+
+
+# Due lists --------------------------------------------------------------------------
+
+
+async def test_due_pages_in_recheck_then_sid_order(store: Store) -> None:
+    rng = random.Random(7)
+    days = [TODAY - timedelta(days=d) for d in (40, 9, 3, 1)]
+    records = [make_record(recheck_at=rng.choice(days)) for _ in range(60)]
+    # Not due: on the bound itself, after it, or another client's.
+    records += [make_record(recheck_at=TODAY), make_record(recheck_at=TODAY + timedelta(days=30))]
+    records.append(make_record(recheck_at=days[0], client_id=OTHER_CLIENT))
+    rng.shuffle(records)
+    for record in records:
+        await store.put_record(record, ttl=3600)
+
+    entries, sizes = await all_due(store, TODAY, limit=7)
+
+    expected = sorted(
+        (r.recheck_at, r.sid) for r in records if r.client_id == CLIENT and r.recheck_at < TODAY
+    )
+    assert [(e.recheck_at, e.sid) for e in entries] == expected
+    assert sizes == [7] * 8 + [4]
+
+
+async def test_due_pages_through_many_entries_on_one_day(store: Store) -> None:
+    day = TODAY - timedelta(days=2)
+    sids = [random_sid() for _ in range(45)]
+    for sid in sids:
+        await store.put_record(make_record(sid, recheck_at=day), ttl=3600)
+    entries, sizes = await all_due(store, TODAY, limit=10)
+    assert [e.sid for e in entries] == sorted(sids)
+    assert {e.recheck_at for e in entries} == {day}
+    assert sizes == [10, 10, 10, 10, 5]
+
+
+async def test_due_cursor_is_none_when_a_page_ends_the_list(store: Store) -> None:
+    for _ in range(4):
+        await store.put_record(make_record(recheck_at=TODAY - timedelta(days=1)), ttl=3600)
+    exact = await store.due(CLIENT, TODAY, None, 4)
+    assert len(exact.entries) == 4
+    assert exact.cursor is None
+    first = await store.due(CLIENT, TODAY, None, 3)
+    assert len(first.entries) == 3
+    assert first.cursor is not None
+    rest = await store.due(CLIENT, TODAY, first.cursor, 3)
+    assert len(rest.entries) == 1
+    assert rest.cursor is None
+
+
+async def test_due_of_an_empty_index(store: Store) -> None:
+    page = await store.due(CLIENT, TODAY, None, 10)
+    assert page.entries == []
+    assert page.cursor is None
+
+
+async def test_due_continues_after_the_cursor_entry_moved_or_went(store: Store) -> None:
+    day = TODAY - timedelta(days=5)
+    records = sorted((make_record(recheck_at=day) for _ in range(9)), key=lambda r: r.sid)
+    for record in records:
+        await store.put_record(record, ttl=3600)
+    first = await store.due(CLIENT, TODAY, None, 3)
+    assert [e.sid for e in first.entries] == [r.sid for r in records[:3]]
+    # The page's last subject is re-checked (moves to the future), the next one revoked.
+    await store.put_record(dataclasses.replace(records[2], recheck_at=TODAY + timedelta(days=90)), 60)
+    await store.delete_record(records[3].sid, CLIENT)
+    entries, _ = await all_due(store, TODAY, limit=3)
+    assert [e.sid for e in entries] == [r.sid for r in records[:2] + records[4:]]
+    rest = await store.due(CLIENT, TODAY, first.cursor, 3)
+    assert [e.sid for e in rest.entries] == [r.sid for r in records[4:7]]
+
+
+async def test_due_moves_a_re_put_record_instead_of_duplicating_it(store: Store) -> None:
+    record = make_record(recheck_at=TODAY - timedelta(days=3))
+    await store.put_record(record, ttl=3600)
+    await store.put_record(dataclasses.replace(record, recheck_at=TODAY - timedelta(days=1)), 3600)
+    page = await store.due(CLIENT, TODAY, None, 10)
+    assert page.entries == [DueEntry(record.sid, TODAY - timedelta(days=1))]
+
+
+async def test_due_skips_entries_whose_record_is_gone(store: Store) -> None:
+    day = TODAY - timedelta(days=1)
+    records = [make_record(recheck_at=day) for _ in range(50)]
+    for record in records:
+        await store.put_record(record, ttl=3600)
+    # Deleting under the wrong client leaves the right client's index entry behind, as a
+    # crash between the two writes of delete_record would.
+    gone = {r.sid for i, r in enumerate(records) if i % 5 < 3}
+    for sid in gone:
+        assert await store.delete_record(sid, OTHER_CLIENT) is True
+    live = sorted(r.sid for r in records if r.sid not in gone)
+
+    first = await store.due(CLIENT, TODAY, None, 15)
+    assert [e.sid for e in first.entries] == live[:15]  # paged on past stale entries
+    entries, _ = await all_due(store, TODAY, limit=4)
+    assert [e.sid for e in entries] == live
+    entries, _ = await all_due(store, TODAY, limit=4)  # again, after the clean-up
+    assert [e.sid for e in entries] == live
+
+
+async def test_due_never_shows_another_clients_subjects(store: Store) -> None:
+    day = TODAY - timedelta(days=1)
+    ours = make_record(recheck_at=day)
+    theirs = make_record(recheck_at=day, client_id=OTHER_CLIENT)
+    await store.put_record(ours, ttl=3600)
+    await store.put_record(theirs, ttl=3600)
+    assert [e.sid for e in (await store.due(CLIENT, TODAY, None, 10)).entries] == [ours.sid]
+    assert [e.sid for e in (await store.due(OTHER_CLIENT, TODAY, None, 10)).entries] == [theirs.sid]
+
+
+async def test_due_rejects_a_bad_limit_or_cursor(store: Store) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        await store.due(CLIENT, TODAY, None, 0)
+    for cursor in ["", "not a cursor", "MjAyNi0wMS0wMQ", "!!!!"]:
+        with pytest.raises(InvalidCursor):
+            await store.due(CLIENT, TODAY, cursor, 10)
+
+
+# Revocation ---------------------------------------------------------------------------
+
+
+async def test_revocation_keeps_the_latest_time(store: Store) -> None:
+    sid = random_sid()
+    assert await store.revoked_at(sid) is None
+    await store.revoke(sid, revoked_at=1_772_000_000, ttl=600)
+    assert await store.revoked_at(sid) == 1_772_000_000
+    await store.revoke(sid, revoked_at=1_771_000_000, ttl=600)  # earlier: must not revive
+    assert await store.revoked_at(sid) == 1_772_000_000
+    await store.revoke(sid, revoked_at=1_773_000_000, ttl=600)
+    assert await store.revoked_at(sid) == 1_773_000_000
+    assert await store.revoked_at(random_sid()) is None
+
+
+async def test_revocation_keeps_the_longest_ttl(backend: Backend) -> None:
+    sid = random_sid()
+    await backend.store.revoke(sid, revoked_at=1_772_000_000, ttl=600)
+    await backend.store.revoke(sid, revoked_at=1_772_000_100, ttl=60)
+    (ttl,) = (await backend.raw_keys()).values()
+    assert ttl is not None
+    assert ttl > 590
+
+
+# Single use ---------------------------------------------------------------------------
+
+
+async def test_use_once_is_true_only_the_first_time(store: Store) -> None:
+    assert await store.use_once("jti-1", ttl=300) is True
+    assert await store.use_once("jti-1", ttl=300) is False
+    assert await store.use_once("jti-2", ttl=300) is True
+
+
+async def test_concurrent_use_once_admits_exactly_one(store: Store) -> None:
+    results = await asyncio.gather(*(store.use_once("nonce-x", ttl=300) for _ in range(30)))
+    assert results.count(True) == 1
+
+
+# Keys, TTLs and expiry ------------------------------------------------------------------
+
+
+async def write_one_of_everything(store: Store) -> None:
+    sid = sid_for(SUBJECT_REF)
+    check = make_check(NOW, sid=sid)
+    await store.create_check(check, ttl=900)
+    await store.update_check(check)
+    await store.claim_attempt(check.check_id, limit=3, ttl=900)
+    await store.put_record(make_record(sid, recheck_at=TODAY - timedelta(days=1)), ttl=86_400)
+    await store.revoke(sid, revoked_at=1_772_000_000, ttl=600)
+    await store.use_once(f"state-for-{SUBJECT_REF}", ttl=300)
+
+
+async def test_every_key_has_a_ttl(backend: Backend) -> None:
+    await write_one_of_everything(backend.store)
+    keys = await backend.raw_keys()
+    assert len(keys) == 6
+    for key, ttl in keys.items():
+        assert ttl is not None, key
+        assert 0 < ttl <= 86_400, key
+
+
+async def test_key_names_follow_the_documented_patterns(backend: Backend) -> None:
+    await write_one_of_everything(backend.store)
+    keys = await backend.raw_keys()
+    classes = {key: key_class_of(key, backend.prefix) for key in keys}
+    assert None not in classes.values(), classes
+    assert {kc.name for kc in classes.values() if kc} == {kc.name for kc in KEY_CLASSES}
+    for key in keys:
+        assert SUBJECT_REF not in key
+        assert "alice" not in key
+
+
+async def test_keys_expire(backend: Backend) -> None:
+    """One test, one wait: the wait is real on Redis."""
+    store = backend.store
+    sid = random_sid()
+    check = make_check(NOW, sid=sid)
+    day = TODAY - timedelta(days=1)
+    short, kept = make_record(sid, recheck_at=day), make_record(recheck_at=day)
+    await store.create_check(check, ttl=1)
+    await store.claim_attempt(check.check_id, limit=1, ttl=1)
+    await store.put_record(short, ttl=1)
+    await store.put_record(kept, ttl=3600)
+    await store.revoke(sid, revoked_at=1_772_000_000, ttl=1)
+    assert await store.use_once("nonce", ttl=1) is True
+
+    await backend.pass_time(1.1)
+
+    assert await store.get_check(check.check_id) is None
+    assert await store.update_check(check) is False
+    assert await store.claim_attempt(check.check_id, limit=1, ttl=1) == 1  # a fresh counter
+    assert await store.get_record(short.sid) is None
+    assert await store.revoked_at(sid) is None
+    assert await store.use_once("nonce", ttl=1) is True
+    page = await store.due(CLIENT, TODAY, None, 10)
+    assert page.entries == [DueEntry(kept.sid, day)]  # the expired record's entry is skipped
+
+
+async def test_ping_answers(store: Store) -> None:
+    await store.ping()

@@ -1,0 +1,41 @@
+"""What only the memory store can show: TTLs measured on a clock we move."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from store_factories import NOW, make_check, make_record
+
+from service.core.clock import FixedClock
+from service.store.memory import MemoryStore
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_update_check_keeps_the_remaining_ttl(clock: FixedClock) -> None:
+    store = MemoryStore(clock)
+    check = make_check(NOW)
+    await store.create_check(check, ttl=900)
+    clock.advance(timedelta(seconds=600))
+    assert await store.update_check(check)
+    ((_, expires_at),) = store.keys_with_expiry()
+    assert expires_at == NOW + timedelta(seconds=900)
+    clock.advance(timedelta(seconds=300))
+    assert await store.get_check(check.check_id) is None
+
+
+async def test_the_due_index_lives_as_long_as_its_longest_record(clock: FixedClock) -> None:
+    store = MemoryStore(clock, prefix="p")
+    await store.put_record(make_record(recheck_at=date(2026, 2, 1)), ttl=3600)
+    await store.put_record(make_record(recheck_at=date(2026, 2, 2)), ttl=60)
+    expiry = dict(store.keys_with_expiry())
+    assert expiry["p:due:{acme-app}"] == NOW + timedelta(seconds=3600)
+
+
+async def test_keys_with_expiry_lists_live_keys_only(clock: FixedClock) -> None:
+    store = MemoryStore(clock, prefix="p")
+    await store.use_once("a", ttl=10)
+    await store.use_once("b", ttl=20)
+    clock.advance(timedelta(seconds=10))
+    assert [at for _, at in store.keys_with_expiry()] == [NOW + timedelta(seconds=20)]

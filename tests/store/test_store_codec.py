@@ -1,0 +1,95 @@
+"""Stored JSON: compact, ISO dates, and strict on the way back."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+from store_factories import NOW, make_check, make_record, random_sid
+
+from service.store.codec import (
+    day_score,
+    decode,
+    decode_cursor,
+    encode,
+    encode_cursor,
+    score_day,
+)
+from service.store.errors import InvalidCursor
+from service.store.records import AssuranceRecord, CheckState, CheckStatus
+
+
+def test_check_round_trips_as_compact_json() -> None:
+    check = make_check(NOW, status=CheckStatus.FAILED, reason="inconsistent", version=4)
+    raw = encode(check)
+    assert " " not in raw
+    assert json.loads(raw)["status"] == "failed"
+    assert decode(CheckState, raw) == check
+    assert decode(CheckState, raw.encode()) == check
+
+
+def test_record_round_trips_with_iso_days() -> None:
+    record = make_record(recheck_at=date(2026, 9, 30))
+    data = json.loads(encode(record))
+    assert data["recheck_at"] == "2026-09-30"
+    assert data["age_up_at"] == "2027-02-01"
+    assert decode(AssuranceRecord, encode(record)) == record
+    adult = make_record(age_up_at=None)
+    assert decode(AssuranceRecord, encode(adult)) == adult
+
+
+def _mutated(**changes: Any) -> str:
+    data = json.loads(encode(make_record()))
+    data.update(changes)
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (_mutated(subject_ref="alice"), "unknown fields"),
+        ("{}", "missing fields"),
+        (_mutated(generation=True), "expected an integer"),
+        (_mutated(generation="1"), "expected an integer"),
+        (_mutated(band=16), "expected a string"),
+        (_mutated(recheck_at="2026-W10-1"), "expected an ISO date"),
+        (_mutated(recheck_at="20260301"), "expected an ISO date"),
+        (_mutated(recheck_at="2026-02-30"), "day is out of range"),
+        (_mutated(age_up_at=20270201), "expected an ISO date"),
+        ("[]", "not a JSON object"),
+        ("{", "not JSON"),
+    ],
+)
+def test_decode_refuses_what_it_did_not_write(raw: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        decode(AssuranceRecord, raw)
+
+
+def test_decode_refuses_bad_enums_and_lists() -> None:
+    data = json.loads(encode(make_check(NOW)))
+    with pytest.raises(ValueError, match="is not a valid CheckStatus"):
+        decode(CheckState, json.dumps({**data, "status": "maybe"}))
+    with pytest.raises(ValueError, match="expected a list"):
+        decode(CheckState, json.dumps({**data, "signals": "effective"}))
+    with pytest.raises(ValueError, match="expected an object"):
+        decode(CheckState, json.dumps({**data, "signals": [1]}))
+    with pytest.raises(ValueError, match="expected a string"):
+        decode(CheckState, json.dumps({**data, "signals": [{"level": 1, "lo": 1, "hi": None}]}))
+
+
+def test_day_scores_are_utc_midnights() -> None:
+    assert day_score(date(1970, 1, 2)) == 86_400
+    assert day_score(date(2026, 3, 1)) == 1_772_323_200
+    assert score_day(1_772_323_200.0) == date(2026, 3, 1)
+    assert score_day(day_score(date(1969, 12, 31))) == date(1969, 12, 31)
+
+
+def test_cursor_round_trips_and_refuses_tampering() -> None:
+    sid = random_sid()
+    cursor = encode_cursor(date(2026, 2, 1), sid)
+    assert decode_cursor(cursor) == (date(2026, 2, 1), sid)
+    for bad in [cursor + "!", cursor[:-3], "e30", encode_cursor(date(2026, 2, 1), "a b")]:
+        with pytest.raises(InvalidCursor):
+            decode_cursor(bad)
