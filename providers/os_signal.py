@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from providers.base import Failure, Flow, Outcome, ProviderContext, Signal, Unavailability
 from providers.evidence import parse_evidence
+from service.core.errors import InvalidEvidence
 from service.core.intervals import AgeInterval, from_range
 
 Age = Annotated[int, Field(ge=0, le=150)]
@@ -29,7 +30,18 @@ class _Common(BaseModel):
     method: Literal["os_signal"] | None = None
 
 
-class _GooglePlay(_Common):
+class _Ranged(_Common):
+    """A source that relays an inclusive age range, either end of which may be absent."""
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> _Ranged:
+        lo, hi = _bounds(self)
+        if lo is not None and hi is not None and hi < lo:
+            raise ValueError("the upper bound is below the lower bound")
+        return self
+
+
+class _GooglePlay(_Ranged):
     source: Literal["google_play"]
     user_status: Literal[
         "VERIFIED",
@@ -43,7 +55,7 @@ class _GooglePlay(_Common):
     age_upper: Age | None = None
 
 
-class _Apple(_Common):
+class _Apple(_Ranged):
     source: Literal["apple"]
     declaration: Literal["self_declared", "guardian_declared"]
     lower_bound: Age | None = None
@@ -55,15 +67,13 @@ class _AB1043(_Common):
     bracket: Literal["under_13", "13_15", "16_17", "18_plus"]
 
 
-class _Signal(BaseModel):
-    evidence: Annotated[_GooglePlay | _Apple | _AB1043, Field(discriminator="source")]
-
-    @model_validator(mode="after")
-    def _bounds_ordered(self) -> _Signal:
-        lo, hi = _bounds(self.evidence)
-        if lo is not None and hi is not None and hi < lo:
-            raise ValueError("the upper bound is below the lower bound")
-        return self
+# Dispatch on ``source`` by hand rather than through a discriminated union: error fields then
+# read ``age_lower`` rather than ``evidence.google_play.age_lower``.
+_SOURCES: dict[str, type[_GooglePlay | _Apple | _AB1043]] = {
+    "google_play": _GooglePlay,
+    "apple": _Apple,
+    "ab1043": _AB1043,
+}
 
 
 _BRACKETS: dict[str, tuple[int, int | None]] = {
@@ -81,12 +91,26 @@ _PLAY_TIER = {
 }
 
 
-def _bounds(ev: _GooglePlay | _Apple | _AB1043) -> tuple[int | None, int | None]:
+def _bounds(ev: _Common) -> tuple[int | None, int | None]:
     if isinstance(ev, _GooglePlay):
         return ev.age_lower, ev.age_upper
     if isinstance(ev, _Apple):
         return ev.lower_bound, ev.upper_bound
-    return _BRACKETS[ev.bracket]
+    if isinstance(ev, _AB1043):
+        return _BRACKETS[ev.bracket]
+    return None, None
+
+
+def _source_model(evidence: Mapping[str, Any]) -> type[_GooglePlay | _Apple | _AB1043]:
+    source = evidence.get("source") if isinstance(evidence, Mapping) else None
+    model = _SOURCES.get(source) if isinstance(source, str) else None
+    if model is None:
+        missing = not isinstance(evidence, Mapping) or "source" not in evidence
+        problem = "Field required" if missing else f"Input should be one of: {', '.join(_SOURCES)}"
+        raise InvalidEvidence(
+            "the evidence does not fit the method's schema", errors=[{"field": "source", "problem": problem}]
+        )
+    return model
 
 
 class OsSignalProvider:
@@ -107,7 +131,7 @@ class OsSignalProvider:
         return None
 
     async def submit(self, evidence: Mapping[str, Any], ctx: ProviderContext) -> Outcome:
-        ev = parse_evidence(_Signal, {"evidence": evidence}).evidence
+        ev = parse_evidence(_source_model(evidence), evidence)
         if isinstance(ev, _GooglePlay):
             if ev.user_status == "UNKNOWN":
                 return Failure("signal_unavailable")

@@ -6,6 +6,7 @@ to load, a duplicate name, or an enabled name with no provider stops start-up.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -87,9 +88,8 @@ def build(
             raise ProviderLoadError(f"provider instance {inst.name!r} is enabled twice")
         ep = known.get(inst.type)
         if ep is None:
-            raise ProviderLoadError(
-                f"no provider {inst.type!r} for {inst.name!r} (installed: {', '.join(sorted(known))})"
-            )
+            installed = ", ".join(sorted(known)) or "none"
+            raise ProviderLoadError(f"no provider {inst.type!r} for {inst.name!r} (installed: {installed})")
         try:
             factory: ProviderFactory = load(ep)
             provider = factory(inst.name, inst.config)
@@ -97,7 +97,14 @@ def build(
             raise ProviderLoadError(
                 f"provider {inst.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
             ) from exc
-        if not isinstance(provider, Provider):
-            raise ProviderLoadError(f"{ep.value} does not implement the provider protocol")
+        if not isinstance(provider, Provider) or not inspect.iscoroutinefunction(provider.submit):
+            raise ProviderLoadError(
+                f"provider {inst.name!r} ({ep.value}) does not implement the provider protocol"
+            )
+        if provider.name != inst.name:
+            raise ProviderLoadError(
+                f"provider {inst.name!r} ({ep.value}) calls itself {provider.name!r}: it must keep the "
+                "name it is given"
+            )
         built[inst.name] = provider
     return Registry(built)

@@ -10,7 +10,7 @@ from typing import TextIO
 from fastapi import FastAPI
 
 from providers.registry import InstanceConfig, build
-from service.api import problems
+from service.api import openapi, problems
 from service.api.access_log import AccessLog
 from service.api.admin.endpoints import router as admin_router
 from service.api.checks.endpoints import router as checks_router
@@ -113,6 +113,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, log_sink: Text
         openapi_url="/openapi.json",
     )
     problems.install(app)
+    openapi.install(app)
     for router in (checks_router, tokens_router, rechecks_router, admin_router, wellknown_router):
         app.include_router(router)
     app.add_middleware(AccessLog)

@@ -1,58 +1,79 @@
-"""Dependency aliases: the services, the authenticated client, the caller's locale."""
+"""Request context as dependency aliases: the services, the authenticated caller, its locale.
+
+Each alias is one ``async def`` dependency that reads the Request directly. FastAPI's
+per-parameter dependency solving (and the thread pool it uses for plain ``def``) costs more
+than this work itself, and these run on every hot-path request.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
 
 from service.clients.registry import Client
 from service.flows.context import Services
 
 
-def get_services(request: Request) -> Services:
+@dataclass(frozen=True, slots=True)
+class Caller:
+    svc: Services
+    client: Client
+    locale: str | None
+
+
+def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def get_client(
-    services: ServicesDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Client:
-    client = services.clients.authenticate(authorization)
-    services.clients.require_client(client)
-    return client
-
-
-def get_admin(
-    services: ServicesDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Client:
-    client = services.clients.authenticate(authorization)
-    services.clients.require_admin(client)
-    return client
-
-
-def get_locale(
-    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> str | None:
-    if not accept_language:
+def _locale(request: Request) -> str | None:
+    header = request.headers.get("accept-language")
+    if not header:
         return None
-    first = accept_language.split(",")[0].split(";")[0].strip()
+    first = header.split(",")[0].split(";")[0].strip()
     return first[:35] or None
 
 
-def require_json(request: Request) -> None:
+def _require_json(request: Request) -> None:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json" and not ctype.endswith("+json"):
         raise HTTPException(415)
 
 
-ClientDep = Annotated[Client, Depends(get_client)]
-AdminDep = Annotated[Client, Depends(get_admin)]
-LocaleDep = Annotated[str | None, Depends(get_locale)]
-JsonBody = Depends(require_json)
+def _authenticated(request: Request, *, admin: bool) -> Caller:
+    svc = _services(request)
+    client = svc.clients.authenticate(request.headers.get("authorization"))
+    if admin:
+        svc.clients.require_admin(client)
+    else:
+        svc.clients.require_client(client)
+    return Caller(svc, client, _locale(request))
+
+
+async def get_services(request: Request) -> Services:
+    return _services(request)
+
+
+async def get_caller(request: Request) -> Caller:
+    return _authenticated(request, admin=False)
+
+
+async def get_json_caller(request: Request) -> Caller:
+    caller = _authenticated(request, admin=False)
+    _require_json(request)
+    return caller
+
+
+async def get_admin(request: Request) -> Caller:
+    caller = _authenticated(request, admin=True)
+    _require_json(request)
+    return caller
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+JsonCallerDep = Annotated[Caller, Depends(get_json_caller)]
+AdminDep = Annotated[Caller, Depends(get_admin)]

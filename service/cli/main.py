@@ -13,6 +13,7 @@ from rich.console import Console
 from service.cli.openapi import render_openapi
 from service.clients.registry import hash_key
 from service.policy.loader import load_policy
+from service.policy.schema import render_policy_schema
 from service.policy.yaml_source import PolicyError
 from service.settings import Settings
 from service.tokens.keys import KeyState, generate_key, write_key
@@ -116,3 +117,23 @@ def policy_validate(
             err.print(f"[red]error[/] {issue}", highlight=False)
         raise typer.Exit(1) from None
     out.print(f"[green]ok[/] version {policy.version}: {', '.join(sorted(policy.jurisdictions))}")
+
+
+@policy_app.command("schema")
+def policy_schema(
+    output: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    check: Annotated[bool, typer.Option(help="Exit 1 if --out differs from the generated schema.")] = False,
+) -> None:
+    """Print the policy JSON Schema generated from the policy model."""
+    text = render_policy_schema()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    if check:
+        if not output.exists() or output.read_text(encoding="utf-8") != text:
+            err.print(f"[red]{output} is out of date[/]: run 'ageband policy schema --out {output}'")
+            raise typer.Exit(1)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    out.print(f"wrote {output}")

@@ -22,28 +22,45 @@ class Band:
         return AgeInterval(self.lo, self.hi)
 
 
+class BandError(ValueError):
+    """An invalid band list; ``index`` and ``field`` (``name``, ``lo`` or ``hi``) locate the culprit."""
+
+    def __init__(self, message: str, index: int | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.field = field
+
+
+def _misplaced(band: Band, expected: int) -> str:
+    if expected == 0:
+        return f"the first band must start at 0, not {band.lo}"
+    kind = "gap" if band.lo > expected else "overlap"
+    return f"{kind}: band {band.name!r} starts at {band.lo}, but the band before it ends at {expected - 1}"
+
+
 class BandSet:
     """An ordered partition of ages ``[0, ∞)`` into named bands."""
 
     def __init__(self, bands: Sequence[Band]) -> None:
         if not bands:
-            raise ValueError("at least one band is required")
+            raise BandError("at least one band is required")
         expected = 0
+        seen: set[str] = set()
         for i, band in enumerate(bands):
+            if band.name in seen:
+                raise BandError(f"band names must be unique: {band.name!r} appears twice", i, "name")
+            seen.add(band.name)
             if band.lo != expected:
-                raise ValueError(f"band {band.name!r} must start at {expected}, not {band.lo}")
+                raise BandError(_misplaced(band, expected), i, "lo")
             last = i == len(bands) - 1
             if band.hi is None and not last:
-                raise ValueError(f"only the last band may be unbounded, not {band.name!r}")
+                raise BandError(f"only the last band may be unbounded, not {band.name!r}", i, "hi")
             if band.hi is not None:
                 if band.hi < band.lo:
-                    raise ValueError(f"band {band.name!r} ends before it starts")
+                    raise BandError(f"band {band.name!r} ends before it starts", i, "hi")
                 if last:
-                    raise ValueError(f"the last band {band.name!r} must be unbounded")
+                    raise BandError(f"the last band {band.name!r} must be unbounded", i, "hi")
                 expected = band.hi + 1
-        names = [b.name for b in bands]
-        if len(set(names)) != len(names):
-            raise ValueError("band names must be unique")
         self._bands = tuple(bands)
         self._index = {b.name: i for i, b in enumerate(bands)}
 

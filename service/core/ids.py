@@ -37,6 +37,8 @@ def is_sid(value: str) -> bool:
 
 def new_check_id(expires_at: datetime) -> str:
     """A random id that also says when the check expires, so an expired id answers 410."""
+    if expires_at.tzinfo is None:
+        raise ValueError("check expiry needs an aware datetime")
     return f"{CHECK_PREFIX}{_base36(int(expires_at.timestamp()))}_{_b64(secrets.token_bytes(16))}"
 
 
@@ -56,6 +58,8 @@ def keyed_hash(key: bytes, value: str) -> str:
 
 
 def _base36(n: int) -> str:
+    if n < 0:
+        raise ValueError("base36 needs a non-negative number")
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:

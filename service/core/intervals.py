@@ -52,8 +52,8 @@ class AgeInterval:
 
     def aged(self, years: float) -> AgeInterval:
         """The interval ``years`` later: lo grows by floor(t), hi by ceil(t)."""
-        if years < 0:
-            raise ValueError("intervals only age forward")
+        if not math.isfinite(years) or years < 0:
+            raise ValueError("intervals only age forward, by a finite number of years")
         if self.is_empty:
             return self
         hi = None if self.hi is None else self.hi + math.ceil(years)
@@ -70,8 +70,8 @@ EMPTY = AgeInterval(1, 0)
 
 def from_estimate(age: float, sigma: float, *, buffer: float, k: float = 1.0) -> AgeInterval:
     """An estimate ``age ± b`` with ``b = max(buffer, k·sigma)`` becomes ``[⌊a−b⌋, ⌊a+b⌋]``."""
-    if not (math.isfinite(age) and math.isfinite(sigma)) or age < 0 or sigma < 0 or buffer < 0:
-        raise ValueError("estimate, sigma and buffer must be finite and non-negative")
+    if not all(math.isfinite(v) and v >= 0 for v in (age, sigma, buffer, k)):
+        raise ValueError("estimate, sigma, buffer and k must be finite and non-negative")
     b = max(buffer, k * sigma)
     return AgeInterval(max(0, math.floor(age - b)), math.floor(age + b))
 

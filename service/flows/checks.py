@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,7 +9,7 @@ from providers.base import Failure, MethodParams, ProviderContext, Signal
 from service.clients.registry import Client
 from service.core.dates import day_of, recheck_date
 from service.core.errors import TooManyAttempts
-from service.core.ids import check_expiry, derive_sid, is_sid, new_check_id
+from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
 from service.flows.context import Services
@@ -24,7 +23,6 @@ from service.flows.errors import (
     NoMethodAvailable,
     UnknownCheck,
     UnknownMethod,
-    UnknownSubject,
 )
 from service.flows.results import (
     CheckView,
@@ -33,29 +31,11 @@ from service.flows.results import (
     MethodOffer,
     StartedCheck,
 )
+from service.flows.subjects import SubjectRef, resolve_sid
 from service.flows.tokens import issue_token
 from service.policy.compiled import Jurisdiction, Method, Policy
 from service.policy.model import OnExhausted, OnInconclusive
 from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote
-
-
-@dataclass(frozen=True, slots=True)
-class SubjectRef:
-    """How the app names its user: its own reference, or the sid it was given."""
-
-    subject: str | None = None
-    sid: str | None = None
-
-
-async def resolve_sid(svc: Services, client: Client, ref: SubjectRef) -> str:
-    if ref.subject is not None:
-        return derive_sid(svc.pepper, client.id, ref.subject)
-    # A bare sid is accepted only for a subject this client already has: sids are
-    # pairwise, so one app can never act on another app's users.
-    record = await svc.store.get_record(ref.sid) if ref.sid and is_sid(ref.sid) else None
-    if record is None or record.client_id != client.id:
-        raise UnknownSubject("no assurance record for this sid")
-    return record.sid
 
 
 async def start_check(
@@ -125,7 +105,7 @@ async def submit_evidence(
     method = policy.methods.get(method_name)
     provider = svc.providers.get(method_name)
     if method is None or provider is None:
-        raise UnknownMethod(f"unknown method {method_name[:64]!r}", known=list(juris.waterfall))
+        raise UnknownMethod("the method is not one of this jurisdiction's", known=list(juris.waterfall))
     if method_name not in juris.waterfall:
         raise MethodNotAllowed(
             f"{method_name!r} is not offered in {check.jurisdiction!r}",

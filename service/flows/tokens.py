@@ -10,8 +10,9 @@ from service.clients.registry import Client
 from service.core.dates import add_years, day_of, epoch, start_of_day
 from service.core.errors import AgebandError
 from service.flows.context import Services
-from service.flows.errors import RecheckRequired, UnknownSubject
+from service.flows.errors import RecheckRequired
 from service.flows.results import IssuedToken
+from service.flows.subjects import SubjectRef, own_record
 from service.store.records import AssuranceRecord
 
 
@@ -45,24 +46,19 @@ _CLAIM_NAMES = (
 )  # fmt: skip
 
 
-async def _own_record(svc: Services, client: Client, sid: str) -> AssuranceRecord:
-    record = await svc.store.get_record(sid)
-    if record is None or record.client_id != client.id:
-        raise UnknownSubject("no assurance record for this subject; run a check")
-    return record
+async def refresh(svc: Services, client: Client, ref: SubjectRef) -> IssuedToken:
+    from service.flows.checks import start_check  # checks issue tokens too: import at use
 
-
-async def refresh(svc: Services, client: Client, sid: str) -> IssuedToken:
-    from service.flows.checks import SubjectRef, start_check
-
-    record = await _own_record(svc, client, sid)
+    record = await own_record(svc, client, ref)
     policy = svc.policy.current
     now = svc.clock.now()
     juris = policy.jurisdictions.get(record.jurisdiction)
     grace = juris.grace if juris else timedelta(0)
     recheck_at = start_of_day(record.recheck_at)
     if now >= recheck_at + grace:
-        started = await start_check(svc, client, SubjectRef(sid=sid), record.jurisdiction, "recheck", None)
+        started = await start_check(
+            svc, client, SubjectRef(sid=record.sid), record.jurisdiction, "recheck", None
+        )
         raise RecheckRequired(
             "the re-check date and its grace period have passed; complete the new check",
             check_id=started.check_id,
@@ -136,9 +132,9 @@ async def introspect(svc: Services, client: Client, token: str) -> Introspection
     )
 
 
-async def revoke(svc: Services, client: Client, sid: str, *, erase: bool) -> None:
+async def revoke(svc: Services, client: Client, ref: SubjectRef, *, erase: bool) -> None:
     """Void every outstanding token and drop the record. Erasure is revocation, audited as such."""
-    await _own_record(svc, client, sid)
+    sid = (await own_record(svc, client, ref)).sid
     now = int(svc.clock.now().timestamp())
     await svc.store.revoke(sid, now, svc.revocation_ttl)
     await svc.store.delete_record(sid, client.id)

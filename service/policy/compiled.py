@@ -80,7 +80,7 @@ class Policy:
             return self.jurisdictions[code]
         except KeyError:
             raise UnknownJurisdiction(
-                f"unknown jurisdiction {code[:32]!r}", known=sorted(self.jurisdictions)
+                "the jurisdiction is not in the policy", known=sorted(self.jurisdictions)
             ) from None
 
     def text(self, texts: Mapping[str, str], locale: str | None) -> str:

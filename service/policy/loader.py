@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.core.bands import Band, BandSet
+from service.core.bands import Band, BandError, BandSet
 from service.core.levels import Levels
 from service.policy.compiled import Jurisdiction, Method, Policy
 from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
@@ -20,6 +20,7 @@ from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, for
 MAX_CHECK_TTL = timedelta(minutes=15)
 SINGLE_SECTIONS = ("bands", "levels", "methods", "explanation", "default_locale", "retention")
 DEFAULTS: dict[str, Any] = {"default_locale": "en", "retention": timedelta(days=400)}
+_BAND_FIELDS = {"lo": "min", "hi": "max", "name": "name"}  # core names → policy names
 
 
 def policy_files(path: Path) -> list[Path]:
@@ -65,16 +66,23 @@ class _Checker:
         self.issues: list[Issue] = []
 
     def add(self, src: SourceMap, path: Path_, message: str) -> None:
-        self.issues.append(Issue(src.file, src.line_for(path), format_path(path), message))
+        issue = Issue(src.file, src.line_for(path), format_path(path), message)
+        if issue not in self.issues:  # a broken ancestor is reached from each descendant
+            self.issues.append(issue)
 
 
 def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> Policy:
     chk = _Checker()
     single: dict[str, tuple[Any, SourceMap]] = {}
     juris: dict[str, tuple[JurisdictionSpec, SourceMap]] = {}
+    empty: set[str] = set()
     for doc, src, raw in docs:
         for section in SINGLE_SECTIONS:
             if section not in raw:
+                continue
+            if getattr(doc, section) is None:
+                chk.add(src, (section,), "must not be empty (omit the section instead)")
+                empty.add(section)
                 continue
             if section in single:
                 chk.add(src, (section,), f"already defined in {single[section][1].file}")
@@ -87,12 +95,14 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> Po
             juris[code] = (spec, src)
     first = docs[0][1]
     for section in ("bands", "levels", "methods", "explanation"):
-        if section not in single:
+        if section not in single and section not in empty:
             chk.add(first, (), f"missing section {section!r} (in one of the policy files)")
     if "default" not in juris:
         chk.add(first, ("jurisdictions",), "a 'default' jurisdiction is required")
     if chk.issues:
         raise PolicyError(chk.issues)
+    if "retention" in single and single["retention"][0] <= timedelta(0):
+        chk.add(single["retention"][1], ("retention",), "must be more than 0")
 
     bands = _bands(single["bands"], chk)
     levels_spec, levels_src = single["levels"]
@@ -128,8 +138,13 @@ def _bands(entry: tuple[Any, SourceMap], chk: _Checker) -> BandSet | None:
     specs, src = entry
     try:
         return BandSet([Band(b.name, b.min, b.max) for b in specs])
-    except ValueError as exc:
-        chk.add(src, ("bands",), str(exc))
+    except BandError as exc:
+        path: Path_ = ("bands",)
+        if exc.index is not None:
+            path = (*path, exc.index)
+            if exc.field is not None:
+                path = (*path, _BAND_FIELDS[exc.field])
+        chk.add(src, path, str(exc))
         return None
 
 
@@ -221,10 +236,11 @@ def _jurisdiction(
         if s.recheck:
             recheck_bands.update(s.recheck.bands)
             recheck_methods.update(s.recheck.methods)
-            recheck_default = s.recheck.default or recheck_default
+            if s.recheck.default is not None:
+                recheck_default = s.recheck.default
     missing = [b for b in bands.names if b not in required]
     if missing:
-        chk.add(src, (*base, "required_level"), f"no required level for bands {missing}")
+        chk.add(src, (*base, "required_level"), f"no required level for band(s) {', '.join(missing)}")
     values = {f: inherited(f) for f in ("waterfall", "on_inconclusive", "on_exhausted", "grace")}
     for field, value in values.items():
         if value is None:
@@ -280,6 +296,15 @@ def _check_refs(
                     (*base, "recheck", "methods", name),
                     _unknown("method", name, sorted(methods)),
                 )
+    if spec.recheck:
+        intervals: list[tuple[Path_, timedelta | None]] = [(("default",), spec.recheck.default)]
+        intervals += [(("bands", b), v) for b, v in spec.recheck.bands.items()]
+        intervals += [(("methods", m), v) for m, v in spec.recheck.methods.items()]
+        for where, value in intervals:
+            if value is not None and value <= timedelta(0):
+                chk.add(src, (*base, "recheck", *where), "must be more than 0")
+    if spec.grace is not None and spec.grace < timedelta(0):
+        chk.add(src, (*base, "grace"), "must not be negative")
     if spec.check_ttl is not None and not timedelta(0) < spec.check_ttl <= MAX_CHECK_TTL:
         chk.add(src, (*base, "check_ttl"), "must be more than 0 and at most 15 minutes")
 
@@ -289,10 +314,15 @@ def _unknown(kind: str, value: object, known: Iterable[str]) -> str:
 
 
 def _version(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> str:
-    """Hash of the canonical policy: the same rules give the same version, whatever the layout."""
-    canonical = [
-        doc.model_dump(mode="json", by_alias=True, exclude_none=True)
-        for doc, _, _ in sorted(docs, key=lambda d: Path(d[1].file).name)
-    ]
-    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode())
+    """Hash of the canonical policy: the same rules give the same version, whatever the layout.
+
+    The files are merged first (each section is defined once, jurisdictions are unique), so one
+    file or the same rules split over several give one version; comments and order do not count.
+    """
+    merged: dict[str, Any] = {"jurisdictions": {}}
+    for doc, _, _ in docs:
+        dumped = doc.model_dump(mode="json", by_alias=True, exclude_none=True)
+        merged["jurisdictions"].update(dumped.pop("jurisdictions"))
+        merged.update(dumped)
+    digest = hashlib.sha256(json.dumps(merged, sort_keys=True, separators=(",", ":")).encode())
     return digest.hexdigest()[:16]

@@ -1,7 +1,10 @@
 """YAML reading that remembers where every value came from (file and line).
 
 Mapping keys are always read as strings (so ``13_15`` or ``no`` stay names), duplicate keys
-are errors, and underscore-separated digits stay strings rather than YAML 1.1 integers.
+are errors, underscore-separated digits stay strings rather than YAML 1.1 integers, and so do
+the YAML 1.1 booleans other than true/false (``extends: no`` names Norway; pydantic still reads
+``yes``/``no`` as booleans where a field is one). Aliases may not refer to themselves and may
+not expand into more than ``MAX_POLICY_VALUES`` values.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import yaml
 Path_ = tuple[str | int, ...]
 
 MAX_POLICY_BYTES = 2 * 1024 * 1024
+MAX_POLICY_VALUES = 100_000
+_INT = "tag:yaml.org,2002:int"
+_BOOL = "tag:yaml.org,2002:bool"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +83,7 @@ def read(file: Path) -> tuple[Any, SourceMap]:
         node = loader.get_single_node()
         if node is None:
             raise PolicyError([Issue(src.file, 1, "", "the file is empty")])
-        return _build(loader, node, (), src), src
+        return _build(loader, node, (), src, set()), src
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
@@ -88,8 +94,15 @@ def read(file: Path) -> tuple[Any, SourceMap]:
         loader.dispose()
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, src: SourceMap) -> Any:
-    src.lines[path] = node.start_mark.line + 1
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, src: SourceMap, above: set[int]) -> Any:
+    line = node.start_mark.line + 1
+    src.lines[path] = line
+    if len(src.lines) > MAX_POLICY_VALUES:
+        raise PolicyError([Issue(src.file, line, format_path(path), "too many values (aliases expand?)")])
+    if id(node) in above:
+        raise PolicyError([Issue(src.file, line, format_path(path), "an alias refers to itself")])
+    if isinstance(node, yaml.CollectionNode):
+        above = above | {id(node)}
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -116,10 +129,12 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, src: SourceMap
                         )
                     ]
                 )
-            out[key] = _build(loader, value_node, (*path, key), src)
+            out[key] = _build(loader, value_node, (*path, key), src, above)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*path, i), src) for i, item in enumerate(node.value)]
-    if node.tag == "tag:yaml.org,2002:int" and "_" in node.value:
+        return [_build(loader, item, (*path, i), src, above) for i, item in enumerate(node.value)]
+    if node.tag == _INT and "_" in node.value:
         return node.value  # "13_15" is a band name, not the integer 1315
+    if node.tag == _BOOL and node.value.lower() not in ("true", "false"):
+        return node.value  # "no" is Norway, not False
     return loader.construct_object(node, deep=True)

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import re
 import types
+from collections.abc import Callable
 from datetime import date, timedelta
 from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -39,14 +40,29 @@ def decode(cls: type[T], raw: str | bytes) -> T:
         raise ValueError(f"{cls.__name__}: not JSON") from exc
     if not isinstance(data, dict):
         # A stored payload of the wrong shape is bad data, like every other decode failure.
-        raise ValueError(f"{cls.__name__}: not a JSON object")  # noqa: TRY004
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+        raise ValueError(f"{cls.__name__}: not a JSON object")
+    convert, names = _decoder(cls)
     if unknown := sorted(set(data) - names):
         raise ValueError(f"{cls.__name__}: unknown fields {unknown}")
     if missing := sorted(names - set(data)):
         raise ValueError(f"{cls.__name__}: missing fields {missing}")
-    return cls(**{name: _typed(cls.__name__, name, hints[name], data[name]) for name in names})
+    return cls(**{name: c(data[name]) for name, c in convert.items()})
+
+
+Convert = Callable[[Any], Any]
+_DECODERS: dict[type, tuple[dict[str, Convert], frozenset[str]]] = {}
+
+
+def _decoder(cls: type, where: str | None = None) -> tuple[dict[str, Convert], frozenset[str]]:
+    """Per-field converters, built once per class: records are read on every hot-path request,
+    and resolving type hints for each read would cost more than the read itself."""
+    got = _DECODERS.get(cls)
+    if got is None:
+        hints = get_type_hints(cls)
+        owner = where or cls.__name__
+        convert = {f.name: _converter(f"{owner}.{f.name}", hints[f.name]) for f in dataclasses.fields(cls)}
+        got = _DECODERS[cls] = (convert, frozenset(convert))
+    return got
 
 
 def _plain(value: Any) -> Any:
@@ -61,41 +77,65 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _typed(owner: str, name: str, tp: Any, value: Any) -> Any:
-    where = f"{owner}.{name}"
+def _converter(where: str, tp: Any) -> Convert:
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
         args = get_args(tp)
-        if value is None and type(None) in args:
-            return None
         (inner,) = [a for a in args if a is not type(None)]
-        return _typed(owner, name, inner, value)
+        convert, nullable = _converter(where, inner), type(None) in args
+        return lambda v: None if v is None and nullable else convert(v)
     if origin is list:
         (item,) = get_args(tp)
-        if not isinstance(value, list):
-            raise ValueError(f"{where}: expected a list")
-        return [_typed(owner, name, item, v) for v in value]
+        each = _converter(where, item)
+
+        def as_list(v: Any) -> list[Any]:
+            if not isinstance(v, list):
+                raise ValueError(f"{where}: expected a list")
+            return [each(x) for x in v]
+
+        return as_list
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected an object")
-        hints = get_type_hints(tp)
-        names = {f.name for f in dataclasses.fields(tp)}
-        if set(value) != names:
-            raise ValueError(f"{where}: fields must be exactly {sorted(names)}")
-        return tp(**{n: _typed(owner, f"{name}.{n}", hints[n], value[n]) for n in names})
+        cls = tp
+        fields, names = _decoder(cls, where)
+
+        def as_object(v: Any) -> Any:
+            if not isinstance(v, dict):
+                raise ValueError(f"{where}: expected an object")
+            if set(v) != names:
+                raise ValueError(f"{where}: fields must be exactly {sorted(names)}")
+            return cls(**{n: c(v[n]) for n, c in fields.items()})
+
+        return as_object
     if tp is date:
-        # fromisoformat also takes week dates and basic forms; only YYYY-MM-DD is ours.
-        if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-            raise ValueError(f"{where}: expected an ISO date")
-        return date.fromisoformat(value)  # still rejects impossible days
+
+        def as_date(v: Any) -> date:
+            # fromisoformat also takes week dates and basic forms; only YYYY-MM-DD is ours.
+            if not isinstance(v, str) or not _DATE_RE.fullmatch(v):
+                raise ValueError(f"{where}: expected an ISO date")
+            return date.fromisoformat(v)  # still rejects impossible days
+
+        return as_date
     if isinstance(tp, type) and issubclass(tp, Enum):
-        return tp(value)  # raises ValueError for an unknown member
-    # bool is an int subclass; a stored true/false in an int field is corruption.
-    if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"{where}: expected an integer")
-    if tp is str and not isinstance(value, str):
-        raise ValueError(f"{where}: expected a string")
-    return value
+        enum: Convert = tp
+        return enum  # raises ValueError for an unknown member
+    if tp is int:
+
+        def as_int(v: Any) -> int:
+            # bool is an int subclass; a stored true/false in an int field is corruption.
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"{where}: expected an integer")
+            return v
+
+        return as_int
+    if tp is str:
+
+        def as_str(v: Any) -> str:
+            if not isinstance(v, str):
+                raise ValueError(f"{where}: expected a string")
+            return v
+
+        return as_str
+    return lambda v: v
 
 
 # Due index ---------------------------------------------------------------------

@@ -81,7 +81,7 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
     KeyClass(
         name="check",
         pattern="<prefix>:chk:{<check_id>}",
-        holds="CheckState as JSON: ids, jurisdiction, status, age interval, signal levels and intervals, version",
+        holds="CheckState as JSON: ids, jurisdiction, status, age interval, signal levels, version",
         purpose="one age-assurance session while the user completes it",
         ttl_source="check lifetime (at most 15 minutes)",
         survives_restart=False,

@@ -86,7 +86,7 @@ if ARGV[3] then
     local mid = math.floor((lo + hi) / 2)
     if after(redis.call('ZRANGE', key, mid, mid)[1], ARGV[4]) then hi = mid else lo = mid + 1 end
   end
-  start = redis.call('ZCOUNT', key, '-inf', '(' .. ARGV[3])
+  start = lo
 end
 local out = {}
 local page = redis.call('ZRANGE', key, start, start + count - 1, 'WITHSCORES')

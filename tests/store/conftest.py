@@ -6,28 +6,19 @@ is about atomicity and expiry, which only the real thing shows.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
+import redis.asyncio
+from redis_server import delete_prefix, redis_url
+from store_backends import Backend, MemoryBackend, RedisBackend
+from store_factories import NOW
 
-# tests/redis_server.py is shared by several test folders; pytest only puts each
-# conftest's own folder on sys.path, so add the tests root once, explicitly.
-_TESTS_ROOT = str(Path(__file__).resolve().parents[1])
-if _TESTS_ROOT not in sys.path:
-    sys.path.insert(0, _TESTS_ROOT)
-
-import redis.asyncio  # noqa: E402 - after the path set-up above, like the imports below
-from redis_server import delete_prefix, redis_url  # noqa: E402
-from store_backends import Backend, MemoryBackend, RedisBackend  # noqa: E402
-from store_factories import NOW  # noqa: E402
-
-from service.core.clock import FixedClock  # noqa: E402
-from service.store.base import Store  # noqa: E402
-from service.store.memory import MemoryStore  # noqa: E402
-from service.store.redis import RedisStore  # noqa: E402
+from service.core.clock import FixedClock
+from service.store.base import Store
+from service.store.memory import MemoryStore
+from service.store.redis import RedisStore
 
 
 @pytest.fixture

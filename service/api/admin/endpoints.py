@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.deps import AdminDep, JsonBody, ServicesDep
+from service.api.deps import AdminDep
 from service.flows.errors import DevClockDisabled
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -23,9 +23,10 @@ class ClockState(BaseModel):
     offset_seconds: float
 
 
-@router.post("/clock", dependencies=[JsonBody])
-async def advance_clock(body: AdvanceClock, svc: ServicesDep, _: AdminDep) -> ClockState:
+@router.post("/clock")
+async def advance_clock(body: AdvanceClock, caller: AdminDep) -> ClockState:
     """Demo only (``--dev-clock``): move the service clock forward to see re-checks come due."""
+    svc = caller.svc
     if svc.dev_clock is None:
         raise DevClockDisabled("start the service with --dev-clock to use this")
     svc.dev_clock.advance(body.advance)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from service.api.deps import ClientDep, ServicesDep
+from service.api.deps import CallerDep
 from service.flows import rechecks as flow
 
 router = APIRouter(prefix="/v1/rechecks", tags=["rechecks"])
@@ -24,8 +24,7 @@ class DueResponse(BaseModel):
 
 @router.get("/due")
 async def due(
-    svc: ServicesDep,
-    client: ClientDep,
+    caller: CallerDep,
     before: Annotated[
         date | None, Query(description="Re-check dates before this day (default: today).")
     ] = None,
@@ -33,7 +32,7 @@ async def due(
     limit: Annotated[int, Query(ge=1, le=flow.MAX_PAGE)] = 100,
 ) -> DueResponse:
     """Your subjects whose re-check is due, oldest first, a page at a time."""
-    page = await flow.due(svc, client, before, cursor, limit)
+    page = await flow.due(caller.svc, caller.client, before, cursor, limit)
     return DueResponse(
         items=[DueItem(sid=e.sid, recheck_at=e.recheck_at) for e in page.entries],
         next_cursor=page.cursor,

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from service.api.checks.schemas import TokenOut
-from service.api.deps import ClientDep, JsonBody, ServicesDep
+from service.api.deps import CallerDep, JsonCallerDep
 from service.api.tokens.schemas import (
     IntrospectRequest,
     IntrospectResponse,
@@ -18,7 +18,7 @@ from service.api.tokens.schemas import (
 )
 from service.core.errors import AgebandError
 from service.flows import tokens as flow
-from service.flows.checks import SubjectRef, resolve_sid
+from service.flows.subjects import SubjectRef
 
 router = APIRouter(tags=["tokens"])
 
@@ -29,11 +29,10 @@ class MalformedIntrospection(AgebandError):
     title = "Invalid introspection request"
 
 
-@router.post("/v1/tokens/refresh", dependencies=[JsonBody])
-async def refresh(body: RefreshRequest, svc: ServicesDep, client: ClientDep) -> TokenOut:
+@router.post("/v1/tokens/refresh")
+async def refresh(body: RefreshRequest, caller: JsonCallerDep) -> TokenOut:
     """A fresh token while the record is valid; 409 ``recheck_required`` (with a new check) after grace."""
-    sid = await resolve_sid(svc, client, SubjectRef(body.subject, body.sid))
-    return TokenOut.of(await flow.refresh(svc, client, sid))
+    return TokenOut.of(await flow.refresh(caller.svc, caller.client, SubjectRef(body.subject, body.sid)))
 
 
 @router.post(
@@ -48,7 +47,7 @@ async def refresh(body: RefreshRequest, svc: ServicesDep, client: ClientDep) -> 
         }
     },
 )
-async def introspect(request: Request, svc: ServicesDep, client: ClientDep) -> IntrospectResponse:
+async def introspect(request: Request, caller: CallerDep) -> IntrospectResponse:
     """RFC 7662 introspection: ``active`` is false for any token that is invalid, revoked or not yours."""
     raw = await request.body()
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -63,21 +62,19 @@ async def introspect(request: Request, svc: ServicesDep, client: ClientDep) -> I
         parsed = IntrospectRequest.model_validate(data)
     except (UnicodeDecodeError, ValueError, ValidationError, RecursionError):
         raise MalformedIntrospection("expected a 'token' parameter") from None
-    result = await flow.introspect(svc, client, parsed.token)
+    result = await flow.introspect(caller.svc, caller.client, parsed.token)
     return IntrospectResponse(active=result.active, **(result.claims or {}))
 
 
-@router.post("/v1/subjects/revoke", dependencies=[JsonBody])
-async def revoke(body: RevokeRequest, svc: ServicesDep, client: ClientDep) -> RevokeResponse:
+@router.post("/v1/subjects/revoke")
+async def revoke(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
     """Void every outstanding token of a subject and drop its record."""
-    sid = await resolve_sid(svc, client, SubjectRef(body.subject, body.sid))
-    await flow.revoke(svc, client, sid, erase=False)
+    await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=False)
     return RevokeResponse(revoked=True)
 
 
-@router.post("/v1/subjects/erase", dependencies=[JsonBody])
-async def erase(body: RevokeRequest, svc: ServicesDep, client: ClientDep) -> RevokeResponse:
+@router.post("/v1/subjects/erase")
+async def erase(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
     """Erase a subject (e.g. on account deletion): the record is gone and tokens fail introspection."""
-    sid = await resolve_sid(svc, client, SubjectRef(body.subject, body.sid))
-    await flow.revoke(svc, client, sid, erase=True)
+    await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=True)
     return RevokeResponse(revoked=True)

@@ -1,0 +1,33 @@
+"""The committed openapi.yaml is generated from the app: this fails when they differ."""
+
+from __future__ import annotations
+
+import yaml
+from factories import ROOT
+
+from service.cli.openapi import render_openapi
+
+
+def test_committed_openapi_matches_the_app() -> None:
+    committed = (ROOT / "openapi.yaml").read_text()
+    assert committed == render_openapi(), "openapi.yaml drifted: run 'ageband openapi --out openapi.yaml'"
+
+
+def test_openapi_is_3_1_and_documents_every_route() -> None:
+    doc = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    assert doc["openapi"].startswith("3.1")
+    paths = set(doc["paths"])
+    for path in (
+        "/v1/checks",
+        "/v1/checks/{check_id}",
+        "/v1/checks/{check_id}/evidence",
+        "/v1/tokens/refresh",
+        "/v1/tokens/introspect",
+        "/v1/subjects/revoke",
+        "/v1/subjects/erase",
+        "/v1/rechecks/due",
+        "/.well-known/jwks.json",
+        "/healthz",
+        "/readyz",
+    ):
+        assert path in paths
