@@ -84,3 +84,59 @@ async def running(settings: Settings | None = None, *, at: datetime = PINNED) ->
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ageband.test") as http:
             yield Running(app, http, clock, logs)
+
+
+# --- clients and policies written for one test (tmp_path) ------------------------------------
+
+OTHER_CLIENT_KEY = "other-app-key-0123456789abcdef"
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def write_clients_file(
+    directory: Path,
+    clients: dict[str, tuple[str, list[str]]],
+    admins: dict[str, str] | None = None,
+) -> Path:
+    """A clients YAML: ``{client_id: (api_key, jurisdictions)}`` and ``{admin_id: api_key}``.
+
+    Only the keys' hashes are written, as in a real clients file.
+    """
+    from service.clients.registry import hash_key
+
+    doc = {
+        "clients": [
+            {"id": cid, "api_keys": [hash_key(key)], "jurisdictions": list(jurs)}
+            for cid, (key, jurs) in clients.items()
+        ],
+        "admins": [{"id": aid, "api_keys": [hash_key(key)]} for aid, key in (admins or {}).items()],
+    }
+    path = directory / "clients.yaml"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+def two_clients_settings(directory: Path, **overrides: Any) -> Settings:
+    """Settings with client ``demo`` (AUTH, every jurisdiction), client ``other``
+    (OTHER_CLIENT_KEY, every jurisdiction) and admin ``ops`` (ADMIN)."""
+    clients = write_clients_file(
+        directory,
+        {"demo": (DEMO_CLIENT_KEY, ["*"]), "other": (OTHER_CLIENT_KEY, ["*"])},
+        {"ops": DEMO_ADMIN_KEY},
+    )
+    return make_settings(clients_file=clients, **overrides)
+
+
+def write_policy(directory: Path, *, replace: dict[str, str] | None = None, append: str = "") -> Path:
+    """A copy of policies/default.yaml in its own directory, with exact text replacements
+    (each must match) and YAML appended (e.g. more jurisdictions, indented by two spaces)."""
+    text = (POLICIES / "default.yaml").read_text(encoding="utf-8")
+    for old, new in (replace or {}).items():
+        assert old in text, f"policy text not found: {old!r}"
+        text = text.replace(old, new)
+    folder = directory / "policy"
+    folder.mkdir(exist_ok=True)
+    (folder / "default.yaml").write_text(text + append, encoding="utf-8")
+    return folder

@@ -56,7 +56,10 @@ def load_policy(path: Path) -> Policy:
 def _validation_issues(exc: ValidationError, src: SourceMap) -> Iterable[Issue]:
     for err in exc.errors(include_url=False, include_input=False):
         loc: Path_ = tuple(err["loc"])
-        yield Issue(src.file, src.line_for(loc), format_path(loc), err["msg"])
+        message = err["msg"]
+        if loc[-1:] == ("[key]",):  # pydantic's marker for a mapping key that fails its pattern
+            loc, message = loc[:-1], f"invalid key: {message}"
+        yield Issue(src.file, src.line_for(loc), format_path(loc), message)
 
 
 class _Checker:

@@ -87,7 +87,10 @@ def read(file: Path) -> tuple[Any, SourceMap]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
-        raise PolicyError([Issue(src.file, line, "", f"YAML syntax: {exc.problem}")]) from None
+        message = f"YAML syntax: {exc.problem}"
+        if exc.context and exc.context_mark:  # where the unclosed thing began
+            message += f" ({exc.context} started at line {exc.context_mark.line + 1})"
+        raise PolicyError([Issue(src.file, line, "", message)]) from None
     except yaml.YAMLError as exc:
         raise PolicyError([Issue(src.file, None, "", f"YAML: {exc}")]) from None
     finally:

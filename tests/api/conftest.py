@@ -1,0 +1,16 @@
+"""HTTP-level tests: anyio runs them on asyncio; the token forger is shared with tests/tokens."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# tokens_forge lives beside the tokens tests; make it importable here by its unique name.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tokens"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,75 @@
+"""Start-up is all-or-nothing: bad policy, providers, keys or settings stop it with a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from factories import POLICIES, make_settings, running
+from providers.registry import ProviderLoadError
+from service.policy.yaml_source import PolicyError
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_invalid_policy_stops_start_up_naming_file_line_and_path(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text((POLICIES / "default.yaml").read_text().replace("grace: P14D", "grace: soon"))
+    with pytest.raises(PolicyError) as err:
+        async with running(make_settings(policy_path=bad)):
+            pass
+    issue = err.value.issues[0]
+    assert issue.file == str(bad)
+    assert issue.path == "jurisdictions.default.grace"
+    assert issue.line is not None
+    assert "grace: soon" in bad.read_text().splitlines()[issue.line - 1]
+
+
+@pytest.mark.anyio
+async def test_unknown_provider_stops_start_up() -> None:
+    with pytest.raises(ProviderLoadError, match="no provider 'nope'"):
+        async with running(make_settings(providers={"enabled": ["os_signal", "nope"]})):
+            pass
+
+
+@pytest.mark.anyio
+async def test_provider_with_bad_config_stops_start_up() -> None:
+    settings = make_settings(providers={"enabled": ["os_signal"], "instances": {"os_signal": {"config": {"x": 1}}}})
+    with pytest.raises(ProviderLoadError, match="takes no configuration"):
+        async with running(settings):
+            pass
+
+
+def test_production_refuses_development_shortcuts() -> None:
+    with pytest.raises(ValidationError) as err:
+        make_settings(env="production", pepper=None)
+    text = str(err.value)
+    for needed in ("AGEBAND_PEPPER", "AGEBAND_TOKENS__KEYS", "AGEBAND_CLIENTS_FILE"):
+        assert needed in text
+    with pytest.raises(ValidationError, match="AGEBAND_DEV_CLOCK"):
+        make_settings(env="production", dev_clock=True)
+
+
+@pytest.mark.anyio
+async def test_development_start_up_warns_loudly_about_its_shortcuts() -> None:
+    async with running(make_settings(pepper=None)) as run:
+        events = {e["event"] for e in run.log_lines()}
+    assert {"DEVELOPMENT SIGNING KEY", "DEMO CLIENT ENABLED", "RANDOM PEPPER", "policy.loaded"} <= events
+
+
+@pytest.mark.anyio
+async def test_readyz_reports_policy_version_store_and_providers() -> None:
+    async with running() as run:
+        r = await run.http.get("/readyz")
+        body = r.json()
+        assert r.status_code == 200
+        assert body["policy_version"] == run.services.policy.current.version
+        assert body["store"] == "ok"
+        assert body["providers"]["os_signal"]["available"] is True
+        assert (await run.http.get("/healthz")).json() == {"status": "ok"}
