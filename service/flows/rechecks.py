@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from service.clients.registry import Client
+from service.core.dates import day_of
 from service.flows.context import Services
 from service.store.base import DuePage
 
@@ -12,5 +13,7 @@ MAX_PAGE = 1000
 
 
 async def due(svc: Services, client: Client, before: date | None, cursor: str | None, limit: int) -> DuePage:
-    day = before or svc.clock.now().date()
+    # By default, everything due today or earlier: refresh reports recheck_due from the re-check
+    # day itself, so the list includes that day too (re-checks err toward sooner).
+    day = before or day_of(svc.clock.now()) + timedelta(days=1)
     return await svc.store.due(client.id, day, cursor, min(max(limit, 1), MAX_PAGE))

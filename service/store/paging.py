@@ -43,6 +43,9 @@ async def page_due(
     entries: list[DueEntry] = []
     while True:
         positions = await scan(after, before, batch)
+        if after is not None and positions and positions[0] <= after:
+            # A scan that does not move forward would loop here for ever.
+            raise RuntimeError("due index scan did not advance past the cursor")
         raws = await load([sid for _, sid in positions]) if positions else []
         gone: list[str] = []
         for i, ((recheck_at, sid), raw) in enumerate(zip(positions, raws, strict=True)):

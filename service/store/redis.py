@@ -110,9 +110,9 @@ def _unavailable() -> Iterator[None]:
     try:
         yield
     except (rx.ConnectionError, rx.TimeoutError) as exc:
-        # redis-py builds these messages from host and port only; ``from None`` keeps the
-        # command (keys, payloads) of the failing frame out of chained tracebacks.
-        raise StoreUnavailable(f"store unavailable ({type(exc).__name__}: {exc})") from None
+        # The detail may reach API clients: the error class only, no host, key or value.
+        # ``from None`` keeps the failing command (keys, payloads) out of chained tracebacks.
+        raise StoreUnavailable(f"the store cannot be reached ({type(exc).__name__})") from None
 
 
 class RedisStore:
