@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from factories import POLICIES, ROOT
 from typer.testing import CliRunner
 
-from factories import POLICIES, ROOT
 from service.cli.main import app
 from service.clients.registry import ClientRegistry
 from service.tokens.keys import KeyState, load_key
@@ -30,7 +30,10 @@ def test_keys_generate_refuses_to_overwrite_and_bad_options(tmp_path: Path) -> N
     out.write_text("keep me")
     assert runner.invoke(app, ["keys", "generate", "--out", str(out)]).exit_code == 2
     assert out.read_text() == "keep me"
-    assert runner.invoke(app, ["keys", "generate", "--out", str(tmp_path / "x"), "--alg", "HS256"]).exit_code == 2
+    assert (
+        runner.invoke(app, ["keys", "generate", "--out", str(tmp_path / "x"), "--alg", "HS256"]).exit_code
+        == 2
+    )
 
 
 def test_clients_new_key_prints_a_key_whose_hash_authenticates(tmp_path: Path) -> None:
@@ -53,7 +56,11 @@ def test_policy_validate_accepts_the_bundled_policy() -> None:
 
 def test_policy_validate_reports_file_line_and_path(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    text = (POLICIES / "default.yaml").read_text().replace("waterfall: [os_signal, self_declaration]", "waterfall: [os_signal, telepathy]")
+    text = (
+        (POLICIES / "default.yaml")
+        .read_text()
+        .replace("waterfall: [os_signal, self_declaration]", "waterfall: [os_signal, telepathy]")
+    )
     bad.write_text(text)
     result = runner.invoke(app, ["policy", "validate", str(bad)])
     assert result.exit_code == 1

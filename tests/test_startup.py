@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import POLICIES, make_settings, running
 from pydantic import ValidationError
 
-from factories import POLICIES, make_settings, running
 from providers.registry import ProviderLoadError
 from service.policy.yaml_source import PolicyError
 
@@ -40,7 +40,9 @@ async def test_unknown_provider_stops_start_up() -> None:
 
 @pytest.mark.anyio
 async def test_provider_with_bad_config_stops_start_up() -> None:
-    settings = make_settings(providers={"enabled": ["os_signal"], "instances": {"os_signal": {"config": {"x": 1}}}})
+    settings = make_settings(
+        providers={"enabled": ["os_signal"], "instances": {"os_signal": {"config": {"x": 1}}}}
+    )
     with pytest.raises(ProviderLoadError, match="takes no configuration"):
         async with running(settings):
             pass
