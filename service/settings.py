@@ -56,6 +56,19 @@ class HttpSettings(BaseModel):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
 
 
+class AuditSettings(BaseModel):
+    """The tamper-evident audit stream (hash chain, sinks, checkpoints)."""
+
+    file: Path | None = Field(default=None, description="Append audit events here (JSONL) instead of stdout.")
+    chain_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Names this process's chain (e.g. the replica); a random suffix keeps restarts apart.",
+    )
+    checkpoint_every: int = Field(default=1000, ge=1, description="Checkpoint the chain head every N events.")
+    checkpoint_seconds: float = Field(default=300.0, gt=0, description="...or after this many seconds.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGEBAND_", env_nested_delimiter="__", extra="forbid")
 
@@ -71,6 +84,7 @@ class Settings(BaseSettings):
     tokens: TokenSettings = Field(default_factory=TokenSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @model_validator(mode="after")
     def _production_refuses_dev_shortcuts(self) -> Settings:

@@ -8,7 +8,7 @@ from typing import Any
 from providers.base import Failure, MethodParams, ProviderContext, Signal
 from service.clients.registry import Client
 from service.core.dates import day_of, recheck_date
-from service.core.errors import TooManyAttempts
+from service.core.errors import InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
@@ -118,17 +118,25 @@ async def submit_evidence(
             f"no attempts left for {method_name!r}", allowed=_next_names(svc, juris, check)
         )
     ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
-    if await svc.store.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris)) is None:
+    claimed = await svc.store.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris))
+    if claimed is None:
         await _finish_failed(svc, check, "attempts_exhausted")
         raise TooManyAttempts("this check has no attempts left")
+    check.attempts = claimed
 
     svc.audit.evidence_received(kind=method.method_class, size=size, **ctx)
     params = MethodParams(method.name, method.buffer, method.sigma_k, method.max_sigma, method.liveness)
     try:
-        outcome = await provider.submit(evidence, ProviderContext(svc.clock.now(), policy.bands, params))
-    finally:
-        evidence.clear()  # evidence lives only as long as the provider call
-        svc.audit.evidence_discarded(kind=method.method_class, **ctx)
+        try:
+            outcome = await provider.submit(evidence, ProviderContext(svc.clock.now(), policy.bands, params))
+        finally:
+            evidence.clear()  # evidence lives only as long as the provider call
+            svc.audit.evidence_discarded(kind=method.method_class, **ctx)
+    except InvalidEvidence:
+        # Evidence that does not parse still spends an attempt, so guessing costs the same;
+        # the next submission past the limit fails the check with attempts_exhausted.
+        await _save(svc, check)
+        raise
 
     check.methods_tried.append(method_name)
     if isinstance(outcome, Failure):
@@ -307,7 +315,7 @@ def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> list[s
     """Methods still worth offering: usable, attempts left, and not yet giving a signal."""
     if check.status is not CheckStatus.PENDING:
         return []
-    left = juris.per_check_attempts - len(check.methods_tried)
+    left = juris.per_check_attempts - check.attempts
     if left <= 0:
         return []
     return [m for m in _usable(svc, juris) if check.methods_tried.count(m) < juris.per_method_attempts]
@@ -335,7 +343,7 @@ def _view(svc: Services, check: CheckState, locale: str | None) -> CheckView:
         purpose=check.purpose,
         expires_at=datetime.fromtimestamp(check.expires_at, UTC),
         methods_tried=list(check.methods_tried),
-        attempts_left=max(0, (juris.per_check_attempts if juris else 0) - len(check.methods_tried)),
+        attempts_left=max(0, (juris.per_check_attempts if juris else 0) - check.attempts),
         next_method=_offer(policy, policy.methods[nxt], locale) if nxt else None,
         reason=check.reason,
     )

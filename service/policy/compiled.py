@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from service.core.bands import BandSet
 from service.core.errors import AgebandError
 from service.core.levels import Levels
+from service.policy.interactions import Rule
 from service.policy.model import OnExhausted, OnInconclusive
+from service.policy.tables import DecisionTables
 
 
 class UnknownJurisdiction(AgebandError):
@@ -51,6 +53,11 @@ class Jurisdiction:
     per_check_attempts: int
     per_method_attempts: int
     check_ttl: timedelta
+    # Interaction rules (inherited ones first) and how unknown bands are evaluated.
+    rules: tuple[Rule, ...] = ()
+    unknown_actor: str = ""
+    unknown_target: str = ""
+    safety_resources: Mapping[str, tuple[Mapping[str, str], ...]] = field(default_factory=dict)
 
     def recheck_interval(self, band: str, method: str) -> timedelta:
         """The shortest interval that applies: a record is never re-checked later than any allows."""
@@ -74,6 +81,8 @@ class Policy:
     default_locale: str
     retention: timedelta
     files: tuple[str, ...]
+    actions: tuple[str, ...] = ()
+    tables: DecisionTables = field(default_factory=lambda: DecisionTables({}, (), ()))
 
     def jurisdiction(self, code: str) -> Jurisdiction:
         try:

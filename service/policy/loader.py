@@ -15,10 +15,11 @@ from service.core.bands import Band, BandError, BandSet
 from service.core.levels import Levels
 from service.policy.compiled import Jurisdiction, Method, Policy
 from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
+from service.policy.rule_loader import build_tables, resolve, with_interactions
 from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, format_path, read
 
 MAX_CHECK_TTL = timedelta(minutes=15)
-SINGLE_SECTIONS = ("bands", "levels", "methods", "explanation", "default_locale", "retention")
+SINGLE_SECTIONS = ("bands", "levels", "methods", "explanation", "default_locale", "retention", "actions")
 DEFAULTS: dict[str, Any] = {"default_locale": "en", "retention": timedelta(days=400)}
 _BAND_FIELDS = {"lo": "min", "hi": "max", "name": "name"}  # core names → policy names
 
@@ -120,8 +121,15 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> Po
         for code in juris
         if (j := _jurisdiction(code, juris, bands, levels, methods, chk)) is not None
     }
+    actions = tuple(single["actions"][0]) if "actions" in single else ()
+    interactions = {
+        code: resolve(code, chain, bands, levels, actions, chk.add)
+        for code in juris
+        if bands is not None and (chain := _chain(code, juris, _Checker()))
+    }
     if chk.issues or bands is None:
         raise PolicyError(chk.issues)
+    jurisdictions = {code: with_interactions(j, interactions[code]) for code, j in jurisdictions.items()}
     explanation = single["explanation"][0]
     return Policy(
         version=_version(docs),
@@ -134,6 +142,8 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> Po
         default_locale=single.get("default_locale", (DEFAULTS["default_locale"], None))[0],
         retention=single.get("retention", (DEFAULTS["retention"], None))[0],
         files=tuple(src.file for _, src, _ in docs),
+        actions=actions,
+        tables=build_tables(jurisdictions, bands, levels, actions),
     )
 
 

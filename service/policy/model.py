@@ -72,6 +72,63 @@ class AttemptLimits(_Model):
     per_method: int = Field(default=3, ge=1, le=100)
 
 
+class Effect(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class PartyCondition(_Model):
+    """What a rule asks of the actor or the target. Omitted conditions match anything."""
+
+    bands: list[Name] | None = Field(
+        default=None,
+        min_length=1,
+        description="Bands the party must be in. An unknown band is evaluated as the jurisdiction's "
+        "unknown_actor / unknown_target band, with no assurance level.",
+    )
+    min_level: Name | None = Field(
+        default=None, description="The party's assurance level must be at least this (unknown never is)."
+    )
+    below_level: Name | None = Field(
+        default=None, description="The party's assurance level must be lower than this (unknown always is)."
+    )
+
+
+class RuleSpec(_Model):
+    """A named interaction rule: may an actor of one band do ``action`` to a target of another?
+
+    Precedence: among the rules that match, the highest ``priority`` decides; at equal priority a
+    deny beats an allow. So deny wins unless an allow rule is given a higher priority on purpose.
+    """
+
+    description: str | None = Field(default=None, max_length=2000)
+    actions: list[Name] = Field(min_length=1, description="Actions (declared under 'actions') it covers.")
+    actor: PartyCondition = Field(default_factory=PartyCondition)
+    target: PartyCondition = Field(default_factory=PartyCondition)
+    effect: Effect
+    priority: int = Field(
+        default=0, ge=-1000, le=1000, description="Higher wins; at equal priority deny beats allow."
+    )
+    reason: Name = Field(description="Stable reason code returned with the decision.")
+    message: Localized = Field(description="User-facing message per locale.")
+    obligations: list[Name] = Field(
+        default_factory=list,
+        description="What the app must do with the decision, e.g. show_safety_resources.",
+    )
+
+
+class SafetyResource(_Model):
+    name: str = Field(min_length=1, max_length=200, description="The help service's name.")
+    phone: str | None = Field(default=None, max_length=40)
+    sms: str | None = Field(default=None, max_length=40)
+    url: str | None = Field(default=None, max_length=500, pattern=r"^https://")
+    hours: str | None = Field(default=None, max_length=200)
+
+
+class ActionSpec(_Model):
+    description: str | None = Field(default=None, max_length=2000)
+
+
 class JurisdictionSpec(_Model):
     extends: JurisdictionCode | None = None
     description: str | None = Field(default=None, max_length=2000)
@@ -88,6 +145,21 @@ class JurisdictionSpec(_Model):
     attempts: AttemptLimits | None = None
     check_ttl: timedelta | None = Field(
         default=None, description="How long a check stays open (at most 15 minutes)."
+    )
+    rules: dict[Name, RuleSpec] | None = Field(
+        default=None, description="Interaction rules; a rule named as an inherited one replaces it."
+    )
+    disable_rules: list[Name] | None = Field(
+        default=None, description="Inherited rules that do not apply here."
+    )
+    unknown_actor: Name | None = Field(
+        default=None, description="Band an actor of unknown band is evaluated as (default: the oldest)."
+    )
+    unknown_target: Name | None = Field(
+        default=None, description="Band a target of unknown band is evaluated as (default: the youngest)."
+    )
+    safety_resources: dict[JurisdictionCode, list[SafetyResource]] | None = Field(
+        default=None, description="Help services per country code; merged over inherited ones."
     )
 
 
@@ -107,4 +179,7 @@ class PolicyDocument(_Model):
     explanation: Explanation | None = None
     default_locale: Locale | None = None
     retention: timedelta | None = Field(default=None, description="How long an assurance record is kept.")
+    actions: dict[Name, ActionSpec] | None = Field(
+        default=None, description="The actions interaction rules may name, e.g. profile.view."
+    )
     jurisdictions: dict[JurisdictionCode, JurisdictionSpec] = Field(default_factory=dict)

@@ -43,6 +43,7 @@ class CheckState:
     interval_lo: int | None = None
     interval_hi: int | None = None
     signals: list[SignalNote] = field(default_factory=list)
+    attempts: int = 0  # attempts claimed so far, including evidence that did not parse
     reason: str | None = None  # stable reason code once failed
     version: int = 0  # optimistic concurrency: bumped by every successful update
 

@@ -249,7 +249,7 @@ async def test_invalid_evidence_is_422_naming_fields_without_echoing_values() ->
     canaries = ("1987-04-17", "canary-source-7731", "thirteen-canary")
     async with running() as run:
         check = await run.start_check()
-        cases = [
+        cases: list[tuple[dict[str, Any], set[str]]] = [
             ({"method": "self_declaration", "birth_year": canaries[0]}, {"birth_year"}),
             ({"method": "os_signal", "source": canaries[1]}, {"source"}),
             (
@@ -508,12 +508,6 @@ async def test_concurrent_submissions_complete_a_check_only_once() -> None:
         assert len(stored) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="attempts spent on evidence that does not parse are counted by the store but not shown: "
-    "CheckView.attempts_left is computed from methods_tried only (needs a store read or a counter "
-    "in CheckState)",
-)
 async def test_attempts_left_counts_attempts_spent_on_invalid_evidence() -> None:
     async with running() as run:
         check = await run.start_check()

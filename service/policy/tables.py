@@ -1,0 +1,74 @@
+"""Decision tables compiled at load time: a decision is two dict lookups.
+
+``cells[jurisdiction][action][actor][target]`` holds the shared :class:`Outcome` for every
+(band | unknown, level | unstated) pair of actor and target. A batch takes the inner dict for
+its actor once and then does one ``get`` per target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from service.core.errors import AgebandError
+from service.policy.interactions import Outcome, PartyKey
+
+ActorTable = Mapping[PartyKey, Outcome]
+
+
+class UnknownAction(AgebandError):
+    status = 400
+    code = "unknown_action"
+    title = "Unknown action"
+
+
+class UnknownParty(AgebandError):
+    status = 400
+    code = "unknown_band_or_level"
+    title = "Unknown band or level"
+
+
+class NoDecisionTable(AgebandError):
+    status = 400
+    code = "unknown_jurisdiction"
+    title = "Unknown jurisdiction"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTables:
+    cells: Mapping[str, Mapping[str, Mapping[PartyKey, ActorTable]]]
+    party_keys: tuple[PartyKey, ...]
+    actions: tuple[str, ...]
+
+    def for_actor(self, jurisdiction: str, action: str, actor: PartyKey) -> ActorTable:
+        try:
+            by_action = self.cells[jurisdiction]
+        except KeyError:
+            raise NoDecisionTable("the jurisdiction is not in the policy", known=sorted(self.cells)) from None
+        try:
+            by_actor = by_action[action]
+        except KeyError:
+            raise UnknownAction("the action is not in the policy", known=list(self.actions)) from None
+        try:
+            return by_actor[normalize(actor)]
+        except KeyError:
+            raise UnknownParty("the actor's band or level is not in the policy") from None
+
+    def decide(self, jurisdiction: str, action: str, actor: PartyKey, target: PartyKey) -> Outcome:
+        table = self.for_actor(jurisdiction, action, actor)
+        try:
+            return table[normalize(target)]
+        except KeyError:
+            raise UnknownParty("the target's band or level is not in the policy") from None
+
+    def __iter__(self) -> Iterator[tuple[str, str, PartyKey, PartyKey, Outcome]]:
+        for jur, by_action in self.cells.items():
+            for action, by_actor in by_action.items():
+                for actor, row in by_actor.items():
+                    for target, outcome in row.items():
+                        yield jur, action, actor, target, outcome
+
+
+def normalize(key: PartyKey) -> PartyKey:
+    """A level means nothing without a band: an unknown band is always ``(None, None)``."""
+    return key if key[0] is not None or key[1] is None else (None, None)
