@@ -61,10 +61,15 @@ async def get_caller(request: Request) -> Caller:
     return _authenticated(request, admin=False)
 
 
-async def get_json_caller(request: Request) -> Caller:
+def json_caller(request: Request) -> Caller:
+    """An app calling with a JSON body; also used directly by hot-path endpoints."""
     caller = _authenticated(request, admin=False)
     _require_json(request)
     return caller
+
+
+async def get_json_caller(request: Request) -> Caller:
+    return json_caller(request)
 
 
 async def get_admin(request: Request) -> Caller:

@@ -3,12 +3,13 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from service.api.checks.schemas import TokenOut
-from service.api.deps import CallerDep, JsonCallerDep
+from service.api.deps import CallerDep, JsonCallerDep, json_caller
+from service.api.fastpath import json_response, parse_body, request_body
 from service.api.tokens.schemas import (
     IntrospectRequest,
     IntrospectResponse,
@@ -29,10 +30,13 @@ class MalformedIntrospection(AgebandError):
     title = "Invalid introspection request"
 
 
-@router.post("/v1/tokens/refresh")
-async def refresh(body: RefreshRequest, caller: JsonCallerDep) -> TokenOut:
+@router.post("/v1/tokens/refresh", response_model=TokenOut, openapi_extra=request_body(RefreshRequest))
+async def refresh(request: Request) -> Response:
     """A fresh token while the record is valid; 409 ``recheck_required`` (with a new check) after grace."""
-    return TokenOut.of(await flow.refresh(caller.svc, caller.client, SubjectRef(body.subject, body.sid)))
+    caller = json_caller(request)
+    body = await parse_body(request, RefreshRequest)
+    issued = await flow.refresh(caller.svc, caller.client, SubjectRef(body.subject, body.sid))
+    return json_response(TokenOut.of(issued))
 
 
 @router.post(

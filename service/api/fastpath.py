@@ -1,0 +1,43 @@
+"""Hot-path endpoints: parse and answer without FastAPI's per-parameter machinery.
+
+Refresh (and decisions) run on every app request that needs an age band. For those routes
+the endpoint takes only the Request, validates the body in one pydantic call (JSON parsed in
+Rust) and returns pre-serialised JSON, which skips dependency solving and the second
+validation FastAPI does of a returned model. The OpenAPI document stays the same: the route
+declares its request schema and response model explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        # Rendered by the one problem handler: 400 malformed_json or 422 validation_failed.
+        raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
+
+
+def json_response(model: BaseModel, status: int = 200) -> Response:
+    return Response(
+        model.__pydantic_serializer__.to_json(model), status_code=status, media_type="application/json"
+    )
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` that documents a JSON body the endpoint parses itself."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
