@@ -75,3 +75,32 @@ async def test_readyz_reports_policy_version_store_and_providers() -> None:
         assert body["store"] == "ok"
         assert body["providers"]["os_signal"]["available"] is True
         assert (await run.http.get("/healthz")).json() == {"status": "ok"}
+
+
+@pytest.mark.anyio
+async def test_signing_keys_come_from_files_with_next_active_and_retired_states(tmp_path: Path) -> None:
+    from service.tokens.keys import KeyState, generate_key, write_key
+
+    keys = []
+    for state, alg, fmt in (
+        ("next", "EdDSA", "pem"),
+        ("active", "ES256", "jwk"),
+        ("retired", "EdDSA", "jwk"),
+    ):
+        key = generate_key(alg, state=KeyState(state))
+        path = tmp_path / f"{state}.{fmt}"
+        write_key(key, path, fmt)  # type: ignore[arg-type]
+        keys.append({"path": str(path), "state": state, "kid": key.kid})
+    settings = make_settings(tokens={"keys": [{"path": k["path"], "state": k["state"]} for k in keys]})
+    async with running(settings) as run:
+        jwks = (await run.http.get("/.well-known/jwks.json")).json()
+        assert sorted(k["kid"] for k in jwks["keys"]) == sorted(k["kid"] for k in keys)
+        assert all("d" not in k for k in jwks["keys"])
+        sid, token = await run.adult_token()
+        header = token.split(".")[0]
+        import base64
+        import json
+
+        parsed = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+        assert parsed == {"alg": "ES256", "typ": "ageband+jwt", "kid": keys[1]["kid"]}
+        assert sid.startswith("sid_")
