@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from pydantic import ValidationError
 
 from providers.registry import ProviderLoadError
 from service.policy.yaml_source import PolicyError
+from service.tokens.keys import KeyState, generate_key, write_key
 
 
 @pytest.fixture
@@ -79,8 +82,6 @@ async def test_readyz_reports_policy_version_store_and_providers() -> None:
 
 @pytest.mark.anyio
 async def test_signing_keys_come_from_files_with_next_active_and_retired_states(tmp_path: Path) -> None:
-    from service.tokens.keys import KeyState, generate_key, write_key
-
     keys = []
     for state, alg, fmt in (
         ("next", "EdDSA", "pem"),
@@ -98,9 +99,6 @@ async def test_signing_keys_come_from_files_with_next_active_and_retired_states(
         assert all("d" not in k for k in jwks["keys"])
         sid, token = await run.adult_token()
         header = token.split(".")[0]
-        import base64
-        import json
-
         parsed = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
         assert parsed == {"alg": "ES256", "typ": "ageband+jwt", "kid": keys[1]["kid"]}
         assert sid.startswith("sid_")
