@@ -38,6 +38,9 @@ class ProviderContext:
     now: datetime
     bands: BandSet
     method: MethodParams
+    # A per-check value that a presentation (a wallet's credential) must be bound to; the flow
+    # derives it from the check, so a presentation made for one check fails in any other.
+    nonce: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,9 @@ class Signal:
     age_up_at: date | None = None
     # Names (never values) of what was derived, for the data-minimisation log.
     attributes: tuple[str, ...] = ()
+    # A digest of the presentation, when the evidence must never be accepted twice; the flow
+    # marks it used (atomically) before it counts the signal.
+    replay_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,43 @@ class Provider(Protocol):
     async def submit(self, evidence: Mapping[str, Any], ctx: ProviderContext) -> Outcome:
         """Derive a signal. Raise ``InvalidEvidence`` for evidence that does not fit the schema;
         the message names fields, never their values."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """What the flow keeps between a redirect provider's start and its callback."""
+
+    state: str
+    nonce: str
+    code_verifier: str  # PKCE (RFC 7636); the challenge sent is its S256 hash
+
+
+@runtime_checkable
+class RedirectProvider(Provider, Protocol):
+    """A provider that sends the user to a third party (``flow = Flow.REDIRECT``).
+
+    It never keeps anything between the two calls: the flow stores the request and hands it
+    back, once, with the callback's query parameters.
+    """
+
+    @property
+    def redirect_uri(self) -> str: ...
+
+    async def authorization_url(self, request: AuthorizationRequest) -> str:
+        """Where to send the user. Raise ``Unavailable`` when the third party cannot be reached."""
+
+    async def complete(
+        self, params: Mapping[str, str], request: AuthorizationRequest, ctx: ProviderContext
+    ) -> Outcome:
+        """Finish the callback: check the response, exchange the code, validate, derive."""
+
+
+@runtime_checkable
+class PresentationProvider(Provider, Protocol):
+    """A provider that verifies a presentation bound to ``ProviderContext.nonce``."""
+
+    def presentation_request(self, nonce: str) -> Mapping[str, Any]:
+        """What a wallet needs to make the presentation: audience, nonce, accepted formats."""
 
 
 class ProviderFactory(Protocol):

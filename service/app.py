@@ -14,15 +14,26 @@ from service.api import openapi, problems
 from service.api.access_log import AccessLog
 from service.api.admin.endpoints import router as admin_router
 from service.api.checks.endpoints import router as checks_router
-from service.api.limits import BodyLimit
+from service.api.credentials.endpoints import router as credentials_router
+from service.api.oidc.endpoints import router as oidc_router
+from service.api.decisions.endpoints import router as decisions_router
+from service.api.limits import EVIDENCE_PATHS, BodyLimit
+from service.api.metrics import HttpMetrics
+from service.api.metrics import router as metrics_router
+from service.api.policy.endpoints import admin_router as policy_admin_router
+from service.api.policy.endpoints import router as policy_router
+from service.api.privacy.endpoints import router as privacy_router
 from service.api.rechecks.endpoints import router as rechecks_router
 from service.api.tokens.endpoints import router as tokens_router
 from service.api.wellknown import router as wellknown_router
+from service.audit.chain import AuditChain, AuditStream, new_chain_id
 from service.audit.events import Audit
 from service.audit.logging import configure_logging, get_logger
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock, SystemClock
 from service.flows.context import Services
+from service.flows.policy_reload import PolicyReloader
+from service.observability.metrics import Metrics
 from service.policy.holder import PolicyHolder
 from service.settings import Settings
 from service.store.base import Store
@@ -71,9 +82,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     else:
         pepper = secrets.token_bytes(32)
         log.warning("RANDOM PEPPER", warning="sids change on restart; set AGEBAND_PEPPER")
+    metrics = Metrics(VERSION)
+    metrics.watch_policy(lambda: policy.current.version)
+    metrics.watch_signing_key(lambda: keyring.signing_key.kid)
     store: Store
     if settings.store.backend == "redis":
-        store = RedisStore.from_url(settings.store.redis_url.get_secret_value(), settings.store.prefix)
+        store = RedisStore.from_url(
+            settings.store.redis_url.get_secret_value(),
+            settings.store.prefix,
+            on_error=lambda error: metrics.store_error("redis", error),
+        )
     else:
         store = MemoryStore(clock)
     tokens = settings.tokens
@@ -90,20 +108,30 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         pepper=pepper,
         revocation_ttl=int(tokens.lifetime.total_seconds()) + tokens.leeway_seconds + 60,
         dev_clock=dev_clock if clock is dev_clock else None,
+        metrics=metrics,
     )
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, log_sink: TextIO | None = None) -> FastAPI:
-    configure_logging(fmt=settings.log_format, level=settings.log_level, sink=log_sink)
+    audit = settings.audit
+    chain = AuditChain(
+        new_chain_id(audit.chain_id), every=audit.checkpoint_every, seconds=audit.checkpoint_seconds
+    )
+    stream = AuditStream(chain, file=audit.file, checkpoint_file=audit.checkpoint_file)
+    configure_logging(fmt=settings.log_format, level=settings.log_level, sink=log_sink, audit=stream)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, clock)
         app.state.services = services
+        reloader = PolicyReloader(services)
+        reloader.start(watch=settings.policy_watch, sighup=True)
         try:
             yield
         finally:
+            await reloader.stop()
             await services.store.close()
+            stream.close()  # the shutdown checkpoint
 
     app = FastAPI(
         title="ageband",
@@ -114,8 +142,27 @@ def create_app(settings: Settings, *, clock: Clock | None = None, log_sink: Text
     )
     problems.install(app)
     openapi.install(app)
-    for router in (checks_router, tokens_router, rechecks_router, admin_router, wellknown_router):
+    for router in (
+        checks_router,
+        tokens_router,
+        rechecks_router,
+        admin_router,
+        wellknown_router,
+        metrics_router,
+        privacy_router,
+    ):
         app.include_router(router)
+    app.include_router(credentials_router)
+    app.include_router(oidc_router)
+    app.include_router(decisions_router)
+    app.include_router(policy_router)
+    app.include_router(policy_admin_router)
     app.add_middleware(AccessLog)
-    app.add_middleware(BodyLimit, max_bytes=settings.http.max_body_bytes)
+    app.add_middleware(HttpMetrics)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.http.max_body_bytes,
+        per_path={"/v1/decisions/batch": settings.http.max_batch_body_bytes},
+        per_pattern={EVIDENCE_PATHS: settings.http.max_evidence_body_bytes},
+    )
     return app

@@ -54,6 +54,10 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # POST /v1/decisions/batch: 10,000 targets given as tokens need several megabytes.
+    max_batch_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Evidence bodies (JSON or multipart) may carry a photo: 5 MiB is 6.7 MiB as base64.
+    max_evidence_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024)
 
 
 class AuditSettings(BaseModel):
@@ -67,6 +71,10 @@ class AuditSettings(BaseModel):
     )
     checkpoint_every: int = Field(default=1000, ge=1, description="Checkpoint the chain head every N events.")
     checkpoint_seconds: float = Field(default=300.0, gt=0, description="...or after this many seconds.")
+    checkpoint_file: Path | None = Field(
+        default=None,
+        description="Also append checkpoints here; kept apart from the log, they reveal truncation.",
+    )
 
 
 class Settings(BaseSettings):
@@ -78,6 +86,7 @@ class Settings(BaseSettings):
     # Keys the sid HMAC; must be stable across restarts and replicas in production.
     pepper: SecretStr | None = None
     dev_clock: bool = Field(default=False, description="Settable clock for demos (never in production).")
+    policy_watch: bool = Field(default=True, description="Reload the policy when its files change.")
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     store: StoreSettings = Field(default_factory=StoreSettings)

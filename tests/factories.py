@@ -140,3 +140,9 @@ def write_policy(directory: Path, *, replace: dict[str, str] | None = None, appe
     folder.mkdir(exist_ok=True)
     (folder / "default.yaml").write_text(text + append, encoding="utf-8")
     return folder
+
+
+def default_waterfall_line() -> str:
+    """The default jurisdiction's ``waterfall: [...]`` text, to replace with ``write_policy``."""
+    text = (POLICIES / "default.yaml").read_text(encoding="utf-8")
+    return next(line.strip() for line in text.splitlines() if line.strip().startswith("waterfall: ["))

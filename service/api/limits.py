@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,19 +18,34 @@ class BodyLimit:
     parsing (other exceptions there become a generic 400), so the problem renderer answers.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        per_path: Mapping[str, int] | None = None,
+        per_pattern: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = dict(per_path or {})  # e.g. the batch decision endpoint takes bigger bodies
+        # Paths with parameters, as regular expressions (e.g. evidence images under a check id).
+        self.per_pattern = [(re.compile(p), n) for p, n in (per_pattern or {}).items()]
+
+    def limit_for(self, path: str) -> int:
+        if path in self.per_path:
+            return self.per_path[path]
+        return next((n for p, n in self.per_pattern if p.fullmatch(path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope["path"])
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+            if name == b"content-length" and (not value.isdigit() or int(value) > max_bytes):
                 response = problem(
                     413, "body_too_large", "Request body too large",
-                    f"the body exceeds {self.max_bytes} bytes", limit=self.max_bytes,
+                    f"the body exceeds {max_bytes} bytes", limit=max_bytes,
                 )  # fmt: skip
                 await response(scope, receive, send)
                 return
@@ -38,8 +56,12 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     raise HTTPException(413)
             return message
 
         await self.app(scope, limited, send)
+
+
+# Evidence may carry an image: up to 5 MiB, which is 6.7 MiB as base64 in JSON.
+EVIDENCE_PATHS = r"/v1/checks/[^/]{1,64}/evidence(/upload)?"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.api.deps import ServicesDep
 
@@ -17,6 +17,9 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str
     policy_version: str
+    policy_rejected: list[str] = Field(
+        default_factory=list, description="Issues of the last refused policy reload (the live one stays)."
+    )
     store: str
     providers: dict[str, Any]
 
@@ -49,6 +52,7 @@ async def readyz(svc: ServicesDep, response: Response) -> Readiness:
     return Readiness(
         status="ok" if store == "ok" else "degraded",
         policy_version=svc.policy.current.version,
+        policy_rejected=list(svc.policy.rejected),
         store=store,
         providers=providers,
     )

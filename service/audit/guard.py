@@ -6,6 +6,7 @@ and the exception type, never locals and never the message, which could quote in
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -26,8 +27,21 @@ ALLOWED_KEYS = frozenset(
         "claims", "outcome", "reason", "band", "level_name", "next_method", "attempt",
         "kid", "alg", "files", "jurisdictions", "version", "errors", "count",
         "backend", "warning", "detail", "path_template", "keys", "offset",
+        # hash chain and checkpoints (added after the guard; listed so callers cannot forge them)
+        "chain", "seq", "prev", "hash", "head",
+        # erasure: a keyed hash of the sid, never the sid itself
+        "sid_ref",
+        # decisions: policy names (action, rule) and counts, never who the parties are
+        "action", "rule", "allowed", "denied", "targets",
+        # abuse and webhooks: signal codes, sanction terms, event ids, delivery outcomes; a device
+        # or IP appears only as its scope name ("device", "ip"), never as a value or a hash
+        "signal", "scope", "locked_until", "min_level", "tokens_revoked", "event_id",
+        "event_type", "http_status", "consumer", "redelivered",
     }
 )  # fmt: skip
+
+# A URL with a query string: OIDC codes, states and tokens travel there.
+_URL_QUERY_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#\"']*)\?[^\s#\"']*")
 
 
 def pii_guard(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -38,6 +52,23 @@ def pii_guard(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMappin
     if exc:
         event["exception"] = _safe_traceback(exc)
     return event
+
+
+def redact_urls(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Drop the query of any URL in any value: allowlisted keys may still quote a URL."""
+    for key, value in event.items():
+        event[key] = _without_queries(value)
+    return event
+
+
+def _without_queries(value: Any) -> Any:
+    if isinstance(value, str):
+        return _URL_QUERY_RE.sub(r"\1?" + REDACTED, value) if "://" in value else value
+    if isinstance(value, Mapping):
+        return {k: _without_queries(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_queries(v) for v in value]
+    return value
 
 
 def _safe_traceback(exc_info: Any) -> Mapping[str, Any]:

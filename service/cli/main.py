@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from service.cli import policy as policy_cli
 from service.cli.openapi import render_openapi
+from service.cli.privacy import privacy_app
 from service.clients.registry import hash_key
 from service.policy.loader import load_policy
 from service.policy.schema import render_policy_schema
@@ -25,9 +27,11 @@ policy_app = typer.Typer(help="Policy files.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(clients_app, name="clients")
 app.add_typer(policy_app, name="policy")
+app.add_typer(privacy_app, name="privacy")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+policy_cli.register(policy_app)  # lint, test, explain, diff
 
 
 @app.command()

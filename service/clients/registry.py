@@ -6,6 +6,10 @@ File shape::
       - id: my-app
         api_keys: ["sha256:<hex of SHA-256 of the key>"]
         jurisdictions: ["default", "GB"]   # or ["*"]
+        return_urls: ["https://app.example/age-check/done"]   # optional: after a redirect method
+        webhook:                            # optional: lifecycle events for this app
+          url: https://app.example/ageband/webhooks
+          secret: whsec_<base64 of 24-64 random bytes>   # Standard Webhooks secret
     admins:
       - id: ops
         api_keys: ["sha256:<hex>"]
@@ -13,6 +17,8 @@ File shape::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -20,7 +26,15 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from service.core.errors import Forbidden, Unauthorized
 
@@ -32,11 +46,42 @@ class ClientConfigError(Exception):
     pass
 
 
+ReturnUrl = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(https://[^\s#]+|http://(127\.0\.0\.1|localhost)(:[0-9]+)?/[^\s#]*)$", max_length=2000
+    ),
+]
+
+
+class WebhookConfig(BaseModel):
+    """Where an app hears about its subjects. Only configuration sets it, never a request."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+    secret: SecretStr = Field(description="whsec_ followed by base64 of 24 to 64 random bytes.")
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        try:
+            key = base64.b64decode(raw.removeprefix("whsec_"), validate=True)
+        except (ValueError, binascii.Error):
+            raise ValueError("secret must be whsec_ followed by base64") from None
+        if not raw.startswith("whsec_") or not 24 <= len(key) <= 64:
+            raise ValueError("secret must be whsec_ followed by base64 of 24 to 64 bytes")
+        return value
+
+
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: ClientId
     api_keys: list[KeyHash] = Field(min_length=1)
     jurisdictions: list[str] = Field(default_factory=lambda: ["*"])
+    webhook: WebhookConfig | None = None
+    # Where a redirect method (an eID login) may send the user back: exact URLs, https only.
+    return_urls: list[ReturnUrl] = Field(default_factory=list, max_length=50)
 
 
 class _File(BaseModel):
@@ -50,9 +95,15 @@ class Client:
     id: str
     jurisdictions: frozenset[str]
     admin: bool = False
+    webhook: WebhookConfig | None = None
+    return_urls: frozenset[str] = frozenset()
 
     def allows(self, jurisdiction: str) -> bool:
         return "*" in self.jurisdictions or jurisdiction in self.jurisdictions
+
+    def allows_return_url(self, url: str) -> bool:
+        # Exact match only: a prefix or pattern would let a path or query be chosen by a user.
+        return url in self.return_urls
 
 
 def hash_key(key: str) -> str:
@@ -82,7 +133,10 @@ class ClientRegistry:
         entries: list[tuple[Client, str]] = []
         for admin, group in ((False, parsed.clients), (True, parsed.admins)):
             for e in group:
-                client = Client(e.id, frozenset(e.jurisdictions), admin=admin)
+                client = Client(
+                    e.id, frozenset(e.jurisdictions), admin=admin, webhook=e.webhook,
+                    return_urls=frozenset(e.return_urls),
+                )  # fmt: skip
                 entries.extend((client, h) for h in e.api_keys)
         return cls(entries)
 
@@ -94,6 +148,9 @@ class ClientRegistry:
                 (Client("demo-admin", frozenset({"*"}), admin=True), hash_key(admin_key)),
             ]
         )
+
+    def get(self, client_id: str) -> Client | None:
+        return self._clients.get(client_id)
 
     @property
     def client_ids(self) -> list[str]:

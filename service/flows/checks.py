@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from providers.base import Failure, MethodParams, ProviderContext, Signal
+from providers.base import Failure, MethodParams, Outcome, ProviderContext, Signal
 from service.clients.registry import Client
 from service.core.dates import day_of, recheck_date
 from service.core.errors import InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
+from service.flows import abuse, lifecycle
 from service.flows.context import Services
 from service.flows.errors import (
     CheckBusy,
@@ -24,6 +26,7 @@ from service.flows.errors import (
     UnknownCheck,
     UnknownMethod,
 )
+from service.flows.presentations import presentation_nonce, single_use
 from service.flows.results import (
     CheckView,
     EvidenceResult,
@@ -51,7 +54,9 @@ async def start_check(
     if not client.allows(jurisdiction):
         raise JurisdictionNotAllowed(f"client may not run checks for {jurisdiction!r}")
     sid = await resolve_sid(svc, client, ref)
-    offers = [_offer(policy, policy.methods[m], locale) for m in _usable(svc, juris)]
+    sanction = await abuse.guard(svc, sid, locale)  # a locked subject cannot start a check
+    usable = abuse.strong_enough(svc, _usable(svc, juris), sanction, locale, juris)
+    offers = [_offer(policy, policy.methods[m], locale) for m in usable]
     if not offers:
         raise NoMethodAvailable("no method of this jurisdiction's waterfall is available")
     now = svc.clock.now()
@@ -71,6 +76,7 @@ async def start_check(
         "check.started", client=client.id, sid=sid, check_id=check.check_id,
         pol=policy.version, jur=jurisdiction, purpose=purpose,
     )  # fmt: skip
+    svc.metrics.check_started(jurisdiction, purpose)
     return StartedCheck(
         check_id=check.check_id,
         sid=sid,
@@ -96,7 +102,11 @@ async def submit_evidence(
     evidence: dict[str, Any],
     size: int,
     locale: str | None,
+    run: Callable[[ProviderContext], Awaitable[Outcome]] | None = None,
+    origin: abuse.Origin | None = None,
 ) -> EvidenceResult:
+    """Run one method on a check. ``run`` replaces the provider's ``submit`` for methods whose
+    evidence does not arrive in a request body (a redirect provider's callback)."""
     check = await _load(svc, client, check_id)
     if check.status is not CheckStatus.PENDING:
         raise CheckClosed(f"the check is {check.status.value}", status_now=check.status.value)
@@ -121,17 +131,23 @@ async def submit_evidence(
     claimed = await svc.store.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris))
     if claimed is None:
         await _finish_failed(svc, check, "attempts_exhausted")
+        svc.metrics.check_submission(method_name, "attempts_exhausted")
         raise TooManyAttempts("this check has no attempts left")
     check.attempts = claimed
+    await abuse.guard(svc, check.sid, locale)
+    await abuse.count_attempt(svc, check, juris, method_name, origin or abuse.Origin(), locale)
 
-    svc.audit.evidence_received(kind=method.method_class, size=size, **ctx)
+    svc.audit.evidence_received(kind=method.method_class, size=size, attempt=claimed, **ctx)
     params = MethodParams(method.name, method.buffer, method.sigma_k, method.max_sigma, method.liveness)
+    nonce = presentation_nonce(svc.pepper, check.check_id, method_name)
+    pctx = ProviderContext(svc.clock.now(), policy.bands, params, nonce=nonce)
     try:
         try:
-            outcome = await provider.submit(evidence, ProviderContext(svc.clock.now(), policy.bands, params))
+            with svc.metrics.time_provider(method_name, expected=(InvalidEvidence,)):
+                outcome = await (run(pctx) if run is not None else provider.submit(evidence, pctx))
         finally:
             evidence.clear()  # evidence lives only as long as the provider call
-            svc.audit.evidence_discarded(kind=method.method_class, **ctx)
+            svc.audit.evidence_discarded(kind=method.method_class, attempt=claimed, **ctx)
     except InvalidEvidence:
         # Evidence that does not parse still spends an attempt, so guessing costs the same;
         # the next submission past the limit fails the check with attempts_exhausted.
@@ -139,10 +155,14 @@ async def submit_evidence(
         raise
 
     check.methods_tried.append(method_name)
+    outcome = await single_use(svc, outcome, _ttl(juris))
     if isinstance(outcome, Failure):
-        return await _after_failure(svc, check, juris, outcome, locale)
-    svc.audit.signal_derived(attributes=outcome.attributes, **ctx)
-    return await _after_signal(svc, client, check, policy, juris, method, outcome, locale)
+        result = await _after_failure(svc, check, juris, outcome, locale)
+    else:
+        svc.audit.signal_derived(attributes=outcome.attributes, **ctx)
+        result = await _after_signal(svc, client, check, policy, juris, method, outcome, locale)
+    svc.metrics.check_submission(method_name, result.outcome)
+    return result
 
 
 async def _after_failure(
@@ -156,6 +176,8 @@ async def _after_failure(
         )  # fmt: skip
     else:
         await _finish_failed(svc, check, failure.reason)
+    method = check.methods_tried[-1]
+    await abuse.count_failure(svc, check, juris, method, circumvention=failure.circumvention)
     return EvidenceResult(_view(svc, check, locale), "failed", failure.reason, None)
 
 
@@ -177,6 +199,7 @@ async def _after_signal(
 
     if isinstance(resolution, Contradiction):
         await _finish_failed(svc, check, "inconsistent_signals", circumvention=True)
+        await abuse.inconsistent(svc, check, juris)
         return EvidenceResult(_view(svc, check, locale), "failed", "inconsistent_signals", None)
     if isinstance(resolution, Inconclusive):
         mode = method.on_inconclusive or juris.on_inconclusive
@@ -193,7 +216,8 @@ async def _after_signal(
         band = resolution.band.name
         band_level = _level_for_band(policy, check, resolution.band.interval)
 
-    if not policy.levels.at_least(band_level, juris.required_level[band]):
+    need = await abuse.required_level(svc, check.sid, juris.required_level[band])
+    if not policy.levels.at_least(band_level, need):
         if _untried(svc, juris, check):
             await _save(svc, check)
             return EvidenceResult(_view(svc, check, locale), "inconclusive", "insufficient_level", None)
@@ -250,6 +274,9 @@ async def _pass(
         age_up_at=age_up if policy.bands.next_after(band) is not None else None,
         policy_version=policy.version,
     )
+    previous = await svc.store.get_record(check.sid)
+    if previous is not None and previous.client_id == client.id:
+        record.generation = previous.generation  # a generation bumped by a sanction stays bumped
     ttl = int(policy.retention.total_seconds())
     try:
         await svc.store.put_record(record, ttl)
@@ -261,6 +288,11 @@ async def _pass(
     ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
     svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
     svc.audit.emit("check.completed", outcome="passed", method_class=method.method_class, **ctx)
+    await lifecycle.schedule(svc, record)
+    await abuse.after_pass(svc, check, juris, previous, record)
+    await lifecycle.check_completed(
+        svc, client.id, check.sid, check.check_id, "passed", band=band, level=level, reason=None
+    )
     return issue_token(svc, record, recheck_due=False)
 
 
@@ -280,6 +312,9 @@ async def _finish_failed(
         "check.completed", client=check.client_id, sid=check.sid, check_id=check.check_id,
         pol=check.policy_version, outcome="failed", reason=reason,
     )  # fmt: skip
+    await lifecycle.check_completed(
+        svc, check.client_id, check.sid, check.check_id, "failed", band=None, level=None, reason=reason
+    )
     if circumvention:
         svc.audit.emit(
             "subject.flagged", client=check.client_id, sid=check.sid,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from providers.registry import Registry
 from service.audit.events import Audit
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock
+from service.flows.token_cache import TokenCache
+from service.observability.metrics import Metrics
 from service.policy.holder import PolicyHolder
 from service.store.base import Store
 from service.tokens.keys import KeyRing
@@ -30,3 +32,6 @@ class Services:
     # Revocation markers outlive every token they void: lifetime + leeway + verifier cache.
     revocation_ttl: int
     dev_clock: OffsetClock | None = None
+    # Verified tokens that decisions were asked about, until each one's exp.
+    token_cache: TokenCache = field(default_factory=TokenCache)
+    metrics: Metrics = field(default_factory=Metrics)

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from service.audit.events import sid_ref
 from service.clients.registry import Client
 from service.core.dates import add_years, day_of, epoch, start_of_day
 from service.core.errors import AgebandError
+from service.flows import abuse, events, lifecycle
 from service.flows.context import Services
 from service.flows.errors import RecheckRequired
 from service.flows.results import IssuedToken
@@ -31,6 +33,7 @@ def issue_token(svc: Services, record: AssuranceRecord, *, recheck_due: bool) ->
         claims=_CLAIM_NAMES, kid=svc.keyring.signing_key.kid,
         client=record.client_id, sid=record.sid, pol=record.policy_version,
     )  # fmt: skip
+    svc.metrics.token_issued(record.band)
     return IssuedToken(
         token=token,
         expires_in=claims.exp - claims.iat,
@@ -55,7 +58,9 @@ async def refresh(svc: Services, client: Client, ref: SubjectRef) -> IssuedToken
     juris = policy.jurisdictions.get(record.jurisdiction)
     grace = juris.grace if juris else timedelta(0)
     recheck_at = start_of_day(record.recheck_at)
-    if now >= recheck_at + grace:
+    # A sanction's lock answers 429 here; a sanction's minimum level above the record's asks for a check.
+    if now >= recheck_at + grace or await abuse.needs_recheck(svc, record):
+        svc.metrics.refresh("recheck_required")
         started = await start_check(
             svc, client, SubjectRef(sid=record.sid), record.jurisdiction, "recheck", None
         )
@@ -66,6 +71,7 @@ async def refresh(svc: Services, client: Client, ref: SubjectRef) -> IssuedToken
             methods=[m.name for m in started.methods],
         )
     record = await _age_up(svc, record)
+    svc.metrics.refresh("issued_recheck_due" if now >= recheck_at else "issued")
     return issue_token(svc, record, recheck_due=now >= recheck_at)
 
 
@@ -79,6 +85,8 @@ async def _age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
         if nxt is None:
             record.age_up_at = None
             break
+        if not lifecycle.level_allows(policy, record, nxt.name):
+            break  # the next band needs a stronger level: the re-check decides, not the calendar
         after = policy.bands.next_after(nxt.name)
         record.band = nxt.name
         # age_up_at was rounded up from the birthday, so whole years added to it stay at or
@@ -91,6 +99,9 @@ async def _age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
             "subject.band_changed", client=record.client_id, sid=record.sid,
             pol=record.policy_version, band=record.band, reason="age_up",
         )  # fmt: skip
+        data = {"sid": record.sid, "band": record.band, "reason": "age_up"}
+        await events.publish(svc, record.client_id, events.BAND_CHANGED, data)
+        await lifecycle.schedule(svc, record)
     return record
 
 
@@ -105,12 +116,15 @@ async def introspect(svc: Services, client: Client, token: str) -> Introspection
         claims = svc.verifier.verify(token, audience=client.id)
     except AgebandError as exc:
         svc.audit.emit("token.rejected", client=client.id, reason=str(exc)[:120])
+        svc.metrics.introspection(active=False)
         return Introspection(active=False)
     revoked = await svc.store.revoked_at(claims.sub)
     record = await svc.store.get_record(claims.sub)
     if record is None or record.client_id != client.id or (revoked is not None and claims.iat <= revoked):
         svc.audit.emit("token.rejected", client=client.id, sid=claims.sub, reason="revoked_or_erased")
+        svc.metrics.introspection(active=False)
         return Introspection(active=False)
+    svc.metrics.introspection(active=True)
     return Introspection(
         active=True,
         claims={
@@ -138,4 +152,14 @@ async def revoke(svc: Services, client: Client, ref: SubjectRef, *, erase: bool)
     now = int(svc.clock.now().timestamp())
     await svc.store.revoke(sid, now, svc.revocation_ttl)
     await svc.store.delete_record(sid, client.id)
-    svc.audit.emit("subject.erased" if erase else "subject.revoked", client=client.id, sid=sid)
+    if erase:
+        # Every other key of the subject goes too; only the revocation marker (a timestamp that
+        # must outlive the record to void issued tokens) stays, until its short TTL ends.
+        await svc.store.unschedule(client.id, sid)
+        await svc.store.clear_sanction(sid)
+        await svc.store.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
+        # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
+        svc.audit.subject_erased(client=client.id, sid_ref=sid_ref(svc.pepper, sid))
+    else:
+        svc.audit.emit("subject.revoked", client=client.id, sid=sid)
+        await events.publish(svc, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})

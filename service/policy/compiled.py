@@ -40,6 +40,36 @@ class Method:
 
 
 @dataclass(frozen=True, slots=True)
+class Limit:
+    max: int
+    window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionRule:
+    """What the policy does about one abuse signal."""
+
+    lock: timedelta | None
+    min_level: str | None
+    revoke_tokens: bool
+    notify: bool
+    remember: timedelta
+    message: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Abuse:
+    """A jurisdiction's abuse limits; a missing limit is not enforced, a missing sanction only flags."""
+
+    per_sid: Limit | None = None
+    per_device: Limit | None = None
+    per_ip: Limit | None = None
+    failures: Limit | None = None
+    method_shopping: Limit | None = None
+    sanctions: Mapping[str, SanctionRule] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Jurisdiction:
     code: str
     required_level: Mapping[str, str]
@@ -58,6 +88,7 @@ class Jurisdiction:
     unknown_actor: str = ""
     unknown_target: str = ""
     safety_resources: Mapping[str, tuple[Mapping[str, str], ...]] = field(default_factory=dict)
+    abuse: Abuse = field(default_factory=Abuse)
 
     def recheck_interval(self, band: str, method: str) -> timedelta:
         """The shortest interval that applies: a record is never re-checked later than any allows."""

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from service.core.bands import Band, BandError, BandSet
 from service.core.levels import Levels
+from service.policy.abuse import compile_abuse
 from service.policy.compiled import Jurisdiction, Method, Policy
 from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
 from service.policy.rule_loader import build_tables, resolve, with_interactions
@@ -261,6 +262,9 @@ def _jurisdiction(
     if recheck_default is None:
         chk.add(src, base, "'recheck.default' is not set here or in any jurisdiction it extends")
     attempts = inherited("attempts")
+    abuse, abuse_problems = compile_abuse([s for _, s, _ in chain], levels)
+    for where, message in abuse_problems:
+        chk.add(src, (*base, *where), message)
     ttl = inherited("check_ttl")
     if any(v is None for v in values.values()) or recheck_default is None or missing:
         return None
@@ -276,6 +280,7 @@ def _jurisdiction(
         grace=values["grace"],
         per_check_attempts=attempts.per_check if attempts else 5,
         per_method_attempts=attempts.per_method if attempts else 3,
+        abuse=abuse,
         check_ttl=ttl if ttl is not None else MAX_CHECK_TTL,
     )
 

@@ -129,6 +129,46 @@ class ActionSpec(_Model):
     description: str | None = Field(default=None, max_length=2000)
 
 
+class AbuseSignal(StrEnum):
+    """What the abuse checks detect; the policy names a sanction for each."""
+
+    RATE_LIMITED = "rate_limited"  # too many attempts per sid, device or IP in a window
+    REPEATED_FAILURES = "repeated_failures"  # too many failed attempts in a window
+    METHOD_SHOPPING = "method_shopping"  # many methods tried after a failure
+    LIVENESS_FAILED = "liveness_failed"  # a provider saw a spoof (a circumvention failure)
+    INCONSISTENT_SIGNALS = "inconsistent_signals"  # contradictory signals within one check
+    YOUNGER_BAND = "younger_band"  # a re-check found a younger band than the record holds
+
+
+class WindowLimit(_Model):
+    max: int = Field(ge=1, le=100_000, description="Most events allowed within one window.")
+    window: timedelta = Field(description="The window, opened by the first event.")
+
+
+class SanctionSpec(_Model):
+    lock: timedelta | None = Field(default=None, description="Refuse checks and refreshes this long.")
+    min_level: Name | None = Field(default=None, description="Level the next check must reach.")
+    revoke_tokens: bool = Field(default=False, description="Void every outstanding token.")
+    notify: bool = Field(default=True, description="Send the app a subject.flagged webhook.")
+    remember: timedelta = Field(
+        default=timedelta(days=30), description="How long a minimum level stays in force."
+    )
+    message: Localized = Field(description="What this means for the user, per locale.")
+
+
+class AbuseSpec(_Model):
+    """Abuse limits and sanctions. Each field inherits separately; sanctions merge per signal."""
+
+    per_sid: WindowLimit | None = Field(default=None, description="Attempts per subject.")
+    per_device: WindowLimit | None = Field(default=None, description="Attempts per device (keyed hash).")
+    per_ip: WindowLimit | None = Field(default=None, description="Attempts per client IP (keyed hash).")
+    failures: WindowLimit | None = Field(default=None, description="Failed attempts before a cooldown.")
+    method_shopping: WindowLimit | None = Field(
+        default=None, description="Distinct methods tried after a failure (max) within the window."
+    )
+    sanctions: dict[AbuseSignal, SanctionSpec] | None = None
+
+
 class JurisdictionSpec(_Model):
     extends: JurisdictionCode | None = None
     description: str | None = Field(default=None, max_length=2000)
@@ -143,6 +183,7 @@ class JurisdictionSpec(_Model):
     recheck: RecheckSpec | None = None
     grace: timedelta | None = None
     attempts: AttemptLimits | None = None
+    abuse: AbuseSpec | None = Field(default=None, description="Abuse limits and the sanctions they lead to.")
     check_ttl: timedelta | None = Field(
         default=None, description="How long a check stays open (at most 15 minutes)."
     )

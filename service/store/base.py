@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from service.store.records import AssuranceRecord, CheckState
+from service.store.events import Delivery, QueuedEvent
+from service.store.records import AssuranceRecord, CheckState, Sanction
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,63 @@ class Store(Protocol):
     # Single use ---------------------------------------------------------------
     async def use_once(self, key: str, ttl: int) -> bool:
         """True the first time a key is used within its TTL, False afterwards (atomic)."""
+
+    # Abuse counters -----------------------------------------------------------
+    async def count_hit(self, scope: str, subject: str, ttl: int) -> int:
+        """Add one to a fixed-window counter and return the new count. The window opens at the
+        first hit and lasts ``ttl``. ``subject`` is a pseudonym (a sid or a keyed hash)."""
+
+    async def peek_count(self, scope: str, subject: str) -> int:
+        """The counter's value without counting (0 when absent or expired)."""
+
+    async def add_distinct(self, scope: str, subject: str, member: str, ttl: int) -> int:
+        """Add ``member`` to a windowed set (window opens at the first add); returns its size."""
+
+    async def clear_counters(self, subject: str, scopes: list[str]) -> None:
+        """Forget these counters and sets of a subject (e.g. failures after a passing check)."""
+
+    # Sanctions ------------------------------------------------------------------
+    async def put_sanction(self, sanction: Sanction, ttl: int) -> None: ...
+
+    async def get_sanction(self, sid: str) -> Sanction | None: ...
+
+    async def clear_sanction(self, sid: str) -> None: ...
+
+    # Lifecycle timers (the worker's due index) -------------------------------------
+    async def schedule(self, client_id: str, sid: str, at: date, ttl: int) -> None:
+        """Set the day of a sid's next lifecycle step (replacing any earlier setting)."""
+
+    async def timers_due(self, client_id: str, before: date, limit: int) -> list[tuple[str, date]]:
+        """Up to ``limit`` (sid, day) with day < before, earliest first."""
+
+    async def unschedule(self, client_id: str, sid: str) -> None: ...
+
+    # Event stream (webhooks) ----------------------------------------------------------
+    async def publish_event(self, event: QueuedEvent, ttl: int) -> None:
+        """Append an event; the stream (and its retry and dead-letter sets) keep ``ttl``."""
+
+    async def ensure_group(self, group: str) -> None:
+        """Create the consumer group (from the start of the stream) if it is missing."""
+
+    async def read_events(self, group: str, consumer: str, count: int, block_ms: int) -> list[Delivery]:
+        """New entries for this consumer; each entry goes to one consumer of the group only."""
+
+    async def claim_stale(self, group: str, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
+        """Take over entries another consumer read but did not settle for ``min_idle_ms``."""
+
+    async def ack_event(self, group: str, entry_id: str) -> None:
+        """Settle a delivered entry and drop it from the stream."""
+
+    async def retry_event(self, group: str, entry_id: str, event: QueuedEvent, at_ms: int, ttl: int) -> None:
+        """Settle the entry and queue ``event`` (same id, next attempt) for ``at_ms``, atomically."""
+
+    async def dead_letter(self, group: str, entry_id: str, event: QueuedEvent, ttl: int) -> None:
+        """Settle the entry and keep ``event`` in the dead-letter list, atomically."""
+
+    async def release_retries(self, now_ms: int, limit: int) -> int:
+        """Move retries that are due back onto the stream; returns how many moved."""
+
+    async def dead_letters(self, limit: int) -> list[QueuedEvent]: ...
 
     # Operations ---------------------------------------------------------------
     async def ping(self) -> None:

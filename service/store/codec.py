@@ -18,16 +18,16 @@ from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from service.store.errors import InvalidCursor
-from service.store.records import AssuranceRecord, CheckState
+from service.store.records import AssuranceRecord, CheckState, Sanction
 
-T = TypeVar("T", CheckState, AssuranceRecord)
+T = TypeVar("T", CheckState, AssuranceRecord, Sanction)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\|([^{}\s]+)$")
 _EPOCH = date(1970, 1, 1)
 
 
-def encode(obj: CheckState | AssuranceRecord) -> str:
+def encode(obj: CheckState | AssuranceRecord | Sanction) -> str:
     """Compact JSON; dates as ISO days, enums as their values."""
     data = {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)

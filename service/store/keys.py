@@ -46,6 +46,30 @@ class Keys:
     def due(self, client_id: str) -> str:
         return f"{self.prefix}:due:{{{_part('client_id', client_id)}}}"
 
+    def sanction(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:snc"
+
+    def counter(self, scope: str, subject: str) -> str:
+        # ``subject`` is a sid or a keyed hash of a device or IP; never the raw value.
+        return f"{self.prefix}:abz:{{{_part('subject', subject)}}}:{_part('scope', scope)}"
+
+    def distinct(self, scope: str, subject: str) -> str:
+        return f"{self.prefix}:abs:{{{_part('subject', subject)}}}:{_part('scope', scope)}"
+
+    def timers(self, client_id: str) -> str:
+        return f"{self.prefix}:tmr:{{{_part('client_id', client_id)}}}"
+
+    # The event stream and its retry and dead-letter sets share one hash tag: the scripts
+    # that move an event between them touch all three at once.
+    def events(self) -> str:
+        return f"{self.prefix}:evt:{{stream}}"
+
+    def retries(self) -> str:
+        return f"{self.prefix}:evt:{{stream}}:retry"
+
+    def dead(self) -> str:
+        return f"{self.prefix}:evt:{{stream}}:dead"
+
     def once(self, key: str) -> str:
         # Callers pass tokens ids or nonces; hashing keeps their values out of key names.
         digest = hashlib.sha256(key.encode()).hexdigest()
@@ -131,6 +155,69 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="lifetime of the thing that must not be replayed",
         survives_restart=True,
         on_loss="a replay within the original lifetime would be accepted",
+    ),
+    KeyClass(
+        name="abuse_counter",
+        pattern="<prefix>:abz:{<subject>}:<scope>",
+        holds="an integer counter; the subject is a sid or a keyed hash of a device or IP",
+        purpose="attempt and failure limits per sid, device and IP within a policy window",
+        ttl_source="the policy window, set when the counter is created (fixed window)",
+        survives_restart=False,
+        on_loss="limits start counting again: a burst is allowed once more",
+    ),
+    KeyClass(
+        name="abuse_set",
+        pattern="<prefix>:abs:{<subject>}:<scope>",
+        holds="a set of method names tried by a sid after a failure",
+        purpose="detects method shopping within a policy window",
+        ttl_source="the policy window, set when the set is created",
+        survives_restart=False,
+        on_loss="method shopping is detected later than it could have been",
+    ),
+    KeyClass(
+        name="sanction",
+        pattern="<prefix>:sub:{<sid>}:snc",
+        holds="Sanction as JSON: signal code, lock end, minimum level, dates",
+        purpose="enforce a lock or a stronger method after circumvention",
+        ttl_source="until the sanction lapses (the longer of lock and remember period)",
+        survives_restart=True,
+        on_loss="a locked subject could check again early (tokens stay revoked)",
+    ),
+    KeyClass(
+        name="timers",
+        pattern="<prefix>:tmr:{<client_id>}",
+        holds="sorted set of sids scored by the day of their next lifecycle step",
+        purpose="the worker's due index for age-up and re-check notices",
+        ttl_source="extended to the longest record TTL written into it",
+        survives_restart=True,
+        on_loss="age-ups wait for the next refresh; re-check notices are not sent",
+    ),
+    KeyClass(
+        name="event_stream",
+        pattern="<prefix>:evt:{stream}",
+        holds="stream of webhook events (event id, client id, type, JSON of pseudonyms and codes)",
+        purpose="webhook delivery through a consumer group (at least once, idempotent ids)",
+        ttl_source="event retention, extended on every publish",
+        survives_restart=True,
+        on_loss="undelivered webhooks are lost; apps can still poll due lists",
+    ),
+    KeyClass(
+        name="event_retries",
+        pattern="<prefix>:evt:{stream}:retry",
+        holds="sorted set of events scored by when to try them again",
+        purpose="exponential backoff between delivery attempts",
+        ttl_source="event retention, extended on every retry",
+        survives_restart=True,
+        on_loss="events waiting for a retry are lost",
+    ),
+    KeyClass(
+        name="event_dead_letters",
+        pattern="<prefix>:evt:{stream}:dead",
+        holds="list of events that failed every attempt",
+        purpose="operators inspect and replay what could not be delivered",
+        ttl_source="event retention, extended on every dead letter",
+        survives_restart=True,
+        on_loss="the record of failed deliveries is lost",
     ),
 )
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from service.core.clock import Clock
 from service.store.base import DuePage, Store
 from service.store.codec import decode, encode
+from service.store.events import Delivery, QueuedEvent
 from service.store.keys import DEFAULT_PREFIX, Keys, require_ttl
 from service.store.paging import Position, page_due
-from service.store.records import AssuranceRecord, CheckState
+from service.store.records import AssuranceRecord, CheckState, Sanction
 
 
 @dataclass(slots=True)
@@ -46,8 +47,35 @@ class _DueIndex:
 
 
 @dataclass(slots=True)
+class _Pending:
+    consumer: str
+    delivered_ms: int
+    count: int
+
+
+@dataclass(slots=True)
+class _Stream:
+    """A stream with consumer groups, as Redis keeps it: entries in order, a pending list per group."""
+
+    entries: dict[str, QueuedEvent] = field(default_factory=dict)
+    seq: int = 0
+    groups: dict[str, tuple[list[int], dict[str, _Pending]]] = field(default_factory=dict)
+
+    def add(self, event: QueuedEvent, now_ms: int) -> None:
+        self.seq += 1
+        self.entries[f"{now_ms}-{self.seq}"] = event
+
+    @staticmethod
+    def seq_of(entry_id: str) -> int:
+        return int(entry_id.rsplit("-", 1)[1])
+
+
+_Value = str | int | _DueIndex | set[str] | _Stream | dict[str, int] | list[QueuedEvent]
+
+
+@dataclass(slots=True)
 class _Entry:
-    value: str | int | _DueIndex
+    value: _Value
     expires_at: datetime
 
 
@@ -56,6 +84,7 @@ class MemoryStore:
         self._clock = clock
         self._keys = Keys(prefix)
         self._data: dict[str, _Entry] = {}
+        self._retry_due: dict[str, int] = {}  # event id -> when its retry is due (ms)
 
     # Key space ------------------------------------------------------------------
     def _get(self, key: str) -> _Entry | None:
@@ -69,7 +98,7 @@ class MemoryStore:
         entry = self._get(key)
         return entry.value if entry is not None and isinstance(entry.value, str) else None
 
-    def _set(self, key: str, value: str | int | _DueIndex, ttl: int) -> None:
+    def _set(self, key: str, value: _Value, ttl: int) -> None:
         expires_at = self._clock.now() + timedelta(seconds=require_ttl(ttl))
         self._data[key] = _Entry(value, expires_at)
 
@@ -177,6 +206,177 @@ class MemoryStore:
             return False
         self._set(name, "1", ttl)
         return True
+
+    # Abuse counters -------------------------------------------------------------
+    def _extend(self, key: str, ttl: int) -> None:
+        entry = self._data[key]
+        entry.expires_at = max(entry.expires_at, self._clock.now() + timedelta(seconds=ttl))
+
+    async def count_hit(self, scope: str, subject: str, ttl: int) -> int:
+        key = self._keys.counter(scope, subject)
+        require_ttl(ttl)
+        entry = self._get(key)
+        if entry is None or not isinstance(entry.value, int):
+            self._set(key, 1, ttl)
+            return 1
+        entry.value += 1
+        return entry.value
+
+    async def peek_count(self, scope: str, subject: str) -> int:
+        entry = self._get(self._keys.counter(scope, subject))
+        return entry.value if entry is not None and isinstance(entry.value, int) else 0
+
+    async def add_distinct(self, scope: str, subject: str, member: str, ttl: int) -> int:
+        key = self._keys.distinct(scope, subject)
+        require_ttl(ttl)
+        entry = self._get(key)
+        if entry is None or not isinstance(entry.value, set):
+            self._set(key, {member}, ttl)
+            return 1
+        entry.value.add(member)
+        return len(entry.value)
+
+    async def clear_counters(self, subject: str, scopes: list[str]) -> None:
+        for scope in scopes:
+            self._data.pop(self._keys.counter(scope, subject), None)
+            self._data.pop(self._keys.distinct(scope, subject), None)
+
+    # Sanctions --------------------------------------------------------------------
+    async def put_sanction(self, sanction: Sanction, ttl: int) -> None:
+        self._set(self._keys.sanction(sanction.sid), encode(sanction), ttl)
+
+    async def get_sanction(self, sid: str) -> Sanction | None:
+        raw = self._str(self._keys.sanction(sid))
+        return decode(Sanction, raw) if raw is not None else None
+
+    async def clear_sanction(self, sid: str) -> None:
+        self._data.pop(self._keys.sanction(sid), None)
+
+    # Lifecycle timers -------------------------------------------------------------
+    def _timers(self, client_id: str) -> dict[str, int] | None:
+        entry = self._get(self._keys.timers(client_id))
+        return entry.value if entry is not None and isinstance(entry.value, dict) else None
+
+    async def schedule(self, client_id: str, sid: str, at: date, ttl: int) -> None:
+        key = self._keys.timers(client_id)
+        timers = self._timers(client_id)
+        if timers is None:
+            timers = {}
+            self._set(key, timers, ttl)
+        self._extend(key, require_ttl(ttl))
+        timers[sid] = at.toordinal()
+
+    async def timers_due(self, client_id: str, before: date, limit: int) -> list[tuple[str, date]]:
+        timers = self._timers(client_id) or {}
+        due = sorted((day, sid) for sid, day in timers.items() if day < before.toordinal())
+        return [(sid, date.fromordinal(day)) for day, sid in due[:limit]]
+
+    async def unschedule(self, client_id: str, sid: str) -> None:
+        if (timers := self._timers(client_id)) is not None:
+            timers.pop(sid, None)
+
+    # Event stream -------------------------------------------------------------------
+    def _now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
+
+    def _stream(self) -> _Stream | None:
+        entry = self._get(self._keys.events())
+        return entry.value if entry is not None and isinstance(entry.value, _Stream) else None
+
+    async def publish_event(self, event: QueuedEvent, ttl: int) -> None:
+        key = self._keys.events()
+        stream = self._stream()
+        if stream is None:
+            stream = _Stream()
+            self._set(key, stream, ttl)
+        self._extend(key, require_ttl(ttl))
+        stream.add(event, self._now_ms())
+
+    async def ensure_group(self, group: str) -> None:
+        stream = self._stream()
+        if stream is not None:
+            stream.groups.setdefault(group, ([0], {}))
+
+    def _deliver(self, stream: _Stream, group: str, consumer: str, ids: list[str]) -> list[Delivery]:
+        pending = stream.groups[group][1]
+        out = []
+        for entry_id in ids:
+            p = pending.get(entry_id)
+            count = p.count + 1 if p else 1
+            pending[entry_id] = _Pending(consumer, self._now_ms(), count)
+            out.append(Delivery(entry_id, stream.entries[entry_id], count > 1))
+        return out
+
+    async def read_events(self, group: str, consumer: str, count: int, block_ms: int) -> list[Delivery]:
+        stream = self._stream()
+        if stream is None or group not in stream.groups:
+            return []  # nothing to block on: one process, and the caller loops
+        last = stream.groups[group][0]
+        fresh = [i for i in stream.entries if _Stream.seq_of(i) > last[0]][:count]
+        if fresh:
+            last[0] = _Stream.seq_of(fresh[-1])
+        return self._deliver(stream, group, consumer, fresh)
+
+    async def claim_stale(self, group: str, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
+        stream = self._stream()
+        if stream is None or group not in stream.groups:
+            return []
+        now = self._now_ms()
+        pending = stream.groups[group][1]
+        stale = [i for i, p in pending.items() if now - p.delivered_ms >= min_idle_ms and i in stream.entries]
+        return self._deliver(stream, group, consumer, stale[:count])
+
+    def _settle(self, group: str, entry_id: str) -> bool:
+        """Ack and delete; False when the entry was already settled (by this or another worker)."""
+        stream = self._stream()
+        if stream is None or group not in stream.groups:
+            return False
+        if stream.groups[group][1].pop(entry_id, None) is None:
+            return False
+        stream.entries.pop(entry_id, None)
+        return True
+
+    def _events_list(self, key: str, ttl: int) -> list[QueuedEvent]:
+        entry = self._get(key)
+        if entry is None or not isinstance(entry.value, list):
+            self._set(key, [], ttl)
+            entry = self._data[key]
+        self._extend(key, require_ttl(ttl))
+        return entry.value if isinstance(entry.value, list) else []
+
+    async def ack_event(self, group: str, entry_id: str) -> None:
+        self._settle(group, entry_id)
+
+    async def retry_event(self, group: str, entry_id: str, event: QueuedEvent, at_ms: int, ttl: int) -> None:
+        require_ttl(ttl)
+        if self._settle(group, entry_id):
+            self._retry_due[event.event_id] = at_ms  # what a sorted set's score is in Redis
+            self._events_list(self._keys.retries(), ttl).append(event)
+
+    async def dead_letter(self, group: str, entry_id: str, event: QueuedEvent, ttl: int) -> None:
+        require_ttl(ttl)
+        if self._settle(group, entry_id):
+            self._events_list(self._keys.dead(), ttl).insert(0, event)
+
+    async def release_retries(self, now_ms: int, limit: int) -> int:
+        entry = self._get(self._keys.retries())
+        if entry is None or not isinstance(entry.value, list):
+            return 0
+        due = [e for e in entry.value if self._retry_due.get(e.event_id, 0) <= now_ms][:limit]
+        stream_key = self._keys.events()
+        for event in due:
+            entry.value.remove(event)
+            self._retry_due.pop(event.event_id, None)
+            stream = self._stream()
+            if stream is None:
+                stream = _Stream()
+                self._data[stream_key] = _Entry(stream, entry.expires_at)
+            stream.add(event, self._now_ms())
+        return len(due)
+
+    async def dead_letters(self, limit: int) -> list[QueuedEvent]:
+        entry = self._get(self._keys.dead())
+        return list(entry.value[:limit]) if entry is not None and isinstance(entry.value, list) else []
 
     # Operations -------------------------------------------------------------------
     async def ping(self) -> None:

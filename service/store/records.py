@@ -10,6 +10,12 @@ from datetime import date
 from enum import StrEnum
 
 
+def about(purpose: str, *, personal: bool = True) -> dict[str, object]:
+    """Field metadata for the data inventory (service/privacy/inventory.py): why the field is
+    kept, and whether it is personal data (anything about a subject, pseudonymous or not)."""
+    return {"purpose": purpose, "personal": personal}
+
+
 class CheckStatus(StrEnum):
     PENDING = "pending"
     PASSED = "passed"
@@ -20,46 +26,82 @@ class CheckStatus(StrEnum):
 class SignalNote:
     """One signal of a check, reduced to its level and interval (no evidence, no qualifier)."""
 
-    level: str
-    lo: int
-    hi: int | None
+    level: str = field(metadata=about("the assurance level this signal reached"))
+    lo: int = field(metadata=about("lower end of the signal's age interval, in whole years"))
+    hi: int | None = field(metadata=about("upper end of the signal's age interval (null: unbounded)"))
 
 
 @dataclass(slots=True)
 class CheckState:
     """One age-assurance session (TTL ≤ 15 min)."""
 
-    check_id: str
-    client_id: str
-    sid: str
-    jurisdiction: str
-    purpose: str
-    policy_version: str
-    created_at: int  # epoch seconds
-    expires_at: int  # epoch seconds
-    status: CheckStatus = CheckStatus.PENDING
-    methods_tried: list[str] = field(default_factory=list)
+    check_id: str = field(metadata=about("names the session (random; also its key name)"))
+    client_id: str = field(metadata=about("the app running the check: only it may read or advance it"))
+    sid: str = field(
+        metadata=about("the subject's pairwise pseudonym, to write the record when the check passes")
+    )
+    jurisdiction: str = field(metadata=about("selects the policy rules that apply"))
+    purpose: str = field(metadata=about("why the app asks (e.g. signup, recheck)"))
+    policy_version: str = field(metadata=about("the policy the check runs under", personal=False))
+    created_at: int = field(metadata=about("when the check started (epoch seconds)"))
+    expires_at: int = field(metadata=about("when the check stops accepting evidence (epoch seconds)"))
+    status: CheckStatus = field(default=CheckStatus.PENDING, metadata=about("pending, passed or failed"))
+    methods_tried: list[str] = field(
+        default_factory=list, metadata=about("method names tried: per-method attempt limits and step-up")
+    )
     # Intersection of the signals so far (successive validation); None before the first.
-    interval_lo: int | None = None
-    interval_hi: int | None = None
-    signals: list[SignalNote] = field(default_factory=list)
-    attempts: int = 0  # attempts claimed so far, including evidence that did not parse
-    reason: str | None = None  # stable reason code once failed
-    version: int = 0  # optimistic concurrency: bumped by every successful update
+    interval_lo: int | None = field(
+        default=None, metadata=about("lower end of the combined age interval so far (successive validation)")
+    )
+    interval_hi: int | None = field(
+        default=None, metadata=about("upper end of the combined age interval so far")
+    )
+    signals: list[SignalNote] = field(
+        default_factory=list,
+        metadata=about("each signal's level and interval: the band's level depends on which proves it"),
+    )
+    attempts: int = field(
+        default=0, metadata=about("attempts claimed, including evidence that did not parse (attempt limit)")
+    )
+    reason: str | None = field(default=None, metadata=about("stable reason code once failed"))
+    version: int = field(
+        default=0, metadata=about("optimistic concurrency: bumped by every successful update", personal=False)
+    )
 
 
 @dataclass(slots=True)
 class AssuranceRecord:
     """Per-sid assurance state (TTL = retention)."""
 
-    sid: str
-    client_id: str
-    band: str
-    level: str
-    method: str  # method class only
-    jurisdiction: str
-    assured_at: date  # day only
-    recheck_at: date
-    age_up_at: date | None  # coarse: first of a month, minors with exact intervals only
-    policy_version: str
-    generation: int = 0
+    sid: str = field(
+        metadata=about("the subject's pairwise pseudonym: the key the app refreshes and revokes by")
+    )
+    client_id: str = field(metadata=about("the app the subject belongs to: no other app may read the record"))
+    band: str = field(metadata=about("the age band: what tokens assert"))
+    level: str = field(metadata=about("the assurance level reached: what tokens assert"))
+    method: str = field(metadata=about("the method class used (never the provider's evidence)"))
+    jurisdiction: str = field(metadata=about("the rules that set the re-check interval"))
+    assured_at: date = field(metadata=about("the day of the check (day only)"))
+    recheck_at: date = field(metadata=about("the day the next check is due (truncated: errs toward sooner)"))
+    age_up_at: date | None = field(
+        metadata=about("first of the month after the next band change; minors with an exact interval only")
+    )
+    policy_version: str = field(metadata=about("the policy the record was made under", personal=False))
+    generation: int = field(default=0, metadata=about("bumped to void earlier tokens", personal=False))
+
+
+@dataclass(slots=True)
+class Sanction:
+    """What the policy imposed on a sid after an abuse signal (TTL = until the sanction ends).
+
+    Tokens carry no generation claim, so revoking them is the revocation marker (``revoked_at``)
+    plus a bump of the record's ``generation``; this keeps the reason and what still applies.
+    """
+
+    sid: str = field(metadata=about("the sanctioned subject's pairwise pseudonym"))
+    client_id: str = field(metadata=about("the app the subject belongs to"))
+    signal: str = field(metadata=about("the abuse signal that triggered it (a code, e.g. liveness_failed)"))
+    imposed_at: int = field(metadata=about("when it was imposed (epoch seconds)"))
+    locked_until: int | None = field(metadata=about("no checks or refreshes before then (epoch seconds)"))
+    min_level: str | None = field(metadata=about("the level the next check must reach"))
+    until: int = field(metadata=about("when the whole sanction lapses (epoch seconds)"))

@@ -8,20 +8,24 @@ writes are ordered so that a crash between them errs toward re-checking sooner.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from redis import exceptions as rx
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from service.store.base import DuePage, Store
 from service.store.codec import day_score, decode, encode, score_day
 from service.store.errors import StoreUnavailable
+from service.store.events import Delivery, QueuedEvent
 from service.store.keys import DEFAULT_PREFIX, Keys, require_ttl
 from service.store.paging import Position, page_due
-from service.store.records import AssuranceRecord, CheckState
+from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.redis_url import connect
 
 # Compare-and-set on the version inside the stored JSON; KEEPTTL keeps the check's deadline.
 _UPDATE_CHECK = """
@@ -99,17 +103,95 @@ return out
 """
 
 
+# A fixed window: the TTL is set when the counter or set is created, never extended.
+_COUNT_HIT = """
+local n = redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+_ADD_DISTINCT = """
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return redis.call('SCARD', KEYS[1])
+"""
+
+# Stream, retries and dead letters share a hash tag. Every write stretches the written key's
+# TTL to the event retention, so none of them lives forever and none expires under a writer.
+_STRETCH = """
+local function stretch(key, ttl)
+  if redis.call('TTL', key) < tonumber(ttl) then redis.call('EXPIRE', key, ttl) end
+end
+"""
+
+_PUBLISH = (
+    _STRETCH
+    + """
+redis.call('XADD', KEYS[1], '*', 'id', ARGV[2], 'client', ARGV[3], 'type', ARGV[4],
+  'body', ARGV[5], 'attempt', ARGV[6])
+stretch(KEYS[1], ARGV[1])
+return 1
+"""
+)
+
+# Settle an entry (ack and delete) and, if this call settled it, move the event on. An entry
+# someone else already settled is left alone, so a retry is never queued twice.
+_SETTLE = (
+    _STRETCH
+    + """
+local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if n == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[2])
+if ARGV[3] == 'retry' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+  stretch(KEYS[2], ARGV[6])
+elseif ARGV[3] == 'dead' then
+  redis.call('LPUSH', KEYS[3], ARGV[5])
+  redis.call('LTRIM', KEYS[3], 0, 9999)
+  stretch(KEYS[3], ARGV[6])
+end
+return 1
+"""
+)
+
+# Due retries go back onto the stream in one step, so two workers never both release one.
+_RELEASE = (
+    _STRETCH
+    + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, m in ipairs(due) do
+  redis.call('ZREM', KEYS[2], m)
+  local e = cjson.decode(m)
+  redis.call('XADD', KEYS[1], '*', 'id', e['id'], 'client', e['client'], 'type', e['type'],
+    'body', e['body'], 'attempt', e['attempt'])
+end
+if #due > 0 then stretch(KEYS[1], math.max(redis.call('TTL', KEYS[2]), 60)) end
+return #due
+"""
+)
+
+
+def _event_json(event: QueuedEvent) -> str:
+    return json.dumps(event.fields(), separators=(",", ":"), sort_keys=True)
+
+
+def _fields(raw: dict[bytes | str, bytes | str]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
 def _text(value: bytes | str) -> str:
     # The injected client may or may not decode responses.
     return value.decode() if isinstance(value, bytes) else value
 
 
 @contextmanager
-def _unavailable() -> Iterator[None]:
+def _unavailable(on_error: Callable[[str], None] | None = None) -> Iterator[None]:
     """Connection trouble becomes StoreUnavailable (503) carrying no key or value."""
     try:
         yield
     except (rx.ConnectionError, rx.TimeoutError) as exc:
+        if on_error is not None:
+            on_error(type(exc).__name__)
         # The detail may reach API clients: the error class only, no host, key or value.
         # ``from None`` keeps the failing command (keys, payloads) out of chained tracebacks.
         raise StoreUnavailable(f"the store cannot be reached ({type(exc).__name__})") from None
@@ -118,35 +200,49 @@ def _unavailable() -> Iterator[None]:
 class RedisStore:
     """Takes ownership of ``client``: ``close`` closes it."""
 
-    def __init__(self, client: Redis, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         self._r = client
+        self._on_error = on_error  # told the error class of every failure (for metrics)
         self._keys = Keys(prefix)
         self._update_check = client.register_script(_UPDATE_CHECK)
         self._claim_attempt = client.register_script(_CLAIM_ATTEMPT)
         self._index = client.register_script(_INDEX)
         self._revoke = client.register_script(_REVOKE)
         self._due_page = client.register_script(_DUE_PAGE)
+        self._count_hit = client.register_script(_COUNT_HIT)
+        self._add_distinct = client.register_script(_ADD_DISTINCT)
+        self._publish = client.register_script(_PUBLISH)
+        self._settle = client.register_script(_SETTLE)
+        self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisStore:
-        return cls(Redis.from_url(url), prefix)
+    def from_url(
+        cls, url: str, prefix: str = DEFAULT_PREFIX, *, on_error: Callable[[str], None] | None = None
+    ) -> RedisStore:
+        return cls(connect(url), prefix, on_error=on_error)  # one server, Sentinel or Cluster
 
     # Checks -----------------------------------------------------------------------
     async def create_check(self, check: CheckState, ttl: int) -> None:
         key = self._keys.check(check.check_id)
-        with _unavailable():
+        with _unavailable(self._on_error):
             created = await self._r.set(key, encode(check), ex=require_ttl(ttl), nx=True)
         if not created:
             raise ValueError("check id already taken")
 
     async def get_check(self, check_id: str) -> CheckState | None:
-        with _unavailable():
+        with _unavailable(self._on_error):
             raw = await self._r.get(self._keys.check(check_id))
         return decode(CheckState, raw) if raw is not None else None
 
     async def update_check(self, check: CheckState) -> bool:
         payload = encode(dataclasses.replace(check, version=check.version + 1))
-        with _unavailable():
+        with _unavailable(self._on_error):
             won = await self._update_check(
                 keys=[self._keys.check(check.check_id)], args=[check.version, payload]
             )
@@ -155,7 +251,7 @@ class RedisStore:
         return bool(won == 1)
 
     async def claim_attempt(self, check_id: str, limit: int, ttl: int) -> int | None:
-        with _unavailable():
+        with _unavailable(self._on_error):
             count = await self._claim_attempt(
                 keys=[self._keys.attempts(check_id)], args=[limit, require_ttl(ttl)]
             )
@@ -167,19 +263,19 @@ class RedisStore:
         # record's date. Stopping after 1 or 2 leaves the index at or before the record.
         due_key = self._keys.due(record.client_id)
         args: list[int | str] = [day_score(record.recheck_at), record.sid, require_ttl(ttl)]
-        with _unavailable():
+        with _unavailable(self._on_error):
             await self._index(keys=[due_key], args=[*args, "LT"])
             await self._r.set(self._keys.record(record.sid), encode(record), ex=ttl)
             await self._index(keys=[due_key], args=[*args, "SET"])
 
     async def get_record(self, sid: str) -> AssuranceRecord | None:
-        with _unavailable():
+        with _unavailable(self._on_error):
             raw = await self._r.get(self._keys.record(sid))
         return decode(AssuranceRecord, raw) if raw is not None else None
 
     async def delete_record(self, sid: str, client_id: str) -> bool:
         # Record first: a crash in between leaves a stale index entry, which due() drops.
-        with _unavailable():
+        with _unavailable(self._on_error):
             deleted = await self._r.delete(self._keys.record(sid))
             await self._r.zrem(self._keys.due(client_id), sid)
         return deleted == 1
@@ -205,28 +301,162 @@ class RedisStore:
         async def drop(sids: list[str]) -> None:
             await self._r.zrem(due_key, *sids)
 
-        with _unavailable():
+        with _unavailable(self._on_error):
             return await page_due(client_id, before, cursor, limit, scan=scan, load=load, drop=drop)
 
     # Revocation -------------------------------------------------------------------
     async def revoke(self, sid: str, revoked_at: int, ttl: int) -> None:
-        with _unavailable():
+        with _unavailable(self._on_error):
             await self._revoke(keys=[self._keys.revoked(sid)], args=[revoked_at, require_ttl(ttl)])
 
     async def revoked_at(self, sid: str) -> int | None:
-        with _unavailable():
+        with _unavailable(self._on_error):
             raw = await self._r.get(self._keys.revoked(sid))
         return int(raw) if raw is not None else None
 
     # Single use -------------------------------------------------------------------
     async def use_once(self, key: str, ttl: int) -> bool:
-        with _unavailable():
+        with _unavailable(self._on_error):
             fresh = await self._r.set(self._keys.once(key), 1, ex=require_ttl(ttl), nx=True)
         return bool(fresh)
 
+    # Abuse counters -------------------------------------------------------------
+    async def count_hit(self, scope: str, subject: str, ttl: int) -> int:
+        with _unavailable():
+            n = await self._count_hit(keys=[self._keys.counter(scope, subject)], args=[require_ttl(ttl)])
+        return int(n)
+
+    async def peek_count(self, scope: str, subject: str) -> int:
+        with _unavailable():
+            raw = await self._r.get(self._keys.counter(scope, subject))
+        return int(raw) if raw is not None else 0
+
+    async def add_distinct(self, scope: str, subject: str, member: str, ttl: int) -> int:
+        key = self._keys.distinct(scope, subject)
+        with _unavailable():
+            n = await self._add_distinct(keys=[key], args=[member, require_ttl(ttl)])
+        return int(n)
+
+    async def clear_counters(self, subject: str, scopes: list[str]) -> None:
+        keys = [k for s in scopes for k in (self._keys.counter(s, subject), self._keys.distinct(s, subject))]
+        if keys:
+            with _unavailable():
+                await self._r.delete(*keys)  # one hash tag: one slot
+
+    # Sanctions --------------------------------------------------------------------
+    async def put_sanction(self, sanction: Sanction, ttl: int) -> None:
+        with _unavailable():
+            await self._r.set(self._keys.sanction(sanction.sid), encode(sanction), ex=require_ttl(ttl))
+
+    async def get_sanction(self, sid: str) -> Sanction | None:
+        with _unavailable():
+            raw = await self._r.get(self._keys.sanction(sid))
+        return decode(Sanction, raw) if raw is not None else None
+
+    async def clear_sanction(self, sid: str) -> None:
+        with _unavailable():
+            await self._r.delete(self._keys.sanction(sid))
+
+    # Lifecycle timers -------------------------------------------------------------
+    async def schedule(self, client_id: str, sid: str, at: date, ttl: int) -> None:
+        with _unavailable():
+            await self._index(
+                keys=[self._keys.timers(client_id)], args=[day_score(at), sid, require_ttl(ttl), "SET"]
+            )
+
+    async def timers_due(self, client_id: str, before: date, limit: int) -> list[tuple[str, date]]:
+        with _unavailable():
+            rows: list[Any] = await self._r.zrangebyscore(
+                self._keys.timers(client_id), "-inf", f"({day_score(before)}", start=0, num=limit,
+                withscores=True,
+            )  # fmt: skip
+        return [(_text(sid), score_day(float(score))) for sid, score in rows]
+
+    async def unschedule(self, client_id: str, sid: str) -> None:
+        with _unavailable():
+            await self._r.zrem(self._keys.timers(client_id), sid)
+
+    # Event stream -------------------------------------------------------------------
+    def _event_keys(self) -> list[str]:
+        return [self._keys.events(), self._keys.retries(), self._keys.dead()]
+
+    async def publish_event(self, event: QueuedEvent, ttl: int) -> None:
+        f = event.fields()
+        args: list[str | int] = [require_ttl(ttl), f["id"], f["client"], f["type"], f["body"], f["attempt"]]
+        with _unavailable():
+            await self._publish(keys=[self._keys.events()], args=args)
+
+    async def ensure_group(self, group: str) -> None:
+        # No MKSTREAM: a stream made here would have no TTL. Publishing creates the stream.
+        with _unavailable():
+            if not await self._r.exists(self._keys.events()):
+                return
+            try:
+                await self._r.xgroup_create(self._keys.events(), group, id="0")
+            except rx.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    def _deliveries(self, rows: list[Any], redelivered: bool) -> list[Delivery]:
+        out = []
+        for entry_id, raw in rows:
+            if not raw:  # deleted while pending
+                continue
+            out.append(Delivery(_text(entry_id), QueuedEvent.from_fields(_fields(raw)), redelivered))
+        return out
+
+    async def read_events(self, group: str, consumer: str, count: int, block_ms: int) -> list[Delivery]:
+        with _unavailable():
+            try:
+                got: Any = await self._r.xreadgroup(
+                    group, consumer, {self._keys.events(): ">"}, count=count, block=block_ms or None
+                )
+            except rx.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self.ensure_group(group)  # the stream expired or was never read
+                return []
+        return [d for _, rows in got or [] for d in self._deliveries(rows, False)]
+
+    async def claim_stale(self, group: str, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
+        with _unavailable():
+            try:
+                got: list[Any] = await self._r.xautoclaim(
+                    self._keys.events(), group, consumer, min_idle_ms, start_id="0-0", count=count
+                )
+            except rx.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                return []
+        return self._deliveries(got[1], True)
+
+    async def ack_event(self, group: str, entry_id: str) -> None:
+        with _unavailable():
+            await self._settle(keys=self._event_keys(), args=[group, entry_id, "ack"])
+
+    async def retry_event(self, group: str, entry_id: str, event: QueuedEvent, at_ms: int, ttl: int) -> None:
+        args: list[str | int] = [group, entry_id, "retry", at_ms, _event_json(event), require_ttl(ttl)]
+        with _unavailable():
+            await self._settle(keys=self._event_keys(), args=args)
+
+    async def dead_letter(self, group: str, entry_id: str, event: QueuedEvent, ttl: int) -> None:
+        args: list[str | int] = [group, entry_id, "dead", 0, _event_json(event), require_ttl(ttl)]
+        with _unavailable():
+            await self._settle(keys=self._event_keys(), args=args)
+
+    async def release_retries(self, now_ms: int, limit: int) -> int:
+        with _unavailable():
+            n = await self._release(keys=self._event_keys()[:2], args=[now_ms, limit])
+        return int(n)
+
+    async def dead_letters(self, limit: int) -> list[QueuedEvent]:
+        with _unavailable():
+            raws = await self._r.lrange(self._keys.dead(), 0, limit - 1)
+        return [QueuedEvent.from_fields(json.loads(r)) for r in raws]
+
     # Operations -------------------------------------------------------------------
     async def ping(self) -> None:
-        with _unavailable():
+        with _unavailable(self._on_error):
             await self._r.ping()
 
     async def close(self) -> None:

@@ -120,7 +120,8 @@ async def test_accept_language_de_gives_german_texts() -> None:
 async def test_unknown_jurisdiction_is_400_listing_known_ones() -> None:
     async with running() as run:
         r = await run.http.post("/v1/checks", json={"subject": "u", "jurisdiction": "XX"}, headers=AUTH)
-        assert problem_of(r, 400, "unknown_jurisdiction")["known"] == ["default"]
+        known = problem_of(r, 400, "unknown_jurisdiction")["known"]
+        assert known == ["AU", "EU", "GB", "US", "US-CA", "default"]  # the shipped packs
 
 
 # --- outcomes -----------------------------------------------------------------------------------

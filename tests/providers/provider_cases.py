@@ -236,3 +236,210 @@ OS_SIGNAL = ConformanceCase(
 )
 
 CASES: tuple[ConformanceCase, ...] = (SELF_DECLARATION, OS_SIGNAL)
+
+
+# --- age_credential: presentations made by the reference libraries at import time ------------
+
+from credential_factory import Pki, mdoc_presentation, sd_jwt_presentation  # noqa: E402
+
+from providers.age_credential import AgeCredentialProvider  # noqa: E402
+
+_PKI = Pki.make("Conformance")
+_ROGUE = Pki.make("Rogue")
+_NONCE = "conformance-check-nonce"
+
+
+def _credential_context() -> ProviderContext:
+    # The reference issuers stamp the real time, so this context uses it too.
+    return ProviderContext(
+        now=datetime.now(UTC), bands=DEFAULT_BANDS, method=MethodParams(name="age_credential"), nonce=_NONCE
+    )
+
+
+AGE_CREDENTIAL = ConformanceCase(
+    entry_point="age_credential",
+    factory=AgeCredentialProvider,
+    config=_PKI.config(),
+    context=_credential_context,
+    valid=(
+        Valid(
+            "mdoc_over_18",
+            {"format": "mso_mdoc", "presentation": mdoc_presentation(_PKI, {"age_over_18": True}, _NONCE)},
+            AgeInterval(18, None),
+            "mdoc",
+        ),
+        Valid(
+            "sd_jwt_over_21_implies_18",
+            {"format": "dc+sd-jwt", "presentation": sd_jwt_presentation(_PKI, {"age_over_21": True}, _NONCE)},
+            AgeInterval(21, None),
+            "sd_jwt",
+        ),
+        Valid(
+            "sd_jwt_not_over_16",
+            {
+                "method": "age_credential",
+                "format": "dc+sd-jwt",
+                "presentation": sd_jwt_presentation(_PKI, {"age_over_16": False}, _NONCE),
+            },
+            AgeInterval(0, 15),
+            "sd_jwt",
+        ),
+    ),
+    refused=(
+        Refused(
+            "untrusted_issuer",
+            {"format": "mso_mdoc", "presentation": mdoc_presentation(_ROGUE, {"age_over_18": True}, _NONCE)},
+            "untrusted_issuer",
+        ),
+        Refused(
+            "other_check",
+            {
+                "format": "dc+sd-jwt",
+                "presentation": sd_jwt_presentation(_PKI, {"age_over_18": True}, "another-check"),
+            },
+            "binding_mismatch",
+        ),
+        Refused("not_base64", {"format": "mso_mdoc", "presentation": "A" * 17}, "malformed_presentation"),
+    ),
+    failure_reasons=AgeCredentialProvider.failure_reasons,
+    invalid=(
+        Invalid("empty", {}),
+        Invalid("unknown_format", {"format": CANARY_TEXT, "presentation": "A" * 20}, (CANARY_TEXT,)),
+        Invalid(
+            "presentation_not_text", {"format": "mso_mdoc", "presentation": CANARY_NUMBER}, (CANARY_NUMBER,)
+        ),
+        Invalid("presentation_huge", {"format": "dc+sd-jwt", "presentation": "A" * 40_000}),
+        Invalid(
+            "unknown_field",
+            {"format": "mso_mdoc", "presentation": "A" * 20, "birth_date": CANARY_EMAIL},
+            (CANARY_EMAIL,),
+        ),
+    ),
+)
+
+CASES = (*CASES, AGE_CREDENTIAL)
+
+
+# --- facial estimation: a vendor API on loopback, and the on-premises model -----------------
+
+import base64  # noqa: E402
+
+from estimation_photos import astronaut_b64, no_face_b64, two_faces_b64  # noqa: E402
+from estimation_vendor import face_b64, many_faces, no_face, shared_vendor  # noqa: E402
+
+from providers.http_estimation import HttpEstimationProvider  # noqa: E402
+from providers.local_estimation import LocalEstimationProvider  # noqa: E402
+
+
+class _VendorConfig(Mapping[str, Any]):
+    """The fake vendor's URL, known only once it is started (on first read, not at import)."""
+
+    def _data(self) -> dict[str, Any]:
+        return shared_vendor().config("ok")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
+def _estimation_context() -> ProviderContext:
+    method = MethodParams(name="facial_estimation", buffer=0.0, sigma_k=1.0, max_sigma=6.0, liveness=True)
+    return ProviderContext(now=PINNED, bands=DEFAULT_BANDS, method=method)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+HTTP_ESTIMATION = ConformanceCase(
+    entry_point="http_estimation",
+    factory=HttpEstimationProvider,
+    config=_VendorConfig(),
+    context=_estimation_context,
+    valid=(
+        Valid("adult", {"image": face_b64(30, 2)}, AgeInterval(28, 32), "liveness.real"),
+        Valid("minor", {"image": face_b64(14, 1), "device": "mobile"}, AgeInterval(13, 15), "liveness.real"),
+        Valid("jpeg", {"image": face_b64(40, 3, fmt="JPEG"), "device": "laptop"}, AgeInterval(37, 43)),
+        Valid("webp", {"image": face_b64(25, 2, fmt="WEBP")}, AgeInterval(23, 27)),
+        Valid("data_url", {"image": "data:image/png;base64," + face_b64(50, 4)}, AgeInterval(46, 54)),
+    ),
+    refused=(
+        Refused("no_face", {"image": _b64(no_face())}, "no_face"),
+        Refused("multiple_faces", {"image": _b64(many_faces())}, "multiple_faces"),
+        Refused("uncertain", {"image": face_b64(30, 8)}, "low_quality"),
+        Refused("spoof", {"image": face_b64(30, 2, "fake")}, "liveness_failed"),
+        Refused("spoof_undetermined", {"image": face_b64(30, 2, "undetermined")}, "liveness_failed"),
+    ),
+    failure_reasons=frozenset(
+        {
+            "no_face",
+            "multiple_faces",
+            "low_quality",
+            "liveness_failed",
+            "image_rejected",
+            "implausible_estimate",
+        }
+    ),
+    invalid=(
+        Invalid("empty", {}),
+        Invalid("image_not_base64", {"image": CANARY_TEXT}, (CANARY_TEXT,)),
+        Invalid("image_number", {"image": CANARY_NUMBER}, (CANARY_NUMBER,)),
+        Invalid("device", {"image": face_b64(30, 2), "device": CANARY_TEXT}, (CANARY_TEXT,)),
+        Invalid("unknown_field", {"image": face_b64(30, 2), "email": CANARY_EMAIL}, (CANARY_EMAIL,)),
+    ),
+)
+
+LOCAL_ESTIMATION = ConformanceCase(
+    entry_point="local_estimation",
+    factory=LocalEstimationProvider,
+    # The bundled model estimates the astronaut at 33 with a 29 % peak: sigma is the 3-year floor.
+    valid=(Valid("astronaut", {"image": astronaut_b64()}, AgeInterval(30, 36), "liveness.unchecked"),),
+    refused=(
+        Refused("no_face", {"image": no_face_b64()}, "no_face"),
+        Refused("two_faces", {"image": two_faces_b64()}, "multiple_faces"),
+    ),
+    failure_reasons=frozenset(
+        {"no_face", "multiple_faces", "low_quality", "liveness_unavailable", "implausible_estimate"}
+    ),
+    invalid=(
+        Invalid("empty", {}),
+        Invalid("image_not_base64", {"image": CANARY_TEXT}, (CANARY_TEXT,)),
+        Invalid("unknown_field", {"image": no_face_b64(), "email": CANARY_EMAIL}, (CANARY_EMAIL,)),
+    ),
+)
+
+CASES = (*CASES, HTTP_ESTIMATION, LOCAL_ESTIMATION)
+
+
+# --- eid_oidc: a redirect provider; its signals come from the callback (tests/oidc) ----------
+
+from providers.eid_oidc import EidOidcProvider  # noqa: E402
+
+EID_OIDC = ConformanceCase(
+    entry_point="eid_oidc",
+    factory=EidOidcProvider,
+    config={
+        "issuer": "https://idp.example",
+        "client_id": "ageband",
+        "client_secret": "conformance-secret",
+        "redirect_uri": "https://ageband.example/v1/oidc/eid_oidc/callback",
+    },
+    valid=(),
+    failure_reasons=EidOidcProvider.failure_reasons,
+    invalid=(
+        Invalid("empty", {}),
+        Invalid("posted_id_token", {"id_token": CANARY_TEXT}, (CANARY_TEXT,)),
+        Invalid(
+            "posted_birthdate",
+            {"birthdate": "1987-06-05", "email": CANARY_EMAIL},
+            ("1987-06-05", CANARY_EMAIL),
+        ),
+    ),
+)
+
+CASES = (*CASES, EID_OIDC)

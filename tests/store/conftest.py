@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio
+from redis.asyncio.cluster import RedisCluster
+from redis_cluster import local_cluster
 from redis_server import delete_prefix, redis_url
 from store_backends import Backend, MemoryBackend, RedisBackend
 from store_factories import NOW
@@ -19,6 +21,7 @@ from service.core.clock import FixedClock
 from service.store.base import Store
 from service.store.memory import MemoryStore
 from service.store.redis import RedisStore
+from service.store.redis_url import connect
 
 
 @pytest.fixture
@@ -37,13 +40,23 @@ def prefix() -> str:
     return f"t{uuid.uuid4().hex[:16]}"
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=pytest.mark.cluster),
+    ]
+)
 async def backend(request: pytest.FixtureRequest, clock: FixedClock, prefix: str) -> AsyncIterator[Backend]:
     if request.param == "memory":
         yield MemoryBackend(store=MemoryStore(clock, prefix), clock=clock, prefix=prefix)
         return
-    url = redis_url()
-    admin = redis.asyncio.Redis.from_url(url)
+    if request.param == "cluster":
+        url = local_cluster().url  # redis+cluster://...: the store's own URL handling
+        admin: redis.asyncio.Redis | RedisCluster = connect(url)
+    else:
+        url = redis_url()
+        admin = redis.asyncio.Redis.from_url(url)
     store = RedisStore.from_url(url, prefix)
     try:
         yield RedisBackend(store=store, admin=admin, prefix=prefix)

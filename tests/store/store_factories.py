@@ -6,7 +6,8 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 
 from service.core.ids import derive_sid, new_check_id
-from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote
+from service.store.events import QueuedEvent
+from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote, Sanction
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PEPPER = b"store-tests-pepper-0123456789abcdef"
@@ -67,3 +68,25 @@ def make_record(
     for name, value in changes.items():
         setattr(record, name, value)
     return record
+
+
+def make_sanction(sid: str, **changes: object) -> Sanction:
+    at = int(NOW.timestamp())
+    sanction = Sanction(
+        sid=sid,
+        client_id=CLIENT,
+        signal="liveness_failed",
+        imposed_at=at,
+        locked_until=at + 3600,
+        min_level="highly_effective",
+        until=at + 86_400,
+    )
+    for name, value in changes.items():
+        setattr(sanction, name, value)
+    return sanction
+
+
+def make_event(client_id: str = CLIENT, type_: str = "subject.flagged") -> QueuedEvent:
+    event_id = "evt_" + secrets.token_hex(12)
+    body = f'{{"type":"{type_}","data":{{"sid":"{random_sid(client_id)}"}}}}'
+    return QueuedEvent(event_id, client_id, type_, body)

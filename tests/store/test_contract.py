@@ -15,7 +15,9 @@ from store_factories import (
     OTHER_CLIENT,
     SUBJECT_REF,
     make_check,
+    make_event,
     make_record,
+    make_sanction,
     random_sid,
     sid_for,
 )
@@ -351,12 +353,27 @@ async def write_one_of_everything(store: Store) -> None:
     await store.put_record(make_record(sid, recheck_at=TODAY - timedelta(days=1)), ttl=86_400)
     await store.revoke(sid, revoked_at=1_772_000_000, ttl=600)
     await store.use_once(f"state-for-{SUBJECT_REF}", ttl=300)
+    await write_one_of_each_lifecycle_key(store, sid)
+
+
+async def write_one_of_each_lifecycle_key(store: Store, sid: str) -> None:
+    """The abuse, sanction, timer and event key classes."""
+    await store.count_hit("attempts", sid, ttl=600)
+    await store.add_distinct("shopping", sid, "os_signal", ttl=600)
+    await store.put_sanction(make_sanction(sid), ttl=600)
+    await store.schedule(CLIENT, sid, TODAY, ttl=86_400)
+    await store.publish_event(make_event(), ttl=3600)
+    await store.publish_event(make_event(), ttl=3600)
+    await store.ensure_group("g")
+    first, second = await store.read_events("g", "c", 2, 0)
+    await store.retry_event("g", first.entry_id, first.event, at_ms=1, ttl=3600)
+    await store.dead_letter("g", second.entry_id, second.event, ttl=3600)
 
 
 async def test_every_key_has_a_ttl(backend: Backend) -> None:
     await write_one_of_everything(backend.store)
     keys = await backend.raw_keys()
-    assert len(keys) == 6
+    assert len(keys) == len(KEY_CLASSES)
     for key, ttl in keys.items():
         assert ttl is not None, key
         assert 0 < ttl <= 86_400, key
@@ -401,3 +418,174 @@ async def test_keys_expire(backend: Backend) -> None:
 
 async def test_ping_answers(store: Store) -> None:
     await store.ping()
+
+
+# Abuse counters ---------------------------------------------------------------------------
+
+
+async def test_count_hit_counts_per_scope_and_subject(store: Store) -> None:
+    sid, other = random_sid(), random_sid()
+    assert [await store.count_hit("attempts", sid, ttl=600) for _ in range(3)] == [1, 2, 3]
+    assert await store.count_hit("failures", sid, ttl=600) == 1
+    assert await store.count_hit("attempts", other, ttl=600) == 1
+
+
+async def test_peek_count_reads_without_counting(store: Store) -> None:
+    sid = random_sid()
+    assert await store.peek_count("failures", sid) == 0
+    await store.count_hit("failures", sid, ttl=600)
+    assert await store.peek_count("failures", sid) == 1
+    assert await store.peek_count("failures", sid) == 1
+
+
+async def test_count_hit_window_is_fixed_from_the_first_hit(backend: Backend) -> None:
+    sid = random_sid()
+    await backend.store.count_hit("attempts", sid, ttl=600)
+    await backend.store.count_hit("attempts", sid, ttl=6000)  # a later, longer window: not extended
+    (ttl,) = (await backend.raw_keys()).values()
+    assert ttl is not None
+    assert 590 < ttl <= 600
+
+
+async def test_concurrent_hits_are_all_counted(store: Store) -> None:
+    sid = random_sid()
+    counts = await asyncio.gather(*(store.count_hit("attempts", sid, ttl=600) for _ in range(40)))
+    assert sorted(counts) == list(range(1, 41))
+
+
+async def test_add_distinct_counts_members_once(store: Store) -> None:
+    sid = random_sid()
+    assert await store.add_distinct("shopping", sid, "os_signal", ttl=600) == 1
+    assert await store.add_distinct("shopping", sid, "os_signal", ttl=600) == 1
+    assert await store.add_distinct("shopping", sid, "self_declaration", ttl=600) == 2
+    await store.clear_counters(sid, ["shopping"])
+    assert await store.add_distinct("shopping", sid, "os_signal", ttl=600) == 1
+
+
+async def test_clear_counters_forgets_only_the_named_scopes(store: Store) -> None:
+    sid = random_sid()
+    await store.count_hit("failures", sid, ttl=600)
+    await store.count_hit("attempts", sid, ttl=600)
+    await store.clear_counters(sid, ["failures"])
+    assert await store.count_hit("failures", sid, ttl=600) == 1
+    assert await store.count_hit("attempts", sid, ttl=600) == 2
+
+
+@pytest.mark.parametrize("ttl", [0, -1])
+async def test_lifecycle_writes_need_a_positive_ttl(store: Store, ttl: int) -> None:
+    sid = random_sid()
+    with pytest.raises(ValueError, match="ttl"):
+        await store.count_hit("attempts", sid, ttl=ttl)
+    with pytest.raises(ValueError, match="ttl"):
+        await store.add_distinct("shopping", sid, "m", ttl=ttl)
+    with pytest.raises(ValueError, match="ttl"):
+        await store.put_sanction(make_sanction(sid), ttl=ttl)
+    with pytest.raises(ValueError, match="ttl"):
+        await store.schedule(CLIENT, sid, TODAY, ttl=ttl)
+    with pytest.raises(ValueError, match="ttl"):
+        await store.publish_event(make_event(), ttl=ttl)
+
+
+# Sanctions ------------------------------------------------------------------------------
+
+
+async def test_sanction_round_trips_and_clears(store: Store) -> None:
+    sid = random_sid()
+    assert await store.get_sanction(sid) is None
+    sanction = make_sanction(sid)
+    await store.put_sanction(sanction, ttl=600)
+    assert await store.get_sanction(sid) == sanction
+    await store.clear_sanction(sid)
+    assert await store.get_sanction(sid) is None
+
+
+# Timers -------------------------------------------------------------------------------
+
+
+async def test_timers_come_due_in_day_order_per_client(store: Store) -> None:
+    a, b, c = random_sid(), random_sid(), random_sid()
+    await store.schedule(CLIENT, a, TODAY + timedelta(days=2), ttl=86_400)
+    await store.schedule(CLIENT, b, TODAY - timedelta(days=1), ttl=86_400)
+    await store.schedule(CLIENT, c, TODAY, ttl=86_400)
+    await store.schedule(OTHER_CLIENT, random_sid(OTHER_CLIENT), TODAY, ttl=86_400)
+    assert await store.timers_due(CLIENT, TODAY + timedelta(days=1), 10) == [
+        (b, TODAY - timedelta(days=1)),
+        (c, TODAY),
+    ]
+    assert await store.timers_due(CLIENT, TODAY + timedelta(days=1), 1) == [(b, TODAY - timedelta(days=1))]
+    await store.schedule(CLIENT, b, TODAY + timedelta(days=5), ttl=86_400)  # moved later
+    await store.unschedule(CLIENT, c)
+    assert await store.timers_due(CLIENT, TODAY + timedelta(days=3), 10) == [(a, TODAY + timedelta(days=2))]
+
+
+# Event stream ---------------------------------------------------------------------------
+
+
+async def test_events_go_to_one_consumer_of_a_group(store: Store) -> None:
+    events = [make_event() for _ in range(6)]
+    await store.publish_event(events[0], ttl=3600)
+    await store.ensure_group("g")
+    await store.ensure_group("g")  # idempotent
+    for e in events[1:]:
+        await store.publish_event(e, ttl=3600)
+    one = await store.read_events("g", "c1", 4, 0)
+    two = await store.read_events("g", "c2", 4, 0)
+    assert [d.event for d in one + two] == events  # in order, each once
+    assert not any(d.redelivered for d in one + two)
+    assert await store.read_events("g", "c1", 4, 0) == []
+
+
+async def test_unsettled_events_are_claimed_after_idling(backend: Backend) -> None:
+    store = backend.store
+    event = make_event()
+    await store.publish_event(event, ttl=3600)
+    await store.ensure_group("g")
+    (got,) = await store.read_events("g", "crashed", 1, 0)
+    assert await store.claim_stale("g", "rescuer", 60_000, 10) == []  # not idle long enough
+    await backend.pass_time(0.2)
+    (claimed,) = await store.claim_stale("g", "rescuer", 100, 10)
+    assert claimed.entry_id == got.entry_id
+    assert claimed.event == event
+    assert claimed.redelivered
+    await store.ack_event("g", claimed.entry_id)
+    await backend.pass_time(0.2)
+    assert await store.claim_stale("g", "other", 100, 10) == []
+
+
+async def test_retry_requeues_the_same_event_when_due(store: Store) -> None:
+    event = make_event()
+    await store.publish_event(event, ttl=3600)
+    await store.ensure_group("g")
+    (d,) = await store.read_events("g", "c", 1, 0)
+    again = dataclasses.replace(event, attempt=1)
+    await store.retry_event("g", d.entry_id, again, at_ms=5_000, ttl=3600)
+    await store.retry_event("g", d.entry_id, again, at_ms=5_000, ttl=3600)  # settled: no second retry
+    assert await store.release_retries(4_999, 10) == 0
+    assert await store.read_events("g", "c", 10, 0) == []
+    assert await store.release_retries(5_000, 10) == 1
+    (back,) = await store.read_events("g", "c", 10, 0)
+    assert back.event == again
+    assert back.event.event_id == event.event_id  # the id is the idempotency key
+    assert await store.release_retries(10_000, 10) == 0
+
+
+async def test_dead_letters_keep_the_event_newest_first(store: Store) -> None:
+    events = [make_event(), make_event()]
+    for e in events:
+        await store.publish_event(e, ttl=3600)
+    await store.ensure_group("g")
+    for d in await store.read_events("g", "c", 10, 0):
+        await store.dead_letter("g", d.entry_id, d.event, ttl=3600)
+    assert await store.dead_letters(10) == events[::-1]
+    assert await store.read_events("g", "c", 10, 0) == []
+
+
+async def test_a_group_made_before_the_stream_exists_still_gets_events(store: Store) -> None:
+    await store.ensure_group("g")  # no stream yet: nothing is created (it would have no TTL)
+    assert await store.read_events("g", "c", 10, 0) == []
+    event = make_event()
+    await store.publish_event(event, ttl=3600)
+    assert await store.read_events("g", "c", 10, 0) == []  # creates the group from the start
+    await store.ensure_group("g")
+    (d,) = await store.read_events("g", "c", 10, 0)
+    assert d.event == event

@@ -58,6 +58,13 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "revocation": keys.revoked(sid),
         "due_index": keys.due("acme-app"),
         "single_use": keys.once("jti"),
+        "abuse_counter": keys.counter("attempts", sid),
+        "abuse_set": keys.distinct("shopping", sid),
+        "sanction": keys.sanction(sid),
+        "timers": keys.timers("acme-app"),
+        "event_stream": keys.events(),
+        "event_retries": keys.retries(),
+        "event_dead_letters": keys.dead(),
     }
     assert set(made) == {kc.name for kc in KEY_CLASSES}
     for name, key in made.items():
@@ -70,7 +77,10 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
 
 def test_key_classes_say_what_must_survive_a_restart() -> None:
     survive = {kc.name for kc in KEY_CLASSES if kc.survives_restart}
-    assert survive == {"record", "revocation", "due_index", "single_use"}
+    assert survive == {
+        "record", "revocation", "due_index", "single_use",
+        "sanction", "timers", "event_stream", "event_retries", "event_dead_letters",
+    }  # fmt: skip
     for kc in KEY_CLASSES:
         assert kc.holds
         assert kc.purpose

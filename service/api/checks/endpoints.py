@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Header, Path, Request
 
 from service.api.checks.schemas import (
     CheckResponse,
@@ -11,11 +11,20 @@ from service.api.checks.schemas import (
     StartCheckRequest,
     StartCheckResponse,
 )
+from service.api.checks.uploads import UPLOAD_BODY, read_upload
 from service.api.deps import CallerDep, JsonCallerDep
+from service.flows import abuse
 from service.flows import checks as flow
 from service.flows.subjects import SubjectRef
 
 router = APIRouter(prefix="/v1/checks", tags=["checks"])
+DeviceHeader = Annotated[
+    str | None,
+    Header(alias="Ageband-Device", max_length=256, description="The user's device id, as the app knows it."),
+]
+ClientIpHeader = Annotated[
+    str | None, Header(alias="Ageband-Client-IP", max_length=64, description="The user's IP address.")
+]
 CheckId = Annotated[str, Path(max_length=64, description="The check id from POST /v1/checks.")]
 
 
@@ -41,14 +50,43 @@ async def get_check(check_id: CheckId, caller: CallerDep) -> CheckResponse:
 
 @router.post("/{check_id}/evidence")
 async def submit_evidence(
-    check_id: CheckId, body: EvidenceRequest, request: Request, caller: JsonCallerDep
+    check_id: CheckId,
+    body: EvidenceRequest,
+    request: Request,
+    caller: JsonCallerDep,
+    device: DeviceHeader = None,
+    client_ip: ClientIpHeader = None,
 ) -> EvidenceResponse:
-    """Submit evidence for one method. The evidence is used for this call only, then dropped."""
+    """Submit evidence for one method. The evidence is used for this call only, then dropped.
+
+    Relay the user's device id and IP in ``Ageband-Device`` and ``Ageband-Client-IP``: they
+    count towards the policy's per-device and per-IP limits as keyed hashes, never stored raw."""
     size = len(await request.body())
     evidence = dict(body.model_extra or {})
     if body.model_extra:
         body.model_extra.clear()  # the flow owns the only copy and drops it after the provider
+    origin = abuse.origin_of(caller.svc, caller.client.id, device, client_ip)
     result = await flow.submit_evidence(
-        caller.svc, caller.client, check_id, body.method, evidence, size, caller.locale
+        caller.svc, caller.client, check_id, body.method, evidence, size, caller.locale, origin=origin
     )
+    return EvidenceResponse.of(result)
+
+
+@router.post("/{check_id}/evidence/upload", openapi_extra={"requestBody": UPLOAD_BODY})
+async def upload_evidence(
+    check_id: CheckId,
+    request: Request,
+    caller: CallerDep,
+    device: DeviceHeader = None,
+    client_ip: ClientIpHeader = None,
+) -> EvidenceResponse:
+    """Submit evidence as ``multipart/form-data``: a ``method`` part, the photo as an ``image``
+    file part, other fields as text parts. Same outcomes as the JSON evidence endpoint; the
+    upload is held in memory only and dropped after the provider call."""
+    upload = await read_upload(request)
+    origin = abuse.origin_of(caller.svc, caller.client.id, device, client_ip)
+    result = await flow.submit_evidence(
+        caller.svc, caller.client, check_id, upload.method, upload.evidence, upload.size, caller.locale,
+        origin=origin,
+    )  # fmt: skip
     return EvidenceResponse.of(result)

@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# ageband service image: a virtualenv built in one stage, copied into a clean slim runtime.
+# Runs as a fixed non-root user (10001, as the Helm chart expects) and writes nothing to its
+# root filesystem, so it runs with readOnlyRootFilesystem. Build:
+#   docker build -t ageband .
+#   docker build --build-arg EXTRAS=<extra> -t ageband .   # with an optional extra
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+RUN python -m venv /opt/ageband
+COPY pyproject.toml README.md ./
+COPY service ./service
+COPY providers ./providers
+# Runtime dependencies only (no dev extra); EXTRAS adds optional ones.
+ARG EXTRAS=""
+RUN /opt/ageband/bin/pip install --no-compile ".${EXTRAS:+[$EXTRAS]}" \
+ && /opt/ageband/bin/python -m compileall -q /opt/ageband/lib
+
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 ageband \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin ageband
+COPY --from=build /opt/ageband /opt/ageband
+# The bundled policy, so the image runs alone; the Helm chart mounts its ConfigMap here instead.
+COPY policies/*.yaml /etc/ageband/policies/
+ENV PATH=/opt/ageband/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    AGEBAND_POLICY_PATH=/etc/ageband/policies \
+    AGEBAND_HTTP__HOST=0.0.0.0 \
+    AGEBAND_HTTP__PORT=8080
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('AGEBAND_HTTP__PORT', '8080'), timeout=2)"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["ageband"]
+CMD ["serve"]

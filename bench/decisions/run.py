@@ -1,0 +1,151 @@
+"""Decisions benchmark: ageband's decision endpoints against a real Cerbos PDP, in one run.
+
+Usage: .venv/bin/python -m bench.decisions.run [--seconds 5] [--rounds 3] [--connections 4]
+
+Same rule ("hide minor accounts from adults"), the same 1,000 targets (the peer's
+requests.py, seed 1), the same client (wrk, one thread, the same connections and duration),
+rounds interleaved so drift hits every server alike; the median round is reported. Also
+measures the compiled evaluator in-process (one thread). Results: stdout and
+bench/out/decisions.json. Cerbos comes from the peer's start.sh (npm @cerbos/cerbos-linux-x64
+0.55.0), on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.run import _free_port, _serve
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+OUT = ROOT / "bench" / "out"
+PEER = Path(os.environ.get("AGEBAND_CERBOS_PEER", ROOT.parent / "shared" / "peers" / "cerbos"))
+AUTH = "ageband-demo-key"
+
+
+def _wrk(url: str, body: Path, seconds: int, conns: int, auth: str = "") -> dict[str, float]:
+    cmd = ["wrk", "-t", "1", "-c", str(conns), "-d", f"{seconds}s", "-s", str(HERE / "post.lua"), url]
+    env = {**os.environ, "BODY_FILE": str(body), "AUTH": auth}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    requests, errors, p50, p99 = (int(v) for v in line.split()[1:])
+    if errors:
+        raise RuntimeError(f"{url}: {errors} non-2xx responses:\n{out}")
+    return {"rps": requests / seconds, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000}
+
+
+def _bodies(work: Path) -> dict[str, Path]:
+    subprocess.run([sys.executable, str(PEER / "requests.py"), str(work), "1000", "1"], check=True)
+    targets = json.loads((work / "targets.json").read_text())
+    one = {
+        "jurisdiction": "default", "action": "profile.view",
+        "actor": {"band": "18_plus"}, "target": {"band": targets[0]["band"]},
+    }  # fmt: skip
+    batch = {"jurisdiction": "default", "action": "profile.view", "actor": {"band": "18_plus"}, "targets": targets}
+    (work / "ageband_one.json").write_text(json.dumps(one))
+    (work / "ageband_batch.json").write_text(json.dumps(batch))
+    return {
+        "cerbos_one": work / "one.json",
+        "cerbos_batch": work / "batch.json",
+        "ageband_one": work / "ageband_one.json",
+        "ageband_batch": work / "ageband_batch.json",
+    }
+
+
+def _same_answers(cerbos: str, ageband: str, bodies: dict[str, Path]) -> int:
+    """Both servers allow exactly the same targets: the comparison is of the same rule."""
+    import httpx
+
+    c = httpx.post(cerbos, content=bodies["cerbos_batch"].read_bytes(), timeout=30).json()
+    allowed_c = [r["resource"]["id"] for r in c["results"] if r["actions"]["view"] == "EFFECT_ALLOW"]
+    a = httpx.post(
+        ageband, content=bodies["ageband_batch"].read_bytes(), timeout=30,
+        headers={"Authorization": f"Bearer {AUTH}", "Content-Type": "application/json"},
+    ).json()  # fmt: skip
+    if allowed_c != a["allowed"]:
+        raise RuntimeError("Cerbos and ageband disagree on the allowed targets")
+    return len(allowed_c)
+
+
+def in_process(seconds: float = 3.0) -> float:
+    """Targets decided per second by the compiled tables, one thread: the batch loop itself."""
+    from service.policy.loader import load_policy
+
+    policy = load_policy(ROOT / "policies")
+    targets = json.loads((OUT / "decisions-work" / "targets.json").read_text())
+    keys = [(t["band"], None) for t in targets]
+    row = policy.tables.for_actor("default", "profile.view", ("18_plus", None))
+    n = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        allowed = [k for k in keys if row[k].allowed]
+        n += len(keys)
+    assert allowed is not None
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=4)
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    if not (PEER / "start.sh").exists():
+        sys.exit(f"the Cerbos peer is missing: {PEER}")
+    work = OUT / "decisions-work"
+    work.mkdir(parents=True, exist_ok=True)
+    bodies = _bodies(work)
+    cerbos_port, ab_port = _free_port(), _free_port()
+    cerbos_pid = int(subprocess.run([str(PEER / "start.sh"), str(cerbos_port)], capture_output=True,
+                                    text=True, check=True).stdout.split()[-1])  # fmt: skip
+    ab = _serve("bench.apps:ageband", ab_port, factory=True)
+    try:
+        cerbos = f"http://127.0.0.1:{cerbos_port}/api/check/resources"
+        base = f"http://127.0.0.1:{ab_port}"
+        allowed = _same_answers(cerbos, f"{base}/v1/decisions/batch", bodies)
+        plan = {
+            "cerbos_one": (cerbos, bodies["cerbos_one"], ""),
+            "ageband_one": (f"{base}/v1/decisions", bodies["ageband_one"], AUTH),
+            "cerbos_batch": (cerbos, bodies["cerbos_batch"], ""),
+            "ageband_batch": (f"{base}/v1/decisions/batch", bodies["ageband_batch"], AUTH),
+        }
+        for url, body, auth in plan.values():  # warm-up
+            _wrk(url, body, 2, args.connections, auth)
+        runs: dict[str, list[dict[str, float]]] = {k: [] for k in plan}
+        for _ in range(args.rounds):
+            for name, (url, body, auth) in plan.items():
+                runs[name].append(_wrk(url, body, args.seconds, args.connections, auth))
+    finally:
+        ab.terminate()
+        ab.wait(timeout=10)
+        os.kill(cerbos_pid, 15)
+    med = {k: sorted(v, key=lambda r: r["rps"])[len(v) // 2] for k, v in runs.items()}
+    local = in_process()
+    result = {
+        "batch_targets_per_s": {"ageband": round(med["ageband_batch"]["rps"] * 1000),
+                                "cerbos": round(med["cerbos_batch"]["rps"] * 1000)},
+        "batch_ratio": round(med["ageband_batch"]["rps"] / med["cerbos_batch"]["rps"], 2),
+        "single_rps": {"ageband": round(med["ageband_one"]["rps"]), "cerbos": round(med["cerbos_one"]["rps"])},
+        "single_ratio": round(med["ageband_one"]["rps"] / med["cerbos_one"]["rps"], 2),
+        "in_process_targets_per_s": round(local),
+        "allowed_of_1000": allowed,
+        "latency_ms": {k: {"p50": v["p50_ms"], "p99": v["p99_ms"]} for k, v in med.items()},
+        "all_rounds_rps": {k: [round(r["rps"], 1) for r in v] for k, v in runs.items()},
+        "settings": {"seconds": args.seconds, "rounds": args.rounds, "wrk_threads": 1,
+                     "connections": args.connections, "targets": 1000},
+    }  # fmt: skip
+    (OUT / "decisions.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""SD-JWT VC presentations (RFC 9901 SD-JWT, IETF SD-JWT VC) that disclose ``age_over_NN``.
+
+Checks: the issuer JWT's ``typ``, pinned ES256 and its ``x5c`` chain against the trust list;
+``vct``; ``exp``/``nbf``/``iat``; every disclosure referenced by a top-level ``_sd`` digest
+(one that is not was tampered with); and a key-binding JWT (``kb+jwt``, ES256, signed by the
+``cnf`` key) whose ``aud``, ``nonce``, fresh ``iat`` and ``sd_hash`` bind it to this
+verifier, this check and exactly these disclosures. Verification uses joserfc, the JOSE
+library of the rest of the service.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey
+from joserfc.jws import JWSRegistry
+
+from providers.credentials.age_claims import age_over_claims, interval_of
+from providers.credentials.binding import Binding
+from providers.credentials.errors import (
+    BINDING_MISMATCH,
+    CREDENTIAL_EXPIRED,
+    INVALID_SIGNATURE,
+    MALFORMED,
+    TAMPERED,
+    WRONG_TYPE,
+    Rejected,
+)
+from providers.credentials.trust import TrustList, load_der_chain
+from service.core.intervals import AgeInterval
+
+ISSUER_TYPES = frozenset({"dc+sd-jwt", "vc+sd-jwt"})
+# Header parameters that would let the presenter pick the key or change the rules.
+_FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "crit"})
+LEEWAY = timedelta(seconds=30)
+# ES256 only; the header holds an x5c chain, well over joserfc's default 512-byte header limit.
+_REGISTRY = JWSRegistry(algorithms=["ES256"])
+_REGISTRY.max_header_length = 8 * 1024
+
+
+def verify_sd_jwt(
+    presentation: str,
+    trust: TrustList,
+    binding: Binding,
+    now: datetime,
+    vct: frozenset[str],
+    max_kb_age: timedelta = timedelta(minutes=5),
+) -> AgeInterval:
+    parts = presentation.split("~")
+    if len(parts) < 2:
+        raise Rejected(MALFORMED)
+    issuer_jwt, disclosures, kb_jwt = parts[0], parts[1:-1], parts[-1]
+    if not kb_jwt:
+        raise Rejected(BINDING_MISMATCH)  # an SD-JWT without key binding can be replayed by anyone
+
+    header = _header(issuer_jwt)
+    if header.get("typ") not in ISSUER_TYPES:
+        raise Rejected(WRONG_TYPE)
+    x5c = header.get("x5c")
+    if not isinstance(x5c, list) or not all(isinstance(c, str) for c in x5c):
+        raise Rejected(MALFORMED)
+    issuer_key = trust.verify_chain(load_der_chain(_b64(c, url=False) for c in x5c), now)
+    payload = _verified_claims(issuer_jwt, ECKey.import_key(issuer_key))
+    if payload.get("vct") not in vct:
+        raise Rejected(WRONG_TYPE)
+    _check_times(payload, now)
+    if payload.get("_sd_alg", "sha-256") != "sha-256":
+        raise Rejected(MALFORMED)
+
+    claims = _disclose(payload, disclosures)
+    _check_key_binding(kb_jwt, payload, "~".join(parts[:-1]) + "~", binding, now, max_kb_age)
+    return interval_of(age_over_claims(claims))
+
+
+def _b64(value: str, *, url: bool = True) -> bytes:
+    try:
+        if url:
+            return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise Rejected(MALFORMED) from None
+
+
+def _digest(text: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode("ascii")).digest()).rstrip(b"=").decode()
+
+
+def _header(token: str) -> Mapping[str, Any]:
+    try:
+        header = jws.extract_compact(token.encode("ascii"), registry=_REGISTRY).headers()
+    except (JoseError, ValueError, UnicodeEncodeError):
+        raise Rejected(MALFORMED) from None
+    if header.get("alg") != "ES256" or _FORBIDDEN_HEADERS & set(header):
+        raise Rejected(INVALID_SIGNATURE)
+    return header
+
+
+def _verified_claims(token: str, key: ECKey) -> dict[str, Any]:
+    try:
+        signed = jws.deserialize_compact(token, key, algorithms=["ES256"], registry=_REGISTRY)
+        payload = json.loads(signed.payload)
+    except (JoseError, ValueError):
+        raise Rejected(INVALID_SIGNATURE) from None
+    if not isinstance(payload, dict):
+        raise Rejected(MALFORMED)
+    return payload
+
+
+def _number(claims: Mapping[str, Any], name: str) -> int | float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Rejected(MALFORMED)
+    return value
+
+
+def _check_times(claims: Mapping[str, Any], now: datetime) -> None:
+    t = now.timestamp()
+    leeway = LEEWAY.total_seconds()
+    exp, nbf, iat = _number(claims, "exp"), _number(claims, "nbf"), _number(claims, "iat")
+    if exp is None:
+        raise Rejected(MALFORMED)  # a proof of age that never expires is not accepted
+    if exp <= t - leeway or (nbf is not None and nbf > t + leeway) or (iat is not None and iat > t + leeway):
+        raise Rejected(CREDENTIAL_EXPIRED)
+
+
+def _disclose(payload: dict[str, Any], disclosures: list[str]) -> dict[str, Any]:
+    digests = payload.get("_sd", [])
+    if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+        raise Rejected(MALFORMED)
+    if len(set(digests)) != len(digests) or len(set(disclosures)) != len(disclosures):
+        raise Rejected(MALFORMED)
+    claims = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
+    referenced = set(digests)
+    for disclosure in disclosures:
+        if _digest(disclosure) not in referenced:
+            raise Rejected(TAMPERED)
+        try:
+            decoded = json.loads(_b64(disclosure))
+        except ValueError:
+            raise Rejected(MALFORMED) from None
+        if not isinstance(decoded, list) or len(decoded) != 3 or not isinstance(decoded[1], str):
+            raise Rejected(MALFORMED)
+        name = decoded[1]
+        if name in claims or name in ("_sd", "_sd_alg", "..."):
+            raise Rejected(MALFORMED)
+        claims[name] = decoded[2]
+    return claims
+
+
+def _check_key_binding(
+    kb_jwt: str,
+    payload: Mapping[str, Any],
+    presented: str,
+    binding: Binding,
+    now: datetime,
+    max_age: timedelta,
+) -> None:
+    cnf = payload.get("cnf")
+    jwk = cnf.get("jwk") if isinstance(cnf, Mapping) else None
+    if not isinstance(jwk, Mapping) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or "d" in jwk:
+        raise Rejected(MALFORMED)
+    try:
+        holder = ECKey.import_key(dict(jwk))
+    except (JoseError, ValueError, TypeError):
+        raise Rejected(MALFORMED) from None
+    try:
+        header = _header(kb_jwt)
+    except Rejected:
+        raise Rejected(BINDING_MISMATCH) from None
+    if header.get("typ") != "kb+jwt":
+        raise Rejected(BINDING_MISMATCH)
+    try:
+        kb = _verified_claims(kb_jwt, holder)
+    except Rejected:
+        raise Rejected(BINDING_MISMATCH) from None
+    iat = _number(kb, "iat")
+    t = now.timestamp()
+    if iat is None or not t - max_age.total_seconds() <= iat <= t + LEEWAY.total_seconds():
+        raise Rejected(BINDING_MISMATCH)
+    if kb.get("aud") != binding.audience or kb.get("nonce") != binding.nonce:
+        raise Rejected(BINDING_MISMATCH)
+    if kb.get("sd_hash") != _digest(presented):
+        raise Rejected(TAMPERED)

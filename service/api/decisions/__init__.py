@@ -1,0 +1,1 @@
+"""Decision API: one decision, or one actor against many targets."""

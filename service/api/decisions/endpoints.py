@@ -1,0 +1,104 @@
+"""POST /v1/decisions and /v1/decisions/batch.
+
+These sit on apps' hottest paths (search results, profile views), so the bodies are parsed
+straight from bytes by pydantic-core and the answers written with orjson, bypassing FastAPI's
+generic body and response-model handling; the models still define the contract and the docs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from service.api.decisions.schemas import BatchOut, BatchRequest, DecisionOut, DecisionRequest
+from service.api.deps import JsonCallerDep
+from service.flows import decisions as flow
+
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+M = TypeVar("M", bound=BaseModel)
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    schema = {
+        "application/json": {"schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}
+    }
+    return {"requestBody": {"required": True, "content": schema}}
+
+
+async def _parse(request: Request, model: type[M]) -> M:
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
+
+
+def _json(payload: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+@router.post("", response_model=DecisionOut, openapi_extra=_body(DecisionRequest))
+async def decide(request: Request, caller: JsonCallerDep) -> Response:
+    """May the actor do the action to the target? With the rule, reason and message that decided."""
+    body = await _parse(request, DecisionRequest)
+    d = flow.decide(
+        caller.svc,
+        caller.client,
+        action=body.action,
+        jurisdiction=body.jurisdiction,
+        actor=body.actor.party(),
+        target=body.target.party(),
+        locale=caller.locale,
+        country=body.country,
+        explain=body.explain,
+    )
+    o = d.outcome
+    out: dict[str, Any] = {
+        "allowed": o.allowed,
+        "effect": "allow" if o.allowed else "deny",
+        "rule": o.rule,
+        "reason": o.reason,
+        "message": d.message,
+        "obligations": o.obligations,
+        "safety_resources": d.safety_resources,
+        "policy_version": d.policy_version,
+    }
+    if d.trace is not None:
+        out["trace"] = [
+            {"rule": s.rule, "matched": s.matched, "why": s.why, "effect": s.effect, "priority": s.priority}
+            for s in d.trace
+        ]
+    return _json(out)
+
+
+@router.post("/batch", response_model=BatchOut, openapi_extra=_body(BatchRequest))
+async def decide_batch(request: Request, caller: JsonCallerDep) -> Response:
+    """One actor and action against up to 10,000 targets: the ids it may act on."""
+    body = await _parse(request, BatchRequest)
+    d = flow.decide_batch(
+        caller.svc,
+        caller.client,
+        action=body.action,
+        jurisdiction=body.jurisdiction,
+        actor=body.actor.party(),
+        targets=body.targets,
+        with_reasons=body.reasons,
+    )
+    out: dict[str, Any] = {"allowed": d.allowed_ids, "denied": d.denied, "policy_version": d.policy_version}
+    if d.reasons is not None:
+        policy = caller.svc.policy.current
+        rendered: dict[int, dict[str, Any]] = {}  # one rendering per distinct outcome, not per target
+        for o in d.reasons.values():
+            if id(o) not in rendered:
+                message = policy.text(o.message, caller.locale)
+                rendered[id(o)] = {
+                    "allowed": o.allowed,
+                    "rule": o.rule,
+                    "reason": o.reason,
+                    "message": message,
+                }
+        out["reasons"] = {tid: rendered[id(o)] for tid, o in d.reasons.items()}
+    return _json(out)

@@ -1,0 +1,97 @@
+"""Request and response bodies of the decisions API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from service.flows.decisions import PartyIn
+
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+MAX_BATCH = 10_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartyBody(_Strict):
+    """A band (with the level it was assured at, if known), or an age-band token; omit both
+    for a party of unknown age (an unknown target counts as a child)."""
+
+    band: Name | None = Field(default=None, description="A band of the policy, e.g. 18_plus.")
+    level: Name | None = Field(default=None, description="The assurance level, e.g. effective.")
+    token: Token | None = Field(default=None, description="An age-band token issued to this client.")
+
+    @model_validator(mode="after")
+    def _token_or_band(self) -> PartyBody:
+        if self.token is not None and (self.band is not None or self.level is not None):
+            raise ValueError("give either 'token' or 'band'/'level', not both")
+        return self
+
+    def party(self) -> PartyIn:
+        return PartyIn(self.band, self.level, self.token)
+
+
+class DecisionRequest(_Strict):
+    action: Name = Field(description="An action of the policy, e.g. profile.view.")
+    jurisdiction: Code = Field(description="A jurisdiction of the policy, e.g. default or GB.")
+    actor: PartyBody = Field(default_factory=PartyBody, description="Who acts.")
+    target: PartyBody = Field(default_factory=PartyBody, description="The account acted on.")
+    country: Country | None = Field(default=None, description="ISO 3166-1 country, picks safety resources.")
+    explain: bool = Field(default=False, description="Add the evaluation trace.")
+
+
+class BatchTarget(_Strict):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        description="The app's id for the target; returned as given, never logged."
+    )
+    band: Name | None = None
+    level: Name | None = None
+    token: Token | None = None
+
+
+class BatchRequest(_Strict):
+    action: Name
+    jurisdiction: Code
+    actor: PartyBody = Field(default_factory=PartyBody)
+    targets: list[BatchTarget] = Field(max_length=MAX_BATCH, description="Up to 10,000 targets.")
+    reasons: bool = Field(default=False, description="Add the rule and reason per target.")
+
+
+class Step(BaseModel):
+    rule: str
+    matched: bool
+    why: str
+    effect: str
+    priority: int
+
+
+class DecisionOut(BaseModel):
+    allowed: bool
+    effect: str = Field(description="allow or deny.")
+    rule: str = Field(description="The rule that decided (default-deny when none matched).")
+    reason: str = Field(description="Stable reason code.")
+    message: str = Field(description="User-facing message in the caller's language (Accept-Language).")
+    obligations: list[str] = Field(description="What the app must do, e.g. show_safety_resources.")
+    safety_resources: list[dict[str, str]] = Field(description="Help services, when the obligation asks.")
+    policy_version: str
+    trace: list[Step] | None = Field(default=None, description="With explain=true: every rule, in order.")
+
+
+class TargetReason(BaseModel):
+    allowed: bool
+    rule: str
+    reason: str
+    message: str
+
+
+class BatchOut(BaseModel):
+    allowed: list[str] = Field(description="Ids of the targets the actor may act on, in request order.")
+    denied: int
+    policy_version: str
+    reasons: dict[str, TargetReason] | None = Field(default=None, description="With reasons=true.")

@@ -1,0 +1,1 @@
+"""Policy API: the signed bundle of decision tables, and reload."""

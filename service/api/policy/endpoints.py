@@ -1,0 +1,46 @@
+"""GET /v1/policy/bundle: the decision tables, signed, for deciding inside the app."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from service.api.deps import AdminDep, CallerDep
+from service.flows.bundle import BUNDLE_TYPE, signed_bundle
+from service.flows.policy_reload import reload_policy
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+class ReloadOut(BaseModel):
+    policy_version: str
+    changed: bool
+
+
+@router.get(
+    "/bundle",
+    response_class=Response,
+    responses={
+        200: {
+            "description": f"A compact JWS (header typ {BUNDLE_TYPE}) over the compiled decision tables; "
+            "verify it with the keys at /.well-known/jwks.json.",
+            "content": {"application/jwt": {"schema": {"type": "string"}}},
+        },
+        304: {"description": "Not modified (If-None-Match)."},
+    },
+)
+async def bundle(request: Request, caller: CallerDep) -> Response:
+    """The compiled decision tables as a signed bundle: decide locally, with no network call."""
+    token, etag = signed_bundle(caller.svc)
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=60"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(token, media_type="application/jwt", headers=headers)
+
+
+@admin_router.post("/policy/reload", responses={422: {"description": "Invalid policy; the live one stays."}})
+async def reload(caller: AdminDep) -> ReloadOut:
+    """Reload the policy files now (also done on file change and SIGHUP). All or nothing."""
+    done = reload_policy(caller.svc, "admin")
+    return ReloadOut(policy_version=done.version, changed=done.changed)

@@ -1,0 +1,299 @@
+"""Abuse signals, limits and sanctions.
+
+Counters live in the store with the policy's window as TTL, keyed by pseudonyms only: the sid,
+or a keyed hash (the pepper, per client) of the device id and client IP the app relays. The raw
+device id and IP never reach the store or the logs.
+
+Signals: too many attempts per sid, device or IP (``rate_limited``); repeated failures
+(``repeated_failures``, a cooldown); many methods tried after a failure (``method_shopping``);
+a provider's circumvention failure such as a failed liveness check (``liveness_failed``);
+contradictory signals in one check (``inconsistent_signals``); a re-check that finds a younger
+band than the record holds (``younger_band``). The policy names the sanction for each.
+
+Sanctions: a lock (checks and refreshes answer 429 ``subject_locked``), a minimum level for
+the next check, revoking every outstanding token, and a ``subject.flagged`` webhook. Tokens
+carry no generation claim, so revocation writes the revocation marker, which introspection
+compares with ``iat``, and bumps ``generation`` in the record; refresh cannot revive revoked
+tokens because a sanction that revokes also locks or demands a new check (see ``needs_recheck``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from service.core.ids import keyed_hash
+from service.flows import events
+from service.flows.abuse_errors import RateLimited, StrongerMethodRequired, SubjectLocked
+from service.flows.context import Services
+from service.policy.compiled import Jurisdiction, Limit, Policy, SanctionRule
+from service.policy.model import AbuseSignal
+from service.store.records import AssuranceRecord, CheckState, Sanction
+
+ATTEMPTS = "attempts"
+FAILURES = "failures"
+SHOPPING = "shopping"
+DEVICE_HEADER = "ageband-device"
+IP_HEADER = "ageband-client-ip"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an attempt came from, as keyed hashes (never the raw values)."""
+
+    device: str | None = None
+    ip: str | None = None
+
+
+def origin_of(svc: Services, client_id: str, device: str | None, ip: str | None) -> Origin:
+    """Hash what the app relayed at once; the raw values go no further than this call."""
+
+    def pseudonym(kind: str, value: str | None) -> str | None:
+        if not value or len(value) > 256:
+            return None
+        return f"{kind}_" + keyed_hash(svc.pepper, f"{kind}\x00{client_id}\x00{value.strip()}")
+
+    return Origin(pseudonym("dev", device), pseudonym("ip", ip))
+
+
+def _iso(epoch: int | None) -> str | None:
+    return datetime.fromtimestamp(epoch, UTC).isoformat() if epoch is not None else None
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(1, int(delta.total_seconds()))
+
+
+def _now(svc: Services) -> int:
+    return int(svc.clock.now().timestamp())
+
+
+async def guard(svc: Services, sid: str, locale: str | None) -> Sanction | None:
+    """Refuse a locked subject; otherwise the sanction still in force (for its minimum level)."""
+    sanction = await svc.store.get_sanction(sid)
+    if sanction is not None and sanction.locked_until is not None and sanction.locked_until > _now(svc):
+        rule = _rule(svc, sanction)
+        raise SubjectLocked(
+            "checks and refreshes are locked for this subject for a while",
+            reason=sanction.signal,
+            locked_until=datetime.fromtimestamp(sanction.locked_until, UTC).isoformat(),
+            retry_after=sanction.locked_until - _now(svc),
+            consequence=svc.policy.current.text(rule.message, locale) if rule else None,
+        )
+    return sanction
+
+
+def _rule(svc: Services, sanction: Sanction) -> SanctionRule | None:
+    for juris in svc.policy.current.jurisdictions.values():
+        if (rule := juris.abuse.sanctions.get(sanction.signal)) is not None:
+            return rule
+    return None
+
+
+def method_level(policy: Policy, name: str) -> str:
+    """The best level a method can give (its own, or a qualifier's)."""
+    method = policy.methods[name]
+    return policy.levels.highest([method.level, *method.qualifier_levels.values()])
+
+
+def strong_enough(
+    svc: Services, names: list[str], sanction: Sanction | None, locale: str | None, juris: Jurisdiction
+) -> list[str]:
+    """Only the methods that can reach a sanction's minimum level."""
+    if sanction is None or sanction.min_level is None:
+        return names
+    policy = svc.policy.current
+    if sanction.min_level not in policy.levels:
+        return names  # a level the live policy no longer has: the record check still applies
+    kept = [n for n in names if policy.levels.at_least(method_level(policy, n), sanction.min_level)]
+    if not kept:
+        rule = juris.abuse.sanctions.get(sanction.signal)
+        raise StrongerMethodRequired(
+            "none of this jurisdiction's methods reaches the level the subject now needs",
+            reason=sanction.signal,
+            min_level=sanction.min_level,
+            consequence=policy.text(rule.message, locale) if rule else None,
+        )
+    return kept
+
+
+async def required_level(svc: Services, sid: str, level: str) -> str:
+    """The policy's level for a band, raised to a sanction's minimum level."""
+    sanction = await svc.store.get_sanction(sid)
+    levels = svc.policy.current.levels
+    if sanction is None or sanction.min_level is None or sanction.min_level not in levels:
+        return level
+    return levels.highest([level, sanction.min_level])
+
+
+async def needs_recheck(svc: Services, record: AssuranceRecord) -> bool:
+    """A refresh must not outlive a sanction: below the required minimum level, check again."""
+    sanction = await guard(svc, record.sid, None)
+    levels = svc.policy.current.levels
+    return bool(
+        sanction is not None
+        and sanction.min_level in levels
+        and record.level in levels
+        and not levels.at_least(record.level, sanction.min_level or record.level)
+    )
+
+
+async def count_attempt(
+    svc: Services, check: CheckState, juris: Jurisdiction, method: str, origin: Origin, locale: str | None
+) -> None:
+    """Count one attempt per sid, device and IP; shopping once a failure is on file."""
+    abuse = juris.abuse
+    scopes: list[tuple[str, str | None, Limit | None]] = [
+        ("sid", check.sid, abuse.per_sid),
+        ("device", origin.device, abuse.per_device),
+        ("ip", origin.ip, abuse.per_ip),
+    ]
+    for scope, subject, limit in scopes:
+        if limit is None or subject is None:
+            continue
+        if await svc.store.count_hit(ATTEMPTS, subject, _seconds(limit.window)) > limit.max:
+            await impose(svc, check, juris, AbuseSignal.RATE_LIMITED, scope=scope)
+            raise RateLimited(
+                "too many attempts in a short time",
+                scope=scope,
+                retry_after=_seconds(limit.window),
+                consequence=_message(svc, juris, AbuseSignal.RATE_LIMITED, locale),
+            )
+    shop = abuse.method_shopping
+    if shop is not None and await svc.store.peek_count(FAILURES, check.sid) > 0:
+        tried = await svc.store.add_distinct(SHOPPING, check.sid, method, _seconds(shop.window))
+        if tried >= shop.max:
+            await svc.store.clear_counters(check.sid, [SHOPPING])
+            await impose(svc, check, juris, AbuseSignal.METHOD_SHOPPING)
+            await guard(svc, check.sid, locale)  # a lock stops this attempt too
+
+
+async def count_failure(
+    svc: Services, check: CheckState, juris: Jurisdiction, method: str, *, circumvention: bool
+) -> None:
+    """A failed attempt: cooldown counting, the shopping set, and liveness failures."""
+    abuse = juris.abuse
+    window = abuse.failures.window if abuse.failures else timedelta(hours=1)
+    failures = await svc.store.count_hit(FAILURES, check.sid, _seconds(window))
+    if abuse.method_shopping is not None:
+        await svc.store.add_distinct(SHOPPING, check.sid, method, _seconds(abuse.method_shopping.window))
+    if circumvention:
+        await impose(svc, check, juris, AbuseSignal.LIVENESS_FAILED)
+    elif abuse.failures is not None and failures >= abuse.failures.max:
+        await svc.store.clear_counters(check.sid, [FAILURES])
+        await impose(svc, check, juris, AbuseSignal.REPEATED_FAILURES)
+
+
+async def inconsistent(svc: Services, check: CheckState, juris: Jurisdiction) -> None:
+    await svc.store.count_hit(FAILURES, check.sid, _seconds(timedelta(hours=1)))
+    await impose(svc, check, juris, AbuseSignal.INCONSISTENT_SIGNALS, flagged_already=True)
+
+
+async def after_pass(
+    svc: Services,
+    check: CheckState,
+    juris: Jurisdiction,
+    previous: AssuranceRecord | None,
+    record: AssuranceRecord,
+) -> None:
+    """A passing check: a younger band than the record held is a signal; a pass at the required
+    level settles a sanction's minimum level, and clears the failure counters."""
+    bands = svc.policy.current.bands
+    younger = (
+        previous is not None
+        and previous.client_id == record.client_id
+        and previous.band in bands
+        and record.band in bands
+        and bands.get(record.band).lo < bands.get(previous.band).lo
+    )
+    await svc.store.clear_counters(check.sid, [FAILURES, SHOPPING])
+    sanction = await svc.store.get_sanction(check.sid)
+    levels = svc.policy.current.levels
+    if (
+        sanction is not None
+        and sanction.min_level in levels
+        and levels.at_least(record.level, sanction.min_level or record.level)
+    ):
+        await svc.store.clear_sanction(check.sid)
+    if younger:
+        # Tokens issued before this second are void; the token this check issues is not.
+        await impose(svc, check, juris, AbuseSignal.YOUNGER_BAND, revoke_before=_now(svc) - 1)
+
+
+def _message(svc: Services, juris: Jurisdiction, signal: AbuseSignal, locale: str | None) -> str | None:
+    rule = juris.abuse.sanctions.get(signal.value)
+    return svc.policy.current.text(rule.message, locale) if rule else None
+
+
+async def impose(
+    svc: Services,
+    check: CheckState,
+    juris: Jurisdiction,
+    signal: AbuseSignal,
+    *,
+    scope: str | None = None,
+    flagged_already: bool = False,
+    revoke_before: int | None = None,
+) -> Sanction | None:
+    """Apply the policy's sanction for ``signal``; without one the subject is only flagged."""
+    now = _now(svc)
+    rule = juris.abuse.sanctions.get(signal.value)
+    ctx = {
+        "client": check.client_id,
+        "sid": check.sid,
+        "check_id": check.check_id,
+        "pol": check.policy_version,
+    }
+    if not flagged_already:
+        svc.audit.emit("subject.flagged", reason=signal.value, scope=scope, **ctx)
+    if rule is None:
+        await events.publish(svc, check.client_id, events.FLAGGED, {"sid": check.sid, "reason": signal.value})
+        return None
+    existing = await svc.store.get_sanction(check.sid)
+    locked_until = now + _seconds(rule.lock) if rule.lock else None
+    min_level = rule.min_level
+    until = max(locked_until or now, now + _seconds(rule.remember) if min_level else now)
+    if existing is not None and existing.until > now:  # never weaken what is in force
+        if existing.locked_until and (locked_until is None or existing.locked_until > locked_until):
+            locked_until = existing.locked_until
+        levels = svc.policy.current.levels
+        if existing.min_level in levels and (
+            min_level is None or levels.rank(existing.min_level or "") > levels.rank(min_level)
+        ):
+            min_level = existing.min_level
+        until = max(until, existing.until)
+    sanction = Sanction(check.sid, check.client_id, signal.value, now, locked_until, min_level, until)
+    if locked_until is not None or min_level is not None:
+        await svc.store.put_sanction(sanction, max(1, until - now))
+    if rule.revoke_tokens:
+        await _revoke_tokens(
+            svc, check.sid, check.client_id, revoke_before if revoke_before is not None else now
+        )
+    svc.audit.emit(
+        "sanction.imposed", signal=signal.value, locked_until=locked_until, min_level=min_level,
+        tokens_revoked=rule.revoke_tokens, **ctx,
+    )  # fmt: skip
+    if rule.notify:
+        data = {
+            "sid": check.sid,
+            "reason": signal.value,
+            "sanction": {
+                "locked_until": datetime.fromtimestamp(locked_until, UTC).isoformat()
+                if locked_until
+                else None,
+                "min_level": min_level,
+                "tokens_revoked": rule.revoke_tokens,
+            },
+        }
+        await events.publish(svc, check.client_id, events.FLAGGED, data)
+    return sanction
+
+
+async def _revoke_tokens(svc: Services, sid: str, client_id: str, at: int) -> None:
+    await svc.store.revoke(sid, at, svc.revocation_ttl)
+    record = await svc.store.get_record(sid)
+    if record is not None and record.client_id == client_id:
+        record.generation += 1
+        await svc.store.put_record(record, int(svc.policy.current.retention.total_seconds()))
+    svc.audit.emit("subject.revoked", client=client_id, sid=sid, reason="sanction")
+    await events.publish(svc, client_id, events.REVOKED, {"sid": sid, "reason": "sanction"})

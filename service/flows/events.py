@@ -1,0 +1,46 @@
+"""Lifecycle events for apps: queued on the store's event stream, delivered by ``ageband worker``.
+
+Only clients with a webhook in the clients file get events. A body holds pseudonyms and codes
+(sid, band, reason), never anything the user sent. The event id doubles as ``webhook-id``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from service.core.ids import new_jti
+from service.flows.context import Services
+from service.store.events import QueuedEvent
+
+# How long an undelivered event (and the stream, retry and dead-letter keys) is kept.
+EVENT_TTL = int(timedelta(days=7).total_seconds())
+
+CHECK_COMPLETED = "check.completed"
+RECHECK_DUE = "subject.recheck_due"
+BAND_CHANGED = "subject.band_changed"
+FLAGGED = "subject.flagged"
+REVOKED = "subject.revoked"
+EVENT_TYPES = (CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED)
+
+
+async def publish(svc: Services, client_id: str, event_type: str, data: dict[str, Any]) -> str | None:
+    """Queue one event for the client's webhook; None when the client has no webhook."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError("unknown event type")
+    client = svc.clients.get(client_id)
+    if client is None or client.webhook is None:
+        return None
+    event_id = "evt_" + new_jti()
+    now = svc.clock.now()
+    body = json.dumps(
+        {"type": event_type, "timestamp": now.isoformat().replace("+00:00", "Z"), "data": data},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    await svc.store.publish_event(QueuedEvent(event_id, client_id, event_type, body), EVENT_TTL)
+    svc.audit.emit(
+        "webhook.queued", client=client_id, sid=data.get("sid"), event_id=event_id, event_type=event_type
+    )
+    return event_id

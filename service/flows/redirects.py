@@ -1,0 +1,158 @@
+"""Redirect methods (eID logins): start sends the user to the identity provider, the callback
+completes the check and sends the user back to the app.
+
+State, nonce and PKCE verifier are sealed into the ``state`` parameter itself (AES-GCM under a
+key derived from the pepper, with the provider's name as associated data) together with the
+check, the client, the return URL and an expiry at most 10 minutes away. So nothing is stored
+before the callback, and a state made for one identity provider fails at another's callback.
+At the callback the state is marked used (``use_once``, atomic) before the code is redeemed:
+a replayed callback is refused, whoever sends it first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from providers.base import AuthorizationRequest, RedirectProvider
+from service.clients.registry import Client
+from service.core.errors import AgebandError
+from service.flows.checks import get_check, submit_evidence
+from service.flows.context import Services
+from service.flows.errors import CheckClosed, MethodNotAllowed, UnknownMethod
+from service.store.records import CheckStatus
+
+STATE_TTL = 600  # seconds: a login that takes longer starts again
+MAX_STATE = 2048
+
+
+class ReturnUrlNotAllowed(AgebandError):
+    status = 400
+    code = "return_url_not_allowed"
+    title = "Return URL not allowed for this client"
+
+
+class InvalidState(AgebandError):
+    status = 400
+    code = "invalid_state"
+    title = "Unknown, expired or foreign callback state"
+
+
+class StateUsed(AgebandError):
+    status = 409
+    code = "state_used"
+    title = "This callback was already used"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sealed:
+    check_id: str
+    client_id: str
+    return_url: str
+    nonce: str
+    verifier: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    location: str  # the app's return URL with check_id and outcome
+    outcome: str
+
+
+def _key(pepper: bytes) -> AESGCM:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"ageband/redirect-state")
+    return AESGCM(hkdf.derive(pepper))
+
+
+def _seal(svc: Services, provider: str, s: _Sealed) -> str:
+    iv = secrets.token_bytes(12)
+    body = json.dumps([s.check_id, s.client_id, s.return_url, s.nonce, s.verifier, s.expires_at]).encode()
+    blob = iv + _key(svc.pepper).encrypt(iv, body, provider.encode())
+    return base64.urlsafe_b64encode(blob).rstrip(b"=").decode()
+
+
+def _unseal(svc: Services, provider: str, state: str) -> _Sealed:
+    if not state or len(state) > MAX_STATE:
+        raise InvalidState("the callback's state is missing or malformed")
+    try:
+        blob = base64.urlsafe_b64decode(state + "=" * (-len(state) % 4))
+        body = _key(svc.pepper).decrypt(blob[:12], blob[12:], provider.encode())
+        check_id, client_id, return_url, nonce, verifier, expires_at = json.loads(body)
+    except (binascii.Error, InvalidTag, ValueError, TypeError):
+        raise InvalidState("the callback's state is not one of ours") from None
+    sealed = _Sealed(check_id, client_id, return_url, nonce, verifier, int(expires_at))
+    if sealed.expires_at <= svc.clock.now().timestamp():
+        raise InvalidState("the callback's state has expired; start again")
+    return sealed
+
+
+async def _redirect_provider(svc: Services, client: Client, check_id: str, name: str) -> RedirectProvider:
+    view = await get_check(svc, client, check_id, None)
+    if view.status is not CheckStatus.PENDING:
+        raise CheckClosed(f"the check is {view.status.value}", status_now=view.status.value)
+    juris = svc.policy.current.jurisdiction(view.jurisdiction)
+    provider = svc.providers.get(name)
+    if (
+        provider is None
+        or name not in svc.policy.current.methods
+        or not isinstance(provider, RedirectProvider)
+    ):
+        raise UnknownMethod(
+            "the method is not a redirect method of this deployment", known=list(juris.waterfall)
+        )
+    if name not in juris.waterfall:
+        raise MethodNotAllowed(f"{name!r} is not offered here", allowed=list(juris.waterfall))
+    return provider
+
+
+async def start_redirect(svc: Services, client: Client, check_id: str, name: str, return_url: str) -> str:
+    """The identity provider's authorization URL for this check. Nothing is stored."""
+    if not client.allows_return_url(return_url):
+        raise ReturnUrlNotAllowed("the return URL is not on this client's allowlist")
+    provider = await _redirect_provider(svc, client, check_id, name)
+    view = await get_check(svc, client, check_id, None)
+    now = int(svc.clock.now().timestamp())
+    expires = min(now + STATE_TTL, int(view.expires_at.timestamp()))
+    sealed = _Sealed(
+        check_id, client.id, return_url, secrets.token_urlsafe(32), secrets.token_urlsafe(64), expires
+    )
+    state = _seal(svc, name, sealed)
+    return await provider.authorization_url(AuthorizationRequest(state, sealed.nonce, sealed.verifier))
+
+
+async def finish_redirect(svc: Services, name: str, params: Mapping[str, str]) -> Completed:
+    """Complete the check from the callback; where to send the user next."""
+    provider = svc.providers.get(name)
+    if provider is None or not isinstance(provider, RedirectProvider):
+        raise InvalidState("no redirect method answers at this callback")
+    state = params.get("state", "")
+    sealed = _unseal(svc, name, state)
+    client = svc.clients.get(sealed.client_id)
+    if client is None:
+        raise InvalidState("the callback's state is not one of ours")
+    ttl = max(1, sealed.expires_at - int(svc.clock.now().timestamp()) + 60)
+    if not await svc.store.use_once("redirect-state:" + hashlib.sha256(state.encode()).hexdigest(), ttl):
+        raise StateUsed("this callback was already used; start again")
+    request = AuthorizationRequest(state, sealed.nonce, sealed.verifier)
+    callback = {k: v for k, v in params.items() if k in ("code", "iss", "error")}
+    result = await submit_evidence(
+        svc, client, sealed.check_id, name, {}, 0, None,
+        run=lambda ctx: provider.complete(callback, request, ctx),
+    )  # fmt: skip
+    query = {"check_id": sealed.check_id, "outcome": result.outcome}
+    if result.reason:
+        query["reason"] = result.reason
+    sep = "&" if urlsplit(sealed.return_url).query else "?"
+    return Completed(sealed.return_url + sep + urlencode(query), result.outcome)

@@ -1,0 +1,110 @@
+"""Policy lint: what a loadable policy may still get wrong.
+
+Errors are what the loader refuses (file:line, field path). Warnings are rules that can never
+decide anything, rules of opposite effect that tie (deny wins silently), messages missing a
+language the policy speaks, and (jurisdiction, action, actor band, target band) cells that no
+rule covers, which fall to the default deny.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.policy.compiled import Policy
+from service.policy.interactions import NO_RULE, Rule, evaluate
+from service.policy.loader import load_policy
+from service.policy.rule_loader import scope_of
+from service.policy.yaml_source import PolicyError
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    severity: str  # error | warning
+    code: str
+    where: str  # file:line, or file
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.severity} [{self.code}] {self.message}"
+
+
+def _where(rule: Rule) -> str:
+    return f"{rule.file}:{rule.line}" if rule.line else rule.file
+
+
+def _band(band: str | None) -> str:
+    return band or "unknown"
+
+
+def lint(path: Path) -> list[Finding]:
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        where = [(f"{i.file}:{i.line}" if i.line else i.file, i) for i in exc.issues]
+        return [Finding("error", "schema", w, f"{i.path or '<root>'}: {i.message}") for w, i in where]
+    return lint_policy(policy)
+
+
+def lint_policy(policy: Policy) -> list[Finding]:
+    out: list[Finding] = []
+    locales = sorted({*policy.explanation_why, policy.default_locale})
+    keys = policy.tables.party_keys
+    for code, juris in policy.jurisdictions.items():
+        scope = scope_of(juris, policy.levels)
+        decided: set[str] = set()
+        ties: dict[tuple[str, str], int] = defaultdict(int)
+        uncovered: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for action in policy.actions:
+            for actor in keys:
+                for target in keys:
+                    outcome, trace = evaluate(scope, action, actor, target)
+                    decided.add(outcome.rule)
+                    if outcome.rule == NO_RULE:
+                        uncovered[action].add((_band(actor[0]), _band(target[0])))
+                        continue
+                    top = [s for s in trace if s.matched and s.priority == max(
+                        x.priority for x in trace if x.matched
+                    )]  # fmt: skip
+                    allows = [s.rule for s in top if s.effect == "allow"]
+                    denies = [s.rule for s in top if s.effect == "deny"]
+                    for a in allows:
+                        for d in denies:
+                            ties[(a, d)] += 1
+        for rule in juris.rules:
+            if rule.defined_in != code:
+                continue  # reported where it is written
+            if rule.name not in decided:
+                out.append(Finding(
+                    "warning", "unreachable", _where(rule),
+                    f"rule {rule.name!r} never decides any request in {code} "
+                    "(no action it covers matches, or higher-priority rules always win)",
+                ))  # fmt: skip
+            out.extend(
+                Finding(
+                    "warning",
+                    "missing_translation",
+                    _where(rule),
+                    f"rule {rule.name!r} has no message in {loc!r}",
+                )
+                for loc in locales
+                if loc not in rule.message
+            )
+        by_name = {r.name: r for r in juris.rules}
+        for (a, d), n in sorted(ties.items()):
+            if by_name[a].defined_in != code and by_name[d].defined_in != code:
+                continue
+            own = by_name[d] if by_name[d].defined_in == code else by_name[a]
+            out.append(Finding(
+                "warning", "conflict", _where(own),
+                f"in {code}, allow rule {a!r} and deny rule {d!r} both match {n} request(s) at priority "
+                f"{by_name[a].priority}; deny wins (give one a higher priority to say which you mean)",
+            ))  # fmt: skip
+        for action, pairs in sorted(uncovered.items()):
+            shown = ", ".join(f"{x}→{y}" for x, y in sorted(pairs))
+            out.append(Finding(
+                "warning", "uncovered", code,
+                f"no rule covers {action} for actor→target band(s) {shown} (default deny)",
+            ))  # fmt: skip
+    return out

@@ -1,0 +1,164 @@
+"""Policy tests as data: ``policies/tests/*_test.yaml``, each suite with a pinned ``now``.
+
+    name: adults and minors
+    now: 2026-03-10T12:00:00Z
+    tests:
+      - name: an adult cannot see a teen's profile
+        jurisdiction: GB
+        action: profile.view
+        actor: {band: 18_plus, level: effective}
+        target: {band: 13_15}              # omit band for an unknown party
+        expect: {effect: deny, rule: adults-cannot-reach-minors, reason: minor_account_protected}
+      - name: a self-declared adult is re-checked within 90 days
+        recheck: {jurisdiction: default, band: 18_plus, method: self_declaration, assured_at: 2025-12-01}
+        expect: {due: true}
+
+The same suites run under pytest and through ``ageband policy test``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.policy.compiled import Policy
+from service.policy.yaml_source import PolicyError, format_path, read
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PartyCase(_M):
+    band: str | None = None
+    level: str | None = None
+
+
+class Expect(_M):
+    effect: Literal["allow", "deny"] | None = None
+    rule: str | None = None
+    reason: str | None = None
+    obligations: list[str] | None = None
+    due: bool | None = None
+
+
+class RecheckCase(_M):
+    jurisdiction: str
+    band: str
+    method: str
+    assured_at: datetime
+
+
+class Case(_M):
+    name: str
+    jurisdiction: str | None = None
+    action: str | None = None
+    actor: PartyCase = Field(default_factory=PartyCase)
+    target: PartyCase = Field(default_factory=PartyCase)
+    recheck: RecheckCase | None = None
+    expect: Expect
+
+
+class Suite(_M):
+    name: str
+    now: datetime = Field(description="Pinned time for every case of the suite.")
+    tests: list[Case] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    suite: str
+    case: str
+    file: str
+    failure: str | None  # None when it passed
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None
+
+
+def suite_files(path: Path) -> list[Path]:
+    folder = (path if path.is_dir() else path.parent) / "tests"
+    return sorted(folder.glob("*_test.yaml"))
+
+
+class SuiteError(ValueError):
+    """A test suite file that cannot be read; the message has file, line and path."""
+
+
+def load_suite(file: Path) -> Suite:
+    try:
+        raw, src = read(file)
+        return Suite.model_validate(raw)
+    except PolicyError as exc:
+        raise SuiteError(str(exc)) from None
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        loc = tuple(first["loc"])
+        raise SuiteError(f"{file}:{src.line_for(loc)}: {format_path(loc)}: {first['msg']}") from None
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def run_case(policy: Policy, suite: Suite, case: Case) -> str | None:
+    """None when the case passes, else what differed."""
+    exp = case.expect
+    try:
+        if case.recheck is not None:
+            r = case.recheck
+            interval = policy.jurisdiction(r.jurisdiction).recheck_interval(r.band, r.method)
+            due = _aware(r.assured_at) + interval <= _aware(suite.now)
+            return None if exp.due is None or exp.due == due else f"due: expected {exp.due}, got {due}"
+        if case.jurisdiction is None or case.action is None:
+            return "a decision case needs 'jurisdiction' and 'action'"
+        o = policy.tables.decide(
+            case.jurisdiction,
+            case.action,
+            (case.actor.band, case.actor.level),
+            (case.target.band, case.target.level),
+        )
+    except Exception as exc:  # noqa: BLE001  # a failing case reports any error as its failure
+        return f"error: {exc}"
+    got: dict[str, Any] = {
+        "effect": "allow" if o.allowed else "deny",
+        "rule": o.rule,
+        "reason": o.reason,
+        "obligations": list(o.obligations),
+    }
+    diffs = [
+        f"{k}: expected {v!r}, got {got[k]!r}"
+        for k, v in exp.model_dump(exclude_none=True).items()
+        if got.get(k) != v
+    ]
+    return "; ".join(diffs) or None
+
+
+def run_suites(policy: Policy, files: list[Path]) -> list[Result]:
+    results: list[Result] = []
+    for file in files:
+        suite = load_suite(file)
+        results.extend(Result(suite.name, c.name, str(file), run_case(policy, suite, c)) for c in suite.tests)
+    return results
+
+
+def junit_xml(results: list[Result]) -> str:
+    from xml.etree import ElementTree as ET
+
+    root = ET.Element("testsuites", name="ageband policy tests")
+    by_suite: dict[str, list[Result]] = {}
+    for r in results:
+        by_suite.setdefault(r.suite, []).append(r)
+    for name, rs in by_suite.items():
+        failures = sum(not r.passed for r in rs)
+        el = ET.SubElement(root, "testsuite", name=name, tests=str(len(rs)), failures=str(failures))
+        for r in rs:
+            tc = ET.SubElement(el, "testcase", classname=name, name=r.case, file=r.file)
+            if r.failure is not None:
+                ET.SubElement(tc, "failure", message=r.failure).text = r.failure
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

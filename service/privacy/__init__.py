@@ -1,0 +1,1 @@
+"""The privacy reviewer's toolkit: data inventory, audit-log report, store scan."""

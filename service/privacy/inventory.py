@@ -1,0 +1,206 @@
+"""The data inventory, generated from the code: every stored field, why, where, for how long.
+
+Fields of JSON values come from the dataclasses in service/store/records.py, whose field
+metadata holds each purpose (the single source of truth); key classes, TTL sources and
+restart needs come from KEY_CLASSES in service/store/keys.py. Values that are not JSON
+objects (counters, markers, index members) are described here, per key class.
+
+Personal data: anything about a subject, pseudonymous or not (GDPR Art. 4(5): pseudonymised
+data is still personal data). Only fields that describe the system (versions, policy
+hashes, counters of our own) are not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from service.store.keys import KEY_CLASSES, KeyClass
+from service.store.records import AssuranceRecord, CheckState, Sanction
+
+
+@dataclass(frozen=True, slots=True)
+class StoredField:
+    name: str  # dotted path; ``[]`` marks list items, e.g. ``signals[].lo``
+    type: str
+    purpose: str | None  # None: undocumented (a test fails)
+    personal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ValueShape:
+    """How a key class's value is stored and which fields it holds."""
+
+    encoding: str  # json | integer | epoch_seconds | marker | sorted_set | set | stream | list
+    fields: tuple[StoredField, ...] = ()
+    record: type | None = None  # the dataclass a JSON value decodes to
+    enumerated: bool = True  # False: the value's fields are not listed here (see ``note``)
+    note: str = ""
+
+
+def _f(name: str, type_: str, purpose: str, *, personal: bool = True) -> StoredField:
+    return StoredField(name, type_, purpose, personal)
+
+
+def _json(cls: type) -> ValueShape:
+    return ValueShape("json", tuple(dataclass_fields(cls)), record=cls)
+
+
+def dataclass_fields(cls: type, prefix: str = "") -> list[StoredField]:
+    """Every field of a stored dataclass, nested ones flattened, with its metadata."""
+    hints = get_type_hints(cls)
+    out: list[StoredField] = []
+    for f in dataclasses.fields(cls):
+        name = f"{prefix}{f.name}"
+        tp = hints[f.name]
+        purpose = f.metadata.get("purpose")
+        out.append(StoredField(name, _type_name(tp), purpose, bool(f.metadata.get("personal", True))))
+        inner = _list_item(tp)
+        if inner is not None and dataclasses.is_dataclass(inner):
+            out.extend(dataclass_fields(inner, f"{name}[]."))  # type: ignore[arg-type]
+    return out
+
+
+def _list_item(tp: Any) -> Any:
+    return get_args(tp)[0] if get_origin(tp) is list else None
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in get_args(tp) if a is not type(None)]
+        return f"{_type_name(inner[0])} | null"
+    if origin is list:
+        return f"list of {_type_name(get_args(tp)[0])}"
+    if dataclasses.is_dataclass(tp):
+        return "object"
+    if tp is date:
+        return "day"
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return "enum: " + " | ".join(str(m.value) for m in tp)
+    return {str: "string", int: "integer", bool: "boolean"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+_SUBJECT_PARTS = {
+    "sid": _f("sid", "string", "the subject's pairwise pseudonym"),
+    "check_id": _f("check_id", "string", "the random id of a check"),
+    "client_id": _f("client_id", "string", "the app (a configured client id)", personal=False),
+    "sha256": _f("sha256", "hex", "SHA-256 of a token id, nonce or state: never the value", personal=False),
+    "subject": _f("subject", "string", "a sid, or a keyed hash of a device or IP address"),
+    "scope": _f("scope", "string", "which limit the counter is for (a code)", personal=False),
+    "prefix": _f("prefix", "string", "the deployment's key prefix", personal=False),
+}
+
+SHAPES: dict[str, ValueShape] = {
+    "check": _json(CheckState),
+    "record": _json(AssuranceRecord),
+    "sanction": _json(Sanction),
+    "check_attempts": ValueShape("integer", (_f("count", "integer", "attempts claimed within the check"),)),
+    "revocation": ValueShape(
+        "epoch_seconds",
+        (_f("revoked_at", "integer", "tokens issued at or before this second are void"),),
+        note="nothing but a timestamp: it must outlive the record to void outstanding tokens",
+    ),
+    "due_index": ValueShape(
+        "sorted_set",
+        (
+            _f("sid", "string", "member: a subject whose re-check is due"),
+            _f("recheck_at", "day", "score: the day the re-check is due"),
+        ),
+    ),
+    "single_use": ValueShape("marker", (_f("marker", "integer", "seen once", personal=False),)),
+    "abuse_counter": ValueShape("integer", (_f("count", "integer", "attempts or failures in the window"),)),
+    "abuse_set": ValueShape("set", (_f("method", "string", "member: a method name tried after a failure"),)),
+    "timers": ValueShape(
+        "sorted_set",
+        (
+            _f("sid", "string", "member: a subject with a lifecycle step ahead"),
+            _f("day", "day", "score: the day of its next lifecycle step"),
+        ),
+    ),
+    **{
+        name: ValueShape(
+            kind,
+            enumerated=False,
+            note="webhook events: ids, client id, type and pseudonyms; fields listed by the events module",
+        )
+        for name, kind in (
+            ("event_stream", "stream"),
+            ("event_retries", "sorted_set"),
+            ("event_dead_letters", "list"),
+        )
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class KeyClassEntry:
+    key_class: KeyClass
+    shape: ValueShape | None  # None: no shape known for this key class (a test fails)
+    name_parts: tuple[StoredField, ...]
+
+    def field_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.shape.fields) if self.shape else frozenset()
+
+    def as_dict(self) -> dict[str, Any]:
+        kc, shape = self.key_class, self.shape
+        return {
+            "key_class": kc.name,
+            "pattern": kc.pattern,
+            "holds": kc.holds,
+            "purpose": kc.purpose,
+            "retention": kc.ttl_source,
+            "survives_restart": kc.survives_restart,
+            "on_loss": kc.on_loss,
+            "encoding": shape.encoding if shape else None,
+            "fields_enumerated": bool(shape and shape.enumerated),
+            "note": shape.note if shape else "no value shape documented",
+            "personal": any(f.personal for f in (*self.name_parts, *(shape.fields if shape else ()))),
+            "key_name_parts": [dataclasses.asdict(p) for p in self.name_parts],
+            "fields": [dataclasses.asdict(f) for f in (shape.fields if shape else ())],
+        }
+
+
+def _name_parts(kc: KeyClass) -> tuple[StoredField, ...]:
+    names = re.findall(r"<([a-z0-9_]+)>", kc.pattern)
+    unknown = _f("?", "string", "undocumented key-name part")
+    return tuple(_SUBJECT_PARTS.get(n, dataclasses.replace(unknown, name=n)) for n in names if n != "prefix")
+
+
+def inventory() -> list[KeyClassEntry]:
+    return [KeyClassEntry(kc, SHAPES.get(kc.name), _name_parts(kc)) for kc in KEY_CLASSES]
+
+
+def inventory_document() -> dict[str, Any]:
+    """The inventory as served by the API and printed by the CLI."""
+    return {
+        "personal_data_rule": (
+            "personal: the field is about a subject, even if only through a pseudonym "
+            "(GDPR Art. 4(5)); every key has a TTL"
+        ),
+        "key_classes": [e.as_dict() for e in inventory()],
+    }
+
+
+def undocumented() -> list[str]:
+    """What the inventory cannot explain: key classes without a shape, fields without a purpose."""
+    gaps = [f"key class {e.key_class.name}: no value shape" for e in inventory() if e.shape is None]
+    gaps += [
+        f"key class {e.key_class.name}: field {f.name} has no purpose"
+        for e in inventory()
+        if e.shape
+        for f in e.shape.fields
+        if not f.purpose
+    ]
+    gaps += [
+        f"key class {e.key_class.name}: key-name part {p.name} undocumented"
+        for e in inventory()
+        for p in e.name_parts
+        if p.type == "string" and p.purpose == "undocumented key-name part"
+    ]
+    return gaps

@@ -1,0 +1,1 @@
+"""Webhooks: Standard Webhooks signatures and one HTTP delivery attempt."""

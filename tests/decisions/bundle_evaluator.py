@@ -1,0 +1,69 @@
+"""A reference evaluator for the signed policy bundle: what an app needs to decide locally.
+
+Depends only on joserfc (to verify the JWS against the service's JWKS) and the standard library.
+
+    ev = BundleEvaluator.verify(bundle_jws, jwks_json)
+    ev.decide("GB", "profile.view", actor=("18_plus", "effective"), target=("13_15", None))
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jws
+from joserfc.errors import SecurityWarning
+from joserfc.jwk import KeySet
+
+BUNDLE_TYPE = "ageband-bundle+jwt"
+Party = tuple[str | None, str | None]  # (band, level); None where unknown
+
+
+@dataclass(frozen=True)
+class LocalDecision:
+    allowed: bool
+    rule: str
+    reason: str
+    message: str
+    obligations: list[str]
+
+
+class BundleEvaluator:
+    def __init__(self, payload: dict[str, Any]) -> None:
+        if payload.get("v") != 1:
+            raise ValueError("unsupported bundle version")
+        self.payload = payload
+        self.version: str = payload["pol"]
+        self._index = {k: i for i, k in enumerate(payload["keys"])}
+
+    @classmethod
+    def verify(cls, token: str, jwks: dict[str, Any]) -> BundleEvaluator:
+        keys = KeySet.import_key_set(jwks)
+        with warnings.catch_warnings():  # "EdDSA" is deprecated as a name; the JWKS pins Ed25519
+            warnings.simplefilter("ignore", SecurityWarning)
+            obj = jws.deserialize_compact(token, keys, algorithms=["EdDSA", "ES256"])
+        if obj.headers().get("typ") != BUNDLE_TYPE:
+            raise ValueError("not a policy bundle")
+        return cls(json.loads(obj.payload))
+
+    @staticmethod
+    def key(party: Party) -> str:
+        band, level = party
+        return "" if band is None else f"{band}:{level or ''}"
+
+    def decide(
+        self, jurisdiction: str, action: str, actor: Party, target: Party, locale: str | None = None
+    ) -> LocalDecision:
+        table = self.payload["jurisdictions"][jurisdiction]["tables"][action]
+        o = self.payload["outcomes"][table[self._index[self.key(actor)]][self._index[self.key(target)]]]
+        return LocalDecision(
+            o["allowed"], o["rule"], o["reason"], self._text(o["message"], locale), o["obligations"]
+        )
+
+    def _text(self, texts: dict[str, str], locale: str | None) -> str:
+        for candidate in (locale, locale.split("-")[0] if locale else None, self.payload["default_locale"]):
+            if candidate and candidate in texts:
+                return texts[candidate]
+        return next(iter(texts.values()), "")

@@ -1,0 +1,97 @@
+"""Parties given as age-band tokens: verified once, cached by token hash until exp."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from factories import AUTH, OTHER_CLIENT_KEY, bearer, running, two_clients_settings
+
+from service.flows.token_cache import TokenCache, VerifiedParty
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_actor_and_target_tokens_decide_like_their_bands() -> None:
+    async with running() as r:
+        _, adult = await r.adult_token("adult-1", 1990)
+        check = await r.start_check("teen-1")
+        resp = await r.evidence(check["check_id"], {"method": "self_declaration", "band": "13_15"})
+        teen = resp.json()["token"]["token"]
+        body = {"jurisdiction": "default", "action": "profile.view"}
+        d = await r.http.post(
+            "/v1/decisions", json={**body, "actor": {"token": adult}, "target": {"token": teen}}, headers=AUTH
+        )
+        assert d.status_code == 200, d.text
+        assert (d.json()["allowed"], d.json()["reason"]) == (False, "minor_account_protected")
+        cache = r.services.token_cache
+        assert len(cache) == 2
+        assert cache.misses == 2
+        # The cache is keyed by the token's SHA-256; the token itself is not kept.
+        assert hashlib.sha256(adult.encode()).digest() in cache._entries
+        batch = {
+            **body,
+            "actor": {"token": adult},
+            "targets": [
+                {"id": "t", "token": teen},
+                {"id": "a", "token": adult},
+                {"id": "bad", "token": "x.y.z"},
+            ],
+            "reasons": True,
+        }
+        out = (await r.http.post("/v1/decisions/batch", json=batch, headers=AUTH)).json()
+        assert out["allowed"] == ["a"]
+        assert out["reasons"]["bad"]["reason"] == "invalid_token"
+        assert cache.hits >= 3
+
+
+async def test_invalid_actor_token_is_a_400_and_not_echoed() -> None:
+    async with running() as r:
+        body = {
+            "jurisdiction": "default",
+            "action": "profile.view",
+            "actor": {"token": "canary.canary.canary"},
+        }
+        resp = await r.http.post("/v1/decisions", json=body, headers=AUTH)
+        assert resp.status_code == 400
+        assert resp.json()["code"] == "invalid_party_token"
+        assert "canary" not in resp.text
+        assert "canary" not in r.logs.getvalue()
+
+
+async def test_token_and_band_together_are_rejected() -> None:
+    async with running() as r:
+        body = {
+            "jurisdiction": "default",
+            "action": "profile.view",
+            "actor": {"token": "a.b.c", "band": "18_plus"},
+        }
+        assert (await r.http.post("/v1/decisions", json=body, headers=AUTH)).status_code == 422
+        batch = {
+            "jurisdiction": "default", "action": "profile.view", "actor": {"band": "18_plus"},
+            "targets": [{"id": "x", "token": "a.b.c", "band": "18_plus"}],
+        }  # fmt: skip
+        assert (await r.http.post("/v1/decisions/batch", json=batch, headers=AUTH)).status_code == 422
+
+
+async def test_cached_token_expires_with_the_token_and_keeps_its_audience(tmp_path: Path) -> None:
+    async with running(two_clients_settings(tmp_path)) as r:
+        _, adult = await r.adult_token("adult-2", 1990)
+        body = {"jurisdiction": "default", "action": "profile.view", "actor": {"token": adult}, "target": {}}
+        assert (await r.http.post("/v1/decisions", json=body, headers=AUTH)).status_code == 200
+        # Another client presenting the same (cached) token is refused: aud is checked on hits too.
+        other = await r.http.post("/v1/decisions", json=body, headers=bearer(OTHER_CLIENT_KEY))
+        assert other.status_code == 400
+        r.clock.advance(timedelta(minutes=6))  # past exp (5 min) and the verifier's 30 s leeway
+        late = await r.http.post("/v1/decisions", json=body, headers=AUTH)
+        assert late.status_code == 400
+        assert len(r.services.token_cache) == 0
+
+
+def test_cache_is_bounded() -> None:
+    cache = TokenCache(max_entries=10)
+    for i in range(25):
+        cache._put(bytes([i]), VerifiedParty("18_plus", "basic", "demo", 10_000), now=0)
+        assert len(cache) <= 10

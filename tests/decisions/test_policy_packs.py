@@ -1,0 +1,74 @@
+"""The shipped jurisdiction packs: what each one changes, and that each says what it is."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from factories import POLICIES
+
+from service.policy.loader import load_policy
+
+PACKS = ["GB", "EU", "US", "US-CA", "AU"]
+policy = load_policy(POLICIES)
+decide = policy.tables.decide
+
+
+@pytest.mark.parametrize("code", PACKS)
+def test_pack_headers_say_they_are_examples_not_legal_advice(code: str) -> None:
+    text = (POLICIES / f"{code}.yaml").read_text(encoding="utf-8")
+    assert "# yaml-language-server: $schema=./schema/policy.schema.json" in text
+    assert "EXAMPLE TO ADAPT, NOT LEGAL ADVICE" in text
+
+
+@pytest.mark.parametrize("code", PACKS)
+def test_every_number_in_a_pack_has_a_source_comment(code: str) -> None:
+    """Each line with a number (an age, a duration, a phone number) sits under a comment."""
+    names = re.compile("|".join(re.escape(b) for b in policy.bands.names) + r"|ageband/v1|US-CA|https://\S+")
+    lines = (POLICIES / f"{code}.yaml").read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        body = names.sub("", line.split("#")[0])
+        if not re.search(r"\d", body):
+            continue
+        above = [x for x in lines[max(0, i - 8) : i] if x.lstrip().startswith("#")]
+        assert above, f"{code}.yaml:{i + 1} has a number and no source comment above it"
+
+
+def test_every_pack_keeps_adults_away_from_minors() -> None:
+    for code in ["default", *PACKS]:
+        for action in ("profile.view", "search.include", "suggest.friend", "contact.request", "message.send"):
+            for target in (("under_13", None), ("13_15", "strict"), ("16_17", "basic"), (None, None)):
+                assert not decide(code, action, ("18_plus", "strict"), target).allowed, (code, action, target)
+                assert not decide(code, action, (None, None), target).allowed, (code, action, target)
+
+
+def test_gb_adult_content_needs_highly_effective_assurance() -> None:
+    assert not decide("GB", "content.view.adult", ("18_plus", "effective"), (None, None)).allowed
+    out = decide("GB", "content.view.adult", ("18_plus", "basic"), (None, None))  # self-declared
+    assert out.reason == "highly_effective_age_assurance_required"
+    assert decide("GB", "content.view.adult", ("18_plus", "highly_effective"), (None, None)).allowed
+    assert decide("default", "content.view.adult", ("18_plus", "effective"), (None, None)).allowed
+
+
+def test_eu_rechecks_adults_within_three_months() -> None:
+    eu = policy.jurisdiction("EU")
+    assert eu.recheck_interval("18_plus", "os_signal") == timedelta(days=90)
+    assert not decide("EU", "content.view.adult", ("18_plus", "effective"), (None, None)).allowed
+
+
+def test_au_minimum_age_16_for_social_features() -> None:
+    for band in ("under_13", "13_15"):
+        out = decide("AU", "message.send", (band, "effective"), ("13_15", "effective"))
+        assert (out.allowed, out.reason) == (False, "social_media_minimum_age")
+    assert decide("AU", "message.send", ("16_17", None), ("16_17", None)).allowed
+    assert not decide("AU", "profile.view", ("16_17", None), ("13_15", None)).allowed
+
+
+def test_us_coppa_under_13_and_california_inherits_it() -> None:
+    for code in ("US", "US-CA"):
+        out = decide(code, "message.send", ("under_13", "basic"), ("under_13", "basic"))
+        assert (out.allowed, out.reason) == (False, "parental_consent_required")
+        assert "show_safety_resources" in out.obligations
+        assert decide(code, "message.send", ("13_15", "basic"), ("13_15", "basic")).allowed
+    assert policy.jurisdiction("US-CA").safety_resources["US"][0]["name"].startswith("Childhelp")

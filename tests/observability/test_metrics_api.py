@@ -1,0 +1,52 @@
+"""The Metrics API that use cases call: decisions, provider timing, circuit-breaker state."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import generate_latest
+
+from service.observability.metrics import CircuitState, Metrics
+
+
+def sample(m: Metrics, name: str, **labels: str) -> float | None:
+    return m.registry.get_sample_value(name, labels)
+
+
+def test_decisions_are_counted_and_timed() -> None:
+    m = Metrics()
+    with m.time_decision("batch"):
+        m.decision("view_profile", "deny", count=40)
+    with m.time_decision():
+        m.decision("view_profile", "allow")
+    assert sample(m, "ageband_decisions_total", action="view_profile", effect="deny") == 40
+    assert sample(m, "ageband_decisions_total", action="view_profile", effect="allow") == 1
+    assert sample(m, "ageband_decision_duration_seconds_count", kind="batch") == 1
+    assert sample(m, "ageband_decision_duration_seconds_count", kind="single") == 1
+
+
+def test_provider_errors_count_unexpected_exceptions_only() -> None:
+    m = Metrics()
+    with pytest.raises(TimeoutError), m.time_provider("vendor_x"):
+        raise TimeoutError
+    with pytest.raises(ValueError, match="bad"), m.time_provider("vendor_x", expected=(ValueError,)):
+        raise ValueError("bad")
+    assert sample(m, "ageband_provider_errors_total", provider="vendor_x", error="TimeoutError") == 1
+    assert sample(m, "ageband_provider_errors_total", provider="vendor_x", error="ValueError") is None
+    assert sample(m, "ageband_provider_duration_seconds_count", provider="vendor_x") == 2
+
+
+def test_circuit_state_gauge_follows_the_latest_report() -> None:
+    m = Metrics()
+    m.circuit("vendor_x", CircuitState.open)
+    m.circuit("vendor_y", CircuitState.closed)
+    m.circuit("vendor_x", CircuitState.half_open)
+    assert sample(m, "ageband_provider_circuit_state", provider="vendor_x") == 1
+    assert sample(m, "ageband_provider_circuit_state", provider="vendor_y") == 0
+
+
+def test_two_instances_never_share_series() -> None:
+    a, b = Metrics(), Metrics()
+    a.token_issued("18_plus")
+    assert sample(a, "ageband_tokens_issued_total", band="18_plus") == 1
+    assert sample(b, "ageband_tokens_issued_total", band="18_plus") is None
+    assert b"ageband_build_info" in generate_latest(b.registry)

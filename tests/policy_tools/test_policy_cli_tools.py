@@ -1,0 +1,126 @@
+"""ageband policy lint / test / explain / diff, through typer's runner (plain output: no TTY)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from factories import POLICIES
+from typer.testing import CliRunner
+
+from service.cli.main import app
+from service.policy.loader import load_policy
+from service.policy.testing import load_suite, run_case, suite_files
+
+runner = CliRunner()
+GOLDEN = Path(__file__).resolve().parent / "golden"
+CASES = sorted(p.stem for p in GOLDEN.glob("*.yaml"))
+
+
+def _with_default(tmp_path: Path, overlay: Path) -> Path:
+    folder = tmp_path / "policy"
+    folder.mkdir()
+    shutil.copy(POLICIES / "default.yaml", folder / "default.yaml")
+    shutil.copy(overlay, folder / "zz_case.yaml")
+    return folder
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_lint_messages_match_golden_files(case: str, tmp_path: Path) -> None:
+    folder = _with_default(tmp_path, GOLDEN / f"{case}.yaml")
+    result = runner.invoke(app, ["policy", "lint", str(folder)])
+    text = result.output.replace(str(folder), "<dir>")
+    golden = GOLDEN / f"{case}.lint.txt"
+    if os.environ.get("AGEBAND_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+    assert result.exit_code == (1 if "error [" in text else 0)
+
+
+def test_lint_of_the_shipped_policies_is_clean_even_when_strict() -> None:
+    result = runner.invoke(app, ["policy", "lint", str(POLICIES), "--strict"])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 0 warning(s)" in result.output
+
+
+def test_lint_strict_fails_on_warnings(tmp_path: Path) -> None:
+    folder = _with_default(tmp_path, GOLDEN / "rule_problems.yaml")
+    assert runner.invoke(app, ["policy", "lint", str(folder), "--strict"]).exit_code == 1
+
+
+# The shipped suites, one pytest case each: the same data the CLI runs.
+SUITE_CASES = [(f, c.name) for f in suite_files(POLICIES) for c in load_suite(f).tests]
+SHIPPED = load_policy(POLICIES)
+
+
+@pytest.mark.parametrize(("file", "name"), SUITE_CASES, ids=[n for _, n in SUITE_CASES])
+def test_shipped_policy_suites(file: Path, name: str) -> None:
+    suite = load_suite(file)
+    case = next(c for c in suite.tests if c.name == name)
+    assert run_case(SHIPPED, suite, case) is None
+
+
+def test_policy_test_command_and_junit_xml(tmp_path: Path) -> None:
+    junit = tmp_path / "out.xml"
+    result = runner.invoke(app, ["policy", "test", str(POLICIES), "--junit-xml", str(junit)])
+    assert result.exit_code == 0, result.output
+    assert f"{len(SUITE_CASES)} passed, 0 failed" in result.output
+    root = ET.parse(junit).getroot()  # noqa: S314  # our own file
+    assert sum(int(s.get("tests", "0")) for s in root) == len(SUITE_CASES)
+
+
+def test_policy_test_reports_a_failing_case(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    (folder / "tests").mkdir(parents=True)
+    shutil.copy(POLICIES / "default.yaml", folder / "default.yaml")
+    (folder / "tests" / "x_test.yaml").write_text(
+        "name: wrong\nnow: 2026-01-01T00:00:00Z\ntests:\n"
+        "  - name: adults see teens (wrong)\n    jurisdiction: default\n    action: profile.view\n"
+        "    actor: {band: 18_plus}\n    target: {band: 13_15}\n    expect: {effect: allow}\n"
+    )
+    junit = tmp_path / "j.xml"
+    result = runner.invoke(app, ["policy", "test", str(folder), "--junit-xml", str(junit)])
+    assert result.exit_code == 1
+    assert "FAIL wrong: adults see teens (wrong)" in result.output
+    assert "effect: expected 'allow', got 'deny'" in result.output
+    assert ET.parse(junit).getroot().find(".//failure") is not None  # noqa: S314
+
+
+def test_explain_names_the_rule_and_why() -> None:
+    args = ["policy", "explain", "--jurisdiction", "GB", "--action", "profile.view"]
+    result = runner.invoke(app, [*args, "--actor", "18_plus", "--target", "13_15"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "DENY GB profile.view: actor 18_plus → target 13_15"
+    assert "rule adults-cannot-reach-minors, reason minor_account_protected" in lines[1]
+    assert any(line.startswith("adults-cannot-reach-minors\tdeny\t0\tyes\tmatched\t◀") for line in lines)
+    assert any("does not cover profile.view" in line for line in lines)
+    unknown = runner.invoke(app, [*args, "--actor", "18_plus"])
+    assert "target of unknown age is evaluated as under_13" in unknown.output
+    bad = runner.invoke(app, [*args, "--actor", "grown-up"])
+    assert bad.exit_code == 2
+
+
+def test_diff_lists_every_changed_decision(tmp_path: Path) -> None:
+    new = tmp_path / "new"
+    new.mkdir()
+    text = (POLICIES / "default.yaml").read_text(encoding="utf-8")
+    rule = "actions: [suggest.friend]\n        actor: {bands: [under_13, 13_15"
+    changed = text.replace(rule + ", 16_17]}", rule + "]}")
+    assert changed != text
+    (new / "default.yaml").write_text(changed, encoding="utf-8")
+    result = runner.invoke(app, ["policy", "diff", str(POLICIES / "default.yaml"), str(new)])
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.output.splitlines()[2:]]
+    assert rows
+    # 16_17 (with no level and each of 4 levels) × 18_plus targets (5), suggest.friend, default only.
+    assert len(rows) == 5 * 5
+    assert {(r[0], r[1]) for r in rows} == {("default", "suggest.friend")}
+    assert all(r[2].startswith("16_17") and r[3].startswith("18_plus") for r in rows)
+    assert rows[0][4] == "deny (adults-not-suggested-to-minors)"
+    assert rows[0][5] == "allow (social-baseline)"
+    same = runner.invoke(app, ["policy", "diff", str(POLICIES), str(POLICIES)])
+    assert "no decision changes" in same.output

@@ -1,0 +1,10 @@
+"""Privacy toolkit tests: the anyio backend for async tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,85 @@
+"""``ageband privacy report``: lifecycles, statistics, violations, exit codes and outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from privacy_logs import flows_log, read_events, write_events
+from typer.testing import CliRunner
+
+from service.audit.chain import AuditChain
+from service.cli.main import app
+from service.privacy.report import build_report
+
+runner = CliRunner()
+
+
+def reseal(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rebuild a valid chain over edited events: the violations tested are not chain ones."""
+    chain = AuditChain("resealed")
+    return [dict(chain.seal(dict(e))) if e.get("audit") else e for e in events]
+
+
+@pytest.mark.anyio
+async def test_lifecycles_and_statistics(tmp_path: Path) -> None:
+    report = build_report([await flows_log(tmp_path / "log.jsonl")])
+    passed = [c for c in report.checks if c.outcome == "passed"]
+    assert len(passed) == 1 and len(report.checks) == 2
+    life = passed[0]
+    assert life.events[:2] == ["check.started", "evidence.received"]
+    assert {"evidence.discarded", "signal.derived", "record.stored", "check.completed"} <= set(life.events)
+    assert life.evidence[0].discarded_at is not None and life.stored_fields
+    assert report.checks_by_method() == {"self_declaration": {"open": 1, "passed": 1}}
+    stats = report.evidence_lifetime()
+    assert stats["count"] == 2 and stats["p50_ms"] is not None and stats["max_ms"] is not None
+    assert 0 <= stats["p50_ms"] <= stats["max_ms"] < 5000
+
+
+@pytest.mark.anyio
+async def test_cli_clean_log_exits_zero_with_summary_and_json(tmp_path: Path) -> None:
+    log = await flows_log(tmp_path / "log.jsonl")
+    result = runner.invoke(app, ["privacy", "report", str(log)])
+    assert result.exit_code == 0, result.output
+    assert "no violations" in result.output and "p50" in result.output
+    result = runner.invoke(app, ["privacy", "report", "--json", str(log)])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["statistics"]["checks"] == 2
+
+
+@pytest.mark.anyio
+async def test_violations_exit_non_zero_and_never_quote_the_value(tmp_path: Path) -> None:
+    events = read_events(await flows_log(tmp_path / "log.jsonl"))
+    received = next(i for i, e in enumerate(events) if e.get("event") == "evidence.received")
+    discarded = next(i for i, e in enumerate(events) if e.get("event") == "evidence.discarded")
+    stored = next(i for i, e in enumerate(events) if e.get("event") == "record.stored")
+    events[stored]["fields"] = [*events[stored]["fields"], "birth_date"]
+    events[received + 1 :] = [e for e in events[received + 1 :] if e is not events[discarded]]
+    leak = "jane.doe@example.com"
+    events.append({"event": "request", "level": "info", "detail": f"from {leak} born 1990-02-03"})
+    log = write_events(tmp_path / "bad.jsonl", reseal(events))
+
+    result = runner.invoke(app, ["privacy", "report", "--json", str(log)])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    found = {v["kind"] for v in data["violations"]}
+    assert {"evidence_not_discarded", "field_not_in_inventory", "pii_in_log"} <= found
+    detectors = {v["detail"].split()[0] for v in data["violations"] if v["kind"] == "pii_in_log"}
+    assert {"email", "date_of_birth"} <= detectors
+    assert leak not in result.stdout and "1990-02-03" not in result.stdout
+
+
+@pytest.mark.anyio
+async def test_evidence_kept_longer_than_the_bound(tmp_path: Path) -> None:
+    log = await flows_log(tmp_path / "log.jsonl")
+    result = runner.invoke(app, ["privacy", "report", "--evidence-bound-ms", "0", "--json", str(log)])
+    assert result.exit_code == 1
+    assert {v["kind"] for v in json.loads(result.stdout)["violations"]} == {"evidence_kept_too_long"}
+
+
+def test_missing_file_exits_two(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["privacy", "report", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 2

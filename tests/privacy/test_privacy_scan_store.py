@@ -1,0 +1,67 @@
+"""``ageband privacy scan-store`` against a real Redis: clean after real flows, loud on violations."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import anyio
+import pytest
+import redis.asyncio
+from factories import make_settings, running
+from privacy_logs import run_flows
+from redis_server import delete_prefix, redis_url
+from typer.testing import CliRunner
+
+from service.cli.main import app
+
+
+async def scan(url: str, prefix: str) -> tuple[int, dict[str, Any]]:
+    """The CLI as a reviewer runs it (its own event loop, so in a thread here)."""
+    args = ["privacy", "scan-store", "--redis-url", url, "--prefix", prefix, "--json"]
+    result = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(app, args))
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+async def test_scan_store_reports_classes_ttls_and_violations() -> None:
+    url, prefix = redis_url(), f"scan{uuid.uuid4().hex[:8]}"
+    settings = make_settings(store={"backend": "redis", "redis_url": url, "prefix": prefix})
+    admin = redis.asyncio.Redis.from_url(url)
+    try:
+        async with running(settings) as run:
+            await run_flows(run)
+            await run.adult_token("erin")
+        code, report = await scan(url, prefix)
+        assert code == 0, report["violations"]
+        classes = {c["key_class"]: c for c in report["classes"]}
+        assert {"check", "record", "due_index", "revocation"} <= set(classes)
+        assert all(c["without_ttl"] == 0 and c["ttl_min"] > 0 for c in classes.values())
+        assert classes["check"]["ttl_max"] <= 15 * 60
+
+        await admin.set(f"{prefix}:sub:{{sid_forever}}:rec", json.dumps({"sid": "x", "email": "a@b.example"}))
+        await admin.set(f"{prefix}:stray", "1", ex=60)
+        await admin.zadd(f"{prefix}:due:{{demo}}", {"2030-01-01|+44 20 7946 0958": 0})
+        code, report = await scan(url, prefix)
+        assert code == 1
+        found = {(v["kind"], v["key_class"]) for v in report["violations"]}
+        assert {
+            ("no_ttl", "record"),
+            ("field_not_in_inventory", "record"),
+            ("pii_in_store", "record"),
+            ("unknown_key_class", None),
+            ("pii_in_store", "due_index"),
+        } <= found
+        assert "a@b.example" not in json.dumps(report["violations"])
+    finally:
+        await delete_prefix(admin, prefix)
+        await admin.aclose()
+
+
+def test_scan_store_without_redis_exits_two() -> None:
+    result = CliRunner().invoke(
+        app, ["privacy", "scan-store", "--redis-url", "redis://127.0.0.1:1", "--prefix", "x"]
+    )
+    assert result.exit_code == 2
