@@ -29,8 +29,8 @@ Outcomes:
 - the vendor's face errors: ``no_face`` / ``multiple_faces``; other image refusals
   (400, 413, 422): ``image_rejected``.
 
-Failures of the vendor itself raise, so the API answers with a stable code and the attempt
-is not recorded against the user: timeouts, connection errors, 5xx, 401/403/404 (a
+Failures of the vendor itself raise, so the API answers with a stable code and the check is
+not failed (the user may try again, or another method): timeouts, connection errors, 5xx, 401/403/404 (a
 misconfiguration), 429 and an open circuit give 503 ``provider_unavailable``; a response that
 is not the documented one (malformed JSON, missing fields, larger than
 ``max_response_bytes``, unexpected status) gives 502 ``provider_bad_response``.

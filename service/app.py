@@ -15,11 +15,11 @@ from service.api.access_log import AccessLog
 from service.api.admin.endpoints import router as admin_router
 from service.api.checks.endpoints import router as checks_router
 from service.api.credentials.endpoints import router as credentials_router
-from service.api.oidc.endpoints import router as oidc_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.limits import EVIDENCE_PATHS, BodyLimit
 from service.api.metrics import HttpMetrics
 from service.api.metrics import router as metrics_router
+from service.api.oidc.endpoints import router as oidc_router
 from service.api.policy.endpoints import admin_router as policy_admin_router
 from service.api.policy.endpoints import router as policy_router
 from service.api.privacy.endpoints import router as privacy_router

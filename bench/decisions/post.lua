@@ -1,12 +1,27 @@
--- POST the JSON body in $BODY_FILE to the URL wrk was given; $AUTH, when set, is the bearer key.
-local f = assert(io.open(os.getenv("BODY_FILE"), "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
+-- POST the JSON body in $BODY_FILE (alternating with $BODY_FILE2 when set) to the URL wrk was
+-- given; $AUTH, when set, is the bearer key.
+local function slurp(name)
+  local f = assert(io.open(name, "rb"))
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+local headers = {["Content-Type"] = "application/json"}
 local auth = os.getenv("AUTH")
 if auth and auth ~= "" then
-  wrk.headers["Authorization"] = "Bearer " .. auth
+  headers["Authorization"] = "Bearer " .. auth
+end
+local bodies = {slurp(os.getenv("BODY_FILE"))}
+local second = os.getenv("BODY_FILE2")
+if second and second ~= "" then
+  bodies[2] = slurp(second)
+end
+local n = 0
+
+request = function()
+  n = n + 1
+  return wrk.format("POST", nil, headers, bodies[(n % #bodies) + 1])
 end
 
 done = function(summary, latency, requests)

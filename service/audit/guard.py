@@ -45,10 +45,11 @@ _URL_QUERY_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#\"']*)\?[^\s#\"']*
 
 
 def pii_guard(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # First: the allowlist below would turn exc_info into a string and lose the traceback.
+    exc = event.pop("exc_info", None)
     for key in list(event):
         if key not in ALLOWED_KEYS:
             event[key] = REDACTED
-    exc = event.pop("exc_info", None)
     if exc:
         event["exception"] = _safe_traceback(exc)
     return event

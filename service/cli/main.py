@@ -13,6 +13,7 @@ from rich.console import Console
 from service.cli import policy as policy_cli
 from service.cli.openapi import render_openapi
 from service.cli.privacy import privacy_app
+from service.cli.worker import worker
 from service.clients.registry import hash_key
 from service.policy.loader import load_policy
 from service.policy.schema import render_policy_schema
@@ -27,6 +28,7 @@ policy_app = typer.Typer(help="Policy files.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(clients_app, name="clients")
 app.add_typer(policy_app, name="policy")
+app.command("worker")(worker)
 app.add_typer(privacy_app, name="privacy")
 
 out = Console(soft_wrap=True)

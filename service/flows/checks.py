@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 from providers.base import Failure, MethodParams, Outcome, ProviderContext, Signal
 from service.clients.registry import Client
 from service.core.dates import day_of, recheck_date
-from service.core.errors import InvalidEvidence, TooManyAttempts
+from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
@@ -23,6 +24,7 @@ from service.flows.errors import (
     MethodNotAllowed,
     MethodUnavailable,
     NoMethodAvailable,
+    ProviderFailed,
     UnknownCheck,
     UnknownMethod,
 )
@@ -115,7 +117,8 @@ async def submit_evidence(
     method = policy.methods.get(method_name)
     provider = svc.providers.get(method_name)
     if method is None or provider is None:
-        raise UnknownMethod("the method is not one of this jurisdiction's", known=list(juris.waterfall))
+        # Known: the waterfall's methods this deployment can run (not those whose provider is off).
+        raise UnknownMethod("the method is not one of this jurisdiction's", known=_usable(svc, juris))
     if method_name not in juris.waterfall:
         raise MethodNotAllowed(
             f"{method_name!r} is not offered in {check.jurisdiction!r}",
@@ -143,7 +146,10 @@ async def submit_evidence(
     pctx = ProviderContext(svc.clock.now(), policy.bands, params, nonce=nonce)
     try:
         try:
-            with svc.metrics.time_provider(method_name, expected=(InvalidEvidence,)):
+            with (
+                _vendor_failures(svc, kind=method.method_class, attempt=claimed, **ctx),
+                svc.metrics.time_provider(method_name, expected=(InvalidEvidence,)),
+            ):
                 outcome = await (run(pctx) if run is not None else provider.submit(evidence, pctx))
         finally:
             evidence.clear()  # evidence lives only as long as the provider call
@@ -163,6 +169,19 @@ async def submit_evidence(
         result = await _after_signal(svc, client, check, policy, juris, method, outcome, locale)
     svc.metrics.check_submission(method_name, result.outcome)
     return result
+
+
+@contextmanager
+def _vendor_failures(svc: Services, **facts: Any) -> Iterator[None]:
+    """A provider's own exception may quote the evidence: the audit keeps its type and frames
+    (the PII guard drops message and locals), and the caller gets a 502 with no word of it."""
+    try:
+        yield
+    except AgebandError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a vendor raises becomes one safe error
+        svc.audit.emit("provider.failed", exc_info=exc, **facts)
+        raise ProviderFailed("the method's provider failed; try again or use another method") from None
 
 
 async def _after_failure(

@@ -64,3 +64,11 @@ class CheckBusy(Conflict):
 class DevClockDisabled(NotFound):
     code = "dev_clock_disabled"
     title = "The settable clock is not enabled"
+
+
+class ProviderFailed(AgebandError):
+    """A provider raised something other than an ageband error: its message may quote evidence."""
+
+    status = 502
+    code = "provider_failed"
+    title = "The method's provider failed"

@@ -103,6 +103,10 @@ class Store(Protocol):
     async def read_events(self, group: str, consumer: str, count: int, block_ms: int) -> list[Delivery]:
         """New entries for this consumer; each entry goes to one consumer of the group only."""
 
+    async def read_own_pending(self, group: str, consumer: str, count: int) -> list[Delivery]:
+        """Entries this consumer read and never settled: a restarted worker (same name) resumes
+        them at once instead of waiting for the idle time a stranger's claim needs."""
+
     async def claim_stale(self, group: str, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
         """Take over entries another consumer read but did not settle for ``min_idle_ms``."""
 

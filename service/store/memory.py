@@ -317,6 +317,15 @@ class MemoryStore:
             last[0] = _Stream.seq_of(fresh[-1])
         return self._deliver(stream, group, consumer, fresh)
 
+    async def read_own_pending(self, group: str, consumer: str, count: int) -> list[Delivery]:
+        stream = self._stream()
+        if stream is None or group not in stream.groups:
+            return []
+        mine = [
+            i for i, p in stream.groups[group][1].items() if p.consumer == consumer and i in stream.entries
+        ]
+        return self._deliver(stream, group, consumer, mine[:count])
+
     async def claim_stale(self, group: str, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
         stream = self._stream()
         if stream is None or group not in stream.groups:

@@ -418,6 +418,16 @@ class RedisStore:
                 return []
         return [d for _, rows in got or [] for d in self._deliveries(rows, False)]
 
+    async def read_own_pending(self, group: str, consumer: str, count: int) -> list[Delivery]:
+        with _unavailable():
+            try:
+                got: Any = await self._r.xreadgroup(group, consumer, {self._keys.events(): "0"}, count=count)
+            except rx.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                return []
+        return [d for _, rows in got or [] for d in self._deliveries(rows, True)]
+
     async def claim_stale(self, group: str, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
         with _unavailable():
             try:

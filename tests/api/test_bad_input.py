@@ -22,6 +22,7 @@ pytestmark = pytest.mark.anyio
 
 PROBLEM = "application/problem+json"
 LIMIT = 64 * 1024  # http.max_body_bytes default
+EVIDENCE_LIMIT = 8 * 1024 * 1024  # http.max_evidence_body_bytes default: evidence may carry a photo
 
 FUZZ = settings(
     max_examples=60,
@@ -48,6 +49,9 @@ class App:
             ("/v1/subjects/erase", AUTH),
             ("/v1/admin/clock", ADMIN),
         ]
+
+    def limit(self, index: int) -> int:
+        return EVIDENCE_LIMIT if self.posts[index][0].endswith("/evidence") else LIMIT
 
     async def post(self, index: int, content: Any, content_type: str | None) -> httpx.Response:
         path, auth = self.posts[index]
@@ -200,23 +204,23 @@ async def test_wrong_content_type_is_415(app: App, content_type: str | None) -> 
 
 
 async def test_body_over_64kb_with_content_length_is_413(app: App) -> None:
-    body = b'{"subject": "' + b"x" * LIMIT + b'"}'
     for index in range(len(app.posts)):
+        body = b'{"subject": "' + b"x" * app.limit(index) + b'"}'
         r = await app.post(index, body, "application/json")
         assert r.status_code == 413, (app.posts[index][0], r.text)
         assert r.headers["content-type"] == PROBLEM
-        assert (r.json()["code"], r.json()["limit"]) == ("body_too_large", LIMIT)
+        assert (r.json()["code"], r.json()["limit"]) == ("body_too_large", app.limit(index))
 
 
 async def test_chunked_body_over_64kb_is_413(app: App) -> None:
-    async def chunks() -> AsyncIterator[bytes]:
+    async def chunks(limit: int) -> AsyncIterator[bytes]:
         yield b'{"subject": "'
-        for _ in range(5):
+        for _ in range(limit // (16 * 1024) + 1):
             yield b"x" * (16 * 1024)
         yield b'"}'
 
     for index in range(len(app.posts)):
-        r = await app.post(index, chunks(), "application/json")
+        r = await app.post(index, chunks(app.limit(index)), "application/json")
         assert "content-length" not in r.request.headers
         assert r.status_code == 413, (app.posts[index][0], r.text)
         assert r.headers["content-type"] == PROBLEM

@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 import pytest
-from conftest import estimation_settings
+from estimation_context import estimation_settings
 from estimation_vendor import Vendor, face, face_b64
 from factories import AUTH, Running, running
 from PIL import Image

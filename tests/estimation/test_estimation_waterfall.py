@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import estimation_settings
+from estimation_context import estimation_settings
 from estimation_vendor import Vendor, face_b64
 from factories import running, write_policy
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import estimation_settings
-from estimation_context import estimation_context
+from estimation_context import estimation_context, estimation_settings
 from estimation_photos import astronaut, astronaut_b64, no_face, no_face_b64, two_faces
 from factories import AUTH, running
 

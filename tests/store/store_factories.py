@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from service.core.ids import derive_sid, new_check_id
 from service.store.events import QueuedEvent
-from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote, Sanction
+from service.store.records import AssuranceRecord, CheckState, CheckStatus, Sanction, SignalNote
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PEPPER = b"store-tests-pepper-0123456789abcdef"

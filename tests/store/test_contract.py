@@ -589,3 +589,17 @@ async def test_a_group_made_before_the_stream_exists_still_gets_events(store: St
     await store.ensure_group("g")
     (d,) = await store.read_events("g", "c", 10, 0)
     assert d.event == event
+
+
+async def test_a_restarted_consumer_resumes_its_own_pending_entries(store: Store) -> None:
+    events = [make_event(), make_event()]
+    for e in events:
+        await store.publish_event(e, ttl=3600)
+    await store.ensure_group("g")
+    first, second = await store.read_events("g", "w1", 2, 0)
+    await store.ack_event("g", first.entry_id)
+    assert await store.read_own_pending("g", "w2", 10) == []  # another consumer's: not yours
+    (again,) = await store.read_own_pending("g", "w1", 10)
+    assert (again.entry_id, again.event, again.redelivered) == (second.entry_id, events[1], True)
+    await store.ack_event("g", again.entry_id)
+    assert await store.read_own_pending("g", "w1", 10) == []

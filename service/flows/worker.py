@@ -1,0 +1,148 @@
+"""The ``ageband worker`` loop: deliver webhooks from the event stream and run lifecycle timers.
+
+Delivery is at least once, with idempotent event ids (the ``webhook-id``): an entry is read by
+one consumer of the group, and settled (acked) only after the app answered 2xx, after a retry
+was queued, or after it was dead-lettered. A worker killed mid-delivery leaves its entry pending;
+another worker (or the same one restarted) claims it once it has idled for ``claim_idle_ms``,
+which is longer than a delivery may take, so two workers never deliver one event at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+from service.core.clock import Clock, SystemClock
+from service.core.dates import day_of
+from service.flows import lifecycle
+from service.flows.context import Services
+from service.flows.events import EVENT_TTL
+from service.flows.tokens import _age_up
+from service.store.errors import StoreUnavailable
+from service.store.events import Delivery
+from service.webhooks.delivery import deliver
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    consumer: str
+    group: str = "webhooks"
+    batch: int = 16
+    block_ms: int = 1000
+    timeout_s: float = 10.0  # one delivery; must stay well below claim_idle_ms
+    claim_idle_ms: int = 60_000
+    max_attempts: int = 8
+    backoff_base_s: float = 5.0
+    backoff_max_s: float = 6 * 3600.0
+    timers_every_s: float = 60.0
+    timers_batch: int = 500
+
+    def __post_init__(self) -> None:
+        if self.claim_idle_ms < 2 * self.timeout_s * 1000:
+            raise ValueError("claim_idle_ms must be at least twice the delivery timeout")
+
+    def backoff_ms(self, attempt: int) -> int:
+        """Exponential, capped, with up to 10% jitter so retries of one outage spread out."""
+        delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** max(0, attempt - 1))
+        return int(delay * 1000 * (1 + secrets.randbelow(100) / 1000))
+
+
+async def deliver_once(
+    svc: Services, http: httpx.AsyncClient, cfg: WorkerConfig, wall: Clock | None = None
+) -> int:
+    """One round: release due retries, claim stale entries, read new ones, deliver them."""
+    wall = wall or SystemClock()  # signatures carry real time: receivers check it
+    await svc.store.release_retries(int(wall.now().timestamp() * 1000), 100)
+    deliveries = await svc.store.claim_stale(cfg.group, cfg.consumer, cfg.claim_idle_ms, cfg.batch)
+    if not deliveries:
+        deliveries = await svc.store.read_events(cfg.group, cfg.consumer, cfg.batch, cfg.block_ms)
+    for d in deliveries:
+        await _deliver(svc, http, cfg, d, wall)
+    return len(deliveries)
+
+
+async def _deliver(
+    svc: Services, http: httpx.AsyncClient, cfg: WorkerConfig, d: Delivery, wall: Clock
+) -> None:
+    event = d.event
+    ctx = {"client": event.client_id, "event_id": event.event_id, "event_type": event.type}
+    client = svc.clients.get(event.client_id)
+    if client is None or client.webhook is None:
+        # The client or its webhook left the configuration: keep the event for operators.
+        await svc.store.dead_letter(cfg.group, d.entry_id, event, EVENT_TTL)
+        svc.audit.emit("webhook.dead_lettered", reason="no_webhook", attempt=event.attempt, **ctx)
+        return
+    result = await deliver(
+        http,
+        client.webhook.url,
+        client.webhook.secret.get_secret_value(),
+        event.event_id,
+        event.body,
+        wall.now(),
+    )
+    attempt = event.attempt + 1
+    if result.delivered:
+        await svc.store.ack_event(cfg.group, d.entry_id)
+        svc.audit.emit(
+            "webhook.delivered", attempt=attempt, http_status=result.status, redelivered=d.redelivered, **ctx
+        )
+        return
+    failed = type(event)(event.event_id, event.client_id, event.type, event.body, attempt)
+    if result.retry and attempt < cfg.max_attempts:
+        at = int(wall.now().timestamp() * 1000) + cfg.backoff_ms(attempt)
+        await svc.store.retry_event(cfg.group, d.entry_id, failed, at, EVENT_TTL)
+        svc.audit.emit("webhook.retry", attempt=attempt, http_status=result.status, **ctx)
+    else:
+        await svc.store.dead_letter(cfg.group, d.entry_id, failed, EVENT_TTL)
+        svc.audit.emit(
+            "webhook.dead_lettered", reason="failed", attempt=attempt, http_status=result.status, **ctx
+        )
+
+
+async def run_timers(svc: Services, limit: int = 500) -> int:
+    """Age-ups and re-check notices for every timer due today or earlier; returns how many ran."""
+    today = day_of(svc.clock.now())
+    done = 0
+    for client_id in svc.clients.client_ids:
+        for sid, _ in await svc.store.timers_due(client_id, today + timedelta(days=1), limit):
+            record = await svc.store.get_record(sid)
+            if record is None or record.client_id != client_id:
+                await svc.store.unschedule(client_id, sid)
+                continue
+            record = await _age_up(svc, record)  # notifies subject.band_changed
+            if record.recheck_at <= today:
+                await lifecycle.recheck_due(svc, record)  # once per re-check date
+            nxt = lifecycle.next_step(record, today)
+            if nxt is None:
+                await svc.store.unschedule(client_id, sid)
+            else:
+                await svc.store.schedule(
+                    client_id, sid, nxt, int(svc.policy.current.retention.total_seconds())
+                )
+            done += 1
+    return done
+
+
+async def run(svc: Services, cfg: WorkerConfig, stop: asyncio.Event) -> None:
+    """Loop until ``stop`` is set. Store outages are waited out, never fatal."""
+    loop = asyncio.get_running_loop()
+    next_timers = 0.0
+    await svc.store.ensure_group(cfg.group)
+    async with httpx.AsyncClient(timeout=cfg.timeout_s) as http:
+        # What this consumer had in hand when it last stopped (or was killed) goes first.
+        while own := await svc.store.read_own_pending(cfg.group, cfg.consumer, cfg.batch):
+            for d in own:
+                await _deliver(svc, http, cfg, d, SystemClock())
+        while not stop.is_set():
+            try:
+                if loop.time() >= next_timers:
+                    await run_timers(svc, cfg.timers_batch)
+                    next_timers = loop.time() + cfg.timers_every_s
+                await deliver_once(svc, http, cfg)
+            except StoreUnavailable:
+                svc.audit.emit("worker.store_unavailable", consumer=cfg.consumer)
+                await asyncio.sleep(1.0)

@@ -1,0 +1,38 @@
+"""Settings for worker tests: the Redis store under a prefix of the test's own, and client
+``demo`` whose webhook is a local receiver."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio
+from factories import make_settings
+from redis_server import delete_prefix, redis_url
+from webhook_receiver import Receiver, start_receiver, webhook_clients_file
+
+from service.app import DEMO_ADMIN_KEY, DEMO_CLIENT_KEY
+from service.settings import Settings
+
+
+def worker_settings(directory: Path, receiver: Receiver, prefix: str, **overrides: Any) -> Settings:
+    clients = webhook_clients_file(directory, receiver, DEMO_CLIENT_KEY, DEMO_ADMIN_KEY)
+    store = {"backend": "redis", "redis_url": redis_url(), "prefix": prefix}
+    return make_settings(clients_file=clients, store=store, **overrides)
+
+
+@asynccontextmanager
+async def webhook_env(directory: Path, **overrides: Any) -> AsyncIterator[tuple[Settings, Receiver, str]]:
+    """A receiver, settings pointing at it, and clean-up of the test's Redis keys."""
+    prefix = f"w{uuid.uuid4().hex[:12]}"
+    receiver = start_receiver()
+    admin = redis.asyncio.Redis.from_url(redis_url())
+    try:
+        yield worker_settings(directory, receiver, prefix, **overrides), receiver, prefix
+    finally:
+        receiver.close()
+        await delete_prefix(admin, prefix)
+        await admin.aclose()
