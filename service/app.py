@@ -91,6 +91,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             settings.store.redis_url.get_secret_value(),
             settings.store.prefix,
             on_error=lambda error: metrics.store_error("redis", error),
+            min_replicas_ack=settings.store.min_replicas_ack,
+            replica_ack_timeout_ms=settings.store.replica_ack_timeout_ms,
         )
     else:
         store = MemoryStore(clock)

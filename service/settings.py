@@ -25,6 +25,10 @@ class StoreSettings(BaseModel):
     backend: Literal["memory", "redis"] = "memory"
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     prefix: str = Field(default="ageband", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    # With replicas (Sentinel): revocations and erasures answer only once this many replicas
+    # hold them (Redis WAIT), so a failover never revives a revoked token. 0 = plain Redis.
+    min_replicas_ack: int = Field(default=0, ge=0, le=16)
+    replica_ack_timeout_ms: int = Field(default=500, ge=10, le=10_000)
 
 
 class KeyFile(BaseModel):

@@ -32,8 +32,8 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # (unbroken digit runs) do not match.
 _PHONE = re.compile(
     r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?!\w)"
-    r"|(?<![\w(])\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?!\w)"
-    r"|(?<![\w])0\d{2,4}[\s/-]\d{3,4}[\s-]?\d{3,4}(?!\w)"
+    r"|(?<![\w(-])\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?![\w-])"
+    r"|(?<![\w-])0\d{2,4}[\s/-]\d{3,4}[\s-]?\d{3,4}(?![\w-])"
 )
 _DOCUMENT = re.compile(
     r"(?<![A-Za-z0-9_-])[A-Z]{1,2}\d{6,9}(?![A-Za-z0-9_-])"  # passport-style numbers

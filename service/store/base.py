@@ -110,6 +110,11 @@ class Store(Protocol):
     async def claim_stale(self, group: str, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
         """Take over entries another consumer read but did not settle for ``min_idle_ms``."""
 
+    async def hand_back(self, group: str, consumer: str, entry_ids: list[str], idle_ms: int) -> None:
+        """Give back entries this consumer read but will not deliver (it is stopping): they stay
+        pending, so nothing is lost, but look idle for ``idle_ms``, so the next ``claim_stale``
+        of any consumer takes them at once."""
+
     async def ack_event(self, group: str, entry_id: str) -> None:
         """Settle a delivered entry and drop it from the stream."""
 

@@ -335,6 +335,16 @@ class MemoryStore:
         stale = [i for i, p in pending.items() if now - p.delivered_ms >= min_idle_ms and i in stream.entries]
         return self._deliver(stream, group, consumer, stale[:count])
 
+    async def hand_back(self, group: str, consumer: str, entry_ids: list[str], idle_ms: int) -> None:
+        stream = self._stream()
+        if stream is None or group not in stream.groups:
+            return
+        pending = stream.groups[group][1]
+        for entry_id in entry_ids:
+            p = pending.get(entry_id)
+            if p is not None and p.consumer == consumer:
+                pending[entry_id] = _Pending(consumer, self._now_ms() - idle_ms, p.count)
+
     def _settle(self, group: str, entry_id: str) -> bool:
         """Ack and delete; False when the entry was already settled (by this or another worker)."""
         stream = self._stream()

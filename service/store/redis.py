@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -206,9 +206,18 @@ class RedisStore:
         prefix: str = DEFAULT_PREFIX,
         *,
         on_error: Callable[[str], None] | None = None,
+        min_replicas_ack: int = 0,
+        replica_ack_timeout_ms: int = 500,
     ) -> None:
+        if min_replicas_ack and isinstance(client, RedisCluster):
+            # WAIT must follow the write on the same connection to the same node.
+            raise ValueError("min_replicas_ack needs one server or Sentinel, not Redis Cluster")
         self._r = client
         self._on_error = on_error  # told the error class of every failure (for metrics)
+        # Revocations and erasures are acknowledged only once this many replicas hold them,
+        # so a failover to a replica cannot revive revoked tokens or erased records.
+        self._min_replicas = min_replicas_ack
+        self._ack_timeout_ms = replica_ack_timeout_ms
         self._keys = Keys(prefix)
         self._update_check = client.register_script(_UPDATE_CHECK)
         self._claim_attempt = client.register_script(_CLAIM_ATTEMPT)
@@ -223,9 +232,37 @@ class RedisStore:
 
     @classmethod
     def from_url(
-        cls, url: str, prefix: str = DEFAULT_PREFIX, *, on_error: Callable[[str], None] | None = None
+        cls,
+        url: str,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        on_error: Callable[[str], None] | None = None,
+        min_replicas_ack: int = 0,
+        replica_ack_timeout_ms: int = 500,
     ) -> RedisStore:
-        return cls(connect(url), prefix, on_error=on_error)  # one server, Sentinel or Cluster
+        return cls(  # one server, Sentinel or Cluster
+            connect(url),
+            prefix,
+            on_error=on_error,
+            min_replicas_ack=min_replicas_ack,
+            replica_ack_timeout_ms=replica_ack_timeout_ms,
+        )
+
+    async def _replicated(self, write: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run ``write`` and, when replicas must acknowledge, WAIT for them on the same
+        connection (WAIT covers only its own connection's writes, hence the pipeline)."""
+        if not self._min_replicas:
+            return await write(self._r)
+        async with self._r.pipeline(transaction=False) as pipe:
+            await write(pipe)
+            pipe.execute_command("WAIT", self._min_replicas, self._ack_timeout_ms)
+            *results, acked = await pipe.execute()
+        if int(acked) < self._min_replicas:
+            if self._on_error is not None:
+                self._on_error("ReplicaAckTimeout")
+            # Applied on the primary but not promised: the caller sees a failure and retries.
+            raise StoreUnavailable("the write was not acknowledged by enough replicas in time")
+        return results[0]
 
     # Checks -----------------------------------------------------------------------
     async def create_check(self, check: CheckState, ttl: int) -> None:
@@ -275,10 +312,11 @@ class RedisStore:
 
     async def delete_record(self, sid: str, client_id: str) -> bool:
         # Record first: a crash in between leaves a stale index entry, which due() drops.
+        record_key = self._keys.record(sid)
         with _unavailable(self._on_error):
-            deleted = await self._r.delete(self._keys.record(sid))
+            deleted = await self._replicated(lambda r: r.delete(record_key))
             await self._r.zrem(self._keys.due(client_id), sid)
-        return deleted == 1
+        return bool(deleted == 1)
 
     async def due(self, client_id: str, before: date, cursor: str | None, limit: int) -> DuePage:
         due_key = self._keys.due(client_id)
@@ -306,8 +344,9 @@ class RedisStore:
 
     # Revocation -------------------------------------------------------------------
     async def revoke(self, sid: str, revoked_at: int, ttl: int) -> None:
+        keys, args = [self._keys.revoked(sid)], [revoked_at, require_ttl(ttl)]
         with _unavailable(self._on_error):
-            await self._revoke(keys=[self._keys.revoked(sid)], args=[revoked_at, require_ttl(ttl)])
+            await self._replicated(lambda r: self._revoke(keys=keys, args=args, client=r))
 
     async def revoked_at(self, sid: str) -> int | None:
         with _unavailable(self._on_error):
@@ -341,7 +380,7 @@ class RedisStore:
         keys = [k for s in scopes for k in (self._keys.counter(s, subject), self._keys.distinct(s, subject))]
         if keys:
             with _unavailable():
-                await self._r.delete(*keys)  # one hash tag: one slot
+                await self._replicated(lambda r: r.delete(*keys))  # one hash tag: one slot
 
     # Sanctions --------------------------------------------------------------------
     async def put_sanction(self, sanction: Sanction, ttl: int) -> None:
@@ -354,8 +393,9 @@ class RedisStore:
         return decode(Sanction, raw) if raw is not None else None
 
     async def clear_sanction(self, sid: str) -> None:
+        key = self._keys.sanction(sid)
         with _unavailable():
-            await self._r.delete(self._keys.sanction(sid))
+            await self._replicated(lambda r: r.delete(key))
 
     # Lifecycle timers -------------------------------------------------------------
     async def schedule(self, client_id: str, sid: str, at: date, ttl: int) -> None:
@@ -373,8 +413,9 @@ class RedisStore:
         return [(_text(sid), score_day(float(score))) for sid, score in rows]
 
     async def unschedule(self, client_id: str, sid: str) -> None:
+        key = self._keys.timers(client_id)
         with _unavailable():
-            await self._r.zrem(self._keys.timers(client_id), sid)
+            await self._replicated(lambda r: r.zrem(key, sid))
 
     # Event stream -------------------------------------------------------------------
     def _event_keys(self) -> list[str]:
@@ -439,6 +480,18 @@ class RedisStore:
                     raise
                 return []
         return self._deliveries(got[1], True)
+
+    async def hand_back(self, group: str, consumer: str, entry_ids: list[str], idle_ms: int) -> None:
+        if not entry_ids:
+            return
+        # XCLAIM to itself with IDLE backdates the entries; JUSTID leaves the delivery count alone.
+        ids: list[Any] = list(entry_ids)
+        with _unavailable():
+            try:
+                await self._r.xclaim(self._keys.events(), group, consumer, 0, ids, idle=idle_ms, justid=True)
+            except rx.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
 
     async def ack_event(self, group: str, entry_id: str) -> None:
         with _unavailable():

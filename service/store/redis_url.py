@@ -85,6 +85,18 @@ class _Cluster(RedisCluster):
         return await super().execute_command(*args, **kwargs)
 
 
+class _SentinelPrimary(Redis):
+    """The primary's client; closing it also closes its connections to the Sentinels."""
+
+    owner: Sentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        if self.owner is not None:
+            for client in self.owner.sentinels:
+                await client.aclose()
+
+
 def connect(url: str) -> Redis | RedisCluster:
     """A client for the URL. Nothing connects until the first command."""
     target = parse_url(url)
@@ -104,7 +116,13 @@ def connect(url: str) -> Redis | RedisCluster:
     sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         list(target.hosts), sentinel_kwargs={**timeouts, **sentinel_auth}, **timeouts
     )
-    client: Redis = sentinel.master_for(
-        target.service or "", db=target.db, username=target.username, password=target.password, ssl=target.tls
+    client: _SentinelPrimary = sentinel.master_for(
+        target.service or "",
+        redis_class=_SentinelPrimary,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
     )
+    client.owner = sentinel
     return client
