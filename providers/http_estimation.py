@@ -74,7 +74,12 @@ from providers.estimate import METHOD_CLASS, estimate_outcome
 from providers.evidence import parse_evidence
 from providers.images import ImageEvidence, ImageLimits, decode, encode_jpeg, image_bytes
 
-log = structlog.get_logger("ageband.providers")
+
+def _log() -> structlog.typing.FilteringBoundLogger:
+    """Looked up per event, so the service's logging set-up applies whenever it was made."""
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger("ageband.providers")
+    return logger
+
 
 _HEADER_NAME: Final = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
@@ -224,9 +229,9 @@ class HttpEstimationProvider:
             error = ProviderBadResponse("the estimation vendor's response is not the documented one")
         reason = str(error.extra.get("reason", error.code))
         if self._breaker.failure():
-            log.warning("provider.circuit_opened", provider=self._name, reason=reason,
+            _log().warning("provider.circuit_opened", provider=self._name, reason=reason,
                         count=self._breaker.failure_threshold)  # fmt: skip
-        log.warning("provider.call_failed", provider=self._name, reason=reason,
+        _log().warning("provider.call_failed", provider=self._name, reason=reason,
                     status=error.extra.get("vendor_status"))  # fmt: skip
         return type(error)(error.detail, **error.extra)  # a fresh error: no traceback into httpx
 
@@ -250,7 +255,7 @@ class HttpEstimationProvider:
             if attempt > cfg.retries:
                 raise ProviderUnavailable("the estimation vendor could not be reached", reason="connect")
             # Not sent, or a 503: the vendor has not processed it, so it is safe to send again.
-            log.info("provider.retry", provider=self._name, attempt=attempt)
+            _log().info("provider.retry", provider=self._name, attempt=attempt)
             await anyio.sleep(cfg.retry_backoff_seconds * 2 ** (attempt - 1))
 
     async def _post_once(

@@ -59,7 +59,7 @@ def test_policy_validate_reports_file_line_and_path(tmp_path: Path) -> None:
     text = (
         (POLICIES / "default.yaml")
         .read_text()
-        .replace("waterfall: [os_signal, self_declaration]", "waterfall: [os_signal, telepathy]")
+        .replace("waterfall: [os_signal, self_declaration", "waterfall: [os_signal, telepathy")
     )
     bad.write_text(text)
     result = runner.invoke(app, ["policy", "validate", str(bad)])

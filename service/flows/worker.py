@@ -52,7 +52,11 @@ class WorkerConfig:
 
 
 async def deliver_once(
-    svc: Services, http: httpx.AsyncClient, cfg: WorkerConfig, wall: Clock | None = None
+    svc: Services,
+    http: httpx.AsyncClient,
+    cfg: WorkerConfig,
+    wall: Clock | None = None,
+    stop: asyncio.Event | None = None,
 ) -> int:
     """One round: release due retries, claim stale entries, read new ones, deliver them."""
     wall = wall or SystemClock()  # signatures carry real time: receivers check it
@@ -60,7 +64,25 @@ async def deliver_once(
     deliveries = await svc.store.claim_stale(cfg.group, cfg.consumer, cfg.claim_idle_ms, cfg.batch)
     if not deliveries:
         deliveries = await svc.store.read_events(cfg.group, cfg.consumer, cfg.batch, cfg.block_ms)
-    for d in deliveries:
+    return await _deliver_all(svc, http, cfg, deliveries, wall, stop)
+
+
+async def _deliver_all(
+    svc: Services,
+    http: httpx.AsyncClient,
+    cfg: WorkerConfig,
+    deliveries: list[Delivery],
+    wall: Clock,
+    stop: asyncio.Event | None,
+) -> int:
+    """Deliver in order; once told to stop, hand the rest back to the group for others to take
+    at once (they stay pending, so a crash during the hand-back loses nothing either)."""
+    for i, d in enumerate(deliveries):
+        if stop is not None and stop.is_set():
+            rest = [x.entry_id for x in deliveries[i:]]
+            await svc.store.hand_back(cfg.group, cfg.consumer, rest, cfg.claim_idle_ms)
+            svc.audit.emit("worker.handed_back", consumer=cfg.consumer, count=len(rest))
+            return i
         await _deliver(svc, http, cfg, d, wall)
     return len(deliveries)
 
@@ -134,15 +156,16 @@ async def run(svc: Services, cfg: WorkerConfig, stop: asyncio.Event) -> None:
     await svc.store.ensure_group(cfg.group)
     async with httpx.AsyncClient(timeout=cfg.timeout_s) as http:
         # What this consumer had in hand when it last stopped (or was killed) goes first.
-        while own := await svc.store.read_own_pending(cfg.group, cfg.consumer, cfg.batch):
-            for d in own:
-                await _deliver(svc, http, cfg, d, SystemClock())
+        while not stop.is_set() and (
+            own := await svc.store.read_own_pending(cfg.group, cfg.consumer, cfg.batch)
+        ):
+            await _deliver_all(svc, http, cfg, own, SystemClock(), stop)
         while not stop.is_set():
             try:
                 if loop.time() >= next_timers:
                     await run_timers(svc, cfg.timers_batch)
                     next_timers = loop.time() + cfg.timers_every_s
-                await deliver_once(svc, http, cfg)
+                await deliver_once(svc, http, cfg, stop=stop)
             except StoreUnavailable:
                 svc.audit.emit("worker.store_unavailable", consumer=cfg.consumer)
                 await asyncio.sleep(1.0)

@@ -1,0 +1,53 @@
+"""The real service as a subprocess (``ageband serve``) on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from redis_server import free_port
+
+AGEBAND = str(Path(sys.executable).with_name("ageband"))
+_START_TIMEOUT = 60.0  # imports and policy compilation on a loaded machine
+
+
+class ServiceProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+                [AGEBAND, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._healthy():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"ageband serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
