@@ -32,6 +32,7 @@ from service.audit.logging import configure_logging, get_logger
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock, SystemClock
 from service.flows.context import Services
+from service.flows.key_reload import KeyReloader
 from service.flows.policy_reload import PolicyReloader
 from service.observability.metrics import Metrics
 from service.policy.holder import PolicyHolder
@@ -39,7 +40,7 @@ from service.settings import Settings
 from service.store.base import Store
 from service.store.memory import MemoryStore
 from service.store.redis import RedisStore
-from service.tokens.keys import KeyRing, KeyState, generate_key, load_key
+from service.tokens.keys import KeyRing, KeyState, generate_key, load_key, load_key_manifest
 from service.tokens.signer import TokenSigner
 from service.tokens.verifier import TokenVerifier
 
@@ -60,7 +61,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         for cfg in [settings.providers.instances.get(name)]
     ]
     registry = build(instances)
-    if settings.tokens.keys:
+    if settings.tokens.keys_file is not None:
+        keyring = load_key_manifest(settings.tokens.keys_file)
+    elif settings.tokens.keys:
         keyring = KeyRing([load_key(k.path, KeyState(k.state)) for k in settings.tokens.keys])
     else:
         keyring = KeyRing([generate_key(settings.tokens.dev_key_alg, state=KeyState.active)])
@@ -111,6 +114,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         revocation_ttl=int(tokens.lifetime.total_seconds()) + tokens.leeway_seconds + 60,
         dev_clock=dev_clock if clock is dev_clock else None,
         metrics=metrics,
+        keys_file=settings.tokens.keys_file,
     )
 
 
@@ -126,12 +130,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None, log_sink: Text
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, clock)
         app.state.services = services
-        reloader = PolicyReloader(services)
+        keys = KeyReloader(services)
+        keys.start(watch=settings.policy_watch)
+        reloader = PolicyReloader(services, also_on_sighup=[keys.reload])
         reloader.start(watch=settings.policy_watch, sighup=True)
         try:
             yield
         finally:
             await reloader.stop()
+            await keys.stop()
             await services.store.close()
             stream.close()  # the shutdown checkpoint
 

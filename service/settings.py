@@ -40,8 +40,19 @@ class TokenSettings(BaseModel):
     issuer: str = "urn:ageband:dev"
     lifetime: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(seconds=30), le=timedelta(hours=1))
     keys: list[KeyFile] = Field(default_factory=list, description="PEM or JWK files with their state.")
+    keys_file: Path | None = Field(
+        default=None,
+        description="Instead of keys: a JSON/YAML list of {path, state}, re-read on change, SIGHUP "
+        "or POST /v1/admin/keys/reload, so a rotation needs no restart.",
+    )
     dev_key_alg: Literal["EdDSA", "ES256"] = "EdDSA"
     leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> TokenSettings:
+        if self.keys and self.keys_file is not None:
+            raise ValueError("set AGEBAND_TOKENS__KEYS or AGEBAND_TOKENS__KEYS_FILE, not both")
+        return self
 
 
 class ProviderInstance(BaseModel):
@@ -106,8 +117,10 @@ class Settings(BaseSettings):
         problems = []
         if self.pepper is None or len(self.pepper.get_secret_value()) < 32:
             problems.append("AGEBAND_PEPPER must be set (32+ characters)")
-        if not self.tokens.keys:
-            problems.append("AGEBAND_TOKENS__KEYS must name signing keys (no generated dev key)")
+        if not self.tokens.keys and self.tokens.keys_file is None:
+            problems.append(
+                "AGEBAND_TOKENS__KEYS or _KEYS_FILE must name signing keys (no generated dev key)"
+            )
         if self.clients_file is None:
             problems.append("AGEBAND_CLIENTS_FILE must be set (no demo client)")
         if self.dev_clock:

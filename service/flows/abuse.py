@@ -96,16 +96,25 @@ def method_level(policy: Policy, name: str) -> str:
     return policy.levels.highest([method.level, *method.qualifier_levels.values()])
 
 
+def reaching(policy: Policy, names: list[str], sanction: Sanction | None) -> list[str]:
+    """Only the methods that can reach a sanction's minimum level (all of them without one), so
+    the user is never steered to a method that cannot settle the sanction."""
+    if sanction is None or sanction.min_level is None:
+        return names
+    if sanction.min_level not in policy.levels:
+        return names  # a level the live policy no longer has: the record check still applies
+    floor = sanction.min_level
+    return [n for n in names if policy.levels.at_least(method_level(policy, n), floor)]
+
+
 def strong_enough(
     svc: Services, names: list[str], sanction: Sanction | None, locale: str | None, juris: Jurisdiction
 ) -> list[str]:
-    """Only the methods that can reach a sanction's minimum level."""
+    """Only the methods that can reach a sanction's minimum level; none at all is an error."""
     if sanction is None or sanction.min_level is None:
         return names
     policy = svc.policy.current
-    if sanction.min_level not in policy.levels:
-        return names  # a level the live policy no longer has: the record check still applies
-    kept = [n for n in names if policy.levels.at_least(method_level(policy, n), sanction.min_level)]
+    kept = reaching(policy, names, sanction)
     if not kept:
         rule = juris.abuse.sanctions.get(sanction.signal)
         raise StrongerMethodRequired(
@@ -126,22 +135,35 @@ async def required_level(svc: Services, sid: str, level: str) -> str:
     return levels.highest([level, sanction.min_level])
 
 
-async def needs_recheck(svc: Services, record: AssuranceRecord) -> bool:
-    """A refresh must not outlive a sanction: below the required minimum level, check again."""
-    sanction = await guard(svc, record.sid, None)
+async def needs_recheck(svc: Services, record: AssuranceRecord, locale: str | None = None) -> Sanction | None:
+    """A refresh must not outlive a sanction: the sanction whose minimum level is above the
+    record's (check again), or None. A lock raises ``SubjectLocked``."""
+    sanction = await guard(svc, record.sid, locale)
     levels = svc.policy.current.levels
-    return bool(
+    if (
         sanction is not None
         and sanction.min_level in levels
         and record.level in levels
         and not levels.at_least(record.level, sanction.min_level or record.level)
-    )
+    ):
+        return sanction
+    return None
+
+
+def notice(svc: Services, sanction: Sanction, locale: str | None) -> dict[str, str | None]:
+    """A sanction for a response: its reason code and the policy's message for the user."""
+    rule = _rule(svc, sanction)
+    return {
+        "reason": sanction.signal,
+        "consequence": svc.policy.current.text(rule.message, locale) if rule else None,
+    }
 
 
 async def count_attempt(
     svc: Services, check: CheckState, juris: Jurisdiction, method: str, origin: Origin, locale: str | None
-) -> None:
-    """Count one attempt per sid, device and IP; shopping once a failure is on file."""
+) -> AbuseSignal | None:
+    """Count one attempt per sid, device and IP; shopping once a failure is on file. Returns the
+    signal whose sanction was imposed but lets the attempt go on (one that locks raises)."""
     abuse = juris.abuse
     scopes: list[tuple[str, str | None, Limit | None]] = [
         ("sid", check.sid, abuse.per_sid),
@@ -157,36 +179,45 @@ async def count_attempt(
                 "too many attempts in a short time",
                 scope=scope,
                 retry_after=_seconds(limit.window),
-                consequence=_message(svc, juris, AbuseSignal.RATE_LIMITED, locale),
+                consequence=consequence(svc, juris, AbuseSignal.RATE_LIMITED, locale),
             )
     shop = abuse.method_shopping
     if shop is not None and await svc.store.peek_count(FAILURES, check.sid) > 0:
         tried = await svc.store.add_distinct(SHOPPING, check.sid, method, _seconds(shop.window))
         if tried >= shop.max:
             await svc.store.clear_counters(check.sid, [SHOPPING])
-            await impose(svc, check, juris, AbuseSignal.METHOD_SHOPPING)
+            imposed = await impose(svc, check, juris, AbuseSignal.METHOD_SHOPPING)
             await guard(svc, check.sid, locale)  # a lock stops this attempt too
+            return AbuseSignal.METHOD_SHOPPING if imposed else None
+    return None
 
 
 async def count_failure(
     svc: Services, check: CheckState, juris: Jurisdiction, method: str, *, circumvention: bool
-) -> None:
-    """A failed attempt: cooldown counting, the shopping set, and liveness failures."""
+) -> AbuseSignal | None:
+    """A failed attempt: cooldown counting, the shopping set, and liveness failures. Returns the
+    signal whose sanction this failure brought on, if any."""
     abuse = juris.abuse
     window = abuse.failures.window if abuse.failures else timedelta(hours=1)
     failures = await svc.store.count_hit(FAILURES, check.sid, _seconds(window))
     if abuse.method_shopping is not None:
         await svc.store.add_distinct(SHOPPING, check.sid, method, _seconds(abuse.method_shopping.window))
+    signal = None
     if circumvention:
-        await impose(svc, check, juris, AbuseSignal.LIVENESS_FAILED)
+        signal = AbuseSignal.LIVENESS_FAILED
     elif abuse.failures is not None and failures >= abuse.failures.max:
         await svc.store.clear_counters(check.sid, [FAILURES])
-        await impose(svc, check, juris, AbuseSignal.REPEATED_FAILURES)
+        signal = AbuseSignal.REPEATED_FAILURES
+    if signal is not None and await impose(svc, check, juris, signal) is not None:
+        return signal
+    return None
 
 
-async def inconsistent(svc: Services, check: CheckState, juris: Jurisdiction) -> None:
+async def inconsistent(svc: Services, check: CheckState, juris: Jurisdiction) -> AbuseSignal | None:
+    """Contradictory signals in one check: the policy's ``inconsistent_signals`` sanction."""
     await svc.store.count_hit(FAILURES, check.sid, _seconds(timedelta(hours=1)))
-    await impose(svc, check, juris, AbuseSignal.INCONSISTENT_SIGNALS, flagged_already=True)
+    signal = AbuseSignal.INCONSISTENT_SIGNALS
+    return signal if await impose(svc, check, juris, signal, flagged_already=True) else None
 
 
 async def after_pass(
@@ -195,9 +226,10 @@ async def after_pass(
     juris: Jurisdiction,
     previous: AssuranceRecord | None,
     record: AssuranceRecord,
-) -> None:
-    """A passing check: a younger band than the record held is a signal; a pass at the required
-    level settles a sanction's minimum level, and clears the failure counters."""
+) -> AbuseSignal | None:
+    """A passing check: a younger band than the record held is a signal (returned when the policy
+    sanctions it); a pass at the required level settles a sanction's minimum level, and clears
+    the failure counters."""
     bands = svc.policy.current.bands
     younger = (
         previous is not None
@@ -217,10 +249,14 @@ async def after_pass(
         await svc.store.clear_sanction(check.sid)
     if younger:
         # Tokens issued before this second are void; the token this check issues is not.
-        await impose(svc, check, juris, AbuseSignal.YOUNGER_BAND, revoke_before=_now(svc) - 1)
+        signal = AbuseSignal.YOUNGER_BAND
+        if await impose(svc, check, juris, signal, revoke_before=_now(svc) - 1) is not None:
+            return signal
+    return None
 
 
-def _message(svc: Services, juris: Jurisdiction, signal: AbuseSignal, locale: str | None) -> str | None:
+def consequence(svc: Services, juris: Jurisdiction, signal: AbuseSignal, locale: str | None) -> str | None:
+    """The policy's message for the user about ``signal``'s sanction, in their language."""
     rule = juris.abuse.sanctions.get(signal.value)
     return svc.policy.current.text(rule.message, locale) if rule else None
 

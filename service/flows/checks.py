@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,7 +40,7 @@ from service.flows.results import (
 from service.flows.subjects import SubjectRef, resolve_sid
 from service.flows.tokens import issue_token
 from service.policy.compiled import Jurisdiction, Method, Policy
-from service.policy.model import OnExhausted, OnInconclusive
+from service.policy.model import AbuseSignal, OnExhausted, OnInconclusive
 from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote
 
 
@@ -93,7 +94,7 @@ async def start_check(
 
 async def get_check(svc: Services, client: Client, check_id: str, locale: str | None) -> CheckView:
     check = await _load(svc, client, check_id)
-    return _view(svc, check, locale)
+    return await _view(svc, check, locale)
 
 
 async def submit_evidence(
@@ -128,7 +129,7 @@ async def submit_evidence(
         raise MethodUnavailable(f"{method_name!r} is not available on this deployment")
     if check.methods_tried.count(method_name) >= juris.per_method_attempts:
         raise MethodNotAllowed(
-            f"no attempts left for {method_name!r}", allowed=_next_names(svc, juris, check)
+            f"no attempts left for {method_name!r}", allowed=await _next_names(svc, juris, check)
         )
     ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
     claimed = await svc.store.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris))
@@ -138,7 +139,7 @@ async def submit_evidence(
         raise TooManyAttempts("this check has no attempts left")
     check.attempts = claimed
     await abuse.guard(svc, check.sid, locale)
-    await abuse.count_attempt(svc, check, juris, method_name, origin or abuse.Origin(), locale)
+    flagged = await abuse.count_attempt(svc, check, juris, method_name, origin or abuse.Origin(), locale)
 
     svc.audit.evidence_received(kind=method.method_class, size=size, attempt=claimed, **ctx)
     params = MethodParams(method.name, method.buffer, method.sigma_k, method.max_sigma, method.liveness)
@@ -167,8 +168,20 @@ async def submit_evidence(
     else:
         svc.audit.signal_derived(attributes=outcome.attributes, **ctx)
         result = await _after_signal(svc, client, check, policy, juris, method, outcome, locale)
+    if result.sanction is None and flagged is not None:
+        result = _with_consequence(svc, juris, result, flagged, locale)
     svc.metrics.check_submission(method_name, result.outcome)
     return result
+
+
+def _with_consequence(
+    svc: Services, juris: Jurisdiction, result: EvidenceResult, signal: AbuseSignal | None, locale: str | None
+) -> EvidenceResult:
+    """A sanction this submission brought on reaches the user: its code and the policy's message."""
+    if signal is None:
+        return result
+    text = abuse.consequence(svc, juris, signal, locale)
+    return replace(result, sanction=signal.value, consequence=text)
 
 
 @contextmanager
@@ -187,7 +200,7 @@ def _vendor_failures(svc: Services, **facts: Any) -> Iterator[None]:
 async def _after_failure(
     svc: Services, check: CheckState, juris: Jurisdiction, failure: Failure, locale: str | None
 ) -> EvidenceResult:
-    if _next_names(svc, juris, check):
+    if await _next_names(svc, juris, check):
         await _save(svc, check)
         svc.audit.emit(
             "check.attempt_failed", client=check.client_id, sid=check.sid,
@@ -196,8 +209,9 @@ async def _after_failure(
     else:
         await _finish_failed(svc, check, failure.reason)
     method = check.methods_tried[-1]
-    await abuse.count_failure(svc, check, juris, method, circumvention=failure.circumvention)
-    return EvidenceResult(_view(svc, check, locale), "failed", failure.reason, None)
+    signal = await abuse.count_failure(svc, check, juris, method, circumvention=failure.circumvention)
+    result = EvidenceResult(await _view(svc, check, locale), "failed", failure.reason, None)
+    return _with_consequence(svc, juris, result, signal, locale)
 
 
 async def _after_signal(
@@ -218,16 +232,17 @@ async def _after_signal(
 
     if isinstance(resolution, Contradiction):
         await _finish_failed(svc, check, "inconsistent_signals", circumvention=True)
-        await abuse.inconsistent(svc, check, juris)
-        return EvidenceResult(_view(svc, check, locale), "failed", "inconsistent_signals", None)
+        sanctioned = await abuse.inconsistent(svc, check, juris)
+        result = EvidenceResult(await _view(svc, check, locale), "failed", "inconsistent_signals", None)
+        return _with_consequence(svc, juris, result, sanctioned, locale)
     if isinstance(resolution, Inconclusive):
         mode = method.on_inconclusive or juris.on_inconclusive
-        if mode is OnInconclusive.STEP_UP and _untried(svc, juris, check):
+        if mode is OnInconclusive.STEP_UP and await _untried(svc, juris, check):
             await _save(svc, check)
-            return EvidenceResult(_view(svc, check, locale), "inconclusive", "inconclusive", None)
+            return EvidenceResult(await _view(svc, check, locale), "inconclusive", "inconclusive", None)
         if mode is OnInconclusive.STEP_UP and juris.on_exhausted is OnExhausted.FAIL:
             await _finish_failed(svc, check, "inconclusive")
-            return EvidenceResult(_view(svc, check, locale), "failed", "inconclusive", None)
+            return EvidenceResult(await _view(svc, check, locale), "failed", "inconclusive", None)
         # When in doubt, treat the user as younger.
         band = resolution.youngest.name
         band_level = policy.levels.highest(n.level for n in check.signals)
@@ -237,15 +252,16 @@ async def _after_signal(
 
     need = await abuse.required_level(svc, check.sid, juris.required_level[band])
     if not policy.levels.at_least(band_level, need):
-        if _untried(svc, juris, check):
+        if await _untried(svc, juris, check):
             await _save(svc, check)
-            return EvidenceResult(_view(svc, check, locale), "inconclusive", "insufficient_level", None)
+            return EvidenceResult(await _view(svc, check, locale), "inconclusive", "insufficient_level", None)
         await _finish_failed(svc, check, "insufficient_assurance")
-        return EvidenceResult(_view(svc, check, locale), "failed", "insufficient_assurance", None)
+        return EvidenceResult(await _view(svc, check, locale), "failed", "insufficient_assurance", None)
 
     age_up = signal.age_up_at if signal.interval.within(policy.bands.get(band).interval) else None
-    token = await _pass(svc, client, check, policy, juris, method, band, band_level, age_up)
-    return EvidenceResult(_view(svc, check, locale), "passed", None, token)
+    token, sanctioned = await _pass(svc, client, check, policy, juris, method, band, band_level, age_up)
+    result = EvidenceResult(await _view(svc, check, locale), "passed", None, token)
+    return _with_consequence(svc, juris, result, sanctioned, locale)
 
 
 def _combined(check: CheckState) -> AgeInterval:
@@ -277,7 +293,8 @@ async def _pass(
     band: str,
     level: str,
     age_up: date | None,
-) -> IssuedToken:
+) -> tuple[IssuedToken, AbuseSignal | None]:
+    """Store the record and issue the token; also the signal whose sanction the pass brought on."""
     now = svc.clock.now()
     check.status = CheckStatus.PASSED
     await _save(svc, check)  # the CAS makes this submission the only one that completes the check
@@ -308,11 +325,11 @@ async def _pass(
     svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
     svc.audit.emit("check.completed", outcome="passed", method_class=method.method_class, **ctx)
     await lifecycle.schedule(svc, record)
-    await abuse.after_pass(svc, check, juris, previous, record)
+    signal = await abuse.after_pass(svc, check, juris, previous, record)
     await lifecycle.check_completed(
         svc, client.id, check.sid, check.check_id, "passed", band=band, level=level, reason=None
     )
-    return issue_token(svc, record, recheck_due=False)
+    return issue_token(svc, record, recheck_due=False), signal
 
 
 _RECORD_FIELDS = (
@@ -365,19 +382,21 @@ def _usable(svc: Services, juris: Jurisdiction) -> list[str]:
     return [m for m in juris.waterfall if svc.providers.available(m)]
 
 
-def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
-    """Methods still worth offering: usable, attempts left, and not yet giving a signal."""
+async def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
+    """Methods still worth offering: usable, attempts left, and able to reach the minimum level
+    of a sanction in force (one imposed during this check too)."""
     if check.status is not CheckStatus.PENDING:
         return []
     left = juris.per_check_attempts - check.attempts
     if left <= 0:
         return []
-    return [m for m in _usable(svc, juris) if check.methods_tried.count(m) < juris.per_method_attempts]
+    names = [m for m in _usable(svc, juris) if check.methods_tried.count(m) < juris.per_method_attempts]
+    return abuse.reaching(svc.policy.current, names, await svc.store.get_sanction(check.sid))
 
 
-def _untried(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
+async def _untried(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
     """Methods to step up to: trying a method again cannot narrow what it already said."""
-    return [m for m in _next_names(svc, juris, check) if m not in check.methods_tried]
+    return [m for m in await _next_names(svc, juris, check) if m not in check.methods_tried]
 
 
 def _offer(policy: Policy, method: Method, locale: str | None) -> MethodOffer:
@@ -385,10 +404,10 @@ def _offer(policy: Policy, method: Method, locale: str | None) -> MethodOffer:
     return MethodOffer(method.name, method.method_class, text)
 
 
-def _view(svc: Services, check: CheckState, locale: str | None) -> CheckView:
+async def _view(svc: Services, check: CheckState, locale: str | None) -> CheckView:
     policy = svc.policy.current
     juris = policy.jurisdictions.get(check.jurisdiction)
-    names = _next_names(svc, juris, check) if juris else []
+    names = await _next_names(svc, juris, check) if juris else []
     nxt = next((n for n in names if n not in check.methods_tried), names[0] if names else None)
     return CheckView(
         check_id=check.check_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from providers.registry import Registry
 from service.audit.events import Audit
@@ -35,3 +36,5 @@ class Services:
     # Verified tokens that decisions were asked about, until each one's exp.
     token_cache: TokenCache = field(default_factory=TokenCache)
     metrics: Metrics = field(default_factory=Metrics)
+    # The key manifest the key ring is reloaded from (None: keys fixed at start-up).
+    keys_file: Path | None = None

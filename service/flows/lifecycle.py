@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from service.core.dates import day_of
+from service.core.dates import add_years, day_of
 from service.flows import events
 from service.flows.context import Services
 from service.policy.compiled import Policy
@@ -27,6 +27,43 @@ def level_allows(policy: Policy, record: AssuranceRecord, band: str) -> bool:
         and need in policy.levels
         and policy.levels.at_least(record.level, need)
     )
+
+
+async def age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
+    """The one age-up rule, applied by refresh and by the worker's timers alike.
+
+    Once ``age_up_at`` has passed, an exact-interval minor moves into the next band, and on
+    through every band whose day has also passed, as long as the record's level is enough for
+    it (``level_allows``); otherwise the band stays and the re-check decides. The record is
+    stored, ``subject.band_changed`` audited and sent to the app once, and the timer reset.
+    Returns the record, changed or not.
+    """
+    policy = svc.policy.current
+    today = day_of(svc.clock.now())
+    changed = False
+    while record.age_up_at is not None and record.age_up_at <= today and record.band in policy.bands:
+        nxt = policy.bands.next_after(record.band)
+        if nxt is None:
+            record.age_up_at = None
+            break
+        if not level_allows(policy, record, nxt.name):
+            break  # the next band needs a stronger level: the re-check decides, not the calendar
+        after = policy.bands.next_after(nxt.name)
+        record.band = nxt.name
+        # age_up_at was rounded up from the birthday, so whole years added to it stay at or
+        # after the real birthday of the following band.
+        record.age_up_at = add_years(record.age_up_at, after.lo - nxt.lo) if after else None
+        changed = True
+    if changed:
+        await svc.store.put_record(record, int(policy.retention.total_seconds()))
+        svc.audit.emit(
+            "subject.band_changed", client=record.client_id, sid=record.sid,
+            pol=record.policy_version, band=record.band, reason="age_up",
+        )  # fmt: skip
+        data = {"sid": record.sid, "band": record.band, "reason": "age_up"}
+        await events.publish(svc, record.client_id, events.BAND_CHANGED, data)
+        await schedule(svc, record)
+    return record
 
 
 def next_step(record: AssuranceRecord, today: date) -> date | None:

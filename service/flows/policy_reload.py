@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from service.audit.logging import get_logger
 from service.core.errors import AgebandError
@@ -50,8 +52,11 @@ def reload_policy(svc: Services, trigger: str) -> Reloaded:
 class PolicyReloader:
     """Watches the policy path and listens for SIGHUP while the app runs."""
 
-    def __init__(self, svc: Services) -> None:
+    def __init__(
+        self, svc: Services, *, also_on_sighup: Sequence[Callable[[str], Coroutine[Any, Any, None]]] = ()
+    ) -> None:
         self._svc = svc
+        self._also_on_sighup = tuple(also_on_sighup)  # other reloads one SIGHUP triggers (keys)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sighup = False
@@ -75,9 +80,10 @@ class PolicyReloader:
             self._task = loop.create_task(self._watch())
 
     def _on_sighup(self, loop: asyncio.AbstractEventLoop) -> None:
-        task = loop.create_task(self.reload("sighup"))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        for reload in (self.reload, *self._also_on_sighup):
+            task = loop.create_task(reload("sighup"))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
 
     async def _watch(self) -> None:
         from watchfiles import awatch

@@ -56,3 +56,5 @@ class EvidenceResult:
     outcome: str  # passed | inconclusive | failed
     reason: str | None
     token: IssuedToken | None
+    sanction: str | None = None  # the abuse signal whose sanction this submission brought on
+    consequence: str | None = None  # the policy's message for the user about that sanction

@@ -8,7 +8,7 @@ from typing import Any
 
 from service.audit.events import sid_ref
 from service.clients.registry import Client
-from service.core.dates import add_years, day_of, epoch, start_of_day
+from service.core.dates import epoch, start_of_day
 from service.core.errors import AgebandError
 from service.flows import abuse, events, lifecycle
 from service.flows.context import Services
@@ -70,39 +70,9 @@ async def refresh(svc: Services, client: Client, ref: SubjectRef) -> IssuedToken
             method=started.method.name,
             methods=[m.name for m in started.methods],
         )
-    record = await _age_up(svc, record)
+    record = await lifecycle.age_up(svc, record)
     svc.metrics.refresh("issued_recheck_due" if now >= recheck_at else "issued")
     return issue_token(svc, record, recheck_due=now >= recheck_at)
-
-
-async def _age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
-    """Move an exact-interval minor into the next band once ``age_up_at`` has passed."""
-    policy = svc.policy.current
-    today = day_of(svc.clock.now())
-    changed = False
-    while record.age_up_at is not None and record.age_up_at <= today and record.band in policy.bands:
-        nxt = policy.bands.next_after(record.band)
-        if nxt is None:
-            record.age_up_at = None
-            break
-        if not lifecycle.level_allows(policy, record, nxt.name):
-            break  # the next band needs a stronger level: the re-check decides, not the calendar
-        after = policy.bands.next_after(nxt.name)
-        record.band = nxt.name
-        # age_up_at was rounded up from the birthday, so whole years added to it stay at or
-        # after the real birthday of the following band.
-        record.age_up_at = add_years(record.age_up_at, after.lo - nxt.lo) if after else None
-        changed = True
-    if changed:
-        await svc.store.put_record(record, int(policy.retention.total_seconds()))
-        svc.audit.emit(
-            "subject.band_changed", client=record.client_id, sid=record.sid,
-            pol=record.policy_version, band=record.band, reason="age_up",
-        )  # fmt: skip
-        data = {"sid": record.sid, "band": record.band, "reason": "age_up"}
-        await events.publish(svc, record.client_id, events.BAND_CHANGED, data)
-        await lifecycle.schedule(svc, record)
-    return record
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ from service.core.dates import day_of
 from service.flows import lifecycle
 from service.flows.context import Services
 from service.flows.events import EVENT_TTL
-from service.flows.tokens import _age_up
 from service.store.errors import StoreUnavailable
 from service.store.events import Delivery
 from service.webhooks.delivery import deliver
@@ -135,7 +134,7 @@ async def run_timers(svc: Services, limit: int = 500) -> int:
             if record is None or record.client_id != client_id:
                 await svc.store.unschedule(client_id, sid)
                 continue
-            record = await _age_up(svc, record)  # notifies subject.band_changed
+            record = await lifecycle.age_up(svc, record)  # notifies subject.band_changed
             if record.recheck_at <= today:
                 await lifecycle.recheck_due(svc, record)  # once per re-check date
             nxt = lifecycle.next_step(record, today)

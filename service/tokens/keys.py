@@ -31,6 +31,7 @@ __all__ = [
     "SigningKey",
     "generate_key",
     "load_key",
+    "load_key_manifest",
     "write_key",
 ]
 
@@ -131,6 +132,29 @@ def load_key(path: Path, state: KeyState) -> SigningKey:
     return key
 
 
+def load_key_manifest(path: Path) -> KeyRing:
+    """A key ring from a manifest: a JSON (or YAML) list of ``{"path": ..., "state": ...}``;
+    relative paths are relative to the manifest. Re-read on every key reload."""
+    import yaml
+
+    try:
+        entries: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise KeyConfigError(f"{path}: cannot read key manifest ({err.strerror})") from None
+    except yaml.YAMLError:
+        raise KeyConfigError(f"{path}: not valid JSON or YAML") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "path" in e for e in entries):
+        raise KeyConfigError(f"{path}: expected a list of {{path, state}} entries")
+    keys = []
+    for entry in entries:
+        try:
+            state = KeyState(entry.get("state", "active"))
+        except ValueError:
+            raise KeyConfigError(f"{path}: a key's state must be next, active or retired") from None
+        keys.append(load_key(path.parent / str(entry["path"]), state))
+    return KeyRing(keys)
+
+
 def generate_key(alg: str = "EdDSA", *, state: KeyState = KeyState.next) -> SigningKey:
     """A new private key. New keys default to ``next``: publish before signing."""
     if alg == "EdDSA":
@@ -163,7 +187,8 @@ def write_key(key: SigningKey, path: Path, fmt: Literal["pem", "jwk"]) -> None:
 
 
 class KeyRing:
-    """The keys this instance signs with and publishes. Immutable: rotation builds a new ring."""
+    """The keys this instance signs with and publishes. A rotation loads a whole new ring and
+    ``adopt``s it: the signer, verifier and JWKS holding this ring see the new keys at once."""
 
     def __init__(self, keys: Iterable[SigningKey]) -> None:
         self._keys = tuple(keys)
@@ -175,6 +200,12 @@ class KeyRing:
             raise KeyConfigError("the key ring holds the same key (kid) more than once")
         self._active = active[0]
         self._algorithms = frozenset(k.alg for k in self._keys)
+
+    def adopt(self, other: KeyRing) -> None:
+        """Take ``other``'s keys. Called on the event loop, with no await in between, so no
+        request ever sees half of each ring; ``other`` was validated when it was built."""
+        self._keys, self._by_kid = other._keys, other._by_kid
+        self._active, self._algorithms = other._active, other._algorithms
 
     @classmethod
     def development(cls) -> KeyRing:

@@ -12,7 +12,7 @@ from service.core.clock import Clock
 from service.core.ids import new_jti
 from service.tokens import _jose
 from service.tokens.claims import MAX_TOKEN_BYTES, TOKEN_TYPE, TokenClaims
-from service.tokens.keys import KeyRing
+from service.tokens.keys import KeyRing, SigningKey
 
 __all__ = ["TokenSigner"]
 
@@ -34,7 +34,7 @@ def _payload_json(c: TokenClaims, prefix: str) -> bytes:
 
 
 class TokenSigner:
-    """Signs with the ring's active key. A rotated ring means a new signer."""
+    """Signs with the ring's active key, following the ring when it is rotated."""
 
     def __init__(
         self,
@@ -52,14 +52,18 @@ class TokenSigner:
         self._issuer = issuer
         self._lifetime = int(seconds)
         self._clock = clock
-        key = keyring.signing_key
+        self._keyring = keyring
+        self._use(keyring.signing_key)
+        self._payload_prefix = '{"iss":' + encode_basestring_ascii(issuer)
+
+    def _use(self, key: SigningKey) -> None:
+        self._signing = key
         self.kid = key.kid
         self._key = key.key
         self._alg = _jose.algorithm(key.alg)
         # The header never changes for a key: encode it once, not per token.
         header = {"alg": key.alg, "typ": TOKEN_TYPE, "kid": key.kid}
         self._header_segment = urlsafe_b64encode(json.dumps(header, separators=(",", ":")).encode())
-        self._payload_prefix = '{"iss":' + encode_basestring_ascii(issuer)
 
     def issue(
         self,
@@ -73,6 +77,8 @@ class TokenSigner:
         policy_version: str,
         recheck_at: int,
     ) -> tuple[str, TokenClaims]:
+        if self._keyring.signing_key is not self._signing:  # the ring was rotated
+            self._use(self._keyring.signing_key)
         now = int(self._clock.now().timestamp())
         claims = TokenClaims(
             iss=self._issuer,

@@ -14,6 +14,7 @@ from typing import Any
 
 from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
+from joserfc.jws import JWSRegistry
 from joserfc.util import urlsafe_b64decode
 
 from service.core.clock import Clock
@@ -55,7 +56,8 @@ class TokenVerifier:
         self._issuer = issuer
         self._clock = clock
         self._leeway = leeway_seconds
-        self._registries = {alg: _jose.pinned_registry(alg) for alg in keyring.algorithms}
+        # One pinned registry per algorithm, made on first use: a rotated ring may bring a new one.
+        self._registries: dict[str, JWSRegistry] = {}
 
     def verify(self, token: str, *, audience: str | None) -> TokenClaims:
         """The token's claims, or InvalidToken.
@@ -76,7 +78,10 @@ class TokenVerifier:
             raise InvalidToken("malformed header")
         key = self._key_for(header)
         try:
-            obj = jws.deserialize_compact(token, key.key, registry=self._registries[key.alg])
+            registry = self._registries.get(key.alg) or self._registries.setdefault(
+                key.alg, _jose.pinned_registry(key.alg)
+            )
+            obj = jws.deserialize_compact(token, key.key, registry=registry)
         except BadSignatureError:
             raise InvalidToken("bad signature") from None
         except (JoseError, ValueError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -101,6 +103,21 @@ def test_bad_base64_is_unreadable_and_bad_characters_are_schema_errors() -> None
     assert caught.value.code == "invalid_evidence"
 
 
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header promises width x height pixels, with one empty data chunk."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
+
+
 def test_decompression_bomb_is_refused_before_decoding() -> None:
     # 6000 x 6000 one-bit pixels: a few kilobytes of PNG, 108 MB once decoded as RGB.
     bomb = _image("PNG", (6000, 6000), mode="1")
@@ -108,10 +125,11 @@ def test_decompression_bomb_is_refused_before_decoding() -> None:
     with pytest.raises(ImageTooManyPixels) as caught:
         decode(bomb, LIMITS, max_side=1024)
     assert caught.value.status == 422 and caught.value.code == "image_too_many_pixels"
-    # Beyond Pillow's own limit too: its bomb error becomes the same 422, not a crash.
-    huge = _image("PNG", (20000, 20000), mode="1")
-    with pytest.raises(ImageTooManyPixels):
-        decode(huge, LIMITS, max_side=1024)
+    # A header promising 400 megapixels, beyond Pillow's own limit: its bomb error becomes the
+    # same 422, not a crash; and one just over ours is refused before any pixel is read.
+    for width, height in ((20000, 20000), (6000, 4001)):
+        with pytest.raises(ImageTooManyPixels):
+            decode(_png_header_only(width, height), LIMITS, max_side=1024)
 
 
 def test_too_small_to_hold_a_face() -> None:

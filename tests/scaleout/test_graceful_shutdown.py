@@ -35,9 +35,8 @@ def _read_response(sock: socket.socket) -> tuple[int, dict[str, object]]:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
-    length = next(
-        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
-    )
+    lines = head.split(b"\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length"))
     while len(body) < length:
         chunk = sock.recv(65536)
         assert chunk, "connection closed mid-body"
@@ -54,10 +53,11 @@ async def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None
     }
     service = ServiceProcess(env, tmp_path / "serve.log")
     try:
-        check = httpx.post(
-            f"{service.url}/v1/checks", json={"subject": "slow-uploader", "jurisdiction": "default"},
-            headers=AUTH, timeout=10,
-        ).json()  # fmt: skip
+        async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
+            started = await http.post(
+                "/v1/checks", json={"subject": "slow-uploader", "jurisdiction": "default"}, headers=AUTH
+            )
+        check = started.json()
         body = json.dumps({"method": "self_declaration", "birth_year": 1990}).encode()
         head = (
             f"POST /v1/checks/{check['check_id']}/evidence HTTP/1.1\r\nHost: ageband\r\n"

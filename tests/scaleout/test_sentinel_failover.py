@@ -47,7 +47,8 @@ async def test_failover_recovers_and_loses_no_acknowledged_revocation() -> None:
         async with running(settings) as run:
             svc = run.services
             sid, token = await run.adult_token("token-holder")
-            assert (await run.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)).status_code == 200
+            revoked = await run.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)
+            assert revoked.status_code == 200
             sids = [derive_sid(svc.pepper, "demo", f"subject-{i}") for i in range(SUBJECTS + 20)]
             for s in sids:
                 await svc.store.put_record(_record(s), 3600)
@@ -91,8 +92,9 @@ async def test_failover_recovers_and_loses_no_acknowledged_revocation() -> None:
                     await asyncio.sleep(0.05)
             assert setup.current_primary_port() != old_primary
             print(  # the figures README "Running in production" quotes (pytest -s)
-                f"\nfailover (down-after {DOWN_AFTER_MS} ms): reads back after {first_read or first_write:.2f} s,"
-                f" acknowledged revocations after {first_write:.2f} s; {len(acked)} acknowledged"
+                f"\nfailover (down-after {DOWN_AFTER_MS} ms): reads back after"
+                f" {first_read or first_write:.2f} s, acknowledged revocations after {first_write:.2f} s;"
+                f" {len(acked)} acknowledged"
             )
 
             # Every acknowledged revocation survived on the new primary.

@@ -1,0 +1,95 @@
+"""Signing-key hot reload: the key manifest (``AGEBAND_TOKENS__KEYS_FILE``) is re-read on a
+change in its directory, on SIGHUP and on the admin endpoint.
+
+Every replica reads the same manifest (a Secret mounted as files), so a rotation converges on
+all of them without a restart. Like the policy, a reload is all-or-nothing: an unreadable
+manifest or key, or a ring without exactly one active key, leaves the live ring in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.audit.logging import get_logger
+from service.core.errors import AgebandError
+from service.flows.context import Services
+from service.tokens.keys import KeyConfigError, KeyRing, load_key_manifest
+
+
+class KeysRejected(AgebandError):
+    status = 422
+    code = "keys_rejected"
+    title = "The key manifest is invalid; the live keys stay"
+
+
+class KeysNotReloadable(AgebandError):
+    status = 409
+    code = "keys_not_reloadable"
+    title = "Signing keys are fixed at start-up; set AGEBAND_TOKENS__KEYS_FILE to reload them"
+
+
+@dataclass(frozen=True, slots=True)
+class KeysReloaded:
+    active: str
+    kids: list[str]
+    changed: bool
+
+
+def _load(svc: Services) -> KeyRing:
+    if svc.keys_file is None:
+        raise KeysNotReloadable("no key manifest configured")
+    try:
+        return load_key_manifest(svc.keys_file)
+    except KeyConfigError as exc:
+        # The message names the file and the problem, never key material.
+        get_logger("ageband.tokens").warning("keys.rejected", audit=True, errors=[str(exc)])
+        raise KeysRejected("the key manifest is invalid", errors=[str(exc)]) from None
+
+
+def _adopt(svc: Services, ring: KeyRing, trigger: str) -> KeysReloaded:
+    before = [k.kid for k in svc.keyring.keys], svc.keyring.signing_key.kid
+    svc.keyring.adopt(ring)
+    kids = [k.kid for k in ring.keys]
+    get_logger("ageband.tokens").info(
+        "keys.loaded", audit=True, reason=trigger, kid=ring.signing_key.kid, keys=kids
+    )
+    return KeysReloaded(ring.signing_key.kid, kids, (kids, ring.signing_key.kid) != before)
+
+
+def reload_keys(svc: Services, trigger: str) -> KeysReloaded:
+    """Reload now, on the event loop's thread (the swap must not interleave with a request)."""
+    return _adopt(svc, _load(svc), trigger)
+
+
+class KeyReloader:
+    """Watches the manifest's directory (a Secret volume swaps a symlink, not the file)."""
+
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def reload(self, trigger: str) -> None:
+        with contextlib.suppress(KeysRejected, KeysNotReloadable):  # logged; the live ring stays
+            ring = await asyncio.to_thread(_load, self._svc)  # file reads off the loop
+            _adopt(self._svc, ring, trigger)  # the swap on the loop
+
+    def start(self, *, watch: bool) -> None:
+        if watch and self._svc.keys_file is not None:
+            watched = self._svc.keys_file.parent
+            self._task = asyncio.get_running_loop().create_task(self._watch(watched))
+
+    async def _watch(self, folder: Path) -> None:
+        from watchfiles import awatch
+
+        async for _ in awatch(folder, stop_event=self._stop, debounce=200, recursive=False):
+            await self.reload("file_change")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
