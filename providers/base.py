@@ -70,6 +70,9 @@ class Unavailability:
 
 
 Outcome = Signal | Failure
+# What a redirect provider's callback yields before the check is touched: the verified claims
+# (evidence: memory only, cleared after ``complete``), or why the callback was refused.
+Redeemed = dict[str, Any] | Failure
 
 
 @runtime_checkable
@@ -112,10 +115,15 @@ class RedirectProvider(Provider, Protocol):
     async def authorization_url(self, request: AuthorizationRequest) -> str:
         """Where to send the user. Raise ``Unavailable`` when the third party cannot be reached."""
 
-    async def complete(
-        self, params: Mapping[str, str], request: AuthorizationRequest, ctx: ProviderContext
-    ) -> Outcome:
-        """Finish the callback: check the response, exchange the code, validate, derive."""
+    async def redeem(
+        self, params: Mapping[str, str], request: AuthorizationRequest, now: datetime
+    ) -> Redeemed:
+        """Check the callback and redeem it at the third party (exchange the code, validate what
+        comes back). Raise ``Unavailable`` when the third party cannot be reached in time: the
+        flow runs this before it touches the check, so an outage spends none of its attempts."""
+
+    async def complete(self, redeemed: Redeemed, ctx: ProviderContext) -> Outcome:
+        """Derive the signal from what ``redeem`` verified (or pass its Failure on)."""
 
 
 @runtime_checkable

@@ -49,7 +49,7 @@ _CLAIM_NAMES = (
 )  # fmt: skip
 
 
-async def refresh(svc: Services, client: Client, ref: SubjectRef) -> IssuedToken:
+async def refresh(svc: Services, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
     from service.flows.checks import start_check  # checks issue tokens too: import at use
 
     record = await own_record(svc, client, ref)
@@ -59,16 +59,21 @@ async def refresh(svc: Services, client: Client, ref: SubjectRef) -> IssuedToken
     grace = juris.grace if juris else timedelta(0)
     recheck_at = start_of_day(record.recheck_at)
     # A sanction's lock answers 429 here; a sanction's minimum level above the record's asks for a check.
-    if now >= recheck_at + grace or await abuse.needs_recheck(svc, record):
+    expired = now >= recheck_at + grace
+    sanction = None if expired else await abuse.needs_recheck(svc, record, locale)
+    if expired or sanction is not None:
         svc.metrics.refresh("recheck_required")
         started = await start_check(
-            svc, client, SubjectRef(sid=record.sid), record.jurisdiction, "recheck", None
+            svc, client, SubjectRef(sid=record.sid), record.jurisdiction, "recheck", locale
         )
+        why = "the re-check date and its grace period have passed" if expired else "a sanction is in force"
         raise RecheckRequired(
-            "the re-check date and its grace period have passed; complete the new check",
+            f"{why}; complete the new check",
             check_id=started.check_id,
             method=started.method.name,
             methods=[m.name for m in started.methods],
+            # The sanction's code and the policy's message, so the user learns why and what follows.
+            **(abuse.notice(svc, sanction, locale) if sanction is not None else {}),
         )
     record = await lifecycle.age_up(svc, record)
     svc.metrics.refresh("issued_recheck_due" if now >= recheck_at else "issued")

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import AdminDep
 from service.flows.errors import DevClockDisabled
+from service.flows.key_reload import reload_keys
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -31,3 +32,22 @@ async def advance_clock(body: AdvanceClock, caller: AdminDep) -> ClockState:
         raise DevClockDisabled("start the service with --dev-clock to use this")
     svc.dev_clock.advance(body.advance)
     return ClockState(now=svc.dev_clock.now(), offset_seconds=svc.dev_clock.offset.total_seconds())
+
+
+class KeysReloadOut(BaseModel):
+    active_kid: str
+    kids: list[str]
+    changed: bool
+
+
+@router.post(
+    "/keys/reload",
+    responses={
+        409: {"description": "Keys are fixed at start-up (no AGEBAND_TOKENS__KEYS_FILE)."},
+        422: {"description": "Invalid key manifest; the live keys stay."},
+    },
+)
+async def reload_signing_keys(caller: AdminDep) -> KeysReloadOut:
+    """Re-read the key manifest now (also done on file change and SIGHUP). All or nothing."""
+    done = reload_keys(caller.svc, "admin")
+    return KeysReloadOut(active_kid=done.active, kids=done.kids, changed=done.changed)

@@ -134,6 +134,16 @@ class EvidenceResponse(BaseModel):
     reason: str | None = Field(description="Stable reason code when not passed.")
     check: CheckResponse
     token: TokenOut | None
+    sanction: str | None = Field(
+        default=None,
+        description="The abuse signal (e.g. younger_band) whose policy sanction this submission "
+        "brought on, also when the check passed.",
+    )
+    consequence: str | None = Field(
+        default=None,
+        description="What that sanction means for the user, in the policy's words and their "
+        "language: show it to them.",
+    )
 
     @classmethod
     def of(cls, r: EvidenceResult) -> EvidenceResponse:
@@ -142,4 +152,6 @@ class EvidenceResponse(BaseModel):
             reason=r.reason,
             check=CheckResponse.of(r.check),
             token=TokenOut.of(r.token) if r.token else None,
+            sanction=r.sanction,
+            consequence=r.consequence,
         )

@@ -32,10 +32,11 @@ class MalformedIntrospection(AgebandError):
 
 @router.post("/v1/tokens/refresh", response_model=TokenOut, openapi_extra=request_body(RefreshRequest))
 async def refresh(request: Request) -> Response:
-    """A fresh token while the record is valid; 409 ``recheck_required`` (with a new check) after grace."""
+    """A fresh token while the record is valid; 409 ``recheck_required`` (with a new check) after grace,
+    or while a sanction demands a higher level (then with its ``reason`` and ``consequence``)."""
     caller = json_caller(request)
     body = await parse_body(request, RefreshRequest)
-    issued = await flow.refresh(caller.svc, caller.client, SubjectRef(body.subject, body.sid))
+    issued = await flow.refresh(caller.svc, caller.client, SubjectRef(body.subject, body.sid), caller.locale)
     return json_response(TokenOut.of(issued))
 
 
