@@ -92,6 +92,15 @@ class Provider(Protocol):
         the message names fields, never their values."""
 
 
+@runtime_checkable
+class Closeable(Protocol):
+    """Optional for a provider: one that holds resources (a connection pool to its vendor)
+    implements ``aclose``, and the service calls it once at shutdown. It must be safe to call
+    before any use and more than once."""
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AuthorizationRequest:
     """What the flow keeps between a redirect provider's start and its callback."""

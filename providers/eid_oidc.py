@@ -16,7 +16,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
@@ -29,6 +29,7 @@ from providers.base import (
     Flow,
     Outcome,
     ProviderContext,
+    Redeemed,
     Signal,
     Unavailability,
 )
@@ -51,7 +52,8 @@ from service.core.intervals import AgeInterval, age_on, from_birthdate, from_ove
 
 _FULL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
-# Forged, mixed-up or replayed responses count against the subject; a denied login does not.
+# Forged, mixed-up or replayed responses count against the subject; a denied login does not,
+# nor a key id the provider has not published yet (a key rotation we have not caught up with).
 _CIRCUMVENTION = frozenset({"issuer_mismatch", "nonce_mismatch", "audience_mismatch", "id_token_invalid"})
 
 
@@ -99,17 +101,26 @@ class EidOidcProvider:
         )
         return url
 
-    async def complete(
-        self, params: Mapping[str, str], request: AuthorizationRequest, ctx: ProviderContext
-    ) -> Outcome:
+    async def redeem(
+        self, params: Mapping[str, str], request: AuthorizationRequest, now: datetime
+    ) -> Redeemed:
+        # One deadline for discovery, token exchange and JWKS together: a slow provider gives a
+        # 503 within ``timeout_seconds``, not one timeout per upstream call.
         try:
-            claims = await self._claims(params, request, ctx)
-            return self._signal(claims, ctx)
+            return await self._upstream.within_timeout(self._claims(params, request, now))
         except Rejected as exc:
-            return Failure(exc.reason, circumvention=exc.reason in _CIRCUMVENTION)
+            return _failure(exc.reason)
+
+    async def complete(self, redeemed: Redeemed, ctx: ProviderContext) -> Outcome:
+        if isinstance(redeemed, Failure):
+            return redeemed
+        try:
+            return self._signal(redeemed, ctx)
+        except Rejected as exc:
+            return _failure(exc.reason)
 
     async def _claims(
-        self, params: Mapping[str, str], request: AuthorizationRequest, ctx: ProviderContext
+        self, params: Mapping[str, str], request: AuthorizationRequest, now: datetime
     ) -> dict[str, Any]:
         meta = await self._upstream.metadata()
         iss = params.get("iss")
@@ -122,7 +133,7 @@ class EidOidcProvider:
         raw = token.get("id_token")
         if not isinstance(raw, str):
             raise Rejected(TOKEN_EXCHANGE_FAILED)
-        return await id_token.validate(raw, self._cfg, self._upstream, request.nonce, ctx.now)
+        return await id_token.validate(raw, self._cfg, self._upstream, request.nonce, now)
 
     async def _exchange(self, endpoint: str, code: str, verifier: str) -> Mapping[str, Any]:
         body: str = prepare_token_request(
@@ -207,6 +218,10 @@ def _from_birthdate(value: object, today: date, ctx: ProviderContext) -> tuple[A
         oldest = age_on(date(year, 1, 1), today)
         return AgeInterval(max(0, oldest - 1), oldest), None
     raise Rejected(AGE_CLAIM_INVALID)
+
+
+def _failure(reason: str) -> Failure:
+    return Failure(reason, circumvention=reason in _CIRCUMVENTION)
 
 
 def _s256(verifier: str) -> str:

@@ -71,10 +71,11 @@ def parse_evidence(model: type[M], evidence: Mapping[str, Any]) -> M:
 
 
 def _problem(e: ErrorDetails) -> dict[str, str]:
+    # ``type`` lets the flow rebuild the error from structure alone (service/flows/evidence_errors.py).
     field = ".".join(str(p) for p in e["loc"]) or "<evidence>"
     if e["type"] in _SCHEMA_ONLY_MESSAGES:
-        return {"field": field, "problem": e["msg"]}
+        return {"field": field, "type": e["type"], "problem": e["msg"]}
     if e["type"] == "union_tag_invalid":
         expected = (e.get("ctx") or {}).get("expected_tags", "")
-        return {"field": field, "problem": f"Input tag should be one of: {expected}"}
-    return {"field": field, "problem": f"Input is not valid ({e['type']})"}
+        return {"field": field, "type": e["type"], "problem": f"Input tag should be one of: {expected}"}
+    return {"field": field, "type": e["type"], "problem": f"Input is not valid ({e['type']})"}

@@ -1,17 +1,33 @@
 """``http_estimation``: facial age estimation by a vendor's HTTP API.
 
-It speaks the shape Yoti documents for its age-estimation API
-(developers.yoti.com, "Age estimation" integration guide and API reference):
+It speaks the shape Yoti documents for its facial age estimation API; the field names below
+were checked against these pages:
 
-- ``POST {base_url}/age`` or, when the policy requires liveness, ``{base_url}/age-antispoofing``,
-  with a JSON body ``{"img": "<base64 JPEG>", "metadata": {"device": "mobile"|"laptop"|"unknown"}}``;
-- the answer ``{"age": {"age": float, "st_dev": float},
-  "antispoofing": {"prediction": "real"|"fake"|"undetermined"}}`` (``antispoofing`` only from
-  the liveness endpoint); errors as 4xx/5xx with ``{"error_code": "..."}``.
+[1] https://developers.yoti.com/age-estimation/integration-guide (endpoints, request body)
+[2] https://developers.yoti.com/age-estimationv2/age-estimation (response body)
+[3] https://developers.yoti.com/facial-age-estimation-api (reference: fields, headers, statuses)
+[4] https://developers.yoti.com/v8.0/ai-services-terminals/api-reference (``st_dev``, errors)
+[5] https://developers.yoti.com/age-verification/headless-fae-image-handling (image limits)
 
-The auth header is configurable (``auth_header``/``auth_value``; Yoti names its SDK id in
-``X-Yoti-Auth-Id``); requests that the vendor wants signed go through a signing gateway given
-as ``base_url``.
+- endpoints [1]: ``POST https://api.yoti.com/ai/v1/age``, or ``.../ai/v1/age-antispoofing``
+  when the policy requires liveness (``base_url`` + ``age_path`` / ``age_liveness_path``);
+- request [1][3]: ``{"img": "<base64 image>", "metadata": {"device": "mobile"|"laptop"|"unknown"}}``;
+  ``img`` is mandatory and ``metadata.device`` optional (the reference also lists ``any``). The
+  optional ``secure`` object is made by Yoti's own capture module and is not sent;
+- response [2][3]: ``{"age": {"age": float, "st_dev": float},
+  "antispoofing": {"prediction": "real"|"fake"|"undetermined"}}``, ``antispoofing`` only from
+  the liveness endpoint. Yoti advises rejecting an ``st_dev`` above 6.0 [4]: the policy's
+  ``max_sigma``;
+- headers [3]: ``X-Yoti-Auth-Id`` (the SDK id: ``auth_header``/``auth_value`` here) and, for
+  signed requests, ``X-Yoti-Auth-Digest`` with ``nonce`` and ``timestamp`` query parameters:
+  those go through a signing gateway given as ``base_url``;
+- statuses [3]: 400 (image validation or malformed request), 401, 403, 404, 413, 500, 503, with
+  the reason in ``error_code`` (e.g. 401 ``INVALID_X_YOTI_AUTH_ID``) [4]. Those pages do not
+  list the face-detection codes, so a code containing ``NO_FACE``/``FACE_NOT`` or ``MULTIPLE``
+  maps to ``no_face``/``multiple_faces`` and any other 400/413/422 to ``image_rejected``;
+- image limits, as Yoti publishes them for its estimation endpoint [5]: at most 2000 px a side
+  and 2,100,000 pixels (``max_side``, ``max_send_pixels``: larger photos are scaled down), JPEG
+  at quality 95 to 100 (``jpeg_quality``, default 95).
 
 What is sent: a fresh JPEG of the decoded pixels (``providers.images``), never the client's
 file, so no EXIF, GPS or ICC data reaches the vendor, and WebP input works with vendors that
@@ -29,20 +45,23 @@ Outcomes:
 - the vendor's face errors: ``no_face`` / ``multiple_faces``; other image refusals
   (400, 413, 422): ``image_rejected``.
 
-Failures of the vendor itself raise, so the API answers with a stable code and the check is
-not failed (the user may try again, or another method): timeouts, connection errors, 5xx, 401/403/404 (a
-misconfiguration), 429 and an open circuit give 503 ``provider_unavailable``; a response that
-is not the documented one (malformed JSON, missing fields, larger than
-``max_response_bytes``, unexpected status) gives 502 ``provider_bad_response``.
+Failures of the vendor itself raise, so the API answers with a stable code, the check is not
+failed and the attempt is given back (the user may try again, or another method): timeouts,
+connection errors, 5xx, 401/403/404 (a misconfiguration), 429 and an open circuit give 503
+``provider_unavailable``; a response that is not the documented one (malformed JSON, missing
+fields, larger than ``max_response_bytes``, unexpected status) gives 502 ``provider_bad_response``.
 
 Resilience: the whole call, retries included, takes at most ``timeout_seconds`` (≤ 5 s).
 Only calls the vendor cannot have processed are retried (a connection that failed to open,
 or a 503), at most ``retries`` times. A circuit breaker (``providers.circuit``) opens after
 ``failure_threshold`` failures in a row; while it is open the provider reports itself
 unavailable, so the waterfall offers other methods; after ``recovery_seconds`` one probe
-call decides whether it closes again. A fresh connection is opened per call: it is not
-shared across event loops and needs no shutdown hook, and the vendor's inference dominates
-the latency.
+call decides whether it closes again.
+
+Connections: one ``httpx.AsyncClient`` per provider instance, made on the first call, keeps up
+to ``max_connections`` connections to the vendor open (idle ones for ``keepalive_seconds``), so
+consecutive checks skip the TCP and TLS handshakes. The service closes it at shutdown through
+``aclose`` (``providers.base.Closeable``); a provider is used from one event loop, the service's.
 """
 
 from __future__ import annotations
@@ -50,12 +69,14 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final, Literal
 
 import anyio
 import httpx
 import structlog
+from PIL import Image
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
@@ -98,10 +119,15 @@ class HttpEstimationConfig(BaseModel):
     retries: int = Field(default=1, ge=0, le=3, description="Only calls the vendor cannot have processed.")
     retry_backoff_seconds: float = Field(default=0.1, ge=0, le=1)
     max_response_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    max_connections: int = Field(default=20, ge=1, le=500, description="Open to the vendor at once.")
+    keepalive_seconds: float = Field(default=5.0, ge=0, le=300, description="How long an idle one stays.")
     failure_threshold: int = Field(default=5, ge=1, le=100)
     recovery_seconds: float = Field(default=30.0, ge=0.01, le=3600)
     images: ImageLimits = Field(default_factory=ImageLimits)
     max_side: int = Field(default=2000, ge=256, le=4096, description="Yoti takes at most 2000 px a side.")
+    max_send_pixels: int = Field(
+        default=2_100_000, ge=65_536, le=16_000_000, description="Yoti takes at most 2,100,000 pixels."
+    )
     jpeg_quality: int = Field(default=95, ge=70, le=100)
 
     @field_validator("base_url")
@@ -152,6 +178,7 @@ class HttpEstimationProvider:
         self._name = name
         self._config = parse_config(HttpEstimationConfig, name, config)
         self._breaker = CircuitBreaker(self._config.failure_threshold, self._config.recovery_seconds)
+        self._client: httpx.AsyncClient | None = None  # made on first use, in the service's loop
 
     @property
     def name(self) -> str:
@@ -165,6 +192,26 @@ class HttpEstimationProvider:
         if not self._breaker.would_allow():
             return Unavailability("the vendor failed repeatedly; its circuit is open")
         return None
+
+    async def aclose(self) -> None:
+        """Close the connections to the vendor (at shutdown); a later call would open new ones."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            cfg = self._config
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(cfg.timeout_seconds, connect=cfg.connect_timeout_seconds),
+                limits=httpx.Limits(
+                    max_connections=cfg.max_connections,
+                    max_keepalive_connections=cfg.max_connections,
+                    keepalive_expiry=cfg.keepalive_seconds,
+                ),
+                follow_redirects=False,
+            )
+        return self._client
 
     async def submit(self, evidence: Mapping[str, Any], ctx: ProviderContext) -> Outcome:
         ev = parse_evidence(ImageEvidence, evidence)
@@ -195,6 +242,7 @@ class HttpEstimationProvider:
         """In a worker thread: the checked image, decoded and encoded afresh as a JPEG."""
         image = decode(data, self._config.images, max_side=self._config.max_side)
         try:
+            _fit_pixels(image, self._config.max_send_pixels)
             return encode_jpeg(image, self._config.jpeg_quality)
         finally:
             image.close()
@@ -243,11 +291,10 @@ class HttpEstimationProvider:
         headers["Accept-Encoding"] = "identity"
         if cfg.auth_value is not None:
             headers[cfg.auth_header] = cfg.auth_value.get_secret_value()
-        limits = httpx.Timeout(cfg.timeout_seconds, connect=cfg.connect_timeout_seconds)
         attempt = 0
         while True:
             attempt += 1
-            outcome = await self._post_once(url, headers, body, limits)
+            outcome = await self._post_once(url, headers, body)
             if isinstance(outcome, tuple) and not (outcome[0] == 503 and attempt <= cfg.retries):
                 return outcome
             if outcome == "lost":
@@ -259,21 +306,28 @@ class HttpEstimationProvider:
             await anyio.sleep(cfg.retry_backoff_seconds * 2 ** (attempt - 1))
 
     async def _post_once(
-        self, url: str, headers: Mapping[str, str], body: bytes, limits: httpx.Timeout
+        self, url: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, bytes | None] | Literal["not_sent", "lost"]:
-        """(status, body or None when over the cap), or how the exchange failed."""
+        """(status, body or None when over the cap), or how the exchange failed. A response left
+        unread (over the cap) or cut short closes its connection rather than returning it to the pool."""
         failed: Literal["not_sent", "lost"] | None = None
         try:
-            async with (
-                httpx.AsyncClient(timeout=limits, follow_redirects=False) as client,
-                client.stream("POST", url, content=body, headers=headers) as response,
-            ):
+            async with self._http().stream("POST", url, content=body, headers=headers) as response:
                 return response.status_code, await _read_capped(response, self._config.max_response_bytes)
-        except (httpx.ConnectError, httpx.ConnectTimeout):
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
             failed = "not_sent"  # the request never left: safe to send again
         except httpx.HTTPError:
             failed = "lost"  # it may have been processed: never retried
         return failed
+
+
+def _fit_pixels(image: Image.Image, max_pixels: int) -> None:
+    """Scale down in place, keeping the aspect ratio, to at most ``max_pixels`` pixels: a phone
+    photo within 2000 px a side (2000 × 1500) still has more than the vendor takes."""
+    width, height = image.size
+    if width * height > max_pixels:
+        scale = math.sqrt(max_pixels / (width * height))
+        image.thumbnail((max(1, math.floor(width * scale)), max(1, math.floor(height * scale))))
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> bytes | None:

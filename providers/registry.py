@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from providers.base import Provider, ProviderFactory, ProviderInfo
+from providers.base import Closeable, Provider, ProviderFactory, ProviderInfo
 
 GROUP = "ageband.providers"
 
@@ -58,6 +58,19 @@ class Registry:
     def available(self, name: str) -> bool:
         p = self._providers.get(name)
         return p is not None and p.unavailable() is None
+
+    async def aclose(self) -> None:
+        """Close the providers that hold resources. Each is closed even if another fails; the
+        first failure is raised once all have been tried."""
+        failures: list[Exception] = []
+        for p in self._providers.values():
+            if isinstance(p, Closeable):
+                try:
+                    await p.aclose()
+                except Exception as exc:  # noqa: BLE001 - reported below, after the others closed
+                    failures.append(exc)
+        if failures:
+            raise failures[0]
 
     def info(self) -> list[ProviderInfo]:
         out = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from fastapi import FastAPI
 
@@ -25,6 +25,7 @@ from service.api.policy.endpoints import router as policy_router
 from service.api.privacy.endpoints import router as privacy_router
 from service.api.rechecks.endpoints import router as rechecks_router
 from service.api.tokens.endpoints import router as tokens_router
+from service.api.tracing import TraceRequests
 from service.api.wellknown import router as wellknown_router
 from service.audit.chain import AuditChain, AuditStream, new_chain_id
 from service.audit.events import Audit
@@ -35,6 +36,7 @@ from service.flows.context import Services
 from service.flows.key_reload import KeyReloader
 from service.flows.policy_reload import PolicyReloader
 from service.observability.metrics import Metrics
+from service.observability.tracing import Tracing
 from service.policy.holder import PolicyHolder
 from service.settings import Settings
 from service.store.base import Store
@@ -43,6 +45,9 @@ from service.store.redis import RedisStore
 from service.tokens.keys import KeyRing, KeyState, generate_key, load_key, load_key_manifest
 from service.tokens.signer import TokenSigner
 from service.tokens.verifier import TokenVerifier
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 DEMO_CLIENT_KEY = "ageband-demo-key"  # development only; production refuses it
 DEMO_ADMIN_KEY = "ageband-demo-admin-key"
@@ -118,18 +123,39 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None, log_sink: TextIO | None = None) -> FastAPI:
+def configure_audit(settings: Settings, sink: TextIO | None = None) -> AuditStream:
+    """Logs through the PII guard and audit events into the hash chain, for the service and the
+    worker alike; close the stream at shutdown (its checkpoint)."""
     audit = settings.audit
     chain = AuditChain(
         new_chain_id(audit.chain_id), every=audit.checkpoint_every, seconds=audit.checkpoint_seconds
     )
     stream = AuditStream(chain, file=audit.file, checkpoint_file=audit.checkpoint_file)
-    configure_logging(fmt=settings.log_format, level=settings.log_level, sink=log_sink, audit=stream)
+    configure_logging(fmt=settings.log_format, level=settings.log_level, sink=sink, audit=stream)
+    return stream
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    log_sink: TextIO | None = None,
+    span_exporter: SpanExporter | None = None,
+) -> FastAPI:
+    stream = configure_audit(settings, log_sink)
+    tracing = None
+    if settings.tracing.enabled:  # off: OpenTelemetry is never imported
+        t = settings.tracing
+        tracing = Tracing(
+            service_name=t.service_name, exporter=t.exporter, sample_ratio=t.sample_ratio,
+            span_exporter=span_exporter,
+        )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, clock)
         app.state.services = services
+        services.metrics.tracing = tracing
         keys = KeyReloader(services)
         keys.start(watch=settings.policy_watch)
         reloader = PolicyReloader(services, also_on_sighup=[keys.reload])
@@ -139,8 +165,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None, log_sink: Text
         finally:
             await reloader.stop()
             await keys.stop()
+            if tracing is not None:
+                tracing.shutdown()
             await services.store.close()
             stream.close()  # the shutdown checkpoint
+            await services.providers.aclose()  # vendor connection pools; last, as it may raise
 
     app = FastAPI(
         title="ageband",
@@ -174,4 +203,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None, log_sink: Text
         per_path={"/v1/decisions/batch": settings.http.max_batch_body_bytes},
         per_pattern={EVIDENCE_PATHS: settings.http.max_evidence_body_bytes},
     )
+    if tracing is not None:  # outermost: the span covers everything else
+        app.add_middleware(TraceRequests, tracing=tracing)
     return app

@@ -92,6 +92,16 @@ class AuditSettings(BaseModel):
     )
 
 
+class TracingSettings(BaseModel):
+    """OpenTelemetry tracing (the ``tracing`` extra). The OTLP exporter reads the standard
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``_HEADERS`` variables."""
+
+    enabled: bool = False
+    exporter: Literal["otlp", "console"] = "otlp"
+    service_name: str = Field(default="ageband", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0, description="Of traces started here.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGEBAND_", env_nested_delimiter="__", extra="forbid")
 
@@ -101,7 +111,7 @@ class Settings(BaseSettings):
     # Keys the sid HMAC; must be stable across restarts and replicas in production.
     pepper: SecretStr | None = None
     dev_clock: bool = Field(default=False, description="Settable clock for demos (never in production).")
-    policy_watch: bool = Field(default=True, description="Reload the policy when its files change.")
+    policy_watch: bool = Field(default=True, description="Reload the policy and key manifest when they change.")
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     store: StoreSettings = Field(default_factory=StoreSettings)
@@ -109,6 +119,7 @@ class Settings(BaseSettings):
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @model_validator(mode="after")
     def _production_refuses_dev_shortcuts(self) -> Settings:

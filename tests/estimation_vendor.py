@@ -4,7 +4,8 @@ The documented shape: ``POST /age`` and ``POST /age-antispoofing`` with
 ``{"img": <base64 JPEG>, "metadata": {"device": ...}}``, answering
 ``{"age": {"age": float, "st_dev": float}, "antispoofing": {"prediction": ...}}``, or a
 4xx with ``{"error_code": ...}``. It checks what the vendor would: the auth header, that
-``img`` is a decodable JPEG or PNG, the device value.
+``img`` is a decodable JPEG or PNG, the device value, and the documented size limits (at most
+2000 px a side and 2,100,000 pixels: ``MAX_WIDTH``, ``MAX_HEIGHT``, ``MAX_PIXELS``).
 
 Its "model" reads the image's mean colour, so a test picks the estimate by painting a
 solid image with ``face(age, st_dev, prediction)``: red = 4·age, green = 20·st_dev, blue
@@ -16,6 +17,9 @@ answers 503 to the first n calls for a key; ``/slow/<seconds>`` waits before ans
 ``/drip`` dribbles its answer a byte at a time; ``/huge`` answers with several MB, and
 ``/huge-chunked`` with several MB and no Content-Length; ``/malformed`` answers invalid JSON;
 ``/missing`` leaves out ``st_dev``; ``/closed`` closes the connection without answering.
+
+It keeps HTTP/1.1 connections open between requests, and counts them: ``connections`` accepted
+so far, ``open_peers`` (client ports) still open, and each request's ``peer``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from PIL import Image, ImageStat
 AUTH_HEADER = "X-Yoti-Auth-Id"
 AUTH_VALUE = "3f2c6f4e-vendor-test-sdk-id"
 PREDICTIONS = {"real": 32, "fake": 128, "undetermined": 224}
+MAX_SIDE = 2000
+MAX_PIXELS = 2_100_000
 
 
 def face(
@@ -70,6 +76,7 @@ class Received:
     headers: dict[str, str]
     body: dict[str, Any]
     image: bytes
+    peer: int  # the client's port: one per connection
 
 
 @dataclass
@@ -78,6 +85,9 @@ class Vendor:
     thread: threading.Thread
     received: list[Received] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    connections: int = 0
+    open_peers: set[int] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -114,6 +124,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         """Quiet: the tests read what was received, not a log."""
+
+    def setup(self) -> None:  # once per connection (a handler serves all of its requests)
+        super().setup()
+        vendor = self.server.vendor
+        with vendor.lock:
+            vendor.connections += 1
+            vendor.open_peers.add(self.client_address[1])
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            vendor = self.server.vendor
+            with vendor.lock:
+                vendor.open_peers.discard(self.client_address[1])
 
     def do_POST(self) -> None:
         vendor = self.server.vendor
@@ -164,7 +189,13 @@ class _Handler(BaseHTTPRequestHandler):
         device = body.get("metadata", {}).get("device", "unknown")
         if device not in {"mobile", "laptop", "unknown"}:
             return 400, {"error_code": "INVALID_METADATA"}
-        self.server.vendor.received.append(Received(self.path, dict(self.headers.items()), body, image_bytes))
+        received = Received(self.path, dict(self.headers.items()), body, image_bytes, self.client_address[1])
+        self.server.vendor.received.append(received)
+        width, height = image.size
+        if width > MAX_SIDE or height > MAX_SIDE:
+            return 400, {"error_code": "MAX_WIDTH" if width > MAX_SIDE else "MAX_HEIGHT"}
+        if width * height > MAX_PIXELS:
+            return 400, {"error_code": "MAX_PIXELS"}
         status, answer = _estimate(image)
         if status == 200 and endpoint == "/age":
             answer.pop("antispoofing")

@@ -25,6 +25,7 @@ ISSUER_MISMATCH = "issuer_mismatch"
 TOKEN_EXCHANGE_FAILED = "token_exchange_failed"  # noqa: S105 - a reason code, not a secret
 ID_TOKEN_INVALID = "id_token_invalid"  # noqa: S105 - a reason code, not a secret
 ID_TOKEN_EXPIRED = "id_token_expired"  # noqa: S105 - a reason code, not a secret
+SIGNING_KEY_UNKNOWN = "signing_key_unknown"
 NONCE_MISMATCH = "nonce_mismatch"
 AUDIENCE_MISMATCH = "audience_mismatch"
 AGE_CLAIM_MISSING = "age_claim_missing"
@@ -37,6 +38,7 @@ REASONS = frozenset(
         TOKEN_EXCHANGE_FAILED,
         ID_TOKEN_INVALID,
         ID_TOKEN_EXPIRED,
+        SIGNING_KEY_UNKNOWN,
         NONCE_MISMATCH,
         AUDIENCE_MISMATCH,
         AGE_CLAIM_MISSING,

@@ -2,7 +2,8 @@
 
 Pinned algorithms; ``iss`` equal to the configured issuer; our client id in ``aud`` (and, with
 several audiences or an ``azp``, ``azp`` equal to it); ``exp`` in the future and ``iat`` neither
-in the future nor too old; the ``nonce`` this flow sent.
+in the future nor too old; the ``nonce`` this flow sent. A ``kid`` missing from the provider's
+JWKS, even after the refetch the cooldown allows, is ``signing_key_unknown``.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from providers.oidc.errors import (
     ID_TOKEN_INVALID,
     ISSUER_MISMATCH,
     NONCE_MISMATCH,
+    SIGNING_KEY_UNKNOWN,
     Rejected,
 )
-from providers.oidc.upstream import Upstream
+from providers.oidc.upstream import Upstream, has_kid
 
 MAX_ID_TOKEN = 16 * 1024
 _FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "crit"})
@@ -42,7 +44,9 @@ async def validate(
     if header.get("alg") not in cfg.algorithms or _FORBIDDEN_HEADERS & set(header):
         raise Rejected(ID_TOKEN_INVALID)
     kid = header.get("kid")
-    keys = await upstream.keys(kid if isinstance(kid, str) else None)
+    keys = await upstream.keys(kid if isinstance(kid, str) else None, now.timestamp())
+    if isinstance(kid, str) and not has_kid(keys, kid):
+        raise Rejected(SIGNING_KEY_UNKNOWN)
     try:
         signed = jws.deserialize_compact(token, keys, algorithms=cfg.algorithms)
         claims = json.loads(signed.payload)

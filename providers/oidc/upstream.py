@@ -41,7 +41,7 @@ class Upstream:
         self._monotonic = monotonic
         self._metadata: tuple[float, Metadata] | None = None
         self._keys: KeySet | None = None
-        self._keys_fetched_at = float("-inf")
+        self._keys_fetched_at = float("-inf")  # epoch seconds of the last fetch attempt
         self._lock = asyncio.Lock()
 
     def client(self) -> httpx.AsyncClient:
@@ -76,19 +76,24 @@ class Upstream:
         self._metadata = (now, meta)
         return meta
 
-    async def keys(self, kid: str | None) -> KeySet:
-        """The JWKS; fetched again when ``kid`` is unknown, at most once per cooldown."""
+    async def keys(self, kid: str | None, now: float) -> KeySet:
+        """The JWKS; fetched again when ``kid`` is unknown, at most once per cooldown.
+
+        ``now`` is the flow's clock (epoch seconds), so the cooldown is tested without sleeping;
+        a clock that went backwards counts as cooled rather than blocking refetches."""
         async with self._lock:
-            known = self._keys is not None and (kid is None or _has_kid(self._keys, kid))
-            cooled = self._monotonic() - self._keys_fetched_at >= self._cfg.jwks_refetch_cooldown_seconds
+            known = self._keys is not None and (kid is None or has_kid(self._keys, kid))
+            elapsed = now - self._keys_fetched_at
+            cooled = elapsed < 0 or elapsed >= self._cfg.jwks_refetch_cooldown_seconds
             if self._keys is None or (not known and cooled):
+                # Attempts count for the cooldown, so a failing JWKS endpoint is not hammered either.
+                self._keys_fetched_at = now
                 meta = await self.metadata()
                 doc = await self.within_timeout(self._get_json(meta.jwks_uri))
                 try:
                     self._keys = KeySet.import_key_set(doc)  # type: ignore[arg-type]
                 except (JoseError, ValueError, TypeError, KeyError):
                     raise IdentityProviderUnavailable("the identity provider's JWKS is unusable") from None
-                self._keys_fetched_at = self._monotonic()
             return self._keys
 
     async def _get_json(self, url: str) -> dict[str, Any]:
@@ -111,5 +116,5 @@ def _str(value: object) -> str:
     return value
 
 
-def _has_kid(keys: KeySet, kid: str) -> bool:
+def has_kid(keys: KeySet, kid: str) -> bool:
     return any(k.kid == kid for k in keys.keys)

@@ -35,7 +35,7 @@ def worker(
     timers_every: Annotated[float, typer.Option(min=0.1, help="Seconds between timer scans.")] = 60.0,
 ) -> None:
     """Deliver webhooks (Standard Webhooks signatures) and run age-ups and re-check notices."""
-    from service.app import build_services
+    from service.app import build_services, configure_audit
     from service.flows.worker import WorkerConfig, run
 
     settings = Settings()
@@ -56,6 +56,10 @@ def worker(
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
 
+    # The worker's audit events (deliveries, age-ups, re-check notices) pass the same PII guard
+    # and join a hash chain of their own, like the service's.
+    stream = configure_audit(settings)
+
     async def main() -> None:
         services = build_services(settings)
         stop = asyncio.Event()
@@ -66,5 +70,6 @@ def worker(
             await run(services, cfg, stop)
         finally:
             await services.store.close()
+            stream.close()  # the shutdown checkpoint
 
     asyncio.run(main())

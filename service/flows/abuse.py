@@ -15,6 +15,9 @@ the next check, revoking every outstanding token, and a ``subject.flagged`` webh
 carry no generation claim, so revocation writes the revocation marker, which introspection
 compares with ``iat``, and bumps ``generation`` in the record; refresh cannot revive revoked
 tokens because a sanction that revokes also locks or demands a new check (see ``needs_recheck``).
+The policy's message for the user reaches them wherever a sanction shows: the problem documents
+above, ``recheck_required``, and the evidence response that brought the sanction on (the signal
+functions return the signal for it).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
-from service.flows import abuse, lifecycle
+from service.flows import abuse, evidence_errors, lifecycle
 from service.flows.context import Services
 from service.flows.errors import (
     CheckBusy,
@@ -74,6 +74,8 @@ async def start_check(
         created_at=int(now.timestamp()),
         expires_at=int(expires.timestamp()),
     )
+    # Indexed first: a check erasure by sid cannot find must never exist.
+    await svc.store.track_check(sid, check.check_id, _ttl(juris))
     await svc.store.create_check(check, _ttl(juris))
     svc.audit.emit(
         "check.started", client=client.id, sid=sid, check_id=check.check_id,
@@ -145,21 +147,8 @@ async def submit_evidence(
     params = MethodParams(method.name, method.buffer, method.sigma_k, method.max_sigma, method.liveness)
     nonce = presentation_nonce(svc.pepper, check.check_id, method_name)
     pctx = ProviderContext(svc.clock.now(), policy.bands, params, nonce=nonce)
-    try:
-        try:
-            with (
-                _vendor_failures(svc, kind=method.method_class, attempt=claimed, **ctx),
-                svc.metrics.time_provider(method_name, expected=(InvalidEvidence,)),
-            ):
-                outcome = await (run(pctx) if run is not None else provider.submit(evidence, pctx))
-        finally:
-            evidence.clear()  # evidence lives only as long as the provider call
-            svc.audit.evidence_discarded(kind=method.method_class, attempt=claimed, **ctx)
-    except InvalidEvidence:
-        # Evidence that does not parse still spends an attempt, so guessing costs the same;
-        # the next submission past the limit fails the check with attempts_exhausted.
-        await _save(svc, check)
-        raise
+    call = (lambda: run(pctx)) if run is not None else (lambda: provider.submit(evidence, pctx))
+    outcome = await _call_provider(svc, check, method, evidence, claimed, ctx, call)
 
     check.methods_tried.append(method_name)
     outcome = await single_use(svc, outcome, _ttl(juris))
@@ -182,6 +171,44 @@ def _with_consequence(
         return result
     text = abuse.consequence(svc, juris, signal, locale)
     return replace(result, sanction=signal.value, consequence=text)
+
+
+async def _call_provider(
+    svc: Services,
+    check: CheckState,
+    method: Method,
+    evidence: dict[str, Any],
+    claimed: int,
+    ctx: dict[str, str],
+    call: Callable[[], Awaitable[Outcome]],
+) -> Outcome:
+    """One provider call; the evidence is dropped whatever happens.
+
+    Evidence that does not parse still spends the attempt, so guessing costs the same (the next
+    submission past the limit fails the check with attempts_exhausted). A 5xx is the vendor's or
+    the service's failure, not the user's: a failed step leaves no partial state, so the attempt
+    is given back and the check is not written. The per-sid, device and IP velocity counters keep
+    the request: they limit load, not attempts.
+    """
+    try:
+        try:
+            with (
+                _vendor_failures(svc, kind=method.method_class, attempt=claimed, **ctx),
+                svc.metrics.time_provider(method.name, expected=(InvalidEvidence,)),
+            ):
+                return await call()
+        finally:
+            evidence.clear()  # evidence lives only as long as the provider call
+            svc.audit.evidence_discarded(kind=method.method_class, attempt=claimed, **ctx)
+    except InvalidEvidence as exc:
+        rejected = evidence_errors.rebuild(exc)  # none of the provider's texts or extras go on
+        await _save(svc, check)
+        raise rejected from None
+    except AgebandError as exc:
+        if exc.status >= 500:
+            await svc.store.release_attempt(check.check_id)
+            svc.audit.emit("check.attempt_released", reason=exc.code, attempt=claimed, **ctx)
+        raise
 
 
 @contextmanager
@@ -252,7 +279,7 @@ async def _after_signal(
 
     need = await abuse.required_level(svc, check.sid, juris.required_level[band])
     if not policy.levels.at_least(band_level, need):
-        if await _untried(svc, juris, check):
+        if await _may_reach(svc, juris, check, need):
             await _save(svc, check)
             return EvidenceResult(await _view(svc, check, locale), "inconclusive", "insufficient_level", None)
         await _finish_failed(svc, check, "insufficient_assurance")
@@ -397,6 +424,16 @@ async def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> 
 async def _untried(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
     """Methods to step up to: trying a method again cannot narrow what it already said."""
     return [m for m in await _next_names(svc, juris, check) if m not in check.methods_tried]
+
+
+async def _may_reach(svc: Services, juris: Jurisdiction, check: CheckState, need: str) -> bool:
+    """After a signal below the needed level: go on while a method is untried, or one with attempts
+    left can give that level (e.g. an OS signal from a verified source, after a self-declared one)."""
+    policy = svc.policy.current
+    return any(
+        m not in check.methods_tried or policy.levels.at_least(abuse.method_level(policy, m), need)
+        for m in await _next_names(svc, juris, check)
+    )
 
 
 def _offer(policy: Policy, method: Method, locale: str | None) -> MethodOffer:

@@ -2,7 +2,10 @@
 
 Answers come from the tables the policy compiled at load time; explanations re-run the rules'
 evaluator, which built those tables. Parties are given as a band (and level) or as an age-band
-token of the caller's, verified once and cached until it expires.
+token of the caller's, verified once and cached until it expires. A token's subject may have been
+revoked or erased since it was issued: its sid's revocation marker is read from the store on every
+decision (one round trip per request, for all its distinct sids), as introspection does, so a
+revoked subject's cached token stops deciding at once, on every replica.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from service.clients.registry import Client
 from service.core.errors import AgebandError
 from service.flows.context import Services
 from service.flows.errors import JurisdictionNotAllowed
+from service.flows.token_cache import VerifiedParty
 from service.policy.compiled import Jurisdiction, Policy
 from service.policy.interactions import Outcome, PartyKey, Step, evaluate
 from service.policy.rule_loader import scope_of
 from service.policy.tables import UnknownParty, normalize
 
 SHOW_SAFETY_RESOURCES = "show_safety_resources"
-INVALID_TOKEN = Outcome(False, "invalid-token", "invalid_token", {"en": "This is not allowed."}, ())
+UNKNOWN: PartyKey = (None, None)
 
 
 class Target(Protocol):
@@ -72,15 +76,59 @@ class BatchDecision:
     policy_version: str
 
 
-def _key(svc: Services, client: Client, party: PartyIn, now: float, which: str) -> PartyKey:
-    if party.token is None:
-        return (party.band, party.level)
+def _verified(svc: Services, client: Client, token: str, now: float, which: str) -> VerifiedParty:
     try:
-        verified = svc.token_cache.verify(svc.verifier, party.token, audience=client.id, now=now)
+        return svc.token_cache.verify(svc.verifier, token, audience=client.id, now=now)
     except AgebandError as exc:
         svc.audit.emit("token.rejected", client=client.id, reason=str(exc)[:120], kind=which)
         raise InvalidPartyToken(f"the {which}'s token is not valid", party=which) from None
-    return (verified.band, verified.level)
+
+
+async def _revoked(svc: Services, parties: Sequence[VerifiedParty]) -> set[VerifiedParty]:
+    """The parties whose subject was revoked (or erased) at or after their token was issued."""
+    sids = list({p.sub for p in parties})
+    marks = dict(zip(sids, await svc.store.revoked_at_many(sids), strict=True))
+    out: set[VerifiedParty] = set()
+    for p in parties:
+        mark = marks[p.sub]
+        if mark is not None and p.iat <= mark:
+            out.add(p)
+    return out
+
+
+def _reject_revoked(svc: Services, client: Client, party: VerifiedParty, which: str) -> None:
+    svc.audit.emit("token.rejected", client=client.id, sid=party.sub, reason="revoked_or_erased", kind=which)
+
+
+async def _token_keys(
+    svc: Services, client: Client, policy: Policy, actor: PartyIn, target: PartyIn
+) -> tuple[PartyKey, PartyKey, bool]:
+    """Both parties' keys, tokens verified (cached) and their subjects checked for revocation.
+
+    A token whose band or level this policy does not know (issued under an earlier one) is looked
+    up as unknown, and the third value says so: the decision is then ``unknown_band``.
+    """
+    now = svc.clock.now().timestamp()
+    keys: list[PartyKey] = []
+    tokens: list[tuple[str, VerifiedParty]] = []
+    stale = False
+    for which, party in (("actor", actor), ("target", target)):
+        if party.token is None:
+            keys.append((party.band, party.level))
+            continue
+        v = _verified(svc, client, party.token, now, which)
+        tokens.append((which, v))
+        if policy.tables.knows((v.band, v.level)):
+            keys.append((v.band, v.level))
+        else:
+            keys.append(UNKNOWN)
+            stale = True
+    revoked = await _revoked(svc, [v for _, v in tokens])
+    for which, v in tokens:
+        if v in revoked:
+            _reject_revoked(svc, client, v, which)
+            raise InvalidPartyToken(f"the {which}'s token is not valid", party=which)
+    return keys[0], keys[1], stale
 
 
 def _jurisdiction(policy: Policy, client: Client, code: str) -> Jurisdiction:
@@ -98,7 +146,7 @@ def safety_resources(juris: Jurisdiction, country: str | None) -> tuple[Mapping[
     return ()
 
 
-def decide(
+async def decide(
     svc: Services,
     client: Client,
     *,
@@ -112,15 +160,18 @@ def decide(
 ) -> Decision:
     policy = svc.policy.current
     juris = _jurisdiction(policy, client, jurisdiction)
-    now = svc.clock.now().timestamp()
-    actor_key = _key(svc, client, actor, now, "actor")
-    target_key = _key(svc, client, target, now, "target")
+    actor_key: PartyKey = (actor.band, actor.level)
+    target_key: PartyKey = (target.band, target.level)
+    stale = False
+    if actor.token is not None or target.token is not None:
+        actor_key, target_key, stale = await _token_keys(svc, client, policy, actor, target)
     outcome = policy.tables.decide(jurisdiction, action, actor_key, target_key)
+    if stale:
+        outcome = policy.tables.unknown_band
     trace = None
     if explain:
-        trace = evaluate(scope_of(juris, policy.levels), action, normalize(actor_key), normalize(target_key))[
-            1
-        ]
+        scope = scope_of(juris, policy.levels)
+        trace = evaluate(scope, action, normalize(actor_key), normalize(target_key))[1]
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
         action=action, rule=outcome.rule, reason=outcome.reason,
@@ -138,7 +189,7 @@ def decide(
     )
 
 
-def decide_batch(
+async def decide_batch(
     svc: Services,
     client: Client,
     *,
@@ -148,19 +199,42 @@ def decide_batch(
     targets: Sequence[Target],
     with_reasons: bool = False,
 ) -> BatchDecision:
-    """Allowed target ids, in request order. The loop is one dict lookup per target."""
+    """Allowed target ids, in request order. The loop is one dict lookup per target.
+
+    Target tokens are verified in the loop (each distinct token once: the cache) and decided
+    provisionally; their subjects' revocation markers are then read in one round trip, and a
+    revoked subject's target is turned into an ``invalid_token`` deny.
+    """
     policy = svc.policy.current
     _jurisdiction(policy, client, jurisdiction)
     now = svc.clock.now().timestamp()
-    row = policy.tables.for_actor(jurisdiction, action, _key(svc, client, actor, now, "actor"))
+    actor_party: VerifiedParty | None = None
+    if actor.token is None:
+        actor_key: PartyKey = (actor.band, actor.level)
+    else:
+        actor_party = _verified(svc, client, actor.token, now, "actor")
+        actor_key = (actor_party.band, actor_party.level)
+    tables = policy.tables
+    stale_actor = actor_party is not None and not tables.knows(actor_key)
+    row = tables.for_actor(jurisdiction, action, UNKNOWN if stale_actor else actor_key)
+    if stale_actor:
+        row = dict.fromkeys(tables.party_keys, tables.unknown_band)  # every target: unknown_band
+    invalid, stale = tables.invalid_token, tables.unknown_band
     allowed: list[str] = []
     reasons: dict[str, Outcome] | None = {} if with_reasons else None
+    # Token targets, until their revocation is known: the target, its party, its place in allowed.
+    held: list[tuple[Target, VerifiedParty, int]] = []
     for index, t in enumerate(targets):
         band, level, token = t.band, t.level, t.token
         if token is None:
             outcome = row.get((band, level))
         elif band is None and level is None:
-            outcome = _token_outcome(svc, client, row, token, now)
+            party = _target_party(svc, client, token, now)
+            if party is None:
+                outcome = invalid
+            else:
+                outcome = row.get((party.band, party.level)) or stale
+                held.append((t, party, len(allowed) if outcome.allowed else -1))
         else:
             raise TokenWithBand("a target has both a token and a band or level", target=index)
         if outcome is None:
@@ -171,6 +245,14 @@ def decide_batch(
             allowed.append(t.id)
         if reasons is not None:
             reasons[t.id] = outcome
+    if held or actor_party is not None:
+        parties = [p for _, p, _ in held] + ([actor_party] if actor_party is not None else [])
+        revoked = await _revoked(svc, parties)
+        if actor_party is not None and actor_party in revoked:
+            _reject_revoked(svc, client, actor_party, "actor")
+            raise InvalidPartyToken("the actor's token is not valid", party="actor")
+        if revoked:
+            allowed = _without_revoked(svc, client, allowed, held, revoked, reasons, invalid)
     denied = len(targets) - len(allowed)
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
@@ -179,13 +261,32 @@ def decide_batch(
     return BatchDecision(allowed, denied, reasons, policy.version)
 
 
-def _token_outcome(
-    svc: Services, client: Client, row: Mapping[PartyKey, Outcome], token: str, now: float
-) -> Outcome:
+def _target_party(svc: Services, client: Client, token: str, now: float) -> VerifiedParty | None:
     """A target token that does not verify is denied (and audited), not an error for the batch."""
     try:
-        verified = svc.token_cache.verify(svc.verifier, token, audience=client.id, now=now)
+        return svc.token_cache.verify(svc.verifier, token, audience=client.id, now=now)
     except AgebandError as exc:
         svc.audit.emit("token.rejected", client=client.id, reason=str(exc)[:120], kind="target")
-        return INVALID_TOKEN
-    return row.get((verified.band, verified.level)) or INVALID_TOKEN
+        return None
+
+
+def _without_revoked(
+    svc: Services,
+    client: Client,
+    allowed: list[str],
+    held: list[tuple[Target, VerifiedParty, int]],
+    revoked: set[VerifiedParty],
+    reasons: dict[str, Outcome] | None,
+    invalid: Outcome,
+) -> list[str]:
+    """Deny every target whose token's subject is revoked; one audit event per subject."""
+    places: set[int] = set()
+    for t, party, place in held:
+        if party in revoked:
+            if place >= 0:
+                places.add(place)
+            if reasons is not None:
+                reasons[t.id] = invalid
+    for party in {p.sub: p for p in revoked}.values():
+        _reject_revoked(svc, client, party, "target")
+    return [tid for i, tid in enumerate(allowed) if i not in places]

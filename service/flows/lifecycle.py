@@ -35,7 +35,8 @@ async def age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
     Once ``age_up_at`` has passed, an exact-interval minor moves into the next band, and on
     through every band whose day has also passed, as long as the record's level is enough for
     it (``level_allows``); otherwise the band stays and the re-check decides. The record is
-    stored, ``subject.band_changed`` audited and sent to the app once, and the timer reset.
+    stored, ``subject.band_changed`` audited and sent to the app once (even when refresh and
+    workers race), and the timer reset.
     Returns the record, changed or not.
     """
     policy = svc.policy.current
@@ -55,13 +56,18 @@ async def age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
         record.age_up_at = add_years(record.age_up_at, after.lo - nxt.lo) if after else None
         changed = True
     if changed:
-        await svc.store.put_record(record, int(policy.retention.total_seconds()))
-        svc.audit.emit(
-            "subject.band_changed", client=record.client_id, sid=record.sid,
-            pol=record.policy_version, band=record.band, reason="age_up",
-        )  # fmt: skip
-        data = {"sid": record.sid, "band": record.band, "reason": "age_up"}
-        await events.publish(svc, record.client_id, events.BAND_CHANGED, data)
+        ttl = int(policy.retention.total_seconds())
+        await svc.store.put_record(record, ttl)
+        # Refresh and several workers may age one record at once: they write the same record,
+        # and one of them tells the app, once per band this record reaches.
+        once = f"band_changed|{record.sid}|{record.assured_at.isoformat()}|{record.band}"
+        if await svc.store.use_once(once, ttl):
+            svc.audit.emit(
+                "subject.band_changed", client=record.client_id, sid=record.sid,
+                pol=record.policy_version, band=record.band, reason="age_up",
+            )  # fmt: skip
+            data = {"sid": record.sid, "band": record.band, "reason": "age_up"}
+            await events.publish(svc, record.client_id, events.BAND_CHANGED, data)
         await schedule(svc, record)
     return record
 

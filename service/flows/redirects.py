@@ -6,7 +6,9 @@ key derived from the pepper, with the provider's name as associated data) togeth
 check, the client, the return URL and an expiry at most 10 minutes away. So nothing is stored
 before the callback, and a state made for one identity provider fails at another's callback.
 At the callback the state is marked used (``use_once``, atomic) before the code is redeemed:
-a replayed callback is refused, whoever sends it first.
+a replayed callback is refused, whoever sends it first. The code is redeemed and the ID token
+validated before the check is touched, so an identity provider that is down changes nothing
+but that marker.
 """
 
 from __future__ import annotations
@@ -145,11 +147,16 @@ async def finish_redirect(svc: Services, name: str, params: Mapping[str, str]) -
     ttl = max(1, sealed.expires_at - int(svc.clock.now().timestamp()) + 60)
     if not await svc.store.use_once("redirect-state:" + hashlib.sha256(state.encode()).hexdigest(), ttl):
         raise StateUsed("this callback was already used; start again")
+    await _redirect_provider(svc, client, sealed.check_id, name)  # still pending and offered
     request = AuthorizationRequest(state, sealed.nonce, sealed.verifier)
     callback = {k: v for k, v in params.items() if k in ("code", "iss", "error")}
+    # Redeemed before the check is touched: an identity provider that is down or slow gives a
+    # 503 that leaves the check, its attempts and the abuse counters as they were.
+    redeemed = await provider.redeem(callback, request, svc.clock.now())
+    evidence = redeemed if isinstance(redeemed, dict) else {}
     result = await submit_evidence(
-        svc, client, sealed.check_id, name, {}, 0, None,
-        run=lambda ctx: provider.complete(callback, request, ctx),
+        svc, client, sealed.check_id, name, evidence, 0, None,
+        run=lambda ctx: provider.complete(evidence if isinstance(redeemed, dict) else redeemed, ctx),
     )  # fmt: skip
     query = {"check_id": sealed.check_id, "outcome": result.outcome}
     if result.reason:

@@ -39,3 +39,17 @@ async def resolve_sid(svc: Services, client: Client, ref: SubjectRef) -> str:
     if ref.subject is not None:
         return derive_sid(svc.pepper, client.id, ref.subject)
     return (await own_record(svc, client, ref)).sid
+
+
+async def erasable_sid(svc: Services, client: Client, ref: SubjectRef) -> str:
+    """The sid to erase: one with a record of this client, or, for a user who never finished a
+    check, one with a check of this client still in the store. Anything else names nobody."""
+    try:
+        return (await own_record(svc, client, ref)).sid
+    except UnknownSubject:
+        sid = sid_of(svc, client, ref)
+        for check_id in await svc.store.subject_checks(sid) if sid else []:
+            check = await svc.store.get_check(check_id)
+            if check is not None and check.client_id == client.id and sid is not None:
+                return sid
+        raise

@@ -1,8 +1,10 @@
 """Verified age-band tokens, cached for decisions on hot paths.
 
 Keyed by the SHA-256 of the token (the token itself is never kept), an entry holds only what a
-decision needs (band, level, audience) and lives until the token's own ``exp``. The size is
-bounded: when full, expired entries go first, then the oldest.
+decision needs (band, level, audience, and the sid and iat its revocation is checked by) and lives
+until the token's own ``exp``. The size is bounded: when full, expired entries go first, then the
+oldest. The cache proves only the signature and claims: whether the subject was revoked since is
+asked of the store on every decision (service.flows.decisions), so no entry outlives a revocation.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class VerifiedParty:
     level: str
     aud: str
     exp: int
+    sub: str  # the pairwise sid
+    iat: int
 
 
 class TokenCache:
@@ -49,7 +53,7 @@ class TokenCache:
             del self._entries[key]
         self.misses += 1
         claims = verifier.verify(token, audience=audience)
-        entry = VerifiedParty(claims.age_band, claims.level, claims.aud, claims.exp)
+        entry = VerifiedParty(claims.age_band, claims.level, claims.aud, claims.exp, claims.sub, claims.iat)
         if entry.exp > now:  # a token inside the verifier's leeway is used, not cached
             self._put(key, entry, now)
         return entry

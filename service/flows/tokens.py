@@ -14,7 +14,7 @@ from service.flows import abuse, events, lifecycle
 from service.flows.context import Services
 from service.flows.errors import RecheckRequired
 from service.flows.results import IssuedToken
-from service.flows.subjects import SubjectRef, own_record
+from service.flows.subjects import SubjectRef, erasable_sid, own_record
 from service.store.records import AssuranceRecord
 
 
@@ -123,18 +123,20 @@ async def introspect(svc: Services, client: Client, token: str) -> Introspection
 
 async def revoke(svc: Services, client: Client, ref: SubjectRef, *, erase: bool) -> None:
     """Void every outstanding token and drop the record. Erasure is revocation, audited as such."""
-    sid = (await own_record(svc, client, ref)).sid
+    sid = await erasable_sid(svc, client, ref) if erase else (await own_record(svc, client, ref)).sid
     now = int(svc.clock.now().timestamp())
     await svc.store.revoke(sid, now, svc.revocation_ttl)
     await svc.store.delete_record(sid, client.id)
     if erase:
-        # Every other key of the subject goes too; only the revocation marker (a timestamp that
-        # must outlive the record to void issued tokens) stays, until its short TTL ends.
+        # Every other key of the subject goes too, open and just-finished checks included; only
+        # the revocation marker (a timestamp that must outlive the record to void issued tokens)
+        # stays, until its short TTL ends.
+        checks = await svc.store.erase_checks(sid)
         await svc.store.unschedule(client.id, sid)
         await svc.store.clear_sanction(sid)
         await svc.store.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
         # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
-        svc.audit.subject_erased(client=client.id, sid_ref=sid_ref(svc.pepper, sid))
+        svc.audit.subject_erased(client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks)
     else:
         svc.audit.emit("subject.revoked", client=client.id, sid=sid)
         await events.publish(svc, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})

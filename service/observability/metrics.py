@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from service.observability.tracing import Tracing
 
 # Decisions are table lookups: most finish well under a millisecond, batches take longer.
 _DECISION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -63,6 +67,7 @@ class _Live(Collector):
 
 class Metrics:
     def __init__(self, version: str = "unknown") -> None:
+        self.tracing: Tracing | None = None  # spans around the timed steps, when tracing is on
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         Info("ageband_build", "The running ageband version.", registry=r).info({"version": version})
@@ -148,12 +153,17 @@ class Metrics:
         """Count ``count`` decisions (a batch reports each target's effect)."""
         self.decisions.labels(action, effect).inc(count)
 
+    def _span(self, name: str, attributes: dict[str, str]) -> AbstractContextManager[object]:
+        """A tracing span when tracing is on (the app sets ``tracing``), else nothing."""
+        return self.tracing.span(name, attributes) if self.tracing is not None else nullcontext()
+
     @contextmanager
     def time_decision(self, kind: str = "single") -> Iterator[None]:
         """Time one decision request: ``with metrics.time_decision("batch"): ...``."""
         start = time.perf_counter()
         try:
-            yield
+            with self._span("decision", {"ageband.decision.kind": kind}):
+                yield
         finally:
             self.decision_duration.labels(kind).observe(time.perf_counter() - start)
 
@@ -163,7 +173,8 @@ class Metrics:
         unless it is ``expected`` (the caller's own fault, such as unparseable evidence)."""
         start = time.perf_counter()
         try:
-            yield
+            with self._span(f"provider {provider}", {"ageband.provider": provider}):
+                yield
         except expected:
             raise
         except Exception as exc:

@@ -3,7 +3,10 @@
 Layout (``v: 1``): ``keys`` lists every party as ``"band:level"`` (``"band:"`` with no level,
 ``""`` for an unknown band); ``outcomes`` lists each distinct outcome once; and
 ``jurisdictions[code].tables[action][i][j]`` is the index of the outcome for actor ``keys[i]``
-and target ``keys[j]``. The service signs it (``typ: ageband-bundle+jwt``) with its token keys.
+and target ``keys[j]``; ``service[reason]`` is the index of the service's own denials
+(``no_matching_rule``, ``invalid_token``, ``unknown_band``), so an app words them as the service
+does. The service signs it (``typ: ageband-bundle+jwt``, with ``iss``, ``iat`` and ``exp``) with
+its token keys.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def bundle_payload(policy: Policy) -> dict[str, Any]:
                 for action, by_actor in by_action.items()
             },
         }
+    service = {reason: ref(o) for reason, o in tables.service.items()}
     return {
         "v": BUNDLE_VERSION,
         "pol": policy.version,
@@ -61,5 +65,6 @@ def bundle_payload(policy: Policy) -> dict[str, Any]:
             }
             for o in outcomes
         ],
+        "service": service,
         "jurisdictions": jurisdictions,
     }

@@ -21,8 +21,29 @@ PartyKey = tuple[str | None, str | None]
 
 NO_RULE = "default-deny"
 NO_RULE_REASON = "no_matching_rule"
-NO_RULE_MESSAGE: Mapping[str, str] = {"en": "This is not allowed."}
+INVALID_TOKEN_RULE, INVALID_TOKEN_REASON = "invalid-token", "invalid_token"
+UNKNOWN_BAND_RULE, UNKNOWN_BAND_REASON = "unknown-band", "unknown_band"
 NO_LEVEL = -1  # the rank of an unknown or unstated level: below every level
+
+# The texts of the denials the service makes itself, not a rule: no rule matched; a party's token
+# did not verify (or its subject was revoked); a token's band or level is not in the policy (it
+# was issued under an earlier one). A policy's ``messages`` section overrides them per locale.
+SERVICE_MESSAGES: Mapping[str, Mapping[str, str]] = {
+    NO_RULE_REASON: {"en": "This is not allowed.", "de": "Das ist nicht erlaubt."},
+    INVALID_TOKEN_REASON: {
+        "en": "This is not available right now.",
+        "de": "Das ist gerade nicht verfügbar.",
+    },
+    UNKNOWN_BAND_REASON: {
+        "en": "This is not available until the age check is renewed.",
+        "de": "Das ist erst nach einer erneuten Altersprüfung verfügbar.",
+    },
+}
+SERVICE_RULES: Mapping[str, str] = {
+    NO_RULE_REASON: NO_RULE,
+    INVALID_TOKEN_REASON: INVALID_TOKEN_RULE,
+    UNKNOWN_BAND_REASON: UNKNOWN_BAND_RULE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +97,15 @@ class Outcome:
     obligations: tuple[str, ...]
 
 
-DEFAULT_DENY = Outcome(False, NO_RULE, NO_RULE_REASON, NO_RULE_MESSAGE, ())
+def service_outcomes(overrides: Mapping[str, Mapping[str, str]]) -> dict[str, Outcome]:
+    """The service's own denials by reason code, with the policy's texts over the built-in ones."""
+    return {
+        reason: Outcome(False, SERVICE_RULES[reason], reason, {**texts, **overrides.get(reason, {})}, ())
+        for reason, texts in SERVICE_MESSAGES.items()
+    }
+
+
+DEFAULT_DENY = service_outcomes({})[NO_RULE_REASON]
 
 
 def outcome_of(rule: Rule) -> Outcome:
@@ -92,6 +121,7 @@ class Scope:
     unknown_actor: str
     unknown_target: str
     outcomes: Mapping[str, Outcome] = field(default_factory=dict)  # rule name → its shared Outcome
+    default_deny: Outcome = DEFAULT_DENY  # when no rule matches: the policy's texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,5 +175,5 @@ def evaluate(scope: Scope, action: str, actor: PartyKey, target: PartyKey) -> tu
         ):
             best = rule
     if best is None:
-        return DEFAULT_DENY, trace
+        return scope.default_deny, trace
     return scope.outcomes.get(best.name) or outcome_of(best), trace

@@ -1,9 +1,9 @@
 """Policy lint: what a loadable policy may still get wrong.
 
 Errors are what the loader refuses (file:line, field path). Warnings are rules that can never
-decide anything, rules of opposite effect that tie (deny wins silently), messages missing a
-language the policy speaks, and (jurisdiction, action, actor band, target band) cells that no
-rule covers, which fall to the default deny.
+decide anything, rules of opposite effect that tie (deny wins silently), messages (of rules, and
+of the service's own denials) missing a language the policy speaks, and (jurisdiction, action,
+actor band, target band) cells that no rule covers, which fall to the default deny.
 """
 
 from __future__ import annotations
@@ -107,4 +107,15 @@ def lint_policy(policy: Policy) -> list[Finding]:
                 "warning", "uncovered", code,
                 f"no rule covers {action} for actor→target band(s) {shown} (default deny)",
             ))  # fmt: skip
+    out.extend(
+        Finding(
+            "warning",
+            "missing_translation",
+            "messages",
+            f"the service's {reason!r} message has no text in {loc!r} (built-in: en, de)",
+        )
+        for reason, outcome in policy.tables.service.items()
+        for loc in locales
+        if loc not in outcome.message
+    )
     return out

@@ -20,7 +20,9 @@ from service.policy.rule_loader import build_tables, resolve, with_interactions
 from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, format_path, read
 
 MAX_CHECK_TTL = timedelta(minutes=15)
-SINGLE_SECTIONS = ("bands", "levels", "methods", "explanation", "default_locale", "retention", "actions")
+SINGLE_SECTIONS = (
+    "bands", "levels", "methods", "explanation", "default_locale", "retention", "actions", "messages",
+)  # fmt: skip
 DEFAULTS: dict[str, Any] = {"default_locale": "en", "retention": timedelta(days=400)}
 _BAND_FIELDS = {"lo": "min", "hi": "max", "name": "name"}  # core names → policy names
 
@@ -144,8 +146,13 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> Po
         retention=single.get("retention", (DEFAULTS["retention"], None))[0],
         files=tuple(src.file for _, src, _ in docs),
         actions=actions,
-        tables=build_tables(jurisdictions, bands, levels, actions),
+        tables=build_tables(jurisdictions, bands, levels, actions, _service_messages(single)),
     )
+
+
+def _service_messages(single: dict[str, tuple[Any, SourceMap]]) -> dict[str, dict[str, str]]:
+    specs = single["messages"][0] if "messages" in single else {}
+    return {str(reason): dict(texts) for reason, texts in specs.items()}
 
 
 def _bands(entry: tuple[Any, SourceMap], chk: _Checker) -> BandSet | None:

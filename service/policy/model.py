@@ -204,6 +204,15 @@ class JurisdictionSpec(_Model):
     )
 
 
+class ServiceReason(StrEnum):
+    """Denials the service makes itself, not a rule; the policy may word their messages."""
+
+    NO_MATCHING_RULE = "no_matching_rule"  # no rule matched: the default deny
+    # A party's token did not verify, or its subject was revoked.
+    INVALID_TOKEN = "invalid_token"  # noqa: S105  # a reason code, not a secret
+    UNKNOWN_BAND = "unknown_band"  # a token's band or level is not in this policy (an older one)
+
+
 class Explanation(_Model):
     keeps: Localized = Field(description="What is kept after a check, per locale.")
     why: Localized = Field(description="Why the check is needed, per locale.")
@@ -222,5 +231,10 @@ class PolicyDocument(_Model):
     retention: timedelta | None = Field(default=None, description="How long an assurance record is kept.")
     actions: dict[Name, ActionSpec] | None = Field(
         default=None, description="The actions interaction rules may name, e.g. profile.view."
+    )
+    messages: dict[ServiceReason, Localized] | None = Field(
+        default=None,
+        description="User-facing messages per locale for the denials the service makes itself "
+        "(no_matching_rule, invalid_token, unknown_band); merged over built-in English and German.",
     )
     jurisdictions: dict[JurisdictionCode, JurisdictionSpec] = Field(default_factory=dict)

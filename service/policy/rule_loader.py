@@ -14,7 +14,18 @@ from typing import Any
 from service.core.bands import BandSet
 from service.core.levels import Levels
 from service.policy.compiled import Jurisdiction
-from service.policy.interactions import Outcome, Party, PartyKey, Rule, Scope, evaluate, outcome_of
+from service.policy.interactions import (
+    DEFAULT_DENY,
+    NO_RULE_REASON,
+    Outcome,
+    Party,
+    PartyKey,
+    Rule,
+    Scope,
+    evaluate,
+    outcome_of,
+    service_outcomes,
+)
 from service.policy.model import JurisdictionSpec, PartyCondition
 from service.policy.tables import DecisionTables
 from service.policy.yaml_source import Path_, SourceMap
@@ -117,23 +128,30 @@ def party_keys(bands: BandSet, levels: Levels) -> tuple[PartyKey, ...]:
     return tuple(keys)
 
 
-def scope_of(jurisdiction: Jurisdiction, levels: Levels) -> Scope:
+def scope_of(jurisdiction: Jurisdiction, levels: Levels, default_deny: Outcome = DEFAULT_DENY) -> Scope:
     return Scope(
         rules=jurisdiction.rules,
         level_rank={name: levels.rank(name) for name in levels.names},
         unknown_actor=jurisdiction.unknown_actor,
         unknown_target=jurisdiction.unknown_target,
         outcomes={r.name: outcome_of(r) for r in jurisdiction.rules},
+        default_deny=default_deny,
     )
 
 
 def build_tables(
-    jurisdictions: Mapping[str, Jurisdiction], bands: BandSet, levels: Levels, actions: tuple[str, ...]
+    jurisdictions: Mapping[str, Jurisdiction],
+    bands: BandSet,
+    levels: Levels,
+    actions: tuple[str, ...],
+    messages: Mapping[str, Mapping[str, str]] | None = None,
 ) -> DecisionTables:
+    """Every cell, evaluated once; ``messages`` are the policy's texts for the service's denials."""
     keys = party_keys(bands, levels)
+    service = service_outcomes(messages or {})
     cells: dict[str, dict[str, dict[PartyKey, dict[PartyKey, Outcome]]]] = {}
     for code, jurisdiction in jurisdictions.items():
-        scope = scope_of(jurisdiction, levels)
+        scope = scope_of(jurisdiction, levels, service[NO_RULE_REASON])
         cells[code] = {
             action: {
                 actor: {target: evaluate(scope, action, actor, target)[0] for target in keys}
@@ -141,7 +159,7 @@ def build_tables(
             }
             for action in actions
         }
-    return DecisionTables(cells, keys, actions)
+    return DecisionTables(cells, keys, actions, service)
 
 
 def with_interactions(jurisdiction: Jurisdiction, fields: dict[str, Any]) -> Jurisdiction:

@@ -8,10 +8,16 @@ its actor once and then does one ``get`` per target.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service.core.errors import AgebandError
-from service.policy.interactions import Outcome, PartyKey
+from service.policy.interactions import (
+    INVALID_TOKEN_REASON,
+    UNKNOWN_BAND_REASON,
+    Outcome,
+    PartyKey,
+    service_outcomes,
+)
 
 ActorTable = Mapping[PartyKey, Outcome]
 
@@ -39,6 +45,20 @@ class DecisionTables:
     cells: Mapping[str, Mapping[str, Mapping[PartyKey, ActorTable]]]
     party_keys: tuple[PartyKey, ...]
     actions: tuple[str, ...]
+    # The service's own denials (no_matching_rule, invalid_token, unknown_band), with the policy's texts.
+    service: Mapping[str, Outcome] = field(default_factory=lambda: service_outcomes({}))
+
+    def knows(self, key: PartyKey) -> bool:
+        """Whether a (band, level) is one of this policy's (a token's may be of an older one)."""
+        return normalize(key) in self.party_keys
+
+    @property
+    def invalid_token(self) -> Outcome:
+        return self.service[INVALID_TOKEN_REASON]
+
+    @property
+    def unknown_band(self) -> Outcome:
+        return self.service[UNKNOWN_BAND_REASON]
 
     def for_actor(self, jurisdiction: str, action: str, actor: PartyKey) -> ActorTable:
         try:

@@ -2,8 +2,9 @@
 
 Fields of JSON values come from the dataclasses in service/store/records.py, whose field
 metadata holds each purpose (the single source of truth); key classes, TTL sources and
-restart needs come from KEY_CLASSES in service/store/keys.py. Values that are not JSON
-objects (counters, markers, index members) are described here, per key class.
+restart needs come from KEY_CLASSES in service/store/keys.py; webhook event fields from
+EVENT_FIELDS in service/store/events.py. Values that are not JSON objects (counters, markers,
+index members) are described here, per key class.
 
 Personal data: anything about a subject, pseudonymous or not (GDPR Art. 4(5): pseudonymised
 data is still personal data). Only fields that describe the system (versions, policy
@@ -20,6 +21,8 @@ from datetime import date
 from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from service.audit.detectors import OWN_DATE_FORMATS
+from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
 from service.store.records import AssuranceRecord, CheckState, Sanction
 
@@ -96,10 +99,15 @@ _SUBJECT_PARTS = {
     "prefix": _f("prefix", "string", "the deployment's key prefix", personal=False),
 }
 
+_EVENT_FIELDS = tuple(StoredField(f.name, f.type, f.purpose, f.personal) for f in EVENT_FIELDS)
+
 SHAPES: dict[str, ValueShape] = {
     "check": _json(CheckState),
     "record": _json(AssuranceRecord),
     "sanction": _json(Sanction),
+    "subject_checks": ValueShape(
+        "set", (_f("check_id", "string", "member: a check started for the subject (found by erasure)"),)
+    ),
     "check_attempts": ValueShape("integer", (_f("count", "integer", "attempts claimed within the check"),)),
     "revocation": ValueShape(
         "epoch_seconds",
@@ -123,18 +131,17 @@ SHAPES: dict[str, ValueShape] = {
             _f("day", "day", "score: the day of its next lifecycle step"),
         ),
     ),
-    **{
-        name: ValueShape(
-            kind,
-            enumerated=False,
-            note="webhook events: ids, client id, type and pseudonyms; fields listed by the events module",
-        )
-        for name, kind in (
-            ("event_stream", "stream"),
-            ("event_retries", "sorted_set"),
-            ("event_dead_letters", "list"),
-        )
-    },
+    "event_stream": ValueShape(
+        "stream", _EVENT_FIELDS, note="one entry per event; settled entries are deleted from the stream"
+    ),
+    "event_retries": ValueShape(
+        "sorted_set",
+        (*_EVENT_FIELDS, _f("retry_at", "epoch_ms", "score: when to try the delivery again", personal=False)),
+        note="members are the event's fields as JSON",
+    ),
+    "event_dead_letters": ValueShape(
+        "list", _EVENT_FIELDS, note="members are the event's fields as JSON; the newest 10,000 are kept"
+    ),
 }
 
 
@@ -146,6 +153,13 @@ class KeyClassEntry:
 
     def field_names(self) -> frozenset[str]:
         return frozenset(f.name for f in self.shape.fields) if self.shape else frozenset()
+
+    def own_dates(self) -> dict[str, str]:
+        """Fields the service fills with a date of its own (``day`` or ``timestamp``): the only
+        places where a date is not a finding of the date-of-birth detector."""
+        fields = self.shape.fields if self.shape else ()
+        kinds = {f.name: f.type.removesuffix(" | null") for f in fields}
+        return {name: kind for name, kind in kinds.items() if kind in OWN_DATE_FORMATS}
 
     def as_dict(self) -> dict[str, Any]:
         kc, shape = self.key_class, self.shape

@@ -13,7 +13,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,9 @@ VIOLATION = "violation"
 WARNING = "warning"
 DEFAULT_EVIDENCE_BOUND_MS = 5000.0
 # Keys that hold our own hashes: searching them for personal values only costs time.
-_NOT_SCANNED = frozenset({"hash", "prev", "head", "timestamp", "chain"})
+_NOT_SCANNED = frozenset({"hash", "prev", "head", "chain"})
+# The one date the log writes itself: each event's time. A date anywhere else is a finding.
+_OWN_DATES = {"timestamp": "timestamp"}
 # Which key class each "stored" event describes.
 _STORED_EVENTS = {"record.stored": "record"}
 
@@ -82,7 +84,6 @@ class ChainSummary:
 class ReportOptions:
     evidence_bound_ms: float = DEFAULT_EVIDENCE_BOUND_MS
     checkpoint_files: tuple[Path, ...] = ()
-    now: datetime | None = None  # for the date-of-birth detector; defaults to the clock
 
 
 @dataclass(slots=True)
@@ -146,7 +147,6 @@ class _Event:
 
 def build_report(paths: Iterable[Path], options: ReportOptions | None = None) -> Report:
     opts = options or ReportOptions()
-    now = opts.now or datetime.now(UTC)
     paths = list(paths)
     report = Report(files=[str(p) for p in paths], evidence_bound_ms=opts.evidence_bound_ms)
     chains: dict[str, list[_Event]] = {}
@@ -160,9 +160,9 @@ def build_report(paths: Iterable[Path], options: ReportOptions | None = None) ->
                 where = f"{path}:{n}"
                 event = _parse(line)
                 if event is None:
-                    _scan_raw(report, line, where, now)
+                    _scan_raw(report, line, where)
                     continue
-                _scan_event(report, event, where, now)
+                _scan_event(report, event, where)
                 if event.get("audit") is not True:
                     continue
                 ev = _Event(event, where)
@@ -192,20 +192,20 @@ def _parse(line: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _scan_raw(report: Report, line: str, where: str, now: datetime) -> None:
+def _scan_raw(report: Report, line: str, where: str) -> None:
     report.issues.append(Issue(WARNING, "unparsed_line", "not a JSON object: only searched for PII", where))
-    for finding in scan_text(line, now=now):
+    for finding in scan_text(line):
         report.issues.append(Issue(VIOLATION, "pii_in_log", f"{finding.detector} in a raw line", where))
 
 
-def _scan_event(report: Report, event: dict[str, Any], where: str, now: datetime) -> None:
+def _scan_event(report: Report, event: dict[str, Any], where: str) -> None:
     chain, seq, check = event.get("chain"), event.get("seq"), event.get("check_id")
     at = (
         chain if isinstance(chain, str) else None,
         seq if isinstance(seq, int) else None,
         check if isinstance(check, str) else None,
     )
-    for finding in scan_value(event, now=now, skip=_NOT_SCANNED):
+    for finding in scan_value(event, skip=_NOT_SCANNED, own_dates=_OWN_DATES):
         detail = f"{finding.detector} at {finding.path}"
         report.issues.append(Issue(VIOLATION, "pii_in_log", detail, where, *at))
     unknown = sorted(k for k in event if k not in ALLOWED_KEYS and event[k] != REDACTED)

@@ -8,21 +8,23 @@ key names hold only pseudonyms, so they may be shown.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from service.audit.detectors import Finding, scan_text, scan_value
+from service.audit.detectors import scan_text, scan_value
 from service.privacy.inventory import KeyClassEntry, inventory
+from service.store.events import stored_field_names
 from service.store.keys import key_class_of
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+_EVENT_CLASSES = frozenset({"event_stream", "event_retries", "event_dead_letters"})
 MAX_ITEMS = 10_000  # members read per collection key: a scan must not stall a production Redis
 
 
@@ -63,8 +65,7 @@ class StoreScan:
         }
 
 
-async def scan_store(client: Redis, prefix: str, *, now: datetime | None = None) -> StoreScan:
-    when = now or datetime.now(UTC)
+async def scan_store(client: Redis, prefix: str) -> StoreScan:
     entries = {e.key_class.name: e for e in inventory()}
     result = StoreScan(prefix)
     ttls: dict[str, list[int]] = defaultdict(list)
@@ -83,11 +84,11 @@ async def scan_store(client: Redis, prefix: str, *, now: datetime | None = None)
             ttls[name].append(ttl)
         else:
             ttls.setdefault(name, [])  # gone since SCAN saw it
-        for finding in scan_text(key, now=when):
+        for finding in scan_text(key):
             result.violations.append(
                 StoreIssue("pii_in_store", name, key, f"{finding.detector} in the key name")
             )
-        await _check_value(client, raw_key, key, entries.get(name), name, result, seen[name], when)
+        await _check_value(client, raw_key, key, entries.get(name), name, result, seen[name])
     for name in sorted(set(ttls) | set(seen)):
         values = ttls.get(name, [])
         forever = sum(1 for v in result.violations if v.kind == "no_ttl" and v.key_class == name)
@@ -113,17 +114,17 @@ async def _check_value(
     name: str,
     result: StoreScan,
     seen: set[str],
-    now: datetime,
 ) -> None:
     kind = _text(await client.type(raw_key))
     texts: list[str] = []
+    events = entry is not None and entry.key_class.name in _EVENT_CLASSES
     if kind == "string":
         raw = await client.get(raw_key)
         if raw is None:
             return
         text = _text(raw)
         if entry is not None and entry.shape is not None and entry.shape.encoding == "json":
-            _check_json(text, key, entry, name, result, seen, now)
+            _check_json(text, key, entry, name, result, seen)
             return
         texts.append(text)
     elif kind == "zset":
@@ -137,32 +138,70 @@ async def _check_value(
         texts += [f"{_text(k)}={_text(v)}" for k, v in pairs]
     elif kind == "stream":
         for _, fields in await client.xrange(raw_key, count=MAX_ITEMS) or []:
-            texts += [f"{_text(k)}={_text(v)}" for k, v in (fields or {}).items()]
+            entry_fields = {_text(k): _text(v) for k, v in (fields or {}).items()}
+            if entry is not None and events:
+                _check_event(entry_fields, key, entry, name, result, seen)
+            else:
+                texts += [f"{k}={v}" for k, v in entry_fields.items()]
     for text in texts:
-        for finding in scan_text(text, now=now):
+        if entry is not None and events and kind in ("zset", "list"):
+            _check_event_member(text, key, entry, name, result, seen)
+            continue
+        for finding in scan_text(text):
             result.violations.append(
                 StoreIssue("pii_in_store", name, key, f"{finding.detector} in a {kind} value")
             )
 
 
 def _check_json(
-    text: str, key: str, entry: KeyClassEntry, name: str, result: StoreScan, seen: set[str], now: datetime
+    text: str, key: str, entry: KeyClassEntry, name: str, result: StoreScan, seen: set[str]
 ) -> None:
     try:
         value = json.loads(text)
     except ValueError:
         result.violations.append(StoreIssue("undecodable_value", name, key, "not JSON"))
         return
-    names = set(_field_names(value))
+    _check_fields(set(_field_names(value)), key, entry, name, result, seen)
+    _check_pii(value, key, entry, name, result)
+
+
+def _check_event_member(
+    text: str, key: str, entry: KeyClassEntry, name: str, result: StoreScan, seen: set[str]
+) -> None:
+    """A retry or dead-letter member: the event's fields as JSON."""
+    try:
+        fields = json.loads(text)
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+        result.violations.append(StoreIssue("undecodable_value", name, key, "not an event's fields"))
+        return
+    _check_event(fields, key, entry, name, result, seen)
+
+
+def _check_event(
+    fields: dict[str, str], key: str, entry: KeyClassEntry, name: str, result: StoreScan, seen: set[str]
+) -> None:
+    """A queued webhook event: its fields and its JSON body's, against the inventory; its values,
+    the body's included, against the detectors (dates only where the event writes its own)."""
+    _check_fields(stored_field_names(fields), key, entry, name, result, seen)
+    value: dict[str, Any] = dict(fields)
+    with contextlib.suppress(ValueError):  # a body that is not JSON is searched as it is
+        value["body"] = json.loads(fields.get("body", ""))
+    _check_pii(value, key, entry, name, result)
+
+
+def _check_fields(
+    names: set[str], key: str, entry: KeyClassEntry, name: str, result: StoreScan, seen: set[str]
+) -> None:
     seen |= names
-    listed = entry.field_names()
-    if unlisted := sorted(names - listed):
+    if unlisted := sorted(names - entry.field_names()):
         detail = f"fields the inventory does not list: {', '.join(unlisted)}"
         result.violations.append(StoreIssue("field_not_in_inventory", name, key, detail))
-    days = {f.name for f in entry.shape.fields if "day" in f.type} if entry.shape else set()
-    for finding in scan_value(value, now=now):
-        if finding.detector == "date_of_birth" and _field_of(finding) in days:
-            continue  # our own coarse days (assured_at, recheck_at, age_up_at): checked by type
+
+
+def _check_pii(value: Any, key: str, entry: KeyClassEntry, name: str, result: StoreScan) -> None:
+    for finding in scan_value(value, own_dates=entry.own_dates()):
         detail = f"{finding.detector} at {finding.path}"
         result.violations.append(StoreIssue("pii_in_store", name, key, detail))
 
@@ -178,10 +217,6 @@ def _field_names(value: Any, prefix: str = "") -> list[str]:
                     out += _field_names(item, f"{prefix}{k}[].")
         return out
     return []
-
-
-def _field_of(finding: Finding) -> str:
-    return re.sub(r"\[\d+\]", "[]", finding.path).removesuffix("<key>")
 
 
 def _text(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -40,6 +41,23 @@ class Store(Protocol):
         """Atomically count one attempt on a check. Returns the new count, or None when
         the count would exceed ``limit`` (the counter is then left unchanged)."""
 
+    async def release_attempt(self, check_id: str) -> int:
+        """Atomically give back one claimed attempt (a step that failed on the service's or the
+        vendor's side, not the user's). Never goes below zero, never creates the counter, and
+        keeps its TTL. Returns the new count (0 when there is no counter)."""
+
+    # Checks of a subject (erasure) -------------------------------------------
+    async def track_check(self, sid: str, check_id: str, ttl: int) -> None:
+        """Index a check under its subject, so that erasure by sid finds it. The index lives as
+        long as the longest-lived check put in it (``ttl``: that check's TTL)."""
+
+    async def subject_checks(self, sid: str) -> list[str]:
+        """The check ids indexed for ``sid``, sorted; some may have expired already."""
+
+    async def erase_checks(self, sid: str) -> int:
+        """Remove the sid's index and every check it names, with their attempt counters.
+        Returns how many of those checks still existed."""
+
     # Records ----------------------------------------------------------------
     async def put_record(self, record: AssuranceRecord, ttl: int) -> None:
         """Store the record and (re)index it in its client's due index by recheck_at."""
@@ -58,6 +76,9 @@ class Store(Protocol):
         """Remember that tokens for ``sid`` issued at or before ``revoked_at`` are void."""
 
     async def revoked_at(self, sid: str) -> int | None: ...
+
+    async def revoked_at_many(self, sids: Sequence[str]) -> list[int | None]:
+        """``revoked_at`` of each sid, in order, in one round trip (decisions on many tokens)."""
 
     # Single use ---------------------------------------------------------------
     async def use_once(self, key: str, ttl: int) -> bool:

@@ -49,6 +49,11 @@ class Keys:
     def sanction(self, sid: str) -> str:
         return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:snc"
 
+    def subject_checks(self, sid: str) -> str:
+        # The subject's open checks: check keys are tagged by check id, so erasure by sid
+        # needs this index to find them.
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:chk"
+
     def counter(self, scope: str, subject: str) -> str:
         # ``subject`` is a sid or a keyed hash of a device or IP; never the raw value.
         return f"{self.prefix}:abz:{{{_part('subject', subject)}}}:{_part('scope', scope)}"
@@ -119,6 +124,15 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="check lifetime, set when the counter is created",
         survives_restart=False,
         on_loss="lost together with its check, which must then be started again",
+    ),
+    KeyClass(
+        name="subject_checks",
+        pattern="<prefix>:sub:{<sid>}:chk",
+        holds="a set of the check ids started for a sid",
+        purpose="erasure by sid finds and removes the subject's open and just-finished checks",
+        ttl_source="check lifetime (at most 15 minutes), extended by every check it indexes",
+        survives_restart=False,
+        on_loss="lost together with the checks it names",
     ),
     KeyClass(
         name="record",

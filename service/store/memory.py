@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -144,6 +145,38 @@ class MemoryStore:
             entry.value = count + 1
         return count + 1
 
+    async def release_attempt(self, check_id: str) -> int:
+        entry = self._get(self._keys.attempts(check_id))
+        if entry is None or not isinstance(entry.value, int):
+            return 0
+        entry.value = max(0, entry.value - 1)  # expires_at untouched: the TTL is kept
+        return entry.value
+
+    # Checks of a subject --------------------------------------------------------------
+    async def track_check(self, sid: str, check_id: str, ttl: int) -> None:
+        key = self._keys.subject_checks(sid)
+        require_ttl(ttl)
+        entry = self._get(key)
+        if entry is None or not isinstance(entry.value, set):
+            self._set(key, {check_id}, ttl)
+            return
+        entry.value.add(check_id)
+        self._extend(key, ttl)
+
+    async def subject_checks(self, sid: str) -> list[str]:
+        entry = self._get(self._keys.subject_checks(sid))
+        return sorted(entry.value) if entry is not None and isinstance(entry.value, set) else []
+
+    async def erase_checks(self, sid: str) -> int:
+        ids = await self.subject_checks(sid)
+        self._data.pop(self._keys.subject_checks(sid), None)
+        found = 0
+        for check_id in ids:
+            found += self._get(self._keys.check(check_id)) is not None
+            self._data.pop(self._keys.check(check_id), None)
+            self._data.pop(self._keys.attempts(check_id), None)
+        return found
+
     # Records ----------------------------------------------------------------------
     async def put_record(self, record: AssuranceRecord, ttl: int) -> None:
         require_ttl(ttl)
@@ -198,6 +231,9 @@ class MemoryStore:
     async def revoked_at(self, sid: str) -> int | None:
         entry = self._get(self._keys.revoked(sid))
         return entry.value if entry is not None and isinstance(entry.value, int) else None
+
+    async def revoked_at_many(self, sids: Sequence[str]) -> list[int | None]:
+        return [await self.revoked_at(sid) for sid in sids]
 
     # Single use -------------------------------------------------------------------
     async def use_once(self, key: str, ttl: int) -> bool:

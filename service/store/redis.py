@@ -44,6 +44,35 @@ if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) en
 return n
 """
 
+# Give one back, never below zero and never creating the key; DECR keeps the TTL.
+_RELEASE_ATTEMPT = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n <= 0 then return 0 end
+return redis.call('DECR', KEYS[1])
+"""
+
+# A subject's check index: add and stretch its TTL in one step, so it never lives without one.
+_TRACK_CHECK = """
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+
+# Take the whole index in one step: a check indexed afterwards starts a new index, which a
+# later erasure finds; none is lost between reading the members and deleting the key.
+_TAKE_CHECKS = """
+local ids = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+return ids
+"""
+
+# A check and its attempt counter share a hash tag: one slot, one step.
+_DROP_CHECK = """
+local n = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2])
+return n
+"""
+
 # Index a sid and stretch the index TTL to cover it, in one step so the index never
 # exists without a TTL. With 'LT' an existing entry only moves earlier.
 _INDEX = """
@@ -221,6 +250,7 @@ class RedisStore:
         self._keys = Keys(prefix)
         self._update_check = client.register_script(_UPDATE_CHECK)
         self._claim_attempt = client.register_script(_CLAIM_ATTEMPT)
+        self._release_attempt = client.register_script(_RELEASE_ATTEMPT)
         self._index = client.register_script(_INDEX)
         self._revoke = client.register_script(_REVOKE)
         self._due_page = client.register_script(_DUE_PAGE)
@@ -229,6 +259,9 @@ class RedisStore:
         self._publish = client.register_script(_PUBLISH)
         self._settle = client.register_script(_SETTLE)
         self._release = client.register_script(_RELEASE)
+        self._track_check = client.register_script(_TRACK_CHECK)
+        self._take_checks = client.register_script(_TAKE_CHECKS)
+        self._drop_check = client.register_script(_DROP_CHECK)
 
     @classmethod
     def from_url(
@@ -294,6 +327,37 @@ class RedisStore:
             )
         return int(count) if count is not None else None
 
+    async def release_attempt(self, check_id: str) -> int:
+        with _unavailable(self._on_error):
+            count = await self._release_attempt(keys=[self._keys.attempts(check_id)], args=[])
+        return int(count)
+
+    # Checks of a subject --------------------------------------------------------------
+    async def track_check(self, sid: str, check_id: str, ttl: int) -> None:
+        args: list[str | int] = [check_id, require_ttl(ttl)]
+        keys = [self._keys.subject_checks(sid)]
+        with _unavailable(self._on_error):
+            await self._track_check(keys=keys, args=args)
+
+    async def subject_checks(self, sid: str) -> list[str]:
+        with _unavailable(self._on_error):
+            ids = await self._r.smembers(self._keys.subject_checks(sid))
+        return sorted(_text(i) for i in ids)
+
+    async def erase_checks(self, sid: str) -> int:
+        index = [self._keys.subject_checks(sid)]
+        found = 0
+        with _unavailable(self._on_error):
+            ids = await self._replicated(lambda r: self._take_checks(keys=index, client=r))
+            for raw in ids or []:
+                check_id = _text(raw)
+                found += int(await self._replicated(self._dropper(check_id)))
+        return found
+
+    def _dropper(self, check_id: str) -> Callable[[Any], Awaitable[Any]]:
+        keys = [self._keys.check(check_id), self._keys.attempts(check_id)]
+        return lambda r: self._drop_check(keys=keys, client=r)
+
     # Records ----------------------------------------------------------------------
     async def put_record(self, record: AssuranceRecord, ttl: int) -> None:
         # 1. index, only ever moving an entry earlier; 2. the record; 3. the index at the
@@ -352,6 +416,17 @@ class RedisStore:
         with _unavailable(self._on_error):
             raw = await self._r.get(self._keys.revoked(sid))
         return int(raw) if raw is not None else None
+
+    async def revoked_at_many(self, sids: Sequence[str]) -> list[int | None]:
+        if len(sids) == 1:
+            return [await self.revoked_at(sids[0])]
+        # Markers of different sids sit in different slots: no MGET, one pipeline.
+        with _unavailable(self._on_error):
+            async with self._r.pipeline(transaction=False) as pipe:
+                for sid in sids:
+                    pipe.get(self._keys.revoked(sid))
+                raws: list[str | bytes | None] = await pipe.execute()
+        return [int(raw) if raw is not None else None for raw in raws]
 
     # Single use -------------------------------------------------------------------
     async def use_once(self, key: str, ttl: int) -> bool:

@@ -56,6 +56,11 @@ class TokenSigner:
         self._use(keyring.signing_key)
         self._payload_prefix = '{"iss":' + encode_basestring_ascii(issuer)
 
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of every token; the policy bundle is signed under the same name."""
+        return self._issuer
+
     def _use(self, key: SigningKey) -> None:
         self._signing = key
         self.kid = key.kid

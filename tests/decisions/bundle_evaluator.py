@@ -2,13 +2,14 @@
 
 Depends only on joserfc (to verify the JWS against the service's JWKS) and the standard library.
 
-    ev = BundleEvaluator.verify(bundle_jws, jwks_json)
+    ev = BundleEvaluator.verify(bundle_jws, jwks_json, issuer="https://age.example", now=time.time())
     ev.decide("GB", "profile.view", actor=("18_plus", "effective"), target=("13_15", None))
 """
 
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
 
 BUNDLE_TYPE = "ageband-bundle+jwt"
+LEEWAY = 30  # seconds of clock skew tolerated on iat and exp
 Party = tuple[str | None, str | None]  # (band, level); None where unknown
 
 
@@ -39,14 +41,28 @@ class BundleEvaluator:
         self._index = {k: i for i, k in enumerate(payload["keys"])}
 
     @classmethod
-    def verify(cls, token: str, jwks: dict[str, Any]) -> BundleEvaluator:
+    def verify(
+        cls, token: str, jwks: dict[str, Any], *, issuer: str, now: float | None = None
+    ) -> BundleEvaluator:
+        """Signature (by a key of the JWKS), ``typ``, ``iss`` and the ``iat``/``exp`` window."""
         keys = KeySet.import_key_set(jwks)
         with warnings.catch_warnings():  # "EdDSA" is deprecated as a name; the JWKS pins Ed25519
             warnings.simplefilter("ignore", SecurityWarning)
             obj = jws.deserialize_compact(token, keys, algorithms=["EdDSA", "ES256"])
         if obj.headers().get("typ") != BUNDLE_TYPE:
             raise ValueError("not a policy bundle")
-        return cls(json.loads(obj.payload))
+        payload = json.loads(obj.payload)
+        if payload.get("iss") != issuer:
+            raise ValueError("bundle from another issuer")
+        now = time.time() if now is None else now
+        iat, exp = payload.get("iat"), payload.get("exp")
+        if type(iat) is not int or type(exp) is not int:
+            raise ValueError("bundle without iat and exp")
+        if iat > now + LEEWAY:
+            raise ValueError("bundle issued in the future")
+        if exp <= now - LEEWAY:
+            raise ValueError("bundle expired: refetch it")
+        return cls(payload)
 
     @staticmethod
     def key(party: Party) -> str:
@@ -58,6 +74,13 @@ class BundleEvaluator:
     ) -> LocalDecision:
         table = self.payload["jurisdictions"][jurisdiction]["tables"][action]
         o = self.payload["outcomes"][table[self._index[self.key(actor)]][self._index[self.key(target)]]]
+        return LocalDecision(
+            o["allowed"], o["rule"], o["reason"], self._text(o["message"], locale), o["obligations"]
+        )
+
+    def service(self, reason: str, locale: str | None = None) -> LocalDecision:
+        """The service's own denial (no_matching_rule, invalid_token, unknown_band), as it words it."""
+        o = self.payload["outcomes"][self.payload["service"][reason]]
         return LocalDecision(
             o["allowed"], o["rule"], o["reason"], self._text(o["message"], locale), o["obligations"]
         )

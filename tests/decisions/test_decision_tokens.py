@@ -93,5 +93,5 @@ async def test_cached_token_expires_with_the_token_and_keeps_its_audience(tmp_pa
 def test_cache_is_bounded() -> None:
     cache = TokenCache(max_entries=10)
     for i in range(25):
-        cache._put(bytes([i]), VerifiedParty("18_plus", "basic", "demo", 10_000), now=0)
+        cache._put(bytes([i]), VerifiedParty("18_plus", "basic", "demo", 10_000, "sid", 0), now=0)
         assert len(cache) <= 10

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from bundle_evaluator import BUNDLE_TYPE, BundleEvaluator
-from factories import AUTH, running
+from factories import AUTH, Running, running
+
+from service.flows.bundle import BUNDLE_LIFETIME
+from service.tokens.errors import InvalidToken
 
 pytestmark = pytest.mark.anyio
+ISSUER = "urn:ageband:dev"  # the default settings' token issuer
+
+
+def _payload(token: str) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    return payload
+
+
+async def _fetch(r: Running) -> tuple[str, dict[str, Any], float]:
+    token = (await r.http.get("/v1/policy/bundle", headers=AUTH)).text
+    jwks = (await r.http.get("/.well-known/jwks.json")).json()
+    return token, jwks, r.clock.now().timestamp()
 
 
 async def test_bundle_is_a_signed_jws_over_the_tables_with_etag() -> None:
@@ -33,7 +50,49 @@ async def test_tampered_bundle_is_refused() -> None:
         payload["outcomes"][0]["allowed"] = not payload["outcomes"][0]["allowed"]
         forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
         with pytest.raises(Exception, match="signature"):
-            BundleEvaluator.verify(f"{head}.{forged}.{sig}", jwks)
+            BundleEvaluator.verify(f"{head}.{forged}.{sig}", jwks, issuer=ISSUER)
+
+
+async def test_bundle_carries_issuer_and_a_short_validity() -> None:
+    async with running() as r:
+        token, jwks, now = await _fetch(r)
+        payload = _payload(token)
+        assert payload["iss"] == r.services.signer.issuer == ISSUER
+        assert payload["iat"] == int(now)
+        assert payload["exp"] == int(now) + BUNDLE_LIFETIME
+        assert BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now).version == payload["pol"]
+        with pytest.raises(ValueError, match="another issuer"):
+            BundleEvaluator.verify(token, jwks, issuer="https://someone-else.example", now=now)
+        with pytest.raises(ValueError, match="expired"):
+            BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now + BUNDLE_LIFETIME + 31)
+        with pytest.raises(ValueError, match="future"):
+            BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now - 31)
+
+
+async def test_bundle_and_token_types_are_never_confused() -> None:
+    async with running() as r:
+        token, jwks, now = await _fetch(r)
+        _, age_token = await r.adult_token("bundle-1", 1990)
+        # An age-band token is signed by the same keys, but is no bundle ...
+        with pytest.raises(ValueError, match="not a policy bundle"):
+            BundleEvaluator.verify(age_token, jwks, issuer=ISSUER, now=now)
+        # ... and the service's token verifier refuses a bundle presented as a token (by its size
+        # first; its typ would be refused next).
+        with pytest.raises(InvalidToken):
+            r.services.verifier.verify(token, audience="demo")
+
+
+async def test_bundle_is_re_signed_before_half_its_lifetime_is_gone() -> None:
+    async with running() as r:
+        first = await r.http.get("/v1/policy/bundle", headers=AUTH)
+        etag = first.headers["etag"]
+        r.clock.advance(timedelta(seconds=BUNDLE_LIFETIME // 2 - 1))
+        same = await r.http.get("/v1/policy/bundle", headers={**AUTH, "If-None-Match": etag})
+        assert same.status_code == 304
+        r.clock.advance(timedelta(seconds=1))
+        fresh = await r.http.get("/v1/policy/bundle", headers={**AUTH, "If-None-Match": etag})
+        assert fresh.status_code == 200 and fresh.headers["etag"] != etag
+        assert _payload(fresh.text)["exp"] - r.clock.now().timestamp() == BUNDLE_LIFETIME
 
 
 async def test_local_evaluator_reproduces_every_server_decision() -> None:
@@ -41,7 +100,7 @@ async def test_local_evaluator_reproduces_every_server_decision() -> None:
         policy = r.services.policy.current
         token = (await r.http.get("/v1/policy/bundle", headers=AUTH)).text
         jwks = (await r.http.get("/.well-known/jwks.json")).json()
-        local = BundleEvaluator.verify(token, jwks)
+        local = BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=r.clock.now().timestamp())
         assert local.version == policy.version
         keys = list(policy.tables.party_keys)
         targets = [{"id": str(i), "band": b, "level": lv} for i, (b, lv) in enumerate(keys)]

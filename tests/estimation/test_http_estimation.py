@@ -7,13 +7,14 @@ import io
 import json
 import socket
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import pytest
 import structlog
 from estimation_context import estimation_context
-from estimation_vendor import AUTH_HEADER, AUTH_VALUE, Vendor, face, face_b64
+from estimation_vendor import AUTH_HEADER, AUTH_VALUE, MAX_PIXELS, Vendor, face, face_b64
 from PIL import Image
 
 from providers.base import Failure, Signal
@@ -24,8 +25,24 @@ from service.core.intervals import AgeInterval
 CANARY = "cAnArY-selfie-51c9-pii"
 
 
+_BUILT: list[HttpEstimationProvider] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_providers(anyio_backend: str) -> AsyncIterator[None]:
+    """A test's providers close their vendor connections, on the test's own event loop."""
+    yield
+    while _BUILT:
+        await _BUILT.pop().aclose()
+
+
+def _track(provider: HttpEstimationProvider) -> HttpEstimationProvider:
+    _BUILT.append(provider)
+    return provider
+
+
 def _provider(vendor: Vendor, scenario: str = "ok", **config: Any) -> HttpEstimationProvider:
-    return HttpEstimationProvider("facial_estimation", vendor.config(scenario, **config))
+    return _track(HttpEstimationProvider("facial_estimation", vendor.config(scenario, **config)))
 
 
 def _canary_image(age: float = 30, st_dev: float = 2) -> str:
@@ -70,6 +87,18 @@ async def test_request_has_the_documented_shape(vendor: Vendor) -> None:
     assert sent.image.startswith(b"\xff\xd8\xff")
     assert CANARY.encode() not in sent.image
     assert not Image.open(io.BytesIO(sent.image)).getexif()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("size", [1800, 2400])
+async def test_a_large_photo_is_scaled_to_the_vendors_pixel_limit(vendor: Vendor, size: int) -> None:
+    """Within 2000 px a side is not enough: the vendor also takes at most 2,100,000 pixels."""
+    provider = _provider(vendor)
+    before = len(vendor.received)
+    outcome = await provider.submit({"image": face_b64(30, 2, size=size)}, estimation_context())
+    assert isinstance(outcome, Signal), outcome
+    width, height = Image.open(io.BytesIO(vendor.received[before].image)).size
+    assert width == height and 2_000_000 < width * height <= MAX_PIXELS
 
 
 @pytest.mark.anyio
@@ -164,7 +193,7 @@ async def test_a_refused_connection_is_retried_then_unavailable() -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    provider = HttpEstimationProvider("f", {"base_url": f"http://127.0.0.1:{port}", "retries": 2})
+    provider = _track(HttpEstimationProvider("f", {"base_url": f"http://127.0.0.1:{port}", "retries": 2}))
     with pytest.raises(ProviderUnavailable) as caught:
         await provider.submit({"image": face_b64()}, estimation_context())
     assert caught.value.extra["reason"] == "connect"

@@ -4,6 +4,7 @@ start (ageband) → authorize (the identity provider) → callback (ageband) →
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -121,12 +122,34 @@ def store_keys(run: Running) -> list[str]:
     return [k for k, _ in store.keys_with_expiry()]
 
 
+def new_key_classes(before: list[str], run: Running) -> set[str]:
+    """Keys added since ``before``, with prefix and hash tags dropped (``once:{}``)."""
+    return {re.sub(r"\{[^}]*\}", "{}", k.split(":", 1)[1]) for k in set(store_keys(run)) - set(before)}
+
+
+async def assert_no_signal(run: Running, check: dict[str, Any]) -> None:
+    """A refused callback leaves no signal, interval or record: only its spent attempt."""
+    state = await run.services.store.get_check(check["check_id"])
+    assert state is not None and state.status.value == "pending"
+    assert (state.signals, state.interval_lo, state.interval_hi) == ([], None, None)
+    assert await run.services.store.get_record(check["sid"]) is None
+
+
+# What a refused callback may add: the state's single-use marker, the attempt it spent (check and
+# abuse counters) and, for a circumvention reason, the sanction and revocation marker.
+REFUSAL_KEYS = {
+    "once:{}", "chk:{}:attempts", "abz:{}:attempts", "abz:{}:failures", "abs:{}:shopping",
+    "sub:{}:snc", "sub:{}:rev",
+}  # fmt: skip
+
+
 # --- the whole flow ------------------------------------------------------------------------------
 
 
 async def test_adult_birthdate_passes_at_the_idps_level(tmp_path: Path, idp: str) -> None:
     async with app(tmp_path, {"bank": idp_config(idp, "bank")}) as run:
         check = await run.start_check("alice")
+        keys_before_start = store_keys(run)
         r = await start(run, check["check_id"])
         assert r.status_code == 303 and r.headers["cache-control"] == "no-store"
         location = r.headers["location"]
@@ -135,7 +158,7 @@ async def test_adult_birthdate_passes_at_the_idps_level(tmp_path: Path, idp: str
         assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
         assert query["redirect_uri"] == ["http://localhost/v1/oidc/bank/callback"]
         assert query["nonce"][0] and query["state"][0] and query["scope"] == ["openid profile"]
-        assert store_keys(run) == [k for k in store_keys(run) if ":chk:" in k]  # nothing stored yet
+        assert store_keys(run) == keys_before_start  # start stores nothing
 
         result = back(await callback(run, await authorize(location, "adult")))
         assert result == {"check_id": check["check_id"], "outcome": "passed"}
@@ -213,19 +236,26 @@ async def test_posted_evidence_for_a_redirect_method_is_refused(tmp_path: Path, 
 async def test_wrong_or_missing_state_is_refused(tmp_path: Path, idp: str) -> None:
     async with app(tmp_path, {"bank": idp_config(idp, "bank")}) as run:
         check, url = await login(run, "adult")
+        before, check_before = store_keys(run), await run.services.store.get_check(check["check_id"])
         for state in ("", "not-a-state", "A" * 200):
             r = await callback(run, url, state=state)
             assert (r.status_code, r.json()["code"]) == (400, "invalid_state")
         assert await run.services.store.get_record(check["sid"]) is None
-        assert not [k for k in store_keys(run) if ":once:" in k]
+        assert store_keys(run) == before  # nothing at all, not even a single-use marker
+        assert await run.services.store.get_check(check["check_id"]) == check_before
 
 
 async def test_replayed_callback_is_refused(tmp_path: Path, idp: str) -> None:
     async with app(tmp_path, {"bank": idp_config(idp, "bank")}) as run:
-        _, url = await login(run, "teen")
+        check, url = await login(run, "teen")
         assert back(await callback(run, url))["outcome"] == "passed"
+        before, check_before = store_keys(run), await run.services.store.get_check(check["check_id"])
+        record_before = await run.services.store.get_record(check["sid"])
         r = await callback(run, url)
         assert (r.status_code, r.json()["code"]) == (409, "state_used")
+        assert store_keys(run) == before
+        assert await run.services.store.get_check(check["check_id"]) == check_before
+        assert await run.services.store.get_record(check["sid"]) == record_before
 
 
 async def test_callback_code_from_another_check_fails_its_nonce(tmp_path: Path, idp: str) -> None:
@@ -234,11 +264,13 @@ async def test_callback_code_from_another_check_fails_its_nonce(tmp_path: Path, 
         check_b, url_b = await login(run, "teen", subject="b")
         # B's state (bound to B's check, nonce and verifier) with A's code.
         code_a = parse_qs(urlsplit(url_a).query)["code"][0]
+        before = store_keys(run)
         result = back(await callback(run, url_b, code=code_a))
         assert (result["check_id"], result["outcome"], result["reason"]) == (
             check_b["check_id"], "failed", "nonce_mismatch",
         )  # fmt: skip
-        assert await run.services.store.get_record(check_b["sid"]) is None
+        await assert_no_signal(run, check_b)
+        assert new_key_classes(before, run) <= REFUSAL_KEYS
 
 
 async def test_state_for_one_idp_fails_at_anothers_callback(tmp_path: Path, idp: str, other_idp: str) -> None:
@@ -246,18 +278,23 @@ async def test_state_for_one_idp_fails_at_anothers_callback(tmp_path: Path, idp:
     async with app(tmp_path, idps) as run:
         check, url = await login(run, "adult", "bank")
         parts = urlsplit(url)
+        before, check_before = store_keys(run), await run.services.store.get_check(check["check_id"])
         r = await run.http.get("/v1/oidc/eid/callback", params=parse_qs(parts.query))
         assert (r.status_code, r.json()["code"]) == (400, "invalid_state")
         assert await run.services.store.get_record(check["sid"]) is None
+        assert store_keys(run) == before
+        assert await run.services.store.get_check(check["check_id"]) == check_before
 
 
 async def test_iss_parameter_of_another_idp_is_a_mix_up(tmp_path: Path, idp: str, other_idp: str) -> None:
     idps = {"bank": idp_config(idp, "bank"), "eid": idp_config(other_idp, "eid")}
     async with app(tmp_path, idps) as run:
         check, url = await login(run, "adult", "bank")
+        before = store_keys(run)
         result = back(await callback(run, url, iss=other_idp))
         assert (result["outcome"], result["reason"]) == ("failed", "issuer_mismatch")
-        assert await run.services.store.get_record(check["sid"]) is None
+        await assert_no_signal(run, check)
+        assert new_key_classes(before, run) <= REFUSAL_KEYS
 
 
 # --- an identity provider that is down or slow ---------------------------------------------------
@@ -266,19 +303,23 @@ async def test_iss_parameter_of_another_idp_is_a_mix_up(tmp_path: Path, idp: str
 async def test_idp_down_is_503_within_the_timeout(tmp_path: Path) -> None:
     async with app(tmp_path, {"bank": idp_config(closed_port(), "bank")}) as run:
         check = await run.start_check("x")
+        before = store_keys(run)
         t0 = time.monotonic()
         r = await start(run, check["check_id"])
         assert (r.status_code, r.json()["code"]) == (503, "identity_provider_unavailable")
         assert time.monotonic() - t0 < 1.5
+        assert store_keys(run) == before
 
 
 async def test_idp_slow_is_503_within_the_timeout(tmp_path: Path) -> None:
     with silent_server() as slow:
         async with app(tmp_path, {"bank": idp_config(slow, "bank", timeout_seconds=0.5)}) as run:
             check = await run.start_check("x")
+            before = store_keys(run)
             t0 = time.monotonic()
             r = await start(run, check["check_id"])
             elapsed = time.monotonic() - t0
             assert (r.status_code, r.json()["code"]) == (503, "identity_provider_unavailable")
             assert 0.4 < elapsed < 1.0
             assert await run.services.store.get_record(check["sid"]) is None
+            assert store_keys(run) == before

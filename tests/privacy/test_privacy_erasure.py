@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 import redis.asyncio
 from factories import AUTH, make_settings, running
+from privacy_store import mentions
 from redis_server import delete_prefix, redis_url
 
 from service.audit.events import sid_ref
@@ -32,25 +34,63 @@ async def test_record_ttl_is_the_policy_retention_and_erasure_leaves_only_a_time
             assert r.status_code == 200
             erase_logs = run.logs.getvalue()[before:]
             pepper = run.services.pepper
-            remaining = {}
-            async for key in admin.scan_iter(match=f"{prefix}:*"):
-                name = key.decode()
-                kind = (await admin.type(key)).decode()
-                value = (await admin.get(key) or b"").decode() if kind == "string" else ""
-                members = [m.decode() for m in await admin.zrange(key, 0, -1)] if kind == "zset" else []
-                if sid in name or sid in value or any(sid in m for m in members):
-                    remaining[name] = (value, await admin.ttl(key))
+            remaining = await mentions(admin, prefix, sid)
         # The revocation marker must outlive the record to void tokens already issued: it holds a
-        # timestamp and nothing else, for the token lifetime plus leeway. The passed check keeps
-        # the sid until the check's own TTL (at most 15 minutes) ends it.
+        # timestamp and nothing else, for the token lifetime plus leeway. Everything else, the
+        # passed check and its attempt counter included, is gone.
         marker = remaining.pop(keys.revoked(sid))
         assert marker[0].isdigit() and 0 < marker[1] <= run.services.revocation_ttl
-        checks_only = all(
-            name.startswith(f"{prefix}:chk:") and ttl <= 900 for name, (_, ttl) in remaining.items()
-        )
-        assert checks_only, sorted(remaining)
+        assert remaining == {}, sorted(remaining)
         assert sid not in erase_logs
         assert sid_ref(pepper, sid) in erase_logs and '"subject.erased"' in erase_logs
+    finally:
+        await delete_prefix(admin, prefix)
+        await admin.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+@pytest.mark.parametrize("by", ["sid", "subject"])
+async def test_erasure_removes_open_and_just_finished_checks(by: str) -> None:
+    url, prefix = redis_url(), f"era{uuid.uuid4().hex[:8]}"
+    settings = make_settings(store={"backend": "redis", "redis_url": url, "prefix": prefix})
+    keys = Keys(prefix)
+    admin = redis.asyncio.Redis.from_url(url)
+    try:
+        async with running(settings) as run:
+            # A user who never finished: one check failed on bad evidence (an attempt spent),
+            # one still open. No record exists, yet the checks name the sid for 15 minutes.
+            first = await run.start_check("grace")
+            r = await run.evidence(first["check_id"], {"method": "self_declaration", "birth_year": "?"})
+            assert r.status_code == 422, r.text
+            second = await run.start_check("grace")
+            sid = first["sid"]
+            assert await admin.exists(keys.attempts(first["check_id"]), keys.check(second["check_id"])) == 2
+            assert set(await mentions(admin, prefix, sid)) >= {
+                keys.check(first["check_id"]), keys.check(second["check_id"]), keys.subject_checks(sid),
+            }  # fmt: skip
+            # Another subject's open check is not touched.
+            bystander = await run.start_check("henry")
+            ref = {"sid": sid} if by == "sid" else {"subject": "grace"}
+            r = await run.http.post("/v1/subjects/erase", json=ref, headers=AUTH)
+            assert r.status_code == 200, r.text
+            remaining = await mentions(admin, prefix, sid)
+            marker = remaining.pop(keys.revoked(sid))
+            assert marker[0].isdigit() and 0 < marker[1] <= run.services.revocation_ttl
+            assert remaining == {}, sorted(remaining)
+            assert await admin.exists(keys.attempts(first["check_id"])) == 0
+            erased = [e for e in run.log_lines() if e.get("event") == "subject.erased"]
+            assert [(e["count"], e["sid"]) for e in erased] == [(2, None)]  # audited by sid_ref only
+            assert sid not in json.dumps(erased)
+            # The erased check is unknown now; the bystander's goes on.
+            r = await run.evidence(second["check_id"], {"method": "self_declaration", "birth_year": 1990})
+            assert r.status_code == 404 and r.json()["code"] == "unknown_check", r.text
+            assert (
+                await run.http.get(f"/v1/checks/{bystander['check_id']}", headers=AUTH)
+            ).status_code == 200
+            # Nothing left to erase: the sid names nobody now.
+            r = await run.http.post("/v1/subjects/erase", json=ref, headers=AUTH)
+            assert r.status_code == 404 and r.json()["code"] == "unknown_subject"
     finally:
         await delete_prefix(admin, prefix)
         await admin.aclose()

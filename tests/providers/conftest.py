@@ -8,6 +8,7 @@ explicit, so that ``EntryPoint.load`` finds the package under any import mode.
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from provider_cases import DEFAULT_BANDS, PINNED, make_context  # noqa: E402 - after the path set-up
+from provider_cases import DEFAULT_BANDS, PINNED, close_built, make_context  # noqa: E402 - after the path set-up
 
 from providers.base import ProviderContext  # noqa: E402
 from service.core.clock import FixedClock  # noqa: E402
@@ -25,6 +26,13 @@ from service.core.clock import FixedClock  # noqa: E402
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+async def _close_providers(anyio_backend: str) -> AsyncIterator[None]:
+    """Providers a test built close their connections on the test's own event loop."""
+    yield
+    await close_built()
 
 
 @pytest.fixture

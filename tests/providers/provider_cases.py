@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.base import MethodParams, Provider, ProviderContext
+from providers.base import Closeable, MethodParams, Provider, ProviderContext
 from providers.os_signal import OsSignalProvider
 from providers.self_declaration import SelfDeclarationProvider
 from service.core.bands import Band, BandSet
@@ -109,10 +109,24 @@ class ConformanceCase:
     context: Callable[[], ProviderContext] = make_context
 
     def build(self, name: str | None = None) -> Provider:
-        return self.factory(name or self.entry_point, self.config)
+        provider = self.factory(name or self.entry_point, self.config)
+        BUILT.append(provider)
+        return provider
 
     def samples(self) -> tuple[Valid | Refused | Invalid, ...]:
         return (*self.valid, *self.refused, *self.invalid)
+
+
+# Every provider a test built; the conftest closes those holding resources after each test.
+BUILT: list[Provider] = []
+
+
+async def close_built() -> None:
+    """Close (``providers.base.Closeable``) and forget the providers built so far."""
+    while BUILT:
+        provider = BUILT.pop()
+        if isinstance(provider, Closeable):
+            await provider.aclose()
 
 
 def leaf_values(value: object) -> Iterator[object]:

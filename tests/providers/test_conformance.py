@@ -35,7 +35,16 @@ from provider_cases import (
     leaf_values,
 )
 
-from providers.base import Failure, Flow, Outcome, Provider, ProviderContext, Signal, Unavailability
+from providers.base import (
+    Closeable,
+    Failure,
+    Flow,
+    Outcome,
+    Provider,
+    ProviderContext,
+    Signal,
+    Unavailability,
+)
 from providers.registry import GROUP, InstanceConfig, build, discover
 from service.core.errors import InvalidEvidence
 from service.core.intervals import AgeInterval
@@ -348,6 +357,22 @@ def test_imports_nothing_but_the_core_at_runtime(case: ConformanceCase) -> None:
     assert module in loaded
     forbidden = _forbidden_modules()
     assert not [m for m in loaded if _is_forbidden(m, forbidden)]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c.entry_point) for c in CASES if hasattr(c.factory, "aclose")]
+)
+async def test_a_provider_holding_resources_closes_at_any_time(case: ConformanceCase) -> None:
+    """``aclose`` (the optional ``Closeable`` hook the service calls at shutdown) is safe before
+    any use, after use, and twice."""
+    provider = case.build()
+    assert isinstance(provider, Closeable)
+    await provider.aclose()
+    if provider.unavailable() is None and case.valid:
+        await provider.submit(dict(case.valid[0].evidence), case.context())
+    await provider.aclose()
+    await provider.aclose()
 
 
 # --- evidence -------------------------------------------------------------------------------

@@ -26,12 +26,15 @@ class ServiceProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    def wait_ready(self) -> ServiceProcess:
         deadline = time.monotonic() + _START_TIMEOUT
         while not self._healthy():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"ageband serve did not start:\n{log.read_text()[-3000:]}")
+                raise RuntimeError(f"ageband serve did not start:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.1)
+        return self
 
     @property
     def url(self) -> str:

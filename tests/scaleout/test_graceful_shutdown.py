@@ -51,7 +51,7 @@ async def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None
         "AGEBAND_PEPPER": "p" * 32,
         "AGEBAND_POLICY_WATCH": "false",
     }
-    service = ServiceProcess(env, tmp_path / "serve.log")
+    service = ServiceProcess(env, tmp_path / "serve.log").wait_ready()
     try:
         async with httpx.AsyncClient(base_url=service.url, timeout=10) as http:
             started = await http.post(

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 SUBJECTS = 160
 KILL_AFTER = 80  # acknowledged revocations before the primary dies
 CONCURRENCY = 8
-# README "Running in production" states the bound measured on loopback (about 2-4 s with
+# README "Running in production" states the bound measured on loopback (1.7-1.9 s with
 # down-after-milliseconds 500); the assertion leaves room for a loaded 2-core machine.
 RECOVERY_BOUND_S = 20.0
 

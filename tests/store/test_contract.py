@@ -165,6 +165,49 @@ async def test_concurrent_claims_never_exceed_the_limit(store: Store) -> None:
     assert results.count(None) == 45
 
 
+async def test_release_attempt_gives_one_back(store: Store) -> None:
+    check_id = make_check(NOW).check_id
+    assert [await store.claim_attempt(check_id, limit=3, ttl=900) for _ in range(3)] == [1, 2, 3]
+    assert await store.release_attempt(check_id) == 2
+    assert await store.claim_attempt(check_id, limit=3, ttl=900) == 3  # the given-back attempt
+    assert await store.claim_attempt(check_id, limit=3, ttl=900) is None
+
+
+async def test_release_attempt_never_goes_below_zero_nor_creates_the_counter(backend: Backend) -> None:
+    store = backend.store
+    check_id = make_check(NOW).check_id
+    assert await store.release_attempt(check_id) == 0
+    assert await backend.raw_keys() == {}  # nothing written for a check with no counter
+    assert await store.claim_attempt(check_id, limit=2, ttl=900) == 1
+    assert [await store.release_attempt(check_id) for _ in range(3)] == [0, 0, 0]
+    assert [await store.claim_attempt(check_id, limit=2, ttl=900) for _ in range(3)] == [1, 2, None]
+
+
+async def test_release_attempt_keeps_the_ttl(backend: Backend) -> None:
+    """The window is not stretched: a released counter still expires when it would have."""
+    store = backend.store
+    check_id = make_check(NOW).check_id
+    assert await store.claim_attempt(check_id, limit=3, ttl=1) == 1
+    assert await store.claim_attempt(check_id, limit=3, ttl=1) == 2
+    await backend.pass_time(0.6)
+    assert await store.release_attempt(check_id) == 1
+    (left,) = (await backend.raw_keys()).values()
+    assert left is not None and 0 < left < 0.5
+    await backend.pass_time(0.6)
+    assert await store.release_attempt(check_id) == 0  # expired: gone, not revived
+    assert await store.claim_attempt(check_id, limit=3, ttl=1) == 1
+
+
+async def test_concurrent_releases_and_claims_stay_within_bounds(store: Store) -> None:
+    check_id = make_check(NOW).check_id
+    for _ in range(5):
+        await store.claim_attempt(check_id, limit=5, ttl=900)
+    released = await asyncio.gather(*(store.release_attempt(check_id) for _ in range(12)))
+    assert sorted(released) == [0] * 8 + [1, 2, 3, 4]  # never below zero
+    results = await asyncio.gather(*(store.claim_attempt(check_id, limit=5, ttl=900) for _ in range(20)))
+    assert sorted(r for r in results if r is not None) == [1, 2, 3, 4, 5]
+
+
 # Records ----------------------------------------------------------------------------
 
 
@@ -325,6 +368,16 @@ async def test_revocation_keeps_the_longest_ttl(backend: Backend) -> None:
     (ttl,) = (await backend.raw_keys()).values()
     assert ttl is not None
     assert ttl > 590
+
+
+async def test_revoked_at_many_reads_each_marker_in_order(store: Store) -> None:
+    a, b, c = random_sid(), random_sid(), random_sid()
+    await store.revoke(a, revoked_at=1_772_000_000, ttl=600)
+    await store.revoke(c, revoked_at=1_773_000_000, ttl=600)
+    assert await store.revoked_at_many([a, b, c]) == [1_772_000_000, None, 1_773_000_000]
+    assert await store.revoked_at_many([b]) == [None]
+    assert await store.revoked_at_many([c]) == [1_773_000_000]
+    assert await store.revoked_at_many([]) == []
 
 
 # Single use ---------------------------------------------------------------------------

@@ -61,6 +61,7 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "abuse_counter": keys.counter("attempts", sid),
         "abuse_set": keys.distinct("shopping", sid),
         "sanction": keys.sanction(sid),
+        "subject_checks": keys.subject_checks(sid),
         "timers": keys.timers("acme-app"),
         "event_stream": keys.events(),
         "event_retries": keys.retries(),

@@ -7,19 +7,18 @@ generic body and response-model handling; the models still define the contract a
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from service.api.decisions.schemas import BatchOut, BatchRequest, DecisionOut, DecisionRequest
-from service.api.deps import JsonCallerDep
+from service.api.deps import json_caller
+from service.api.fastpath import parse_body
 from service.flows import decisions as flow
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
-M = TypeVar("M", bound=BaseModel)
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
@@ -29,22 +28,16 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": schema}}
 
 
-async def _parse(request: Request, model: type[M]) -> M:
-    try:
-        return model.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
-
-
 def _json(payload: dict[str, Any]) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json")
 
 
 @router.post("", response_model=DecisionOut, openapi_extra=_body(DecisionRequest))
-async def decide(request: Request, caller: JsonCallerDep) -> Response:
+async def decide(request: Request) -> Response:
     """May the actor do the action to the target? With the rule, reason and message that decided."""
-    body = await _parse(request, DecisionRequest)
-    d = flow.decide(
+    caller = json_caller(request)
+    body = await parse_body(request, DecisionRequest)
+    d = await flow.decide(
         caller.svc,
         caller.client,
         action=body.action,
@@ -75,10 +68,11 @@ async def decide(request: Request, caller: JsonCallerDep) -> Response:
 
 
 @router.post("/batch", response_model=BatchOut, openapi_extra=_body(BatchRequest))
-async def decide_batch(request: Request, caller: JsonCallerDep) -> Response:
+async def decide_batch(request: Request) -> Response:
     """One actor and action against up to 10,000 targets: the ids it may act on."""
-    body = await _parse(request, BatchRequest)
-    d = flow.decide_batch(
+    caller = json_caller(request)
+    body = await parse_body(request, BatchRequest)
+    d = await flow.decide_batch(
         caller.svc,
         caller.client,
         action=body.action,

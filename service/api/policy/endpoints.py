@@ -23,8 +23,9 @@ class ReloadOut(BaseModel):
     response_class=Response,
     responses={
         200: {
-            "description": f"A compact JWS (header typ {BUNDLE_TYPE}) over the compiled decision tables; "
-            "verify it with the keys at /.well-known/jwks.json.",
+            "description": f"A compact JWS (header typ {BUNDLE_TYPE}) over the compiled decision tables, "
+            "with iss (the token issuer), iat and a short exp: verify it with the keys at "
+            "/.well-known/jwks.json, check typ, iss and exp, and refetch before it expires.",
             "content": {"application/jwt": {"schema": {"type": "string"}}},
         },
         304: {"description": "Not modified (If-None-Match)."},
@@ -32,11 +33,11 @@ class ReloadOut(BaseModel):
 )
 async def bundle(request: Request, caller: CallerDep) -> Response:
     """The compiled decision tables as a signed bundle: decide locally, with no network call."""
-    token, etag = signed_bundle(caller.svc)
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=60"}
-    if request.headers.get("if-none-match") == etag:
+    signed = signed_bundle(caller.svc)
+    headers = {"ETag": signed.etag, "Cache-Control": "private, max-age=60"}
+    if request.headers.get("if-none-match") == signed.etag:
         return Response(status_code=304, headers=headers)
-    return Response(token, media_type="application/jwt", headers=headers)
+    return Response(signed.token, media_type="application/jwt", headers=headers)
 
 
 @admin_router.post("/policy/reload", responses={422: {"description": "Invalid policy; the live one stays."}})

@@ -1,0 +1,260 @@
+"""An OpenID Connect provider of our own on loopback that can misbehave on purpose.
+
+It speaks enough of the protocol for ageband's relying party: discovery, a JWKS, an authorize
+endpoint that logs the user in at once and redirects back with a code, and a token endpoint that
+authenticates the client and verifies the PKCE S256 ``code_verifier`` (RFC 7636 §4.6). Each test
+sets how the next ID tokens are minted: claims overridden (wrong ``aud``, ``iss``, ``nonce``,
+expired or future times), or signed wrongly (another key under a published ``kid``, an unknown
+``kid``, HS256 keyed with the public key, ``alg: none``). It counts the requests it serves, so
+JWKS caching is measured where it matters: at the identity provider.
+
+Runs uvicorn in a thread of the test process on a socket bound to a free loopback port.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import unquote, urlencode
+
+import anyio
+import uvicorn
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+CLIENT_ID = "ageband-test"
+CLIENT_SECRET = "s3cret-for-tests"
+Signing = Literal["good", "bad_signature", "unknown_kid", "hs256", "none"]
+# A claim override: a value, a function of the current time, or None to leave the claim out.
+Override = Any | Callable[[int], Any] | None
+
+
+@dataclass
+class _Grant:
+    redirect_uri: str
+    nonce: str | None
+    challenge: str
+    claims: dict[str, Any]
+
+
+@dataclass
+class HostileIdp:
+    issuer: str = ""
+    # Claims of the user who logs in next, e.g. {"birthdate": "1990-05-17"}.
+    user: dict[str, Any] = field(default_factory=lambda: {"birthdate": "1990-05-17"})
+    overrides: dict[str, Override] = field(default_factory=dict)
+    signing: Signing = "good"
+    # RFC 9207: advertise authorization_response_iss_parameter_supported, and send ``iss`` back.
+    advertise_iss: bool = False
+    send_iss: bool | None = None  # None: send it when advertised
+    token_delay: float = 0.0  # seconds the token endpoint waits before answering
+    token_status: int | None = None  # answer the token endpoint with this status instead
+    jwks_status: int | None = None  # answer the JWKS endpoint with this status instead
+    hits: Counter[str] = field(default_factory=Counter)
+    pkce: list[bool] = field(default_factory=list)  # each token request's verifier check
+    authorize_queries: list[dict[str, str]] = field(default_factory=list)
+    _keys: list[RSAKey] = field(default_factory=list)
+    _grants: dict[str, _Grant] = field(default_factory=dict)
+    _stranger: RSAKey | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._keys = [_rsa("k1")]
+        self._stranger = _rsa("stranger")  # never published: signs the forgeries
+
+    # --- what the tests change ---------------------------------------------------------------
+
+    def rotate(self) -> str:
+        """Publish a new signing key and withdraw the old one; returns the new ``kid``."""
+        kid = f"k{len(self._keys) + 1}-{secrets.token_hex(4)}"
+        self._keys = [_rsa(kid)]
+        return kid
+
+    @property
+    def kid(self) -> str:
+        return str(self._keys[-1].kid)
+
+    def reset_counts(self) -> None:
+        self.hits.clear()
+        self.pkce.clear()
+
+    # --- the identity provider ---------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/.well-known/openid-configuration", self._discovery),
+                Route("/jwks", self._jwks),
+                Route("/authorize", self._authorize),
+                Route("/token", self._token, methods=["POST"]),
+            ]
+        )
+
+    async def _discovery(self, request: Request) -> Response:
+        self.hits["discovery"] += 1
+        doc: dict[str, Any] = {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.issuer + "/authorize",
+            "token_endpoint": self.issuer + "/token",
+            "jwks_uri": self.issuer + "/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        }
+        if self.advertise_iss:
+            doc["authorization_response_iss_parameter_supported"] = True
+        return JSONResponse(doc)
+
+    async def _jwks(self, request: Request) -> Response:
+        self.hits["jwks"] += 1
+        if self.jwks_status is not None:
+            return JSONResponse({"error": "server_error"}, status_code=self.jwks_status)
+        return JSONResponse({"keys": [k.as_dict(private=False) for k in self._keys]})
+
+    async def _authorize(self, request: Request) -> Response:
+        """Logs ``user`` in at once and redirects back with a code (no login page)."""
+        self.hits["authorize"] += 1
+        q = dict(request.query_params)
+        self.authorize_queries.append(q)
+        ok = (
+            q.get("response_type") == "code"
+            and q.get("client_id") == CLIENT_ID
+            and q.get("code_challenge_method") == "S256"
+            and len(q.get("code_challenge", "")) == 43
+            and q.get("redirect_uri", "").startswith("http://localhost/v1/oidc/")
+            and "openid" in q.get("scope", "").split()
+        )
+        if not ok:
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        code = secrets.token_urlsafe(24)
+        self._grants[code] = _Grant(q["redirect_uri"], q.get("nonce"), q["code_challenge"], dict(self.user))
+        back = {"code": code, "state": q.get("state", "")}
+        if self.send_iss if self.send_iss is not None else self.advertise_iss:
+            back["iss"] = self.issuer
+        return RedirectResponse(q["redirect_uri"] + "?" + urlencode(back), status_code=302)
+
+    async def _token(self, request: Request) -> Response:
+        self.hits["token"] += 1
+        waited = 0.0
+        while waited < self.token_delay and not self._stopping.is_set():
+            await anyio.sleep(0.05)
+            waited += 0.05
+        if self.token_status is not None:
+            return JSONResponse({"error": "server_error"}, status_code=self.token_status)
+        if not _client_authenticated(request.headers.get("authorization", "")):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        form = await request.form()
+        grant = self._grants.pop(str(form.get("code", "")), None)
+        if form.get("grant_type") != "authorization_code" or grant is None:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        verifier = str(form.get("code_verifier", ""))
+        verified = hmac.compare_digest(_s256(verifier), grant.challenge)
+        self.pkce.append(verified)
+        if not verified or form.get("redirect_uri") != grant.redirect_uri:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        id_token = self._id_token(grant)
+        return JSONResponse(
+            {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "id_token": id_token}
+        )
+
+    def _id_token(self, grant: _Grant) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": "pairwise-" + secrets.token_hex(8),
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": grant.nonce,
+            **grant.claims,
+        }
+        for name, value in self.overrides.items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value(now) if callable(value) else value
+        key = self._keys[-1]
+        if self.signing == "good":
+            return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+        if self.signing == "bad_signature":  # an unpublished key, under the published key's id
+            return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, self._stranger)
+        if self.signing == "unknown_kid":  # a fresh key id each time
+            kid = "unpublished-" + secrets.token_hex(4)
+            return jwt.encode({"alg": "RS256", "kid": kid}, claims, self._stranger)
+        if self.signing == "hs256":  # the classic confusion: the public key as an HMAC secret
+            return _compact({"alg": "HS256", "kid": key.kid}, claims, key.as_pem(private=False))
+        return _compact({"alg": "none"}, claims, None)
+
+
+def _rsa(kid: str) -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _s256(verifier: str) -> str:
+    return _b64(hashlib.sha256(verifier.encode("ascii")).digest())
+
+
+def _compact(header: dict[str, Any], claims: dict[str, Any], hs_secret: bytes | None) -> str:
+    signing_input = _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(claims).encode())
+    if hs_secret is None:
+        return signing_input + "."
+    return signing_input + "." + _b64(hmac.new(hs_secret, signing_input.encode(), hashlib.sha256).digest())
+
+
+def _client_authenticated(header: str) -> bool:
+    if not header.startswith("Basic "):
+        return False
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except ValueError:
+        return False
+    return unquote(user) == CLIENT_ID and hmac.compare_digest(unquote(password), CLIENT_SECRET)
+
+
+@contextmanager
+def hostile_idp(**settings: Any) -> Iterator[HostileIdp]:
+    """Serve a HostileIdp on a free loopback port until the block ends."""
+    idp = HostileIdp(**settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    idp.issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = uvicorn.Config(
+        idp.app(), log_config=None, log_level="warning", access_log=False, lifespan="off",
+        http="h11", ws="none", loop="asyncio", timeout_graceful_shutdown=1,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the hostile identity provider did not start")
+        time.sleep(0.01)
+    try:
+        yield idp
+    finally:
+        idp._stopping.set()
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
