@@ -180,9 +180,11 @@ def create_app(
     )
     problems.install(app)
     openapi.install(app)
+    # Hot paths first: a request is matched against the routers in this order.
     for router in (
-        checks_router,
+        decisions_router,
         tokens_router,
+        checks_router,
         rechecks_router,
         admin_router,
         wellknown_router,
@@ -192,7 +194,6 @@ def create_app(
         app.include_router(router)
     app.include_router(credentials_router)
     app.include_router(oidc_router)
-    app.include_router(decisions_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
     app.add_middleware(AccessLog)

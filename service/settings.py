@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     # Keys the sid HMAC; must be stable across restarts and replicas in production.
     pepper: SecretStr | None = None
     dev_clock: bool = Field(default=False, description="Settable clock for demos (never in production).")
-    policy_watch: bool = Field(default=True, description="Reload the policy and key manifest when they change.")
+    policy_watch: bool = Field(default=True, description="Reload policy and key manifest on change.")
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     store: StoreSettings = Field(default_factory=StoreSettings)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from factories import AUTH, OTHER_CLIENT_KEY, bearer, running, two_clients_settings
 
+from service.flows.decisions import VERIFY_SLICE
 from service.flows.token_cache import TokenCache, VerifiedParty
 
 pytestmark = pytest.mark.anyio
@@ -95,3 +98,38 @@ def test_cache_is_bounded() -> None:
     for i in range(25):
         cache._put(bytes([i]), VerifiedParty("18_plus", "basic", "demo", 10_000, "sid", 0), now=0)
         assert len(cache) <= 10
+
+
+async def test_a_batch_of_new_tokens_lets_other_requests_run_while_it_verifies() -> None:
+    """Each new token costs a signature check: the batch pauses every VERIFY_SLICE of them."""
+    async with running() as r:
+        n = 3 * VERIFY_SLICE
+        tokens = [
+            r.services.signer.issue(
+                client_id="demo", sid=f"s{i:042d}", band="18_plus", level="basic", method="self_declaration",
+                jurisdiction="default", policy_version="v", recheck_at=1_800_000_000,
+            )[0]
+            for i in range(n)
+        ]  # fmt: skip
+        body = {
+            "jurisdiction": "default", "action": "profile.view", "actor": {"band": "18_plus"},
+            "targets": [{"id": str(i), "token": t} for i, t in enumerate(tokens)],
+        }  # fmt: skip
+        ticks: list[float] = []
+
+        async def ticker() -> None:
+            while True:
+                ticks.append(time.perf_counter())
+                await asyncio.sleep(0)
+
+        beat = asyncio.create_task(ticker())
+        start = time.perf_counter()
+        resp = await r.http.post("/v1/decisions/batch", json=body, headers=AUTH)
+        took = time.perf_counter() - start
+        beat.cancel()
+        assert resp.status_code == 200 and len(resp.json()["allowed"]) == n
+        assert r.services.token_cache.misses == n
+        during = [t for t in ticks if t >= start]
+        gaps = [b - a for a, b in zip([start, *during], [*during, start + took], strict=True)]
+        # Without the pauses one gap would span nearly the whole request.
+        assert max(gaps) < 0.6 * took, (max(gaps), took)

@@ -41,7 +41,8 @@ def idp_config(idp: HostileIdp, name: str, **extra: Any) -> dict[str, Any]:
         "redirect_uri": f"http://localhost/v1/oidc/{name}/callback",
         "age_over_claims": {"age_over_18": 18},
         "allow_insecure_loopback": True,
-        "timeout_seconds": 1.0,
+        # Generous: a loaded CI machine must not turn a healthy provider into a 503.
+        "timeout_seconds": 5.0,
         **extra,
     }
 
@@ -87,13 +88,14 @@ class Env:
     redis: redis.asyncio.Redis
 
     async def snapshot(self) -> dict[str, bytes]:
-        """Every key under the test's prefix with its serialised value."""
+        """Every key under the test's prefix with its content, read plainly (not DUMP, whose
+        compression would hide a canary from a byte search)."""
         out: dict[str, bytes] = {}
         async for raw in self.redis.scan_iter(match=f"{self.prefix}:*", count=500):
             key = raw.decode()
-            dumped = await self.redis.dump(key)
-            if dumped is not None:
-                out[key] = bytes(dumped)
+            content = await _read(self.redis, key)
+            if content is not None:
+                out[key] = repr(content).encode()
         return out
 
     async def changes(self, before: dict[str, bytes]) -> dict[str, str]:
@@ -109,6 +111,23 @@ class Env:
             how = "added" if key not in before else "removed" if key not in after else "changed"
             out.setdefault(_key_class(self.prefix, key), how)
         return out
+
+
+async def _read(r: redis.asyncio.Redis, key: str) -> object:
+    kind = (await r.type(key)).decode()
+    if kind == "string":
+        return await r.get(key)
+    if kind == "hash":
+        return sorted((await r.hgetall(key)).items())
+    if kind == "set":
+        return sorted(await r.smembers(key))
+    if kind == "zset":
+        return await r.zrange(key, 0, -1, withscores=True)
+    if kind == "list":
+        return await r.lrange(key, 0, -1)
+    if kind == "stream":
+        return await r.xrange(key)
+    return None  # gone meanwhile
 
 
 def _key_class(prefix: str, key: str) -> str:

@@ -37,7 +37,8 @@ def idp_config(issuer: str, name: str, **extra: Any) -> dict[str, Any]:
         "scopes": ["openid", "profile"],
         "age_over_claims": {"age_over_18": 18},
         "allow_insecure_loopback": True,
-        "timeout_seconds": 1.0,
+        # Generous: a loaded CI machine must not turn a healthy provider into a 503.
+        "timeout_seconds": 5.0,
         **extra,
     }
 
@@ -301,13 +302,13 @@ async def test_iss_parameter_of_another_idp_is_a_mix_up(tmp_path: Path, idp: str
 
 
 async def test_idp_down_is_503_within_the_timeout(tmp_path: Path) -> None:
-    async with app(tmp_path, {"bank": idp_config(closed_port(), "bank")}) as run:
+    async with app(tmp_path, {"bank": idp_config(closed_port(), "bank", timeout_seconds=1.0)}) as run:
         check = await run.start_check("x")
         before = store_keys(run)
         t0 = time.monotonic()
         r = await start(run, check["check_id"])
         assert (r.status_code, r.json()["code"]) == (503, "identity_provider_unavailable")
-        assert time.monotonic() - t0 < 1.5
+        assert time.monotonic() - t0 < 1.0 + 1.0  # refused at once; a second's margin for load
         assert store_keys(run) == before
 
 
@@ -320,6 +321,6 @@ async def test_idp_slow_is_503_within_the_timeout(tmp_path: Path) -> None:
             r = await start(run, check["check_id"])
             elapsed = time.monotonic() - t0
             assert (r.status_code, r.json()["code"]) == (503, "identity_provider_unavailable")
-            assert 0.4 < elapsed < 1.0
+            assert 0.45 < elapsed < 0.5 + 1.5  # the timeout, plus a margin for a loaded machine
             assert await run.services.store.get_record(check["sid"]) is None
             assert store_keys(run) == before

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio
 from factories import AUTH, make_settings, running
 from privacy_logs import run_flows
 from redis_server import delete_prefix, redis_url
 from typer.testing import CliRunner
+from webhook_setup import webhook_env
 
 from service.cli.main import app
+from service.flows.events import CHECK_COMPLETED, publish
+from service.flows.worker import WorkerConfig, deliver_once
 from service.privacy.inventory import inventory, inventory_document, undocumented
-from service.store.keys import KEY_CLASSES, key_class_of
+from service.privacy.scan import scan_store
+from service.store.events import EVENT_FIELD_NAMES
+from service.store.keys import KEY_CLASSES, Keys, key_class_of
 
 
 def test_every_key_class_and_field_is_documented() -> None:
@@ -84,3 +91,83 @@ async def test_the_store_never_writes_a_field_the_inventory_does_not_list() -> N
     finally:
         await delete_prefix(admin, prefix)
         await admin.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+async def test_webhook_events_in_the_stream_retries_and_dead_letters_hold_only_listed_fields(
+    tmp_path: Path,
+) -> None:
+    async with webhook_env(tmp_path) as (settings, receiver, prefix), running(settings) as run:
+        admin = redis.asyncio.Redis.from_url(redis_url())
+        svc, keys = run.services, Keys(prefix)
+        cfg = WorkerConfig(consumer="inv", block_ms=0, timeout_s=2.0, claim_idle_ms=5000)
+        async with httpx.AsyncClient(timeout=cfg.timeout_s) as http:
+            receiver.status = 410  # gone for good: dead-lettered at once
+            sid, _ = await run.adult_token("kim")  # check.completed
+            await svc.store.ensure_group(cfg.group)  # the stream exists now
+            assert await deliver_once(svc, http, cfg) == 1
+            receiver.status = 500  # retried later
+            r = await run.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)  # subject.revoked
+            assert r.status_code == 200 and await deliver_once(svc, http, cfg) == 1
+        await run.adult_token("lee")  # stays on the stream, undelivered
+        try:
+            seen: dict[str, set[str]] = {}
+            for key, members in (
+                (keys.events(), [f for _, f in await admin.xrange(keys.events())]),
+                (keys.retries(), [json.loads(m) for m in await admin.zrange(keys.retries(), 0, -1)]),
+                (keys.dead(), [json.loads(m) for m in await admin.lrange(keys.dead(), 0, -1)]),
+            ):
+                kc = key_class_of(key, prefix)
+                assert kc is not None and len(members) == 1, key
+                fields = {_str(k): _str(v) for k, v in members[0].items()}
+                names = set(fields) | _dotted(json.loads(fields["body"]), "body.")
+                entry = next(e for e in inventory() if e.key_class.name == kc.name)
+                assert names - entry.field_names() == set(), (
+                    f"{kc.name}: unlisted {names - entry.field_names()}"
+                )
+                seen[kc.name] = names
+            assert "body.data.sid" in seen["event_stream"] and "body.data.reason" in seen["event_retries"]
+            # scan-store says the same, and finds no personal value in them.
+            scan = await scan_store(admin, prefix)
+            assert scan.violations == [], scan.violations
+            assert set(scan.fields_seen) >= {"event_stream", "event_retries", "event_dead_letters"}
+        finally:
+            await admin.aclose()
+
+
+def test_every_event_field_is_in_the_inventory_with_purpose_and_personal_flag() -> None:
+    stream = next(e for e in inventory() if e.key_class.name == "event_stream").as_dict()
+    fields = {f["name"]: f for f in stream["fields"]}
+    assert set(fields) == EVENT_FIELD_NAMES and stream["fields_enumerated"] and stream["personal"]
+    assert fields["body.data.sid"]["personal"] and not fields["id"]["personal"]
+    assert all(f["purpose"] for f in fields.values())
+    assert "event retention" in stream["retention"]
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+async def test_publishing_an_event_with_an_unlisted_field_is_refused(tmp_path: Path) -> None:
+    async with webhook_env(tmp_path) as (settings, _, prefix), running(settings) as run:
+        with pytest.raises(ValueError, match=r"missing from the data inventory: \['body.data.birthdate'\]"):
+            await publish(run.services, "demo", CHECK_COMPLETED, {"sid": "x", "birthdate": "2012-01-02"})
+        assert await run.services.store.dead_letters(10) == []
+        admin = redis.asyncio.Redis.from_url(redis_url())
+        try:
+            assert await admin.exists(Keys(prefix).events()) == 0
+        finally:
+            await admin.aclose()
+
+
+def _dotted(value: Any, prefix: str) -> set[str]:
+    """Dotted names of a JSON object's fields, nested objects included."""
+    names: set[str] = set()
+    for k, v in value.items():
+        names.add(prefix + k)
+        if isinstance(v, dict):
+            names |= _dotted(v, f"{prefix}{k}.")
+    return names
+
+
+def _str(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

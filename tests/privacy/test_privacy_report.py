@@ -83,3 +83,19 @@ async def test_evidence_kept_longer_than_the_bound(tmp_path: Path) -> None:
 def test_missing_file_exits_two(tmp_path: Path) -> None:
     result = runner.invoke(app, ["privacy", "report", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 2
+
+
+@pytest.mark.anyio
+async def test_a_recent_date_is_found_anywhere_but_the_events_own_timestamp(tmp_path: Path) -> None:
+    events = read_events(await flows_log(tmp_path / "log.jsonl"))
+    assert build_report([write_events(tmp_path / "clean.jsonl", events)]).violations == []
+    first, second = [i for i, e in enumerate(events) if e.get("audit")][:2]
+    # A toddler's birth date: too recent for any age rule, found by its place instead.
+    events[first]["detail"] = "2024-11-02"
+    events[second]["timestamp"] = "born 2024-11-02"  # our field, but not our format
+    report = build_report([write_events(tmp_path / "dates.jsonl", reseal(events))])
+    found = [(v.kind, v.detail, v.seq) for v in report.violations]
+    assert found == [
+        ("pii_in_log", "date_of_birth at detail", 0),
+        ("pii_in_log", "date_of_birth at timestamp", 1),
+    ]

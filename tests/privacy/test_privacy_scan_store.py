@@ -15,6 +15,7 @@ from redis_server import delete_prefix, redis_url
 from typer.testing import CliRunner
 
 from service.cli.main import app
+from service.store.keys import Keys
 
 
 async def scan(url: str, prefix: str) -> tuple[int, dict[str, Any]]:
@@ -65,3 +66,41 @@ def test_scan_store_without_redis_exits_two() -> None:
         app, ["privacy", "scan-store", "--redis-url", "redis://127.0.0.1:1", "--prefix", "x"]
     )
     assert result.exit_code == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+async def test_dates_are_judged_by_the_field_they_are_in() -> None:
+    """Our own day fields may hold days of any age; a date anywhere else is found, however recent."""
+    url, prefix = redis_url(), f"scd{uuid.uuid4().hex[:8]}"
+    settings = make_settings(store={"backend": "redis", "redis_url": url, "prefix": prefix})
+    admin = redis.asyncio.Redis.from_url(url)
+    keys = Keys(prefix)
+    try:
+        async with running(settings) as run:
+            sid, _ = await run.adult_token("otto")
+        record = json.loads(await admin.get(keys.record(sid)))
+        record["assured_at"] = "2019-01-01"  # a record kept for years: old, and ours
+        await admin.set(keys.record(sid), json.dumps(record), keepttl=True)
+        event = {"type": "subject.recheck_due", "timestamp": "2026-03-10T12:00:00Z",
+                 "data": {"sid": sid, "recheck_at": "2020-02-01", "grace_ends": "2020-03-01"}}  # fmt: skip
+        fields = {"id": "evt_1", "client": "demo", "type": "subject.recheck_due", "attempt": "0"}
+        await admin.xadd(keys.events(), {**fields, "body": json.dumps(event)})
+        await admin.expire(keys.events(), 60)
+        code, report = await scan(url, prefix)
+        assert code == 0, report["violations"]
+
+        record["band"] = "2024-11-02"  # a toddler's birth date in a field that is not a date
+        await admin.set(keys.record(sid), json.dumps(record), keepttl=True)
+        event["data"]["reason"] = "01.06.2025"
+        await admin.xadd(keys.events(), {**fields, "body": json.dumps(event)})
+        code, report = await scan(url, prefix)
+        assert code == 1
+        found = {(v["key_class"], v["detail"]) for v in report["violations"]}
+        assert found == {
+            ("record", "date_of_birth at band"),
+            ("event_stream", "date_of_birth at body.data.reason"),
+        }
+    finally:
+        await delete_prefix(admin, prefix)
+        await admin.aclose()
