@@ -29,7 +29,7 @@ SHOW_SAFETY_RESOURCES = "show_safety_resources"
 UNKNOWN: PartyKey = (None, None)
 # A batch of new tokens costs a signature check each (~0.1-0.3 ms): after this many, the batch
 # lets the event loop serve other requests before it goes on, so it never stalls the worker.
-VERIFY_SLICE = 200_000_000
+VERIFY_SLICE = 200
 
 
 class Target(Protocol):

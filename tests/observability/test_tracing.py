@@ -91,7 +91,7 @@ async def test_a_failing_provider_span_names_the_error_class_only() -> None:
             json={"method": "self_declaration", "birth_year": CANARY},
             headers=AUTH,
         )
-        assert bad.status_code in (200, 422)
+        assert bad.status_code < 500, bad.text
     exported = repr([(s.name, dict(s.attributes or {}), s.events) for s in exporter.get_finished_spans()])
     assert CANARY not in exported
     for span in exporter.get_finished_spans():

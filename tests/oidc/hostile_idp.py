@@ -14,8 +14,10 @@ Runs uvicorn in a thread of the test process on a socket bound to a free loopbac
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import itertools
 import json
 import secrets
 import socket
@@ -74,15 +76,17 @@ class HostileIdp:
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
-        self._keys = [_rsa("k1")]
-        self._stranger = _rsa("stranger")  # never published: signs the forgeries
+        # Distinct key material per live instance (two IdPs in one test never share a key).
+        slot = next(_INSTANCES) % _POOL
+        self._keys = [_rsa("k1", slot)]
+        self._stranger = _rsa("stranger", _POOL + slot)  # never published: signs the forgeries
 
     # --- what the tests change ---------------------------------------------------------------
 
     def rotate(self) -> str:
         """Publish a new signing key and withdraw the old one; returns the new ``kid``."""
-        kid = f"k{len(self._keys) + 1}-{secrets.token_hex(4)}"
-        self._keys = [_rsa(kid)]
+        kid = f"k-{secrets.token_hex(4)}"
+        self._keys = [_rsa(kid, None)]
         return kid
 
     @property
@@ -203,8 +207,22 @@ class HostileIdp:
         return _compact({"alg": "none"}, claims, None)
 
 
-def _rsa(kid: str) -> RSAKey:
-    return RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
+_POOL = 4
+_INSTANCES = itertools.count()
+
+
+@functools.cache
+def _material(slot: int) -> bytes:
+    """RSA key material reused across tests of one process: generating a key is slow."""
+    return RSAKey.generate_key(2048).as_pem(private=True)
+
+
+def _rsa(kid: str, slot: int | None) -> RSAKey:
+    """A key under ``kid``: from the pool's ``slot``, or freshly generated when None."""
+    parameters = {"kid": kid, "use": "sig", "alg": "RS256"}
+    if slot is None:
+        return RSAKey.generate_key(2048, parameters=parameters)
+    return RSAKey.import_key(_material(slot), parameters=parameters)
 
 
 def _b64(data: bytes) -> str:
