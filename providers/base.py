@@ -101,6 +101,15 @@ class Closeable(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class CircuitReporting(Protocol):
+    """Optional for a provider behind a circuit breaker: its state, ``"closed"``, ``"half_open"``
+    or ``"open"``, which the service reads at every metrics scrape."""
+
+    @property
+    def circuit_state(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AuthorizationRequest:
     """What the flow keeps between a redirect provider's start and its callback."""

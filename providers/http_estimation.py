@@ -188,6 +188,10 @@ class HttpEstimationProvider:
     def circuit(self) -> CircuitBreaker:
         return self._breaker
 
+    @property
+    def circuit_state(self) -> str:
+        return self._breaker.state.value
+
     def unavailable(self) -> Unavailability | None:
         if not self._breaker.would_allow():
             return Unavailability("the vendor failed repeatedly; its circuit is open")

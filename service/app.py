@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from fastapi import FastAPI
 
-from providers.registry import InstanceConfig, build
+from providers.base import CircuitReporting
+from providers.registry import InstanceConfig, Registry, build
 from service.api import openapi, problems
 from service.api.access_log import AccessLog
 from service.api.admin.endpoints import router as admin_router
@@ -54,6 +55,14 @@ DEMO_ADMIN_KEY = "ageband-demo-admin-key"
 VERSION = "0.1.0"
 
 
+def watch_circuits(registry: Registry, metrics: Metrics) -> None:
+    """Export the circuit-breaker state of every provider that has one, read at each scrape."""
+    for name in registry.names:
+        provider = registry.get(name)
+        if isinstance(provider, CircuitReporting):
+            metrics.circuit(name, lambda p=provider: p.circuit_state)
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     log = get_logger("ageband")
     dev_clock = OffsetClock() if settings.dev_clock else None
@@ -93,6 +102,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     metrics = Metrics(VERSION)
     metrics.watch_policy(lambda: policy.current.version)
     metrics.watch_signing_key(lambda: keyring.signing_key.kid)
+    watch_circuits(registry, metrics)
     store: Store
     if settings.store.backend == "redis":
         store = RedisStore.from_url(

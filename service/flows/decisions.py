@@ -176,10 +176,11 @@ async def decide(
     if explain:
         scope = scope_of(juris, policy.levels)
         trace = evaluate(scope, action, normalize(actor_key), normalize(target_key))[1]
+    effect = "allow" if outcome.allowed else "deny"
+    svc.metrics.decision(action, effect)  # the action is the policy's: the lookup above refused others
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
-        action=action, rule=outcome.rule, reason=outcome.reason,
-        outcome="allow" if outcome.allowed else "deny",
+        action=action, rule=outcome.rule, reason=outcome.reason, outcome=effect,
     )  # fmt: skip
     return Decision(
         allowed=outcome.allowed,
@@ -248,6 +249,9 @@ async def decide_batch(
     if held or actor_party is not None:
         allowed = await _live_only(svc, client, actor_party, allowed, held, reasons, invalid)
     denied = len(targets) - len(allowed)
+    # One add per outcome class, never per target: the loop above stays one lookup per target.
+    svc.metrics.decision(action, "allow", len(allowed))
+    svc.metrics.decision(action, "deny", denied)
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
         action=action, targets=len(targets), allowed=len(allowed), denied=denied,

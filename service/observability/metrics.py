@@ -44,7 +44,8 @@ class _Live(Collector):
     def __init__(self) -> None:
         self.policy_version: Callable[[], str] | None = None
         self.signing_kid: Callable[[], str] | None = None
-        self.circuits: dict[str, CircuitState] = {}
+        # A state reported by the caller, or a callback that reads the breaker at scrape time.
+        self.circuits: dict[str, CircuitState | Callable[[], str]] = {}
 
     def collect(self) -> Iterable[Metric]:
         if self.policy_version is not None:
@@ -60,8 +61,10 @@ class _Live(Collector):
             "Circuit breaker per provider: 0 closed, 1 half-open, 2 open.",
             labels=["provider"],
         )
-        for provider, state in sorted(self.circuits.items()):
-            circuit.add_metric([provider], int(state))
+        for provider, report in sorted(self.circuits.items()):
+            state = CircuitState.__members__.get(report()) if callable(report) else report
+            if state is not None:  # a state this gauge has no value for is left out
+                circuit.add_metric([provider], int(state))
         yield circuit
 
 
@@ -125,8 +128,9 @@ class Metrics:
     def watch_signing_key(self, kid: Callable[[], str]) -> None:
         self._live.signing_kid = kid
 
-    def circuit(self, provider: str, state: CircuitState) -> None:
-        """Report a provider's circuit-breaker state (for breakers around provider calls)."""
+    def circuit(self, provider: str, state: CircuitState | Callable[[], str]) -> None:
+        """Report a provider's circuit-breaker state, or give a callback that names it
+        (``"closed"``, ``"half_open"`` or ``"open"``) and is read at every scrape."""
         self._live.circuits[provider] = state
 
     # Events ------------------------------------------------------------------------

@@ -44,6 +44,17 @@ def test_circuit_state_gauge_follows_the_latest_report() -> None:
     assert sample(m, "ageband_provider_circuit_state", provider="vendor_y") == 0
 
 
+def test_circuit_state_callback_is_read_at_each_scrape() -> None:
+    m = Metrics()
+    state = ["closed"]
+    m.circuit("vendor_x", lambda: state[0])
+    assert sample(m, "ageband_provider_circuit_state", provider="vendor_x") == 0
+    state[0] = "open"
+    assert sample(m, "ageband_provider_circuit_state", provider="vendor_x") == 2
+    state[0] = "melted"  # a state the gauge has no value for: no series rather than a wrong one
+    assert sample(m, "ageband_provider_circuit_state", provider="vendor_x") is None
+
+
 def test_two_instances_never_share_series() -> None:
     a, b = Metrics(), Metrics()
     a.token_issued("18_plus")
