@@ -3,7 +3,11 @@
 # Runs as a fixed non-root user (10001, as the Helm chart expects) and writes nothing to its
 # root filesystem, so it runs with readOnlyRootFilesystem. Build:
 #   docker build -t ageband .
-#   docker build --build-arg EXTRAS=<extra> -t ageband .   # with an optional extra
+#   docker build --build-arg EXTRAS=tracing,local-estimation -t ageband-local .
+# The default image has the tracing extra (OpenTelemetry, loaded only when tracing is enabled).
+# local-estimation installs from wheels on this slim base (amd64 and arm64, no compiler or
+# system library needed) but adds about 170 MB (ONNX Runtime, dlib, numpy, the models), so it
+# is opt-in for the deployments that estimate ages on their own nodes.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -15,8 +19,8 @@ RUN python -m venv /opt/ageband
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY providers ./providers
-# Runtime dependencies only (no dev extra); EXTRAS adds optional ones.
-ARG EXTRAS=""
+# Runtime dependencies only (no dev extra), plus the optional extras in EXTRAS.
+ARG EXTRAS="tracing"
 RUN /opt/ageband/bin/pip install --no-compile ".${EXTRAS:+[$EXTRAS]}" \
  && /opt/ageband/bin/python -m compileall -q /opt/ageband/lib
 

@@ -33,11 +33,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(target: str, port: int, *, factory: bool) -> subprocess.Popen[bytes]:
+def _serve(target: str, port: int, *, factory: bool, workers: int = 1) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
     if factory:
         cmd.append("--factory")
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, cwd=HERE.parent)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

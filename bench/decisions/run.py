@@ -153,6 +153,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=4)
+    # Cerbos (Go) uses every core; ageband can be given as many uvicorn workers.
+    ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -163,7 +165,7 @@ def main() -> None:
     bodies = _bodies(work)
     cerbos_port, ab_port = _free_port(), _free_port()
     cerbos_proc = _start_cerbos(cerbos_port, work)
-    ab = _serve("bench.apps:ageband", ab_port, factory=True)
+    ab = _serve("bench.apps:ageband", ab_port, factory=True, workers=args.workers)
     try:
         cerbos = f"http://127.0.0.1:{cerbos_port}/api/check/resources"
         base = f"http://127.0.0.1:{ab_port}"
@@ -209,7 +211,7 @@ def main() -> None:
         "latency_ms": {k: {"p50": v["p50_ms"], "p99": v["p99_ms"]} for k, v in med.items()},
         "all_rounds_rps": {k: [round(r["rps"], 1) for r in v] for k, v in runs.items()},
         "settings": {"seconds": args.seconds, "rounds": args.rounds, "wrk_threads": 1,
-                     "connections": args.connections, "targets": 1000},
+                     "connections": args.connections, "targets": 1000, "ageband_workers": args.workers},
     }  # fmt: skip
     (OUT / "decisions.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -13,8 +13,9 @@ band than the record holds (``younger_band``). The policy names the sanction for
 Sanctions: a lock (checks and refreshes answer 429 ``subject_locked``), a minimum level for
 the next check, revoking every outstanding token, and a ``subject.flagged`` webhook. Tokens
 carry no generation claim, so revocation writes the revocation marker, which introspection
-compares with ``iat``, and bumps ``generation`` in the record; refresh cannot revive revoked
-tokens because a sanction that revokes also locks or demands a new check (see ``needs_recheck``).
+compares with ``iat``, and bumps ``generation`` in the record past ``passed_generation`` (see
+``tokens_voided``): introspection then refuses every token of the record, and refresh asks for a
+new check, however short the lock and after the marker's TTL; only a passing check catches up.
 The policy's message for the user reaches them wherever a sanction shows: the problem documents
 above, ``recheck_required``, and the evidence response that brought the sanction on (the signal
 functions return the signal for it).
@@ -153,6 +154,23 @@ async def needs_recheck(svc: Services, record: AssuranceRecord, locale: str | No
     return None
 
 
+def tokens_voided(record: AssuranceRecord) -> bool:
+    """A revoking sanction came after the record's last passing check: the record backs no token
+    (introspection) and gives none (refresh) until a new check passes. Unlike the revocation
+    marker, this lasts as long as the record, whatever the lock."""
+    return record.generation != record.passed_generation
+
+
+def voided_notice(svc: Services, record: AssuranceRecord, locale: str | None) -> dict[str, str | None]:
+    """Why a voided record needs a new check: the revoking signal and the policy's message."""
+    juris = svc.policy.current.jurisdictions.get(record.jurisdiction)
+    rule = juris.abuse.sanctions.get(record.revoked_for) if juris and record.revoked_for else None
+    return {
+        "reason": record.revoked_for,
+        "consequence": svc.policy.current.text(rule.message, locale) if rule else None,
+    }
+
+
 def notice(svc: Services, sanction: Sanction, locale: str | None) -> dict[str, str | None]:
     """A sanction for a response: its reason code and the policy's message for the user."""
     rule = _rule(svc, sanction)
@@ -251,7 +269,7 @@ async def after_pass(
     ):
         await svc.store.clear_sanction(check.sid)
     if younger:
-        # Tokens issued before this second are void; the token this check issues is not.
+        # Tokens issued before this second are void; the record and token of this check are not.
         signal = AbuseSignal.YOUNGER_BAND
         if await impose(svc, check, juris, signal, revoke_before=_now(svc) - 1) is not None:
             return signal
@@ -274,7 +292,11 @@ async def impose(
     flagged_already: bool = False,
     revoke_before: int | None = None,
 ) -> Sanction | None:
-    """Apply the policy's sanction for ``signal``; without one the subject is only flagged."""
+    """Apply the policy's sanction for ``signal``; without one the subject is only flagged.
+
+    ``revoke_before`` is for a sanction a passing check brought on: tokens issued before it are
+    void, while the record that check wrote (and the token it issues) stands.
+    """
     now = _now(svc)
     rule = juris.abuse.sanctions.get(signal.value)
     ctx = {
@@ -305,9 +327,8 @@ async def impose(
     if locked_until is not None or min_level is not None:
         await svc.store.put_sanction(sanction, max(1, until - now))
     if rule.revoke_tokens:
-        await _revoke_tokens(
-            svc, check.sid, check.client_id, revoke_before if revoke_before is not None else now
-        )
+        at, stands = (now, False) if revoke_before is None else (revoke_before, True)
+        await _revoke_tokens(svc, check.sid, check.client_id, at, signal.value, stands=stands)
     svc.audit.emit(
         "sanction.imposed", signal=signal.value, locked_until=locked_until, min_level=min_level,
         tokens_revoked=rule.revoke_tokens, **ctx,
@@ -328,11 +349,17 @@ async def impose(
     return sanction
 
 
-async def _revoke_tokens(svc: Services, sid: str, client_id: str, at: int) -> None:
+async def _revoke_tokens(
+    svc: Services, sid: str, client_id: str, at: int, signal: str, *, stands: bool
+) -> None:
     await svc.store.revoke(sid, at, svc.revocation_ttl)
     record = await svc.store.get_record(sid)
     if record is not None and record.client_id == client_id:
         record.generation += 1
+        if stands:  # the passing check that brought this on wrote the record: it stays current
+            record.passed_generation = record.generation
+        else:  # no token from this record until a new check passes (refresh, introspection)
+            record.revoked_for = signal
         await svc.store.put_record(record, int(svc.policy.current.retention.total_seconds()))
     svc.audit.emit("subject.revoked", client=client_id, sid=sid, reason="sanction")
     await events.publish(svc, client_id, events.REVOKED, {"sid": sid, "reason": "sanction"})

@@ -340,6 +340,7 @@ async def _pass(
     previous = await svc.store.get_record(check.sid)
     if previous is not None and previous.client_id == client.id:
         record.generation = previous.generation  # a generation bumped by a sanction stays bumped
+    record.passed_generation = record.generation  # this pass is the new check a revocation asks for
     ttl = int(policy.retention.total_seconds())
     try:
         await svc.store.put_record(record, ttl)
@@ -361,7 +362,7 @@ async def _pass(
 
 _RECORD_FIELDS = (
     "sid", "client_id", "band", "level", "method", "jurisdiction", "assured_at",
-    "recheck_at", "age_up_at", "policy_version", "generation",
+    "recheck_at", "age_up_at", "policy_version", "generation", "passed_generation", "revoked_for",
 )  # fmt: skip
 
 

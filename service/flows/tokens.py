@@ -58,22 +58,29 @@ async def refresh(svc: Services, client: Client, ref: SubjectRef, locale: str | 
     juris = policy.jurisdictions.get(record.jurisdiction)
     grace = juris.grace if juris else timedelta(0)
     recheck_at = start_of_day(record.recheck_at)
-    # A sanction's lock answers 429 here; a sanction's minimum level above the record's asks for a check.
+    # A sanction's lock answers 429 here; a sanction's minimum level above the record's asks for a
+    # check, and so do tokens voided by a sanction since the last passing check (lock over or not).
     expired = now >= recheck_at + grace
     sanction = None if expired else await abuse.needs_recheck(svc, record, locale)
-    if expired or sanction is not None:
+    voided = abuse.tokens_voided(record)
+    if expired or sanction is not None or voided:
         svc.metrics.refresh("recheck_required")
         started = await start_check(
             svc, client, SubjectRef(sid=record.sid), record.jurisdiction, "recheck", locale
         )
-        why = "the re-check date and its grace period have passed" if expired else "a sanction is in force"
+        if sanction is not None:
+            why, notice = "a sanction is in force", abuse.notice(svc, sanction, locale)
+        elif voided:
+            why, notice = "a sanction revoked this subject's tokens", abuse.voided_notice(svc, record, locale)
+        else:
+            why, notice = "the re-check date and its grace period have passed", {}
         raise RecheckRequired(
             f"{why}; complete the new check",
             check_id=started.check_id,
             method=started.method.name,
             methods=[m.name for m in started.methods],
             # The sanction's code and the policy's message, so the user learns why and what follows.
-            **(abuse.notice(svc, sanction, locale) if sanction is not None else {}),
+            **notice,
         )
     record = await lifecycle.age_up(svc, record)
     svc.metrics.refresh("issued_recheck_due" if now >= recheck_at else "issued")
@@ -95,7 +102,12 @@ async def introspect(svc: Services, client: Client, token: str) -> Introspection
         return Introspection(active=False)
     revoked = await svc.store.revoked_at(claims.sub)
     record = await svc.store.get_record(claims.sub)
-    if record is None or record.client_id != client.id or (revoked is not None and claims.iat <= revoked):
+    if (
+        record is None
+        or record.client_id != client.id
+        or (revoked is not None and claims.iat <= revoked)
+        or abuse.tokens_voided(record)  # outlasts the marker: void until a new check passes
+    ):
         svc.audit.emit("token.rejected", client=client.id, sid=claims.sub, reason="revoked_or_erased")
         svc.metrics.introspection(active=False)
         return Introspection(active=False)

@@ -150,7 +150,10 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         purpose="revoke tokens before they expire",
         ttl_source="longest token lifetime plus verifier cache time",
         survives_restart=True,
-        on_loss="revoked tokens would be accepted again until they expire",
+        on_loss=(
+            "tokens revoked before a new passing check would be accepted again until they expire "
+            "(a sanction's revocation stays in force through the record's generation)"
+        ),
     ),
     KeyClass(
         name="due_index",

@@ -88,6 +88,17 @@ class AssuranceRecord:
     )
     policy_version: str = field(metadata=about("the policy the record was made under", personal=False))
     generation: int = field(default=0, metadata=about("bumped to void earlier tokens", personal=False))
+    passed_generation: int = field(
+        default=0,
+        metadata=about(
+            "the generation at the last passing check: refresh and introspection need it current",
+            personal=False,
+        ),
+    )
+    revoked_for: str | None = field(
+        default=None,
+        metadata=about("the abuse signal whose sanction voided the tokens (a code): the user's explanation"),
+    )
 
 
 @dataclass(slots=True)
@@ -95,7 +106,8 @@ class Sanction:
     """What the policy imposed on a sid after an abuse signal (TTL = until the sanction ends).
 
     Tokens carry no generation claim, so revoking them is the revocation marker (``revoked_at``)
-    plus a bump of the record's ``generation``; this keeps the reason and what still applies.
+    plus a bump of the record's ``generation`` past ``passed_generation``, which outlasts this
+    sanction; this keeps the reason and what still applies.
     """
 
     sid: str = field(metadata=about("the sanctioned subject's pairwise pseudonym"))

@@ -161,7 +161,13 @@ def test_the_rendered_environment_is_accepted_by_the_service_settings(
         settings = Settings()
         assert settings.env is Env.PRODUCTION
         assert settings.store.backend == "redis"
-        assert [k.state for k in settings.tokens.keys].count("active") == 1
+        values = scenario_values(scenario)
+        if values["tokens"].get("keysFile"):
+            assert settings.tokens.keys == [] and settings.tokens.keys_file is not None
+        else:
+            assert [k.state for k in settings.tokens.keys].count("active") == 1
+        assert settings.store.min_replicas_ack == values["redis"].get("minReplicasAck", 0)
+        assert settings.tracing.enabled is values.get("tracing", {}).get("enabled", False)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -175,10 +181,19 @@ def test_secrets_come_from_the_existing_secret(scenario: str) -> None:
         assert env["AGEBAND_PEPPER"]["valueFrom"]["secretKeyRef"]["name"] == secret
         (vol,) = [v for v in pod["volumes"] if "secret" in v]
         assert vol["secret"]["secretName"] == secret
-        items = {i["key"] for i in vol["secret"]["items"]}
-        keys = json.loads(env["AGEBAND_TOKENS__KEYS"]["value"])
-        assert {Path(k["path"]).name for k in keys} <= items
-        assert Path(env["AGEBAND_CLIENTS_FILE"]["value"]).name in items
+        if values["tokens"].get("keysFile"):
+            # The whole Secret, so key files added by a rotation appear in running pods.
+            assert "items" not in vol["secret"]
+            assert "AGEBAND_TOKENS__KEYS" not in env
+            (mount,) = [m for m in c["volumeMounts"] if m["name"] == vol["name"]]
+            manifest = env["AGEBAND_TOKENS__KEYS_FILE"]["value"]
+            assert manifest == f"{mount['mountPath']}/{values['tokens']['keysFile']}"
+            assert "subPath" not in mount
+        else:
+            items = {i["key"] for i in vol["secret"]["items"]}
+            keys = json.loads(env["AGEBAND_TOKENS__KEYS"]["value"])
+            assert {Path(k["path"]).name for k in keys} <= items
+            assert Path(env["AGEBAND_CLIENTS_FILE"]["value"]).name in items
         if values["redis"].get("urlSecretKey"):
             ref = env["AGEBAND_STORE__REDIS_URL"]["valueFrom"]["secretKeyRef"]
             assert ref == {"name": secret, "key": values["redis"]["urlSecretKey"]}
@@ -262,6 +277,20 @@ BAD_VALUES = {
         "/tokens/lifetime",
     ),
     "wrong type": ({"replicaCount": "three"}, "/replicaCount"),
+    "key manifest outside the secret": (
+        {"tokens": {"issuer": "https://a.example", "keysFile": "../keys.yaml"}},
+        "/tokens/keysFile",
+    ),
+    "negative replica acknowledgements": (
+        {"redis": {"urlSecretKey": "redis-url", "minReplicasAck": -1}},
+        "/redis/minReplicasAck",
+    ),
+    "sample ratio above one": ({"tracing": {"enabled": True, "sampleRatio": 2}}, "/tracing/sampleRatio"),
+    "unknown trace exporter": ({"tracing": {"enabled": True, "exporter": "zipkin"}}, "/tracing/exporter"),
+    "unknown tracing key": (
+        {"tracing": {"enabled": True, "headers": "x"}},
+        "additional properties 'headers' not allowed",
+    ),
 }
 
 

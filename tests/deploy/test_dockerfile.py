@@ -6,6 +6,7 @@ import fnmatch
 import io
 import json
 import re
+import tomllib
 from pathlib import Path
 
 from chart_render import rendered
@@ -57,6 +58,18 @@ def test_no_dev_dependencies_are_installed() -> None:
     content = parse().content
     assert "[dev]" not in content and "'.[dev]'" not in content
     assert not re.search(r"pip install[^\n]*-e ", content)  # a real install, not an editable one
+
+
+def test_the_default_image_has_the_tracing_extra_and_local_estimation_is_opt_in() -> None:
+    runs = [i["value"] for i in stages()[0] if i["instruction"] == "RUN"]
+    (install,) = [v for v in runs if "pip install" in v]
+    assert '".${EXTRAS:+[$EXTRAS]}"' in install
+    (default,) = re.findall(r'^ARG EXTRAS="?([^"\n]*)"?$', parse().content, re.M)
+    extras = set(default.split(","))
+    assert extras == {"tracing"}
+    optional = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras <= optional.keys() and "local-estimation" in optional
+    assert "EXTRAS=tracing,local-estimation" in parse().content  # the documented opt-in build
 
 
 def test_health_check_and_entrypoint() -> None:

@@ -108,12 +108,21 @@ app.kubernetes.io/component: worker
   value: {{ required "tokens.issuer is required (the iss claim apps pin)" .Values.tokens.issuer | quote }}
 - name: AGEBAND_TOKENS__LIFETIME
   value: {{ .Values.tokens.lifetime | quote }}
+{{- if .Values.tokens.keysFile }}
+- name: AGEBAND_TOKENS__KEYS_FILE
+  value: {{ printf "%s/%s" (include "ageband.secretDir" .) .Values.tokens.keysFile | quote }}
+{{- else }}
 - name: AGEBAND_TOKENS__KEYS
   value: {{ include "ageband.keysJson" . | quote }}
+{{- end }}
 - name: AGEBAND_STORE__BACKEND
   value: redis
 - name: AGEBAND_STORE__PREFIX
   value: {{ .Values.redis.prefix | quote }}
+- name: AGEBAND_STORE__MIN_REPLICAS_ACK
+  value: {{ .Values.redis.minReplicasAck | quote }}
+- name: AGEBAND_STORE__REPLICA_ACK_TIMEOUT_MS
+  value: {{ .Values.redis.replicaAckTimeoutMs | quote }}
 - name: AGEBAND_STORE__REDIS_URL
 {{- if .Values.redis.urlSecretKey }}
   valueFrom:
@@ -129,6 +138,22 @@ app.kubernetes.io/component: worker
   value: json
 - name: AGEBAND_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+{{- with .Values.tracing }}
+{{- if .enabled }}
+- name: AGEBAND_TRACING__ENABLED
+  value: "true"
+- name: AGEBAND_TRACING__EXPORTER
+  value: {{ .exporter | quote }}
+- name: AGEBAND_TRACING__SERVICE_NAME
+  value: {{ .serviceName | quote }}
+- name: AGEBAND_TRACING__SAMPLE_RATIO
+  value: {{ .sampleRatio | quote }}
+{{- if .endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .endpoint | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
@@ -143,6 +168,8 @@ app.kubernetes.io/component: worker
   secret:
     secretName: {{ include "ageband.secretName" . }}
     defaultMode: 0400
+    {{- if not .Values.tokens.keysFile }}
+    {{- /* With a key manifest the whole Secret is mounted: a rotation adds key files to it. */}}
     items:
       - key: {{ .Values.secrets.clientsKey }}
         path: {{ .Values.secrets.clientsKey }}
@@ -150,6 +177,7 @@ app.kubernetes.io/component: worker
       - key: {{ .secretKey }}
         path: {{ .secretKey }}
       {{- end }}
+    {{- end }}
 - name: tmp
   emptyDir:
     sizeLimit: 16Mi
