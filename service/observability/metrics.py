@@ -38,6 +38,23 @@ class CircuitState(IntEnum):
     open = 2
 
 
+class _Timer:
+    """Observes the time spent in its ``with`` block: a slotted object rather than a generator
+    context manager, as decisions sit on apps' hot paths."""
+
+    __slots__ = ("_histogram", "_start")
+
+    def __init__(self, histogram: Histogram) -> None:
+        self._histogram = histogram
+        self._start = 0.0
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self._histogram.observe(time.perf_counter() - self._start)
+
+
 class _Live(Collector):
     """Series read at scrape time, so a hot-reloaded policy or a rotated key shows at once."""
 
@@ -108,6 +125,10 @@ class Metrics:
             "ageband_decision_duration_seconds", "Time to answer one decision request.",
             ["kind"], buckets=_DECISION_BUCKETS, registry=r,
         )  # fmt: skip
+        # Label children by value, so a decision skips the labels() lookup and its lock. Bounded:
+        # actions are the policy's (callers count only decided requests), effects allow/deny.
+        self._decision_counts: dict[tuple[str, str], Counter] = {}
+        self._decision_timers: dict[str, Histogram] = {}
         self.provider_duration = Histogram(
             "ageband_provider_duration_seconds", "Provider submit latency.",
             ["provider"], buckets=_PROVIDER_BUCKETS, registry=r,
@@ -155,15 +176,26 @@ class Metrics:
 
     def decision(self, action: str, effect: str, count: int = 1) -> None:
         """Count ``count`` decisions (a batch reports each target's effect)."""
-        self.decisions.labels(action, effect).inc(count)
+        counter = self._decision_counts.get((action, effect))
+        if counter is None:
+            counter = self._decision_counts[action, effect] = self.decisions.labels(action, effect)
+        counter.inc(count)
 
     def _span(self, name: str, attributes: dict[str, str]) -> AbstractContextManager[object]:
         """A tracing span when tracing is on (the app sets ``tracing``), else nothing."""
         return self.tracing.span(name, attributes) if self.tracing is not None else nullcontext()
 
-    @contextmanager
-    def time_decision(self, kind: str = "single") -> Iterator[None]:
+    def time_decision(self, kind: str = "single") -> AbstractContextManager[None]:
         """Time one decision request: ``with metrics.time_decision("batch"): ...``."""
+        if self.tracing is not None:
+            return self._traced_decision(kind)
+        histogram = self._decision_timers.get(kind)
+        if histogram is None:
+            histogram = self._decision_timers[kind] = self.decision_duration.labels(kind)
+        return _Timer(histogram)
+
+    @contextmanager
+    def _traced_decision(self, kind: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
             with self._span("decision", {"ageband.decision.kind": kind}):

@@ -27,6 +27,8 @@ from service.store.paging import Position, page_due
 from service.store.records import AssuranceRecord, CheckState, Sanction
 from service.store.redis_url import connect
 
+_MGET_CHUNK = 1000  # keys per MGET: a batch decision's token subjects, read without a long block
+
 # Compare-and-set on the version inside the stored JSON; KEEPTTL keeps the check's deadline.
 _UPDATE_CHECK = """
 local cur = redis.call('GET', KEYS[1])
@@ -418,14 +420,17 @@ class RedisStore:
         return int(raw) if raw is not None else None
 
     async def revoked_at_many(self, sids: Sequence[str]) -> list[int | None]:
-        if len(sids) == 1:
-            return [await self.revoked_at(sids[0])]
-        # Markers of different sids sit in different slots: no MGET, one pipeline.
+        # MGET, a thousand keys at a time (a pipeline of GETs costs ~40 µs of client CPU per key).
+        # Markers of different sids sit in different slots: on a cluster, split by slot.
+        keys = [self._keys.revoked(sid) for sid in sids]
+        raws: list[str | bytes | None] = []
         with _unavailable(self._on_error):
-            async with self._r.pipeline(transaction=False) as pipe:
-                for sid in sids:
-                    pipe.get(self._keys.revoked(sid))
-                raws: list[str | bytes | None] = await pipe.execute()
+            for i in range(0, len(keys), _MGET_CHUNK):
+                chunk = keys[i : i + _MGET_CHUNK]
+                if isinstance(self._r, RedisCluster):
+                    raws += await self._r.mget_nonatomic(chunk)
+                else:
+                    raws += await self._r.mget(chunk)
         return [int(raw) if raw is not None else None for raw in raws]
 
     # Single use -------------------------------------------------------------------

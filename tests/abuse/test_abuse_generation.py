@@ -38,7 +38,9 @@ POLICY = {
     "    on_inconclusive: youngest\n    description:\n      en: The age range": (
         "    description:\n      en: The age range"
     ),
-    "        inconsistent_signals:\n          lock: PT1H\n": "        inconsistent_signals:\n          lock: PT2S\n",
+    "        inconsistent_signals:\n          lock: PT1H\n": (
+        "        inconsistent_signals:\n          lock: PT2S\n"
+    ),
 }  # fmt: skip
 SHORT = 2  # seconds: the lock above, and the revocation marker's TTL in these tests
 
@@ -90,9 +92,12 @@ async def after_lock_and_marker(run: Running, sid: str) -> None:
     revocation marker have left the store (their TTLs run in Redis's own time)."""
     run.clock.advance(timedelta(seconds=SHORT + 1))
     store = run.services.store
-    with anyio.fail_after(SHORT + 5):
-        while await store.revoked_at(sid) is not None or await store.get_sanction(sid) is not None:
-            await anyio.sleep(0.1)
+    for _ in range((SHORT + 5) * 10):
+        if await store.revoked_at(sid) is None and await store.get_sanction(sid) is None:
+            break
+        await anyio.sleep(0.1)
+    else:
+        raise AssertionError("the sanction or the revocation marker outlived its TTL")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -115,7 +120,8 @@ async def test_tokens_stay_revoked_after_a_short_lock_and_the_marker_until_a_new
         assert not await introspect(run, old)
         r = await refresh(run, sid)
         body = r.json()
-        assert (r.status_code, body["code"], body["reason"]) == (409, "recheck_required", "inconsistent_signals")
+        assert (r.status_code, body["code"]) == (409, "recheck_required"), r.text
+        assert body["reason"] == "inconsistent_signals"
         assert "contradict each other" in body["consequence"]  # the policy's message for the user
         assert body["check_id"] and body["methods"]
         # As often as it is asked: refresh never issues from the voided record.

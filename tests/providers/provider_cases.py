@@ -261,12 +261,15 @@ from providers.age_credential import AgeCredentialProvider  # noqa: E402
 _PKI = Pki.make("Conformance")
 _ROGUE = Pki.make("Rogue")
 _NONCE = "conformance-check-nonce"
+# The reference issuers stamp the real time when the presentations below are made (at import);
+# the context is pinned to that moment, so a test run minutes after collection (a long parallel
+# suite) does not find the key-binding JWT too old.
+_MADE_AT = datetime.now(UTC)
 
 
 def _credential_context() -> ProviderContext:
-    # The reference issuers stamp the real time, so this context uses it too.
     return ProviderContext(
-        now=datetime.now(UTC), bands=DEFAULT_BANDS, method=MethodParams(name="age_credential"), nonce=_NONCE
+        now=_MADE_AT, bands=DEFAULT_BANDS, method=MethodParams(name="age_credential"), nonce=_NONCE
     )
 
 

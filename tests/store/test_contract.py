@@ -378,6 +378,9 @@ async def test_revoked_at_many_reads_each_marker_in_order(store: Store) -> None:
     assert await store.revoked_at_many([b]) == [None]
     assert await store.revoked_at_many([c]) == [1_773_000_000]
     assert await store.revoked_at_many([]) == []
+    many = [random_sid() for _ in range(2500)]  # more than one round trip's worth
+    await store.revoke(many[1700], revoked_at=5, ttl=600)
+    assert await store.revoked_at_many(many) == [5 if i == 1700 else None for i in range(2500)]
 
 
 # Single use ---------------------------------------------------------------------------
@@ -400,6 +403,7 @@ async def test_concurrent_use_once_admits_exactly_one(store: Store) -> None:
 async def write_one_of_everything(store: Store) -> None:
     sid = sid_for(SUBJECT_REF)
     check = make_check(NOW, sid=sid)
+    await store.track_check(sid, check.check_id, ttl=900)
     await store.create_check(check, ttl=900)
     await store.update_check(check)
     await store.claim_attempt(check.check_id, limit=3, ttl=900)
