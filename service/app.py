@@ -12,13 +12,12 @@ from fastapi import FastAPI
 from providers.base import CircuitReporting
 from providers.registry import InstanceConfig, Registry, build
 from service.api import openapi, problems
-from service.api.access_log import AccessLog
+from service.api.access_log import RequestObserver
 from service.api.admin.endpoints import router as admin_router
 from service.api.checks.endpoints import router as checks_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.limits import EVIDENCE_PATHS, BodyLimit
-from service.api.metrics import HttpMetrics
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
 from service.api.policy.endpoints import admin_router as policy_admin_router
@@ -206,8 +205,7 @@ def create_app(
     app.include_router(oidc_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
-    app.add_middleware(AccessLog)
-    app.add_middleware(HttpMetrics)
+    app.add_middleware(RequestObserver)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.http.max_body_bytes,

@@ -1,4 +1,8 @@
-"""One canonical line per request: method, route template (never the raw path), status, time."""
+"""One observer per request: the canonical log line and the HTTP metrics, from one timing.
+
+Both are keyed by the route template, never the raw path (which holds check ids). One
+middleware rather than two keeps the per-request wrapping cost down on hot paths.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.audit.logging import get_logger
+from service.flows.context import Services
 
 
-class AccessLog:
+class RequestObserver:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.log = get_logger("ageband.http")
@@ -30,11 +35,15 @@ class AccessLog:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = scope.get("route")
+            elapsed = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", "unmatched")
             self.log.info(
                 "request",
                 method=scope["method"],
-                route=getattr(route, "path", "unmatched"),
+                route=route,
                 status=status,
-                duration_ms=round((time.perf_counter() - start) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )
+            services: Services | None = getattr(scope["app"].state, "services", None)
+            if services is not None:
+                services.metrics.http_request(scope["method"], route, status, elapsed)

@@ -8,6 +8,7 @@ each call runs to completion on the event loop and needs no lock.
 from __future__ import annotations
 
 import bisect
+import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from service.store.events import Delivery, QueuedEvent
 from service.store.keys import DEFAULT_PREFIX, Keys, require_ttl
 from service.store.paging import Position, page_due
 from service.store.records import AssuranceRecord, CheckState, Sanction
+
+_DECODE_CACHE_MAX = 10_000
 
 
 @dataclass(slots=True)
@@ -85,6 +88,7 @@ class MemoryStore:
         self._clock = clock
         self._keys = Keys(prefix)
         self._data: dict[str, _Entry] = {}
+        self._decoded: dict[str, tuple[str, AssuranceRecord]] = {}
         self._retry_due: dict[str, int] = {}  # event id -> when its retry is due (ms)
 
     # Key space ------------------------------------------------------------------
@@ -193,7 +197,16 @@ class MemoryStore:
 
     async def get_record(self, sid: str) -> AssuranceRecord | None:
         raw = self._str(self._keys.record(sid))
-        return decode(AssuranceRecord, raw) if raw is not None else None
+        if raw is None:
+            return None
+        # Records are read on every refresh: decode each stored JSON once, hand out copies.
+        # The cache is keyed by the stored string itself, so a rewrite is never served stale.
+        cached = self._decoded.get(sid)
+        if cached is None or cached[0] is not raw:
+            cached = self._decoded[sid] = (raw, decode(AssuranceRecord, raw))
+            if len(self._decoded) > _DECODE_CACHE_MAX:
+                self._decoded.pop(next(iter(self._decoded)))
+        return copy.copy(cached[1])
 
     async def delete_record(self, sid: str, client_id: str) -> bool:
         existed = self._get(self._keys.record(sid)) is not None
