@@ -4,8 +4,8 @@ Answers come from the tables the policy compiled at load time; explanations re-r
 evaluator, which built those tables. Parties are given as a band (and level) or as an age-band
 token of the caller's, verified once and cached until it expires. A token's subject may have been
 revoked or erased since it was issued: its sid's revocation marker is read from the store on every
-decision (one round trip per request, for all its distinct sids), as introspection does, so a
-revoked subject's cached token stops deciding at once, on every replica.
+decision (one store call per request for all its distinct sids: an MGET per thousand), as
+introspection does, so a revoked subject's cached token stops deciding at once, on every replica.
 """
 
 from __future__ import annotations
