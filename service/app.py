@@ -17,6 +17,7 @@ from service.api.admin.endpoints import router as admin_router
 from service.api.checks.endpoints import router as checks_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
+from service.api.fastlane import FastLane, lane_routes
 from service.api.limits import EVIDENCE_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
@@ -205,6 +206,8 @@ def create_app(
     app.include_router(oidc_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
+    # Innermost: the refresh lane runs inside the observer and the body limit.
+    app.add_middleware(FastLane, routes=lane_routes(tokens_router, ("/v1/tokens/refresh",)))
     app.add_middleware(RequestObserver)
     app.add_middleware(
         BodyLimit,

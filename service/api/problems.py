@@ -31,6 +31,39 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(400, "malformed_json", "Malformed JSON", "the body is not valid JSON")
+    # Never echo the input: it may be personal (a birth date, a subject reference).
+    safe = [
+        {"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type"), "msg": e.get("msg")}
+        for e in errors[:20]
+    ]
+    return problem(
+        422, "validation_failed", "Validation failed", "the request does not fit the schema", errors=safe
+    )
+
+
+def http_problem(exc: StarletteHTTPException) -> JSONResponse:
+    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    response = problem(exc.status_code, code, title, title.lower())
+    if exc.headers:  # e.g. the Allow header that RFC 9110 requires on every 405
+        response.headers.update(exc.headers)
+    return response
+
+
+def known_problem(exc: Exception) -> JSONResponse | None:
+    """The problem document for an error we expect, or None for anything else."""
+    if isinstance(exc, AgebandError):
+        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    if isinstance(exc, RequestValidationError):
+        return validation_problem(exc)
+    if isinstance(exc, StarletteHTTPException):
+        return http_problem(exc)
+    return None
+
+
 def install(app: FastAPI) -> None:
     log = get_logger("ageband.http")
 
@@ -40,29 +73,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return problem(400, "malformed_json", "Malformed JSON", "the body is not valid JSON")
-        # Never echo the input: it may be personal (a birth date, a subject reference).
-        safe = [
-            {"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type"), "msg": e.get("msg")}
-            for e in errors[:20]
-        ]
-        return problem(
-            422,
-            "validation_failed",
-            "Validation failed",
-            "the request does not fit the schema",
-            errors=safe,
-        )
+        return validation_problem(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
-        response = problem(exc.status_code, code, title, title.lower())
-        if exc.headers:  # e.g. the Allow header that RFC 9110 requires on every 405
-            response.headers.update(exc.headers)
-        return response
+        return http_problem(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
