@@ -23,7 +23,8 @@ from service.store.records import AssuranceRecord, CheckState, Sanction
 T = TypeVar("T", CheckState, AssuranceRecord, Sanction)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\|([^{}\s]+)$")
+# The member is always a sid: a truncated or altered one must not parse as a position.
+_CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\|(sid_[A-Za-z0-9_-]{43})$")
 _EPOCH = date(1970, 1, 1)
 
 
