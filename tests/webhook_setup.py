@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio
-from factories import make_settings
+from factories import POLICIES, make_settings
 from redis_server import delete_prefix, redis_url
 from webhook_receiver import Receiver, start_receiver, webhook_clients_file
 
@@ -36,3 +36,15 @@ async def webhook_env(directory: Path, **overrides: Any) -> AsyncIterator[tuple[
         receiver.close()
         await delete_prefix(admin, prefix)
         await admin.aclose()
+
+
+def worker_env(settings: Settings, prefix: str) -> dict[str, str]:
+    """The environment an ``ageband worker`` subprocess needs to share this app's Redis and clients."""
+    return {
+        "AGEBAND_STORE__BACKEND": "redis",
+        "AGEBAND_STORE__REDIS_URL": redis_url(),
+        "AGEBAND_STORE__PREFIX": prefix,
+        "AGEBAND_CLIENTS_FILE": str(settings.clients_file),
+        "AGEBAND_POLICY_PATH": str(POLICIES),
+        "AGEBAND_PEPPER": "p" * 32,
+    }

@@ -17,9 +17,8 @@ import anyio
 import httpx
 import pytest
 from factories import AUTH, POLICIES, running
-from redis_server import redis_url
 from service_process import ServiceProcess
-from webhook_setup import webhook_env
+from webhook_setup import webhook_env, worker_env
 
 from service.flows.worker import WorkerConfig
 
@@ -96,14 +95,7 @@ async def test_a_stopping_worker_hands_back_what_it_did_not_deliver(tmp_path: Pa
     async with webhook_env(tmp_path) as (settings, receiver, prefix), running(settings) as run:
         for i in range(4):
             await run.adult_token(f"handback-{i}")
-        env = {
-            "AGEBAND_STORE__BACKEND": "redis",
-            "AGEBAND_STORE__REDIS_URL": redis_url(),
-            "AGEBAND_STORE__PREFIX": prefix,
-            "AGEBAND_CLIENTS_FILE": str(settings.clients_file),
-            "AGEBAND_POLICY_PATH": str(POLICIES),
-            "AGEBAND_PEPPER": "p" * 32,
-        }
+        env = worker_env(settings, prefix)
         receiver.hang_on_type = "check.completed"  # the first delivery is held open
         receiver.hang_s = 1.5
         first = _worker(env, "w1")

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-from factories import POLICIES, running
-from redis_server import redis_url
-from webhook_setup import webhook_env
+from factories import running
+from webhook_setup import webhook_env, worker_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 AGEBAND = str(Path(sys.executable).with_name("ageband"))
@@ -43,14 +42,7 @@ async def test_a_killed_worker_loses_nothing_and_the_app_sees_each_event_once(tm
     async with webhook_env(tmp_path) as (settings, receiver, prefix), running(settings) as run:
         for i in range(3):
             await run.adult_token(f"crash-{i}")
-        env = {
-            "AGEBAND_STORE__BACKEND": "redis",
-            "AGEBAND_STORE__REDIS_URL": redis_url(),
-            "AGEBAND_STORE__PREFIX": prefix,
-            "AGEBAND_CLIENTS_FILE": str(settings.clients_file),
-            "AGEBAND_POLICY_PATH": str(POLICIES),
-            "AGEBAND_PEPPER": "p" * 32,
-        }
+        env = worker_env(settings, prefix)
         receiver.hang_on_type = "check.completed"  # every first arrival is held open 3 s
         receiver.hang_s = 3.0
         worker = start_worker(env, "w1")

@@ -17,9 +17,8 @@ from typing import Any
 
 import anyio
 import pytest
-from factories import POLICIES, running
-from redis_server import redis_url
-from webhook_setup import webhook_env
+from factories import running
+from webhook_setup import webhook_env, worker_env
 
 from service.privacy.report import build_report
 
@@ -65,14 +64,7 @@ async def test_another_worker_takes_over_a_killed_workers_delivery_after_claim_i
     async with webhook_env(tmp_path) as (settings, receiver, prefix), running(settings) as run:
         for i in range(3):
             await run.adult_token(f"takeover-{i}")
-        env = {
-            "AGEBAND_STORE__BACKEND": "redis",
-            "AGEBAND_STORE__REDIS_URL": redis_url(),
-            "AGEBAND_STORE__PREFIX": prefix,
-            "AGEBAND_CLIENTS_FILE": str(settings.clients_file),
-            "AGEBAND_POLICY_PATH": str(POLICIES),
-            "AGEBAND_PEPPER": "p" * 32,
-        }
+        env = worker_env(settings, prefix)
         receiver.hang_on_type = "check.completed"  # the first arrival of each is held open 3 s
         receiver.hang_s = 3.0
         logs = {name: tmp_path / f"{name}.log" for name in ("worker-a", "worker-b", "worker-c")}
