@@ -103,7 +103,7 @@ def test_cache_is_bounded() -> None:
 async def test_a_batch_of_new_tokens_lets_other_requests_run_while_it_verifies() -> None:
     """Each new token costs a signature check: the batch pauses every VERIFY_SLICE of them."""
     async with running() as r:
-        n = 3 * VERIFY_SLICE
+        n = 6 * VERIFY_SLICE  # six slices: no single gap should come near the whole request
         tokens = [
             r.services.signer.issue(
                 client_id="demo", sid=f"s{i:042d}", band="18_plus", level="basic", method="self_declaration",
@@ -131,5 +131,6 @@ async def test_a_batch_of_new_tokens_lets_other_requests_run_while_it_verifies()
         assert r.services.token_cache.misses == n
         during = [t for t in ticks if t >= start]
         gaps = [b - a for a, b in zip([start, *during], [*during, start + took], strict=True)]
-        # Without the pauses one gap would span nearly the whole request.
-        assert max(gaps) < 0.6 * took, (max(gaps), took)
+        # Without the pauses one gap would span nearly the whole request; with them each slice
+        # is about a sixth, so half leaves room for parsing and a GC pause on a loaded machine.
+        assert max(gaps) < 0.5 * took, (max(gaps), took)
