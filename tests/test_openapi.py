@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import yaml
 from factories import ROOT
 
@@ -31,3 +34,12 @@ def test_openapi_is_3_1_and_documents_every_route() -> None:
         "/readyz",
     ):
         assert path in paths
+
+
+def test_every_schema_reference_resolves() -> None:
+    doc = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    text = json.dumps(doc)
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', text))
+    assert refs, "no references found: the check proves nothing"
+    assert refs <= set(doc["components"]["schemas"]), refs - set(doc["components"]["schemas"])
+    assert "#/$defs/" not in text

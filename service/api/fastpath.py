@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import orjson
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -33,11 +34,28 @@ def json_response(model: BaseModel, status: int = 200) -> Response:
     )
 
 
+def json_payload(payload: dict[str, Any]) -> Response:
+    """Already-plain data (e.g. a batch answer built in a loop) straight to JSON bytes."""
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+# Bodies documented by reference: the OpenAPI hook adds their schemas (and nested ones)
+# to components, so no $ref in the document points nowhere.
+DOCUMENTED_BODIES: dict[str, type[BaseModel]] = {}
+
+
 def request_body(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` that documents a JSON body the endpoint parses itself."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+    DOCUMENTED_BODIES[model.__name__] = model
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def body_schemas() -> dict[str, Any]:
+    """Component schemas for every documented body, nested models included."""
+    out: dict[str, Any] = {}
+    for name, model in DOCUMENTED_BODIES.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[name] = schema
+    return out

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from service.api.fastpath import body_schemas
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "RFC 9457 problem details; `code` is stable and meant for programs.",
@@ -32,6 +34,8 @@ def install(app: FastAPI) -> None:
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
+        for name, schema in body_schemas().items():
+            schemas.setdefault(name, schema)
         schemas["Problem"] = PROBLEM_SCHEMA
         doc["components"]["securitySchemes"] = {
             "apiKey": {"type": "http", "scheme": "bearer", "description": "A client's API key."}

@@ -11,30 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from service.api.decisions.schemas import BatchOut, BatchRequest, DecisionOut, DecisionRequest
 from service.api.deps import json_caller
-from service.api.fastpath import parse_body
+from service.api.fastpath import json_payload, parse_body, request_body
 from service.flows import decisions as flow
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
 
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    schema = {
-        "application/json": {"schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}
-    }
-    return {"requestBody": {"required": True, "content": schema}}
-
-
-def _json(payload: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(payload), media_type="application/json")
-
-
-@router.post("", response_model=DecisionOut, openapi_extra=_body(DecisionRequest))
+@router.post("", response_model=DecisionOut, openapi_extra=request_body(DecisionRequest))
 async def decide(request: Request) -> Response:
     """May the actor do the action to the target? With the rule, reason and message that decided."""
     caller = json_caller(request)
@@ -67,10 +54,10 @@ async def decide(request: Request) -> Response:
             {"rule": s.rule, "matched": s.matched, "why": s.why, "effect": s.effect, "priority": s.priority}
             for s in d.trace
         ]
-    return _json(out)
+    return json_payload(out)
 
 
-@router.post("/batch", response_model=BatchOut, openapi_extra=_body(BatchRequest))
+@router.post("/batch", response_model=BatchOut, openapi_extra=request_body(BatchRequest))
 async def decide_batch(request: Request) -> Response:
     """One actor and action against up to 10,000 targets: the ids it may act on."""
     caller = json_caller(request)
@@ -99,4 +86,4 @@ async def decide_batch(request: Request) -> Response:
                     "message": message,
                 }
         out["reasons"] = {tid: rendered[id(o)] for tid, o in d.reasons.items()}
-    return _json(out)
+    return json_payload(out)
