@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -360,10 +361,8 @@ async def _pass(
     return issue_token(svc, record, recheck_due=False), signal
 
 
-_RECORD_FIELDS = (
-    "sid", "client_id", "band", "level", "method", "jurisdiction", "assured_at",
-    "recheck_at", "age_up_at", "policy_version", "generation", "passed_generation", "revoked_for",
-)  # fmt: skip
+# What record.stored names: every field of the stored record, derived so it cannot drift.
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(AssuranceRecord))
 
 
 async def _finish_failed(
