@@ -187,6 +187,10 @@ def create_app(
         summary="Age checks, short-lived signed age-band tokens, and re-checks. No identity kept.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # ageband has its own spans (TraceRequests, when tracing is on) and Prometheus metrics:
+        # FastAPI's native OpenTelemetry would duplicate them as soon as a global provider is
+        # set, and its per-request "is a provider configured?" probe costs every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     problems.install(app)
     openapi.install(app)

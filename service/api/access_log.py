@@ -7,6 +7,7 @@ middleware rather than two keeps the per-request wrapping cost down on hot paths
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,6 +19,7 @@ class RequestObserver:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.log = get_logger("ageband.http")
+        self._bound: Any = None  # bound at the first request, as structlog caches it (a proxy costs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,7 +39,10 @@ class RequestObserver:
         finally:
             elapsed = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.log.info(
+            log = self._bound
+            if log is None:
+                log = self._bound = self.log.bind()
+            log.info(
                 "request",
                 method=scope["method"],
                 route=route,

@@ -30,7 +30,7 @@ CHAIN_KEYS = ("chain", "seq", "prev", "hash")
 
 def canonical(event: Mapping[str, Any]) -> bytes:
     """The bytes a link's hash covers: the event without ``hash``, keys sorted, compact JSON."""
-    body = {k: v for k, v in event.items() if k != "hash"}
+    body = {k: v for k, v in event.items() if k != "hash"} if "hash" in event else event
     return orjson.dumps(body, default=str, option=orjson.OPT_SORT_KEYS)
 
 
@@ -81,7 +81,9 @@ class AuditChain:
         else:
             self._since_checkpoint += 1
         event.pop("hash", None)
-        event["chain"], event["seq"], event["prev"] = self.chain_id, self.count, self.head
+        event["chain"] = self.chain_id
+        event["seq"] = self.count
+        event["prev"] = self.head
         event["hash"] = self.head = event_hash(event)
         self.count += 1
         return event
@@ -122,7 +124,7 @@ class AuditStream:
         checkpoint_file: Path | None = None,
     ) -> None:
         self.chain = chain
-        self._renderer: Processor = structlog.processors.JSONRenderer(serializer=_render_dumps)
+        self._renderer: Processor = _render
         # Opened at the first write: an app that is built but never run leaves no file behind.
         self._paths = {"file": file, "checkpoints": checkpoint_file}
         self._open: dict[str, TextIO] = {}
@@ -135,7 +137,14 @@ class AuditStream:
         if event.get("audit") is not True:
             return self._renderer(logger, name, event)
         with self._write_lock:  # seal and write in one step: file order is chain order
-            events = [self.chain.seal(event)]
+            sealed = self.chain.seal(event)
+            # The common case, on every audited request: one event, no checkpoint to add.
+            if sealed.get("event") != CHECKPOINT and not self.chain.checkpoint_due():
+                if self._paths["file"] is None:
+                    return self._renderer(logger, name, sealed)
+                self._append("file", [sealed])
+                raise structlog.DropEvent
+            events = [sealed]
             if self.chain.checkpoint_due():
                 events.append(self.chain.checkpoint("interval"))
             self._note_checkpoints(events)
@@ -171,8 +180,8 @@ class AuditStream:
         f.flush()
 
 
-def _render_dumps(obj: Any, **_: Any) -> str:
-    return dumps(obj)
+def _render(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
+    return dumps(event)
 
 
 def audit_logger() -> Any:

@@ -14,7 +14,8 @@ class Audit:
     """Emits audit events. Every event carries check id, sid, client and policy version."""
 
     def __init__(self) -> None:
-        self._log = audit_logger()  # never silenced by the log level
+        self._proxy = audit_logger()  # never silenced by the log level
+        self._log: Any = None  # bound at the first event, as structlog caches it (a proxy costs)
 
     def emit(
         self,
@@ -26,7 +27,10 @@ class Audit:
         pol: str | None = None,
         **facts: Any,
     ) -> None:
-        self._log.info(event, audit=True, client=client, sid=sid, check_id=check_id, pol=pol, **facts)
+        log = self._log
+        if log is None:
+            log = self._log = self._proxy.bind()
+        log.info(event, audit=True, client=client, sid=sid, check_id=check_id, pol=pol, **facts)
 
     def evidence_received(self, *, kind: str, size: int, **ctx: Any) -> None:
         self.emit("evidence.received", kind=kind, size=size, **ctx)

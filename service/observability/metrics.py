@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
@@ -36,6 +36,30 @@ class CircuitState(IntEnum):
     closed = 0
     half_open = 1
     open = 2
+
+
+# HTTP methods are the client's to choose: any other is counted as "other", so a client cannot
+# grow the series without bound.
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+M = TypeVar("M", Counter, Histogram)
+
+
+class _Children(Generic[M]):
+    """A metric's label children by value: skips ``labels()`` (its validation and lock) on hot
+    paths. Bounded like the series themselves, since every label value here is ours."""
+
+    __slots__ = ("_children", "_metric")
+
+    def __init__(self, metric: M) -> None:
+        self._metric: M = metric
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
 
 
 class _Timer:
@@ -115,6 +139,11 @@ class Metrics:
         self.refreshes = Counter(
             "ageband_token_refreshes", "Refresh requests by outcome.", ["outcome"], registry=r
         )
+        # Route templates, statuses, bands and outcomes are ours: bounded.
+        self._http_counts = _Children(self.http_requests)
+        self._http_timers = _Children(self.http_duration)
+        self._token_counts = _Children(self.tokens)
+        self._refresh_counts = _Children(self.refreshes)
         self.introspections = Counter(
             "ageband_token_introspections", "Introspections by answer.", ["active"], registry=r
         )
@@ -125,10 +154,9 @@ class Metrics:
             "ageband_decision_duration_seconds", "Time to answer one decision request.",
             ["kind"], buckets=_DECISION_BUCKETS, registry=r,
         )  # fmt: skip
-        # Label children by value, so a decision skips the labels() lookup and its lock. Bounded:
-        # actions are the policy's (callers count only decided requests), effects allow/deny.
-        self._decision_counts: dict[tuple[str, str], Counter] = {}
-        self._decision_timers: dict[str, Histogram] = {}
+        # Actions are the policy's (callers count only decided requests), effects allow/deny.
+        self._decision_counts = _Children(self.decisions)
+        self._decision_timers = _Children(self.decision_duration)
         self.provider_duration = Histogram(
             "ageband_provider_duration_seconds", "Provider submit latency.",
             ["provider"], buckets=_PROVIDER_BUCKETS, registry=r,
@@ -156,8 +184,10 @@ class Metrics:
 
     # Events ------------------------------------------------------------------------
     def http_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
-        self.http_duration.labels(method, route).observe(seconds)
+        if method not in _HTTP_METHODS:
+            method = "other"
+        self._http_counts(method, route, str(status)).inc()
+        self._http_timers(method, route).observe(seconds)
 
     def check_started(self, jurisdiction: str, purpose: str) -> None:
         self.checks_started.labels(jurisdiction, purpose).inc()
@@ -166,20 +196,17 @@ class Metrics:
         self.checks.labels(method, outcome).inc()
 
     def token_issued(self, band: str) -> None:
-        self.tokens.labels(band).inc()
+        self._token_counts(band).inc()
 
     def refresh(self, outcome: str) -> None:
-        self.refreshes.labels(outcome).inc()
+        self._refresh_counts(outcome).inc()
 
     def introspection(self, *, active: bool) -> None:
         self.introspections.labels("true" if active else "false").inc()
 
     def decision(self, action: str, effect: str, count: int = 1) -> None:
         """Count ``count`` decisions (a batch reports each target's effect)."""
-        counter = self._decision_counts.get((action, effect))
-        if counter is None:
-            counter = self._decision_counts[action, effect] = self.decisions.labels(action, effect)
-        counter.inc(count)
+        self._decision_counts(action, effect).inc(count)
 
     def _span(self, name: str, attributes: dict[str, str]) -> AbstractContextManager[object]:
         """A tracing span when tracing is on (the app sets ``tracing``), else nothing."""
@@ -189,10 +216,7 @@ class Metrics:
         """Time one decision request: ``with metrics.time_decision("batch"): ...``."""
         if self.tracing is not None:
             return self._traced_decision(kind)
-        histogram = self._decision_timers.get(kind)
-        if histogram is None:
-            histogram = self._decision_timers[kind] = self.decision_duration.labels(kind)
-        return _Timer(histogram)
+        return _Timer(self._decision_timers(kind))
 
     @contextmanager
     def _traced_decision(self, kind: str) -> Iterator[None]:

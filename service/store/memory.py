@@ -8,12 +8,11 @@ each call runs to completion on the event loop and needs no lock.
 from __future__ import annotations
 
 import bisect
-import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from service.core.clock import Clock
 from service.store.base import DuePage, Store
@@ -24,6 +23,7 @@ from service.store.paging import Position, page_due
 from service.store.records import AssuranceRecord, CheckState, Sanction
 
 _DECODE_CACHE_MAX = 10_000
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(AssuranceRecord))
 
 
 @dataclass(slots=True)
@@ -88,7 +88,7 @@ class MemoryStore:
         self._clock = clock
         self._keys = Keys(prefix)
         self._data: dict[str, _Entry] = {}
-        self._decoded: dict[str, tuple[str, AssuranceRecord]] = {}
+        self._decoded: dict[str, tuple[str, dict[str, Any]]] = {}
         self._retry_due: dict[str, int] = {}  # event id -> when its retry is due (ms)
 
     # Key space ------------------------------------------------------------------
@@ -199,14 +199,17 @@ class MemoryStore:
         raw = self._str(self._keys.record(sid))
         if raw is None:
             return None
-        # Records are read on every refresh: decode each stored JSON once, hand out copies.
+        # Records are read on every refresh: decode each stored JSON once, hand out fresh records
+        # (callers may change theirs) built from the decoded fields, which are all immutable.
         # The cache is keyed by the stored string itself, so a rewrite is never served stale.
         cached = self._decoded.get(sid)
         if cached is None or cached[0] is not raw:
-            cached = self._decoded[sid] = (raw, decode(AssuranceRecord, raw))
+            record = decode(AssuranceRecord, raw)
+            cached = self._decoded[sid] = (raw, {f: getattr(record, f) for f in _RECORD_FIELDS})
             if len(self._decoded) > _DECODE_CACHE_MAX:
                 self._decoded.pop(next(iter(self._decoded)))
-        return copy.copy(cached[1])
+            return record
+        return AssuranceRecord(**cached[1])
 
     async def delete_record(self, sid: str, client_id: str) -> bool:
         existed = self._get(self._keys.record(sid)) is not None

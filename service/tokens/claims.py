@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 __all__ = [
     "CLAIM_NAMES",
@@ -22,8 +22,10 @@ class ClaimsError(ValueError):
     """A claim set that is not exactly ours. The message names claims, never values."""
 
 
-@dataclass(frozen=True, slots=True)
-class TokenClaims:
+class TokenClaims(NamedTuple):
+    """Immutable; a named tuple because one is built for every token issued, at a fraction of
+    a frozen dataclass's cost."""
+
     iss: str
     aud: str  # the client id
     sub: str  # the pairwise sid
@@ -78,6 +80,6 @@ class TokenClaims:
         return claims
 
 
-CLAIM_NAMES: tuple[str, ...] = tuple(f.name for f in fields(TokenClaims))
+CLAIM_NAMES: tuple[str, ...] = TokenClaims._fields
 _INT_CLAIMS = ("iat", "exp", "recheck_at")
 _STR_CLAIMS = tuple(name for name in CLAIM_NAMES if name not in _INT_CLAIMS)

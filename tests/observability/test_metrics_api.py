@@ -61,3 +61,24 @@ def test_two_instances_never_share_series() -> None:
     assert sample(a, "ageband_tokens_issued_total", band="18_plus") == 1
     assert sample(b, "ageband_tokens_issued_total", band="18_plus") is None
     assert b"ageband_build_info" in generate_latest(b.registry)
+
+
+def test_http_requests_are_counted_by_route_template_and_status() -> None:
+    m = Metrics()
+    for _ in range(3):
+        m.http_request("POST", "/v1/tokens/refresh", 200, 0.002)
+    m.http_request("POST", "/v1/tokens/refresh", 409, 0.003)
+    labels = {"method": "POST", "route": "/v1/tokens/refresh"}
+    assert sample(m, "ageband_http_requests_total", status="200", **labels) == 3
+    assert sample(m, "ageband_http_requests_total", status="409", **labels) == 1
+    assert sample(m, "ageband_http_request_duration_seconds_count", **labels) == 4
+
+
+def test_http_method_label_cannot_be_grown_by_clients() -> None:
+    """A client picks the request method: any non-standard one is counted as "other"."""
+    m = Metrics()
+    for method in ("FOO", "BREW", "X" * 40):
+        m.http_request(method, "unmatched", 405, 0.001)
+    assert sample(m, "ageband_http_requests_total", method="other", route="unmatched", status="405") == 3
+    exposed = generate_latest(m.registry).decode()
+    assert "BREW" not in exposed and "FOO" not in exposed

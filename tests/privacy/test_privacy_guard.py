@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
 
 from service.audit.chain import AuditChain, AuditStream
 from service.audit.logging import configure_logging, get_logger
@@ -44,3 +47,18 @@ def test_exceptions_render_without_message_or_locals() -> None:
     exception = line["exception"]
     assert isinstance(exception, dict) and exception["type"] == "ValueError"
     assert any("in fails" in f for f in exception["frames"])
+
+
+def test_timestamps_are_iso_utc_with_microseconds_and_follow_the_clock() -> None:
+    sink = io.StringIO()
+    configure_logging(sink=sink, audit=AuditStream(AuditChain("t")))
+    before = datetime.now(UTC)
+    get_logger().info("first")
+    time.sleep(1.1)  # across a second boundary: the cached date text must move on
+    get_logger().info("second")
+    after = datetime.now(UTC)
+    stamps = [str(line["timestamp"]) for line in _lines(sink)]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", s) for s in stamps), stamps
+    first, second = (datetime.fromisoformat(s) for s in stamps)
+    assert before - timedelta(seconds=1) < first < second <= after + timedelta(seconds=1)
+    assert (second - first) >= timedelta(seconds=1)

@@ -39,3 +39,16 @@ async def test_keys_with_expiry_lists_live_keys_only(clock: FixedClock) -> None:
     await store.use_once("b", ttl=20)
     clock.advance(timedelta(seconds=10))
     assert [at for _, at in store.keys_with_expiry()] == [NOW + timedelta(seconds=20)]
+
+
+async def test_a_read_record_is_the_readers_own(clock: FixedClock) -> None:
+    """Reads are served from decoded fields: changing one reader's record changes no other read."""
+    store = MemoryStore(clock)
+    record = make_record()
+    await store.put_record(record, ttl=3600)
+    reads = [await store.get_record(record.sid) for _ in range(3)]  # a decode, then cache hits
+    for changed in reads[:2]:
+        assert changed is not None
+        changed.band, changed.generation = "changed", 99
+    assert reads[2] == record
+    assert len({id(r) for r in reads}) == 3
