@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePublicKey
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.hashes import SHA256
 from tokens_forge import CLIENT, ISSUER, NOW_TS, unb64
@@ -85,6 +85,17 @@ def test_claims_are_exactly_the_twelve(signer: TokenSigner) -> None:
         pol="2025-03",
         recheck_at=NOW_TS + 86400,
     )
+
+
+def test_eddsa_signature_is_the_reference_libraries_own(clock: FixedClock) -> None:
+    """Ed25519 is deterministic: the signer's signature (libsodium) must be byte for byte the
+    one cryptography (OpenSSL) makes with the same key over the same signing input."""
+    key = generate_key("EdDSA", state=KeyState.active)
+    token, _ = TokenSigner(KeyRing([key]), ISSUER, clock=clock).issue(**ARGS)
+    signing_input = token.rsplit(".", 1)[0].encode()
+    private = key.key.get_op_key("sign")
+    assert isinstance(private, Ed25519PrivateKey)
+    assert segments(token)[2] == private.sign(signing_input)
 
 
 def test_signature_verifies_independently(signer: TokenSigner, active_key: SigningKey) -> None:

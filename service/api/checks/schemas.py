@@ -119,8 +119,7 @@ class TokenOut(BaseModel):
 
     @classmethod
     def of(cls, t: IssuedToken) -> TokenOut:
-        # Built without validation: every refresh answers one, and IssuedToken is typed and ours.
-        return cls.model_construct(
+        return cls(
             token=t.token,
             expires_in=t.expires_in,
             band=t.band,
