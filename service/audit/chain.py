@@ -186,4 +186,6 @@ def _render(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
 
 def audit_logger() -> Any:
     """A logger that no level filter silences: audit events are records, not diagnostics."""
-    return structlog.wrap_logger(None, wrapper_class=structlog.make_filtering_bound_logger(0))
+    from service.audit.logging import bound_logger_class  # logging imports this module
+
+    return structlog.wrap_logger(None, wrapper_class=bound_logger_class(0))

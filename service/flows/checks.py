@@ -30,6 +30,7 @@ from service.flows.errors import (
     UnknownCheck,
     UnknownMethod,
 )
+from service.flows.issuing import issue_token
 from service.flows.presentations import presentation_nonce, single_use
 from service.flows.results import (
     CheckView,
@@ -39,7 +40,6 @@ from service.flows.results import (
     StartedCheck,
 )
 from service.flows.subjects import SubjectRef, resolve_sid
-from service.flows.tokens import issue_token
 from service.policy.compiled import Jurisdiction, Method, Policy
 from service.policy.model import AbuseSignal, OnExhausted, OnInconclusive
 from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote

@@ -1,4 +1,4 @@
-"""Token use cases: issue, refresh, introspect (RFC 7662), revoke and erase."""
+"""Token use cases: refresh, introspect (RFC 7662), revoke and erase."""
 
 from __future__ import annotations
 
@@ -8,50 +8,18 @@ from typing import Any
 
 from service.audit.events import sid_ref
 from service.clients.registry import Client
-from service.core.dates import epoch, start_of_day
+from service.core.dates import start_of_day
 from service.core.errors import AgebandError
 from service.flows import abuse, events, lifecycle
+from service.flows.checks import start_check
 from service.flows.context import Services
 from service.flows.errors import RecheckRequired
+from service.flows.issuing import issue_token
 from service.flows.results import IssuedToken
 from service.flows.subjects import SubjectRef, erasable_sid, own_record
-from service.store.records import AssuranceRecord
-
-
-def issue_token(svc: Services, record: AssuranceRecord, *, recheck_due: bool) -> IssuedToken:
-    token, claims = svc.signer.issue(
-        client_id=record.client_id,
-        sid=record.sid,
-        band=record.band,
-        level=record.level,
-        method=record.method,
-        jurisdiction=record.jurisdiction,
-        policy_version=svc.policy.current.version,
-        recheck_at=epoch(record.recheck_at),
-    )
-    svc.audit.token_issued(
-        claims=_CLAIM_NAMES, kid=svc.keyring.signing_key.kid,
-        client=record.client_id, sid=record.sid, pol=record.policy_version,
-    )  # fmt: skip
-    svc.metrics.token_issued(record.band)
-    return IssuedToken(
-        token=token,
-        expires_in=claims.exp - claims.iat,
-        band=record.band,
-        level=record.level,
-        recheck_at=record.recheck_at,
-        recheck_due=recheck_due,
-    )
-
-
-_CLAIM_NAMES = (
-    "iss", "aud", "sub", "iat", "exp", "jti", "age_band", "level", "method", "jur", "pol", "recheck_at",
-)  # fmt: skip
 
 
 async def refresh(svc: Services, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
-    from service.flows.checks import start_check  # checks issue tokens too: import at use
-
     record = await own_record(svc, client, ref)
     policy = svc.policy.current
     now = svc.clock.now()
