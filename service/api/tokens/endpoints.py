@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 
 from service.api.checks.schemas import TokenOut
 from service.api.deps import CallerDep, JsonCallerDep, json_caller
-from service.api.fastpath import json_response, parse_body, request_body
+from service.api.fastpath import json_payload, parse_body, request_body
 from service.api.tokens.schemas import (
     IntrospectRequest,
     IntrospectResponse,
@@ -37,7 +37,7 @@ async def refresh(request: Request) -> Response:
     caller = json_caller(request)
     body = await parse_body(request, RefreshRequest)
     issued = await flow.refresh(caller.svc, caller.client, SubjectRef(body.subject, body.sid), caller.locale)
-    return json_response(TokenOut.of(issued))
+    return json_payload(TokenOut.payload(issued))
 
 
 @router.post(
