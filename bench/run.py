@@ -1,9 +1,11 @@
 """HTTP benchmarks: ageband's token refresh and full check against a bare FastAPI endpoint.
 
-Usage: .venv/bin/python -m bench.run [--seconds 10] [--rounds 3] [--connections 8]
+Usage: .venv/bin/python -m bench.run [--seconds 10] [--rounds 3] [--connections 8] [--no-pin]
 
 Both apps run in one uvicorn worker each (uvloop + httptools, no access log), in the same
-run, on the same machine, driven by wrk with the same threads/connections. Rounds are
+run, on the same machine, driven by wrk with the same threads/connections. With two or more
+CPUs, the servers are pinned to CPU 0 and wrk to the others (unless --no-pin), so the load
+generator never takes CPU time from the server it measures. Rounds are
 interleaved (bare, refresh, check, bare, ...) so that drift hits all of them alike, and the
 median round is reported. Results go to stdout and bench/out/http.json.
 """
@@ -33,6 +35,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# CPU sets for the servers and for wrk; None: no pinning (one CPU, or --no-pin).
+_PIN: dict[str, set[int] | None] = {"server": None, "load": None}
+
+
+def _pinned(which: str, cmd: list[str]) -> list[str]:
+    """``cmd`` run by taskset on its CPU set (util-linux), or as it is when not pinning."""
+    cpus = _PIN[which]
+    return cmd if cpus is None else ["taskset", "-c", ",".join(map(str, sorted(cpus))), *cmd]
+
+
 def _serve(target: str, port: int, *, factory: bool, workers: int = 1) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
@@ -40,7 +52,7 @@ def _serve(target: str, port: int, *, factory: bool, workers: int = 1) -> subpro
         cmd.append("--factory")
     if workers > 1:
         cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, cwd=HERE.parent)
+    proc = subprocess.Popen(_pinned("server", cmd), stdout=subprocess.DEVNULL, cwd=HERE.parent)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -66,7 +78,9 @@ def _wrk(url: str, script: str, seconds: int, conns: int, env: dict[str, str]) -
         str(HERE / "lua" / script),
         url,
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, check=True).stdout
+    out = subprocess.run(
+        _pinned("load", cmd), capture_output=True, text=True, env={**os.environ, **env}, check=True
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
     requests, errors, p50, p99 = (int(v) for v in line.split()[1:])
     if errors:
@@ -91,7 +105,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--no-pin", action="store_true", help="let the scheduler place servers and wrk")
     args = ap.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    if not args.no_pin and len(cpus) >= 2 and shutil.which("taskset"):
+        _PIN["server"], _PIN["load"] = {cpus[0]}, set(cpus[1:])
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     bare_port, ab_port = _free_port(), _free_port()
@@ -130,7 +148,12 @@ def main() -> None:
         "check_ratio": round(checks_per_s / med["bare"]["rps"], 3),
         "latency_ms": {k: {"p50": v["p50_ms"], "p99": v["p99_ms"]} for k, v in med.items()},
         "all_rounds_rps": {k: [round(r["rps"]) for r in v] for k, v in runs.items()},
-        "settings": {"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections},
+        "settings": {
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+            "connections": args.connections,
+            "pinned": {k: sorted(v) if v else None for k, v in _PIN.items()},
+        },
     }
     OUT.mkdir(exist_ok=True)
     (OUT / "http.json").write_text(json.dumps(result, indent=2))
