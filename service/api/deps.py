@@ -29,28 +29,40 @@ def _services(request: Request) -> Services:
     return services
 
 
-def _locale(request: Request) -> str | None:
-    header = request.headers.get("accept-language")
+# The headers read here, first value of each, from one pass over the raw list (ASGI names are
+# lower case): Starlette's Headers would scan the whole list again for every lookup.
+_READ = frozenset({b"authorization", b"content-type", b"accept-language"})
+
+
+def _headers(request: Request) -> dict[bytes, str]:
+    found: dict[bytes, str] = {}
+    for name, value in request.scope["headers"]:
+        if name in _READ and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+def _locale(header: str | None) -> str | None:
     if not header:
         return None
     first = header.split(",")[0].split(";")[0].strip()
     return first[:35] or None
 
 
-def _require_json(request: Request) -> None:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def _require_json(headers: dict[bytes, str]) -> None:
+    ctype = headers.get(b"content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json" and not ctype.endswith("+json"):
         raise HTTPException(415)
 
 
-def _authenticated(request: Request, *, admin: bool) -> Caller:
+def _authenticated(request: Request, headers: dict[bytes, str], *, admin: bool) -> Caller:
     svc = _services(request)
-    client = svc.clients.authenticate(request.headers.get("authorization"))
+    client = svc.clients.authenticate(headers.get(b"authorization"))
     if admin:
         svc.clients.require_admin(client)
     else:
         svc.clients.require_client(client)
-    return Caller(svc, client, _locale(request))
+    return Caller(svc, client, _locale(headers.get(b"accept-language")))
 
 
 async def get_services(request: Request) -> Services:
@@ -58,13 +70,14 @@ async def get_services(request: Request) -> Services:
 
 
 async def get_caller(request: Request) -> Caller:
-    return _authenticated(request, admin=False)
+    return _authenticated(request, _headers(request), admin=False)
 
 
 def json_caller(request: Request) -> Caller:
     """An app calling with a JSON body; also used directly by hot-path endpoints."""
-    caller = _authenticated(request, admin=False)
-    _require_json(request)
+    headers = _headers(request)
+    caller = _authenticated(request, headers, admin=False)
+    _require_json(headers)
     return caller
 
 
@@ -73,8 +86,9 @@ async def get_json_caller(request: Request) -> Caller:
 
 
 async def get_admin(request: Request) -> Caller:
-    caller = _authenticated(request, admin=True)
-    _require_json(request)
+    headers = _headers(request)
+    caller = _authenticated(request, headers, admin=True)
+    _require_json(headers)
     return caller
 
 

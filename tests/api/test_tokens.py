@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,23 @@ async def test_refresh_by_sid_gives_a_fresh_token() -> None:
         assert claims["sub"] == sid
         assert claims["iat"] == int((PINNED + timedelta(hours=1)).timestamp())
         assert (await introspect(run, body["token"]))["active"] is True
+
+
+async def test_refresh_body_sent_in_pieces_is_read_whole() -> None:
+    """The hot-path body reader takes a body in one message or in many (chunked uploads)."""
+    async with running() as run:
+        sid, _ = await run.adult_token()
+        body = json.dumps({"sid": sid}).encode()
+
+        async def pieces() -> AsyncIterator[bytes]:
+            for start in range(0, len(body), 7):
+                yield body[start : start + 7]
+
+        r = await run.http.post(
+            "/v1/tokens/refresh", content=pieces(), headers={**AUTH, "Content-Type": "application/json"}
+        )
+        assert r.status_code == 200, r.text
+        assert payload_of(r.json()["token"])["sub"] == sid
 
 
 async def test_refresh_by_subject_gives_a_token_for_the_same_sid() -> None:
