@@ -130,3 +130,49 @@ def test_nothing_of_opentelemetry_is_imported_when_tracing_is_off() -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_global_tracer_provider_gets_no_framework_spans_with_raw_paths() -> None:
+    """A deployer's global OpenTelemetry provider (set for other code in the process) must not
+    make the web framework trace requests itself: its spans would carry raw paths (check ids)."""
+    script = textwrap.dedent(
+        """
+        import asyncio, io
+        import httpx
+        from asgi_lifespan import LifespanManager
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from service.app import create_app
+        from service.settings import Settings
+
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+
+        async def main():
+            app = create_app(Settings(policy_path="policies"), log_sink=io.StringIO())
+            async with LifespanManager(app) as m, httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=m.app), base_url="http://t"
+            ) as http:
+                r = await http.post("/v1/checks", json={"subject": "u", "jurisdiction": "default"},
+                                    headers={"Authorization": "Bearer ageband-demo-key"})
+                assert r.status_code == 201, r.text
+                check_id = r.json()["check_id"]
+                r = await http.get(f"/v1/checks/{check_id}",
+                                   headers={"Authorization": "Bearer ageband-demo-key"})
+                assert r.status_code == 200, r.text
+            with trace.get_tracer("probe").start_as_current_span("probe"):
+                pass  # proves the provider records spans at all
+            print(repr([(s.name, dict(s.attributes or {})) for s in exporter.get_finished_spans()]))
+
+        asyncio.run(main())
+        """
+    )
+    out = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[('probe', {})]"
