@@ -23,6 +23,7 @@ from service.store.paging import Position, page_due
 from service.store.records import AssuranceRecord, CheckState, Sanction
 
 _DECODE_CACHE_MAX = 10_000
+_SWEEP_AFTER = 1024  # writes, at least, between sweeps of expired keys
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(AssuranceRecord))
 
 
@@ -90,6 +91,7 @@ class MemoryStore:
         self._data: dict[str, _Entry] = {}
         self._decoded: dict[str, tuple[str, dict[str, Any]]] = {}
         self._retry_due: dict[str, int] = {}  # event id -> when its retry is due (ms)
+        self._writes = 0  # since the last sweep of expired keys
 
     # Key space ------------------------------------------------------------------
     def _get(self, key: str) -> _Entry | None:
@@ -106,6 +108,23 @@ class MemoryStore:
     def _set(self, key: str, value: _Value, ttl: int) -> None:
         expires_at = self._clock.now() + timedelta(seconds=require_ttl(ttl))
         self._data[key] = _Entry(value, expires_at)
+        self._writes += 1
+        if self._writes >= max(_SWEEP_AFTER, len(self._data) // 2):
+            self._sweep()
+
+    def _sweep(self) -> None:
+        """Drop expired keys, as Redis's active expiry does: a key nobody reads again (an
+        abandoned check, a spent counter) must not stay for the life of the process. Run once
+        the writes since the last sweep reach half the key count, so each write pays a constant
+        share of it."""
+        now = self._clock.now()
+        for key in [k for k, e in self._data.items() if e.expires_at <= now]:
+            del self._data[key]
+        self._writes = 0
+
+    def key_count(self) -> int:
+        """Keys held in memory, expired ones not yet dropped included."""
+        return len(self._data)
 
     def _index(self, client_id: str) -> _DueIndex | None:
         entry = self._get(self._keys.due(client_id))

@@ -52,3 +52,16 @@ async def test_a_read_record_is_the_readers_own(clock: FixedClock) -> None:
         changed.band, changed.generation = "changed", 99
     assert reads[2] == record
     assert len({id(r) for r in reads}) == 3
+
+
+async def test_expired_keys_nobody_reads_again_are_swept(clock: FixedClock) -> None:
+    """Like Redis's active expiry: abandoned keys do not stay for the life of the process."""
+    store = MemoryStore(clock)
+    for i in range(3000):
+        assert await store.use_once(f"abandoned-{i}", ttl=10)
+    assert store.key_count() == 3000  # nothing has expired: nothing is dropped
+    clock.advance(timedelta(seconds=11))
+    for i in range(3000):
+        assert await store.use_once(f"fresh-{i}", ttl=3600)
+    assert store.key_count() == 3000  # the abandoned keys went without being read again
+    assert await store.use_once("fresh-0", ttl=3600) is False  # live keys stay
