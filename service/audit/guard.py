@@ -31,8 +31,8 @@ ALLOWED_KEYS = frozenset(
         "backend", "warning", "detail", "path_template", "keys", "offset",
         # hash chain and checkpoints (added after the guard; listed so callers cannot forge them)
         "chain", "seq", "prev", "hash", "head",
-        # erasure: a keyed hash of the sid, never the sid itself
-        "sid_ref",
+        # erasure: a keyed hash of the sid, never the sid itself; how many queued events went
+        "sid_ref", "events",
         # decisions: policy names (action, rule) and counts, never who the parties are
         "action", "rule", "allowed", "denied", "targets",
         # abuse and webhooks: signal codes, sanction terms, event ids, delivery outcomes; a device

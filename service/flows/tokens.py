@@ -115,8 +115,12 @@ async def revoke(svc: Services, client: Client, ref: SubjectRef, *, erase: bool)
         await svc.store.unschedule(client.id, sid)
         await svc.store.clear_sanction(sid)
         await svc.store.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
+        # Webhook events not yet delivered (queued, retrying or dead-lettered) name the sid too.
+        dropped = await svc.store.erase_events(sid)
         # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
-        svc.audit.subject_erased(client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks)
+        svc.audit.subject_erased(
+            client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks, events=dropped
+        )
     else:
         svc.audit.emit("subject.revoked", client=client.id, sid=sid)
         await events.publish(svc, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})

@@ -115,6 +115,11 @@ class Store(Protocol):
     async def unschedule(self, client_id: str, sid: str) -> None: ...
 
     # Event stream (webhooks) ----------------------------------------------------------
+    async def erase_events(self, sid: str) -> int:
+        """Drop every event naming this sid (``data.sid``), wherever it waits: the stream
+        (pending deliveries included), the retry set and the dead letters. Returns how many.
+        A delivery already under way may still reach the app; it is never queued again."""
+
     async def publish_event(self, event: QueuedEvent, ttl: int) -> None:
         """Append an event; the stream (and its retry and dead-letter sets) keep ``ttl``."""
 

@@ -35,6 +35,16 @@ class QueuedEvent:
         return cls(fields["id"], fields["client"], fields["type"], fields["body"], int(fields["attempt"]))
 
 
+def names_sid(event: QueuedEvent, sid: str) -> bool:
+    """Whether the event's data names this subject (what erasure removes)."""
+    try:
+        body = json.loads(event.body)
+    except ValueError:
+        return False
+    data = body.get("data") if isinstance(body, dict) else None
+    return isinstance(data, dict) and data.get("sid") == sid
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One stream entry handed to one consumer of a group."""

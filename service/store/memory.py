@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from service.core.clock import Clock
 from service.store.base import DuePage, Store
 from service.store.codec import decode, encode
-from service.store.events import Delivery, QueuedEvent
+from service.store.events import Delivery, QueuedEvent, names_sid
 from service.store.keys import DEFAULT_PREFIX, Keys, require_ttl
 from service.store.paging import Position, page_due
 from service.store.records import AssuranceRecord, CheckState, Sanction
@@ -362,6 +362,26 @@ class MemoryStore:
             self._set(key, stream, ttl)
         self._extend(key, require_ttl(ttl))
         stream.add(event, self._now_ms())
+
+    async def erase_events(self, sid: str) -> int:
+        erased = 0
+        stream = self._stream()
+        if stream is not None:
+            for entry_id, event in list(stream.entries.items()):
+                if names_sid(event, sid):
+                    del stream.entries[entry_id]
+                    for _, pending in stream.groups.values():
+                        pending.pop(entry_id, None)  # as XACK: no consumer is handed it again
+                    erased += 1
+        for key in (self._keys.retries(), self._keys.dead()):
+            entry = self._get(key)
+            if entry is not None and isinstance(entry.value, list):
+                kept = [e for e in entry.value if not names_sid(e, sid)]
+                for gone in (e for e in entry.value if names_sid(e, sid)):
+                    self._retry_due.pop(gone.event_id, None)
+                erased += len(entry.value) - len(kept)
+                entry.value[:] = kept
+        return erased
 
     async def ensure_group(self, group: str) -> None:
         stream = self._stream()

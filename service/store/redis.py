@@ -202,6 +202,48 @@ return #due
 )
 
 
+# Erasure: every event whose data names the sid, from the stream (acked in every group first,
+# so no consumer is handed it again), the retry set and the dead letters, in one step. The
+# stream holds only events not yet settled, so the scan is short.
+_ERASE_EVENTS = """
+local sid = ARGV[1]
+local function names(body)
+  local ok, b = pcall(cjson.decode, body)
+  return ok and type(b) == 'table' and type(b['data']) == 'table' and b['data']['sid'] == sid
+end
+local function member_names(m)
+  local ok, e = pcall(cjson.decode, m)
+  return ok and type(e) == 'table' and type(e['body']) == 'string' and names(e['body'])
+end
+local n = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local groups = {}
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    for i = 1, #g, 2 do
+      if g[i] == 'name' then table.insert(groups, g[i + 1]) end
+    end
+  end
+  for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+    local f = e[2]
+    for i = 1, #f, 2 do
+      if f[i] == 'body' and names(f[i + 1]) then
+        for _, g in ipairs(groups) do redis.call('XACK', KEYS[1], g, e[1]) end
+        redis.call('XDEL', KEYS[1], e[1])
+        n = n + 1
+      end
+    end
+  end
+end
+for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if member_names(m) then n = n + redis.call('ZREM', KEYS[2], m) end
+end
+for _, m in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+  if member_names(m) then n = n + redis.call('LREM', KEYS[3], 0, m) end
+end
+return n
+"""
+
+
 def _event_json(event: QueuedEvent) -> str:
     return json.dumps(event.fields(), separators=(",", ":"), sort_keys=True)
 
@@ -261,6 +303,7 @@ class RedisStore:
         self._publish = client.register_script(_PUBLISH)
         self._settle = client.register_script(_SETTLE)
         self._release = client.register_script(_RELEASE)
+        self._erase_events = client.register_script(_ERASE_EVENTS)
         self._track_check = client.register_script(_TRACK_CHECK)
         self._take_checks = client.register_script(_TAKE_CHECKS)
         self._drop_check = client.register_script(_DROP_CHECK)
@@ -506,6 +549,11 @@ class RedisStore:
         args: list[str | int] = [require_ttl(ttl), f["id"], f["client"], f["type"], f["body"], f["attempt"]]
         with _unavailable():
             await self._publish(keys=[self._keys.events()], args=args)
+
+    async def erase_events(self, sid: str) -> int:
+        with _unavailable():
+            n = await self._erase_events(keys=self._event_keys(), args=[sid])
+        return int(n)
 
     async def ensure_group(self, group: str) -> None:
         # No MKSTREAM: a stream made here would have no TTL. Publishing creates the stream.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 import redis.asyncio
 from factories import AUTH, make_settings, running
 from privacy_store import mentions
 from redis_server import delete_prefix, redis_url
+from webhook_setup import webhook_env
 
 from service.audit.events import sid_ref
 from service.policy.loader import load_policy
@@ -94,3 +96,30 @@ async def test_erasure_removes_open_and_just_finished_checks(by: str) -> None:
     finally:
         await delete_prefix(admin, prefix)
         await admin.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+async def test_erasure_withdraws_undelivered_webhook_events_naming_the_sid(tmp_path: Path) -> None:
+    async with webhook_env(tmp_path) as (settings, _, prefix):
+        keys = Keys(prefix)
+        admin = redis.asyncio.Redis.from_url(redis_url())
+        try:
+            async with running(settings) as run:
+                # No worker runs: each passed check's check.completed event waits on the stream.
+                sid, _ = await run.adult_token("ivy")
+                bystander, _ = await run.adult_token("jack")
+                assert keys.events() in await mentions(admin, prefix, sid)
+                before = len(run.logs.getvalue())
+                r = await run.http.post("/v1/subjects/erase", json={"sid": sid}, headers=AUTH)
+                assert r.status_code == 200, r.text
+                erased = [json.loads(line) for line in run.logs.getvalue()[before:].splitlines()]
+                remaining = await mentions(admin, prefix, sid)
+                still_queued = await mentions(admin, prefix, bystander)
+            remaining.pop(keys.revoked(sid))
+            assert remaining == {}, sorted(remaining)
+            assert keys.events() in still_queued  # another subject's event is untouched
+            (event,) = [e for e in erased if e["event"] == "subject.erased"]
+            assert event["events"] == 1 and sid not in json.dumps(erased)
+        finally:
+            await admin.aclose()

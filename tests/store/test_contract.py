@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import secrets
 from datetime import date, timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from store_factories import (
 
 from service.store.base import DueEntry, Store
 from service.store.errors import InvalidCursor
+from service.store.events import QueuedEvent
 from service.store.keys import KEY_CLASSES, key_class_of
 from service.store.records import CheckStatus
 
@@ -660,3 +662,33 @@ async def test_a_restarted_consumer_resumes_its_own_pending_entries(store: Store
     assert (again.entry_id, again.event, again.redelivered) == (second.entry_id, events[1], True)
     await store.ack_event("g", again.entry_id)
     assert await store.read_own_pending("g", "w1", 10) == []
+
+
+async def test_erasing_a_subjects_events_leaves_no_event_naming_it(store: Store) -> None:
+    """Erasure: queued, pending, retrying and dead-lettered events naming the sid all go."""
+    gone, kept = random_sid(CLIENT), random_sid(CLIENT)
+
+    def event_for(sid: str) -> QueuedEvent:
+        body = f'{{"data":{{"reason":"app_request","sid":"{sid}"}},"type":"subject.revoked"}}'
+        return QueuedEvent("evt_" + secrets.token_hex(12), CLIENT, "subject.revoked", body)
+
+    to_retry, to_dead, pending, queued = (event_for(gone) for _ in range(4))
+    other = event_for(kept)
+    for e in (to_retry, to_dead, pending):
+        await store.publish_event(e, ttl=3600)
+    await store.ensure_group("g")
+    deliveries = {d.event.event_id: d for d in await store.read_events("g", "w1", 10, 0)}
+    await store.retry_event("g", deliveries[to_retry.event_id].entry_id, to_retry, at_ms=5_000, ttl=3600)
+    await store.dead_letter("g", deliveries[to_dead.event_id].entry_id, to_dead, ttl=3600)
+    await store.publish_event(queued, ttl=3600)  # not yet read by anyone
+    await store.publish_event(other, ttl=3600)
+
+    assert await store.erase_events(gone) == 4
+    assert await store.erase_events(gone) == 0
+    assert await store.read_own_pending("g", "w1", 10) == []  # the pending delivery went too
+    assert await store.dead_letters(10) == []
+    assert await store.release_retries(10_000, 10) == 0
+    assert [d.event for d in await store.read_events("g", "w2", 10, 0)] == [other]
+    # Settling the erased delivery afterwards requeues nothing.
+    await store.retry_event("g", deliveries[pending.event_id].entry_id, pending, at_ms=0, ttl=3600)
+    assert await store.release_retries(10_000, 10) == 0
