@@ -99,80 +99,72 @@ async def test_a_failing_provider_span_names_the_error_class_only() -> None:
             assert set(span.attributes or {}) <= ALLOWED_ATTRIBUTES
 
 
+# Run in a fresh interpreter: OpenTelemetry's global state is per process. ``start_a_check``
+# starts a check through a real app and then awaits ``then(app, http, check_id)``.
+_PRELUDE = """
+import asyncio, io, sys
+import httpx
+from asgi_lifespan import LifespanManager
+from service.app import create_app
+from service.settings import Settings
+
+AUTH = {"Authorization": "Bearer ageband-demo-key"}
+
+async def start_a_check(then):
+    app = create_app(Settings(policy_path="policies"), log_sink=io.StringIO())
+    async with LifespanManager(app) as m, httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=m.app), base_url="http://t"
+    ) as http:
+        r = await http.post("/v1/checks", json={"subject": "u", "jurisdiction": "default"}, headers=AUTH)
+        assert r.status_code == 201, r.text
+        await then(app, http, r.json()["check_id"])
+"""
+
+
+def _last_line_of(script: str) -> str:
+    out = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", _PRELUDE + textwrap.dedent(script)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
 def test_nothing_of_opentelemetry_is_imported_when_tracing_is_off() -> None:
-    script = textwrap.dedent(
-        """
-        import asyncio, io, sys
-        import httpx
-        from asgi_lifespan import LifespanManager
-        from service.app import create_app
-        from service.settings import Settings
+    script = """
+        async def tracing_is_off(app, http, check_id):
+            assert app.state.services.metrics.tracing is None
 
-        async def main():
-            app = create_app(Settings(policy_path="policies"), log_sink=io.StringIO())
-            async with LifespanManager(app) as m, httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=m.app), base_url="http://t"
-            ) as http:
-                r = await http.post("/v1/checks", json={"subject": "u", "jurisdiction": "default"},
-                                    headers={"Authorization": "Bearer ageband-demo-key"})
-                assert r.status_code == 201, r.text
-                assert app.state.services.metrics.tracing is None
-
-        asyncio.run(main())
+        asyncio.run(start_a_check(tracing_is_off))
         # redis-py imports the OpenTelemetry API (for its own metrics) whenever it is installed;
         # what tracing would bring in (the SDK's tracer and span exporters) must be absent.
         ours = ("opentelemetry.sdk.trace", "opentelemetry.exporter")
         print(sorted(m for m in sys.modules if m.startswith(ours)))
         """
-    )
-    out = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert _last_line_of(script) == "[]"
 
 
 def test_a_global_tracer_provider_gets_no_framework_spans_with_raw_paths() -> None:
     """A deployer's global OpenTelemetry provider (set for other code in the process) must not
     make the web framework trace requests itself: its spans would carry raw paths (check ids)."""
-    script = textwrap.dedent(
-        """
-        import asyncio, io
-        import httpx
-        from asgi_lifespan import LifespanManager
+    script = """
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-        from service.app import create_app
-        from service.settings import Settings
 
         exporter = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
 
-        async def main():
-            app = create_app(Settings(policy_path="policies"), log_sink=io.StringIO())
-            async with LifespanManager(app) as m, httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=m.app), base_url="http://t"
-            ) as http:
-                r = await http.post("/v1/checks", json={"subject": "u", "jurisdiction": "default"},
-                                    headers={"Authorization": "Bearer ageband-demo-key"})
-                assert r.status_code == 201, r.text
-                check_id = r.json()["check_id"]
-                r = await http.get(f"/v1/checks/{check_id}",
-                                   headers={"Authorization": "Bearer ageband-demo-key"})
-                assert r.status_code == 200, r.text
-            with trace.get_tracer("probe").start_as_current_span("probe"):
-                pass  # proves the provider records spans at all
-            print(repr([(s.name, dict(s.attributes or {})) for s in exporter.get_finished_spans()]))
+        async def read_the_check(app, http, check_id):
+            r = await http.get(f"/v1/checks/{check_id}", headers=AUTH)
+            assert r.status_code == 200, r.text
 
-        asyncio.run(main())
+        asyncio.run(start_a_check(read_the_check))
+        with trace.get_tracer("probe").start_as_current_span("probe"):
+            pass  # proves the provider records spans at all
+        print(repr([(s.name, dict(s.attributes or {})) for s in exporter.get_finished_spans()]))
         """
-    )
-    out = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "[('probe', {})]"
+    assert _last_line_of(script) == "[('probe', {})]"
