@@ -23,13 +23,14 @@ functions return the signal for it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from service.core.ids import keyed_hash
 from service.flows import events
 from service.flows.abuse_errors import RateLimited, StrongerMethodRequired, SubjectLocked
 from service.flows.context import Services
+from service.flows.records import write_record
 from service.policy.compiled import Jurisdiction, Limit, Policy, SanctionRule
 from service.policy.model import AbuseSignal
 from service.store.records import AssuranceRecord, CheckState, Sanction
@@ -353,13 +354,16 @@ async def _revoke_tokens(
     svc: Services, sid: str, client_id: str, at: int, signal: str, *, stands: bool
 ) -> None:
     await svc.store.revoke(sid, at, svc.revocation_ttl)
-    record = await svc.store.get_record(sid)
-    if record is not None and record.client_id == client_id:
-        record.generation += 1
+
+    def bumped(record: AssuranceRecord | None) -> AssuranceRecord | None:
+        if record is None or record.client_id != client_id:
+            return None
+        generation = record.generation + 1
         if stands:  # the passing check that brought this on wrote the record: it stays current
-            record.passed_generation = record.generation
-        else:  # no token from this record until a new check passes (refresh, introspection)
-            record.revoked_for = signal
-        await svc.store.put_record(record, int(svc.policy.current.retention.total_seconds()))
+            return replace(record, generation=generation, passed_generation=generation)
+        # No token from this record until a new check passes (refresh, introspection).
+        return replace(record, generation=generation, revoked_for=signal)
+
+    await write_record(svc, sid, bumped, await svc.store.get_record(sid))
     svc.audit.emit("subject.revoked", client=client_id, sid=sid, reason="sanction")
     await events.publish(svc, client_id, events.REVOKED, {"sid": sid, "reason": "sanction"})

@@ -32,6 +32,7 @@ from service.flows.errors import (
 )
 from service.flows.issuing import issue_token
 from service.flows.presentations import presentation_nonce, single_use
+from service.flows.records import write_record
 from service.flows.results import (
     CheckView,
     EvidenceResult,
@@ -338,13 +339,19 @@ async def _pass(
         age_up_at=age_up if policy.bands.next_after(band) is not None else None,
         policy_version=policy.version,
     )
-    previous = await svc.store.get_record(check.sid)
-    if previous is not None and previous.client_id == client.id:
-        record.generation = previous.generation  # a generation bumped by a sanction stays bumped
-    record.passed_generation = record.generation  # this pass is the new check a revocation asks for
     ttl = int(policy.retention.total_seconds())
+
+    def passed(previous: AssuranceRecord | None) -> AssuranceRecord:
+        # A generation bumped by a sanction stays bumped; this pass is the new check that a
+        # revocation asks for, so the tokens it brings are current.
+        same = previous is not None and previous.client_id == client.id
+        generation = previous.generation if previous is not None and same else 0
+        return replace(record, generation=generation, passed_generation=generation)
+
     try:
-        await svc.store.put_record(record, ttl)
+        previous, stored = await write_record(svc, check.sid, passed, await svc.store.get_record(check.sid))
+        assert stored is not None  # noqa: S101 - ``passed`` always builds a record
+        record = stored
     except Exception:
         # Leave no partial state: the check goes back to pending so the user can retry.
         check.status = CheckStatus.PENDING

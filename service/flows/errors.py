@@ -61,6 +61,13 @@ class CheckBusy(Conflict):
     title = "Another submission for this check is in progress"
 
 
+class RecordBusy(Conflict):
+    """Writers kept changing a subject's record between this request's read and write."""
+
+    code = "record_busy"
+    title = "Subject busy"
+
+
 class DevClockDisabled(NotFound):
     code = "dev_clock_disabled"
     title = "The settable clock is not enabled"

@@ -8,11 +8,13 @@ due, and sets the next timer (or none).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from service.core.dates import add_years, day_of
 from service.flows import events
 from service.flows.context import Services
+from service.flows.records import write_record
 from service.policy.compiled import Policy
 from service.store.records import AssuranceRecord
 
@@ -35,41 +37,54 @@ async def age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
     Once ``age_up_at`` has passed, an exact-interval minor moves into the next band, and on
     through every band whose day has also passed, as long as the record's level is enough for
     it (``level_allows``); otherwise the band stays and the re-check decides. The record is
-    stored, ``subject.band_changed`` audited and sent to the app once (even when refresh and
-    workers race), and the timer reset.
+    stored by compare-and-set (a sanction written meanwhile is kept), ``subject.band_changed``
+    audited and sent to the app once (even when refresh and workers race), and the timer reset.
     Returns the record, changed or not.
     """
-    policy = svc.policy.current
     today = day_of(svc.clock.now())
-    changed = False
-    while record.age_up_at is not None and record.age_up_at <= today and record.band in policy.bands:
-        nxt = policy.bands.next_after(record.band)
+    if record.age_up_at is None or record.age_up_at > today:
+        return record  # nearly every refresh: nothing to do, nothing to write
+    policy = svc.policy.current
+
+    def aged(current: AssuranceRecord | None) -> AssuranceRecord | None:
+        if current is None or current.client_id != record.client_id:
+            return None  # erased (or never this client's) meanwhile
+        return _aged(policy, current, today)
+
+    before, after = await write_record(svc, record.sid, aged, record)
+    if after is None:
+        return before if before is not None else record
+    record = after
+    ttl = int(policy.retention.total_seconds())
+    # Refresh and several workers may age one record at once: they write the same record,
+    # and one of them tells the app, once per band this record reaches.
+    once = f"band_changed|{record.sid}|{record.assured_at.isoformat()}|{record.band}"
+    if await svc.store.use_once(once, ttl):
+        svc.audit.emit(
+            "subject.band_changed", client=record.client_id, sid=record.sid,
+            pol=record.policy_version, band=record.band, reason="age_up",
+        )  # fmt: skip
+        data = {"sid": record.sid, "band": record.band, "reason": "age_up"}
+        await events.publish(svc, record.client_id, events.BAND_CHANGED, data)
+    await schedule(svc, record)
+    return record
+
+
+def _aged(policy: Policy, record: AssuranceRecord, today: date) -> AssuranceRecord | None:
+    """The record moved on through every band whose day has passed, or None if its band stays."""
+    aged = replace(record)
+    while aged.age_up_at is not None and aged.age_up_at <= today and aged.band in policy.bands:
+        nxt = policy.bands.next_after(aged.band)
         if nxt is None:
-            record.age_up_at = None
-            break
-        if not level_allows(policy, record, nxt.name):
+            break  # the top band: nothing to move into
+        if not level_allows(policy, aged, nxt.name):
             break  # the next band needs a stronger level: the re-check decides, not the calendar
         after = policy.bands.next_after(nxt.name)
-        record.band = nxt.name
+        aged.band = nxt.name
         # age_up_at was rounded up from the birthday, so whole years added to it stay at or
         # after the real birthday of the following band.
-        record.age_up_at = add_years(record.age_up_at, after.lo - nxt.lo) if after else None
-        changed = True
-    if changed:
-        ttl = int(policy.retention.total_seconds())
-        await svc.store.put_record(record, ttl)
-        # Refresh and several workers may age one record at once: they write the same record,
-        # and one of them tells the app, once per band this record reaches.
-        once = f"band_changed|{record.sid}|{record.assured_at.isoformat()}|{record.band}"
-        if await svc.store.use_once(once, ttl):
-            svc.audit.emit(
-                "subject.band_changed", client=record.client_id, sid=record.sid,
-                pol=record.policy_version, band=record.band, reason="age_up",
-            )  # fmt: skip
-            data = {"sid": record.sid, "band": record.band, "reason": "age_up"}
-            await events.publish(svc, record.client_id, events.BAND_CHANGED, data)
-        await schedule(svc, record)
-    return record
+        aged.age_up_at = add_years(aged.age_up_at, after.lo - nxt.lo) if after else None
+    return aged if aged.band != record.band else None
 
 
 def next_step(record: AssuranceRecord, today: date) -> date | None:

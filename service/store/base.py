@@ -62,6 +62,13 @@ class Store(Protocol):
     async def put_record(self, record: AssuranceRecord, ttl: int) -> None:
         """Store the record and (re)index it in its client's due index by recheck_at."""
 
+    async def replace_record(
+        self, expected: AssuranceRecord | None, record: AssuranceRecord, ttl: int
+    ) -> bool:
+        """Compare-and-set: store ``record`` (as ``put_record``) only while the stored record is
+        still ``expected``, or absent when ``expected`` is None. False when another writer came
+        first: read again and redo the change."""
+
     async def get_record(self, sid: str) -> AssuranceRecord | None: ...
 
     async def delete_record(self, sid: str, client_id: str) -> bool:

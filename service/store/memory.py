@@ -214,6 +214,15 @@ class MemoryStore:
         index.add(record.sid, record.recheck_at)
         self._set(self._keys.record(record.sid), encode(record), ttl)
 
+    async def replace_record(
+        self, expected: AssuranceRecord | None, record: AssuranceRecord, ttl: int
+    ) -> bool:
+        stored = self._str(self._keys.record(record.sid))
+        if stored != (encode(expected) if expected is not None else None):
+            return False
+        await self.put_record(record, ttl)
+        return True
+
     async def get_record(self, sid: str) -> AssuranceRecord | None:
         raw = self._str(self._keys.record(sid))
         if raw is None:

@@ -89,6 +89,15 @@ end
 return 1
 """
 
+# Compare-and-set of one record: written only while the stored JSON is the expected one ('' for
+# none). Records are encoded deterministically, so equal records have equal JSON.
+_REPLACE_RECORD = """
+local cur = redis.call('GET', KEYS[1])
+if (cur or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 # Keep the later revocation time and the longer TTL: a second revocation never revives
 # tokens that the first one voided.
 _REVOKE = """
@@ -304,6 +313,7 @@ class RedisStore:
         self._settle = client.register_script(_SETTLE)
         self._release = client.register_script(_RELEASE)
         self._erase_events = client.register_script(_ERASE_EVENTS)
+        self._replace_record = client.register_script(_REPLACE_RECORD)
         self._track_check = client.register_script(_TRACK_CHECK)
         self._take_checks = client.register_script(_TAKE_CHECKS)
         self._drop_check = client.register_script(_DROP_CHECK)
@@ -413,6 +423,23 @@ class RedisStore:
             await self._index(keys=[due_key], args=[*args, "LT"])
             await self._r.set(self._keys.record(record.sid), encode(record), ex=ttl)
             await self._index(keys=[due_key], args=[*args, "SET"])
+
+    async def replace_record(
+        self, expected: AssuranceRecord | None, record: AssuranceRecord, ttl: int
+    ) -> bool:
+        # As put_record: the index moves earlier first (harmless if the swap then loses: a
+        # re-check listed early errs toward checking sooner), and to the record's date after.
+        due_key = self._keys.due(record.client_id)
+        args: list[int | str] = [day_score(record.recheck_at), record.sid, require_ttl(ttl)]
+        old = encode(expected) if expected is not None else ""
+        with _unavailable(self._on_error):
+            await self._index(keys=[due_key], args=[*args, "LT"])
+            swapped = await self._replace_record(
+                keys=[self._keys.record(record.sid)], args=[old, encode(record), ttl]
+            )
+            if swapped:
+                await self._index(keys=[due_key], args=[*args, "SET"])
+        return bool(swapped)
 
     async def get_record(self, sid: str) -> AssuranceRecord | None:
         with _unavailable(self._on_error):

@@ -223,6 +223,32 @@ async def test_record_round_trips_and_is_replaced(store: Store) -> None:
     assert await store.get_record(random_sid()) is None
 
 
+async def test_replace_record_writes_only_over_the_expected_record(store: Store) -> None:
+    record = make_record(recheck_at=TODAY - timedelta(days=2))
+    assert await store.replace_record(None, record, ttl=3600)  # none expected, none there
+    assert not await store.replace_record(None, record, ttl=3600)  # now there is one
+    bumped = dataclasses.replace(record, generation=1, revoked_for="younger_band")
+    assert await store.replace_record(record, bumped, ttl=3600)
+    stale = dataclasses.replace(record, band="18_plus")
+    assert not await store.replace_record(record, stale, ttl=3600)  # written over since
+    assert await store.get_record(record.sid) == bumped
+    moved = dataclasses.replace(bumped, recheck_at=TODAY - timedelta(days=5))
+    assert await store.replace_record(bumped, moved, ttl=3600)
+    assert [e.sid for e in (await store.due(CLIENT, TODAY, None, 10)).entries] == [record.sid]
+    assert (await store.due(CLIENT, TODAY - timedelta(days=3), None, 10)).entries[
+        0
+    ].recheck_at == moved.recheck_at
+
+
+async def test_concurrent_record_replacements_from_one_version_one_wins(store: Store) -> None:
+    record = make_record()
+    await store.put_record(record, ttl=3600)
+    copies = [dataclasses.replace(record, generation=i + 1) for i in range(20)]
+    results = await asyncio.gather(*(store.replace_record(record, c, ttl=3600) for c in copies))
+    assert results.count(True) == 1
+    assert await store.get_record(record.sid) == copies[results.index(True)]
+
+
 async def test_delete_record_removes_it_and_its_due_entry(store: Store) -> None:
     record = make_record(recheck_at=TODAY - timedelta(days=1))
     await store.put_record(record, ttl=3600)
