@@ -344,8 +344,7 @@ async def _pass(
     def passed(previous: AssuranceRecord | None) -> AssuranceRecord:
         # A generation bumped by a sanction stays bumped; this pass is the new check that a
         # revocation asks for, so the tokens it brings are current.
-        same = previous is not None and previous.client_id == client.id
-        generation = previous.generation if previous is not None and same else 0
+        generation = previous.generation if previous is not None and previous.client_id == client.id else 0
         return replace(record, generation=generation, passed_generation=generation)
 
     try:
