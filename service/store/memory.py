@@ -385,11 +385,11 @@ class MemoryStore:
         for key in (self._keys.retries(), self._keys.dead()):
             entry = self._get(key)
             if entry is not None and isinstance(entry.value, list):
-                kept = [e for e in entry.value if not names_sid(e, sid)]
-                for gone in (e for e in entry.value if names_sid(e, sid)):
-                    self._retry_due.pop(gone.event_id, None)
-                erased += len(entry.value) - len(kept)
-                entry.value[:] = kept
+                gone = [e for e in entry.value if names_sid(e, sid)]
+                for event in gone:
+                    entry.value.remove(event)
+                    self._retry_due.pop(event.event_id, None)
+                erased += len(gone)
         return erased
 
     async def ensure_group(self, group: str) -> None:
