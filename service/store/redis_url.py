@@ -113,8 +113,11 @@ def connect(url: str) -> Redis | RedisCluster:
         )
     timeouts = {"socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": CONNECT_TIMEOUT}
     sentinel_auth = {"password": target.sentinel_password} if target.sentinel_password else {}
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-        list(target.hosts), sentinel_kwargs={**timeouts, **sentinel_auth}, **timeouts
+    sentinel = Sentinel(
+        list(target.hosts),
+        sentinel_kwargs={**timeouts, **sentinel_auth},
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=CONNECT_TIMEOUT,
     )
     client: _SentinelPrimary = sentinel.master_for(
         target.service or "",
