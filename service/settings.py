@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.policy.packaged import bundled_policy_dir
+
 
 class Env(StrEnum):
     DEVELOPMENT = "development"
@@ -106,7 +108,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGEBAND_", env_nested_delimiter="__", extra="forbid")
 
     env: Env = Env.DEVELOPMENT
-    policy_path: Path = Path("policies")
+    # Unset: the packs bundled with the package, so `ageband serve` runs from any folder.
+    policy_path: Path = Field(default_factory=bundled_policy_dir)
     clients_file: Path | None = None
     # Keys the sid HMAC; must be stable across restarts and replicas in production.
     pepper: SecretStr | None = None

@@ -54,16 +54,32 @@ def test_runtime_runs_as_the_non_root_user_the_chart_expects() -> None:
             assert dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == int(uid)
 
 
-def test_no_dev_dependencies_are_installed() -> None:
+def _install() -> str:
+    runs = [i["value"] for i in stages()[0] if i["instruction"] == "RUN"]
+    (install,) = [v for v in runs if "uv sync" in v]
+    return install
+
+
+def test_dependencies_come_from_the_lock_and_no_dev_dependencies_are_installed() -> None:
     content = parse().content
-    assert "[dev]" not in content and "'.[dev]'" not in content
-    assert not re.search(r"pip install[^\n]*-e ", content)  # a real install, not an editable one
+    install = _install()
+    assert "--locked" in install  # exactly uv.lock's versions; a stale lock fails the build
+    assert "--no-editable" in install  # a real install, not a link to /src
+    assert "dev" not in install and "[dev]" not in content
+    copied = " ".join(i["value"] for i in stages()[0] if i["instruction"] == "COPY")
+    assert "uv.lock" in copied and "scripts/uv-requirements.txt" in copied
+    # The installer itself is pinned by hash.
+    assert "--require-hashes -r scripts/uv-requirements.txt" in content
+
+
+def test_the_bundled_policy_is_package_data_in_the_image() -> None:
+    copied = [i["value"] for i in stages()[0] if i["instruction"] == "COPY"]
+    assert "policies/*.yaml ./policies/" in copied  # where service/policy/bundled points
+    assert "AGEBAND_POLICY_PATH" not in parse().envs  # the packaged default, from any folder
 
 
 def test_the_default_image_has_the_tracing_extra_and_local_estimation_is_opt_in() -> None:
-    runs = [i["value"] for i in stages()[0] if i["instruction"] == "RUN"]
-    (install,) = [v for v in runs if "pip install" in v]
-    assert '".${EXTRAS:+[$EXTRAS]}"' in install
+    assert "--extra %s" in _install() and "$EXTRAS" in _install()
     (default,) = re.findall(r'^ARG EXTRAS="?([^"\n]*)"?$', parse().content, re.M)
     extras = set(default.split(","))
     assert extras == {"tracing"}
