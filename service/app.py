@@ -191,6 +191,7 @@ def create_app(
         # FastAPI's native OpenTelemetry would duplicate them as soon as a global provider is
         # set, and its per-request "is a provider configured?" probe costs every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        generate_unique_id_function=openapi.operation_id,
     )
     problems.install(app)
     openapi.install(app)
@@ -210,8 +211,10 @@ def create_app(
     app.include_router(oidc_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
-    # Innermost: the refresh lane runs inside the observer and the body limit.
-    app.add_middleware(FastLane, routes=lane_routes(tokens_router, ("/v1/tokens/refresh",)))
+    # Innermost: the lane for refresh and decisions runs inside the observer and the body limit.
+    lanes = lane_routes(tokens_router, ("/v1/tokens/refresh",))
+    lanes += lane_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
+    app.add_middleware(FastLane, routes=lanes)
     app.add_middleware(RequestObserver)
     app.add_middleware(
         BodyLimit,

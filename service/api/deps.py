@@ -1,8 +1,10 @@
 """Request context as dependency aliases: the services, the authenticated caller, its locale.
 
-Each alias is one ``async def`` dependency that reads the Request directly. FastAPI's
-per-parameter dependency solving (and the thread pool it uses for plain ``def``) costs more
-than this work itself, and these run on every hot-path request.
+Each credential is one FastAPI security dependency (an ``HTTPBearer``) that reads the Request
+directly: the routes that use it are documented with its scheme, and the same object
+authenticates their requests (the fast lane calls it without FastAPI). FastAPI's per-parameter
+dependency solving (and the thread pool it uses for plain ``def``) costs more than this work
+itself, and these run on every hot-path request.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
-from starlette.exceptions import HTTPException
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPBearer
 
+from service.api.problems import UnsupportedMediaType
 from service.clients.registry import Client
+from service.core.errors import AgebandError, Forbidden, Unauthorized
 from service.flows.context import Services
 
 
@@ -52,47 +56,49 @@ def _locale(header: str | None) -> str | None:
 def _require_json(headers: dict[bytes, str]) -> None:
     ctype = headers.get(b"content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json" and not ctype.endswith("+json"):
-        raise HTTPException(415)
+        raise UnsupportedMediaType("unsupported media type")
 
 
-def _authenticated(request: Request, headers: dict[bytes, str], *, admin: bool) -> Caller:
-    svc = _services(request)
-    client = svc.clients.authenticate(headers.get(b"authorization"))
-    if admin:
-        svc.clients.require_admin(client)
-    else:
-        svc.clients.require_client(client)
-    return Caller(svc, client, _locale(headers.get(b"accept-language")))
+class Credential(HTTPBearer):
+    """An API key sent as ``Authorization: Bearer``: an app's, or an admin's.
+
+    ``errors`` are the problems it answers itself, documented on every operation that uses it.
+    """
+
+    def __init__(self, scheme_name: str, description: str, *, admin: bool, json_body: bool) -> None:
+        super().__init__(scheme_name=scheme_name, description=description, auto_error=False)
+        self.admin = admin
+        self.json_body = json_body  # the request must also say its body is JSON (else 415)
+        self.errors: tuple[type[AgebandError], ...] = (
+            (Unauthorized, Forbidden, UnsupportedMediaType) if json_body else (Unauthorized, Forbidden)
+        )
+
+    def authenticate(self, request: Request) -> Caller:
+        headers = _headers(request)
+        svc = _services(request)
+        client = svc.clients.authenticate(headers.get(b"authorization"))
+        if self.admin:
+            svc.clients.require_admin(client)
+        else:
+            svc.clients.require_client(client)
+        if self.json_body:
+            _require_json(headers)
+        return Caller(svc, client, _locale(headers.get(b"accept-language")))
+
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]  # a Caller, not the raw credentials
+        return self.authenticate(request)
+
+
+APP_KEY = Credential("apiKey", "A client's API key.", admin=False, json_body=False)
+APP_KEY_JSON = Credential("apiKey", "A client's API key.", admin=False, json_body=True)
+ADMIN_KEY = Credential("adminKey", "An admin credential (clients file: admins).", admin=True, json_body=True)
 
 
 async def get_services(request: Request) -> Services:
     return _services(request)
 
 
-async def get_caller(request: Request) -> Caller:
-    return _authenticated(request, _headers(request), admin=False)
-
-
-def json_caller(request: Request) -> Caller:
-    """An app calling with a JSON body; also used directly by hot-path endpoints."""
-    headers = _headers(request)
-    caller = _authenticated(request, headers, admin=False)
-    _require_json(headers)
-    return caller
-
-
-async def get_json_caller(request: Request) -> Caller:
-    return json_caller(request)
-
-
-async def get_admin(request: Request) -> Caller:
-    headers = _headers(request)
-    caller = _authenticated(request, headers, admin=True)
-    _require_json(headers)
-    return caller
-
-
 ServicesDep = Annotated[Services, Depends(get_services)]
-CallerDep = Annotated[Caller, Depends(get_caller)]
-JsonCallerDep = Annotated[Caller, Depends(get_json_caller)]
-AdminDep = Annotated[Caller, Depends(get_admin)]
+CallerDep = Annotated[Caller, Security(APP_KEY)]
+JsonCallerDep = Annotated[Caller, Security(APP_KEY_JSON)]
+AdminDep = Annotated[Caller, Security(ADMIN_KEY)]

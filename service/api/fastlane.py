@@ -1,15 +1,18 @@
-"""A fast lane for the hottest route: token refresh, called by every app for every session.
+"""A fast lane for the hottest routes: token refresh and decisions, called on apps' hot paths.
 
 The lane sits inside the request observer and the body limit (so logs, metrics and size
 limits apply as everywhere) but before FastAPI's router: a request that matches a lane route
 exactly goes straight to its endpoint function, skipping route matching across every router,
 dependency solving and the exception middleware. The same endpoint stays registered with
-FastAPI, so the OpenAPI document, and any request the lane does not take, are unchanged.
-Errors are rendered by the same problem renderer as elsewhere.
+FastAPI, so the OpenAPI document (its security too), and any request the lane does not take,
+are unchanged. A lane endpoint takes the Request and its caller; the lane authenticates with
+the credential the endpoint declares, the very object FastAPI would call. Errors are rendered
+by the same problem renderer as elsewhere.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
@@ -18,19 +21,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.api.deps import Caller, Credential
 from service.api.problems import known_problem
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+Endpoint = Callable[[Request, Caller], Awaitable[Response]]
+
+
+def _lane(route: APIRoute) -> tuple[APIRoute, Endpoint, Credential]:
+    """The endpoint and its credential, for an endpoint that takes ``(request, caller)`` only."""
+    d = route.dependant
+    params = list(inspect.signature(route.endpoint).parameters)
+    deps = d.dependencies
+    if (
+        len(deps) != 1
+        or not isinstance(deps[0].call, Credential)
+        or params != [d.request_param_name, deps[0].name]
+        or d.path_params or d.query_params or d.header_params or d.cookie_params or d.body_params
+    ):  # fmt: skip
+        raise ValueError(f"{route.path}: a lane endpoint takes (request, caller) and nothing else")
+    return route, route.endpoint, deps[0].call
 
 
 class FastLane:
     def __init__(self, app: ASGIApp, routes: list[APIRoute]) -> None:
         self.app = app
-        # Only routes whose endpoint takes nothing but the Request can run without FastAPI.
-        self.routes: dict[tuple[str, str], tuple[APIRoute, Endpoint]] = {
-            (method, route.path): (route, route.endpoint)
-            for route in routes
-            for method in route.methods or ()
+        self.routes = {
+            (method, route.path): _lane(route) for route in routes for method in route.methods or ()
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -42,10 +58,11 @@ class FastLane:
         if lane is None:
             await self.app(scope, receive, send)
             return
-        route, endpoint = lane
+        route, endpoint, credential = lane
         scope["route"] = route  # the request observer logs and counts by route template
+        request = Request(scope, receive)
         try:
-            response = await endpoint(Request(scope, receive))
+            response = await endpoint(request, credential.authenticate(request))
         except Exception as exc:
             problem = known_problem(exc)
             if problem is None:

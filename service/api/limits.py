@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.problems import problem
+from service.api.problems import BodyTooLarge, of
 
 
 class BodyLimit:
@@ -43,10 +43,7 @@ class BodyLimit:
         max_bytes = self.limit_for(scope["path"])
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > max_bytes):
-                response = problem(
-                    413, "body_too_large", "Request body too large",
-                    f"the body exceeds {max_bytes} bytes", limit=max_bytes,
-                )  # fmt: skip
+                response = of(BodyTooLarge, f"the body exceeds {max_bytes} bytes", limit=max_bytes)
                 await response(scope, receive, send)
                 return
         seen = 0

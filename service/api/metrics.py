@@ -20,6 +20,6 @@ router = APIRouter(tags=["meta"])
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-async def metrics(svc: ServicesDep) -> Response:
+async def get_metrics(svc: ServicesDep) -> Response:
     """Prometheus metrics: checks, tokens, decisions, providers, store errors, policy version."""
     return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,4 +1,9 @@
-"""OpenAPI document: errors are documented as they are sent, RFC 9457 problem documents."""
+"""OpenAPI document: errors are documented as they are sent, RFC 9457 problem documents.
+
+Security comes from the routes' credentials (``service.api.deps.Credential``, FastAPI security
+dependencies), operation ids from the endpoints' names, and each operation's problems from
+``service.api.responses``: nothing here lists routes by hand.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from service.api.fastpath import body_schemas
+from service.api.problems import PROBLEM
+from service.api.responses import problem_responses, route_errors
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -22,8 +30,28 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
     "additionalProperties": True,
 }
-_PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-_PUBLIC = {"/healthz", "/readyz", "/.well-known/jwks.json"}
+_DEFAULT = {
+    "description": "Any other error, e.g. 500 `internal_error` (problem document)",
+    "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """The endpoint function's name in camelCase: ``submit_evidence`` is ``submitEvidence``."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _document_problems(route: RouteContext, api_route: APIRoute, operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)  # FastAPI's own validation error schema; ours is a problem document
+    errors = route_errors(route.dependant, api_route.endpoint, operation)
+    for status, response in problem_responses(errors).items():
+        if status in responses:
+            raise ValueError(f"{route.path}: {status} is both a problem and another response")
+        responses[status] = response
+    responses["default"] = _DEFAULT
+    operation["responses"] = dict(sorted(responses.items(), key=lambda kv: (kv[0] == "default", kv[0])))
 
 
 def install(app: FastAPI) -> None:
@@ -37,20 +65,11 @@ def install(app: FastAPI) -> None:
         for name, schema in body_schemas().items():
             schemas.setdefault(name, schema)
         schemas["Problem"] = PROBLEM_SCHEMA
-        doc["components"]["securitySchemes"] = {
-            "apiKey": {"type": "http", "scheme": "bearer", "description": "A client's API key."}
-        }
-        for path, ops in doc["paths"].items():
-            for op in ops.values():
-                responses = op.setdefault("responses", {})
-                if "422" in responses:
-                    responses["422"] = {"description": "Validation failed", "content": _PROBLEM_CONTENT}
-                responses["default"] = {
-                    "description": "Error (problem document)",
-                    "content": _PROBLEM_CONTENT,
-                }
-                if path not in _PUBLIC:
-                    op["security"] = [{"apiKey": []}]
+        for route in iter_route_contexts(app.routes):
+            original = route.original_route
+            if isinstance(original, APIRoute) and route.include_in_schema:
+                for method in route.methods or ():
+                    _document_problems(route, original, doc["paths"][route.path][method.lower()])
         app.openapi_schema = doc
         return doc
 

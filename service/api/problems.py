@@ -14,12 +14,58 @@ from service.core.errors import AgebandError
 
 PROBLEM = "application/problem+json"
 
-_HTTP_CODES = {
-    400: ("malformed_body", "Malformed request"),
-    404: ("no_such_route", "Not found"),
-    405: ("method_not_allowed_on_route", "Method not allowed"),
-    413: ("body_too_large", "Request body too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
+
+# The problems the HTTP layer answers itself, before or around any endpoint. Classes, like every
+# other error, so that operations declare them by class (see ``service.api.responses``).
+class MalformedJson(AgebandError):
+    code = "malformed_json"
+    title = "Malformed JSON"
+
+
+class ValidationFailed(AgebandError):
+    status = 422
+    code = "validation_failed"
+    title = "Validation failed"
+
+
+class MalformedBody(AgebandError):
+    code = "malformed_body"
+    title = "Malformed request"
+
+
+class NoSuchRoute(AgebandError):
+    status = 404
+    code = "no_such_route"
+    title = "Not found"
+
+
+class MethodNotAllowedOnRoute(AgebandError):
+    status = 405
+    code = "method_not_allowed_on_route"
+    title = "Method not allowed"
+
+
+class BodyTooLarge(AgebandError):
+    status = 413
+    code = "body_too_large"
+    title = "Request body too large"
+
+
+class UnsupportedMediaType(AgebandError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
+class InternalError(AgebandError):
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
+
+
+_HTTP_CODES: dict[int, type[AgebandError]] = {
+    cls.status: cls
+    for cls in (MalformedBody, NoSuchRoute, MethodNotAllowedOnRoute, BodyTooLarge, UnsupportedMediaType)
 }
 
 
@@ -31,22 +77,25 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def of(error: type[AgebandError], detail: str, **extra: Any) -> JSONResponse:
+    return problem(error.status, error.code, error.title, detail, **extra)
+
+
 def validation_problem(exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(400, "malformed_json", "Malformed JSON", "the body is not valid JSON")
+        return of(MalformedJson, "the body is not valid JSON")
     # Never echo the input: it may be personal (a birth date, a subject reference).
     safe = [
         {"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type"), "msg": e.get("msg")}
         for e in errors[:20]
     ]
-    return problem(
-        422, "validation_failed", "Validation failed", "the request does not fit the schema", errors=safe
-    )
+    return of(ValidationFailed, "the request does not fit the schema", errors=safe)
 
 
 def http_problem(exc: StarletteHTTPException) -> JSONResponse:
-    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    known = _HTTP_CODES.get(exc.status_code)
+    code, title = (known.code, known.title) if known else ("http_error", "HTTP error")
     response = problem(exc.status_code, code, title, title.lower())
     if exc.headers:  # e.g. the Allow header that RFC 9110 requires on every 405
         response.headers.update(exc.headers)
@@ -82,4 +131,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled_error", exc_info=exc)
-        return problem(500, "internal_error", "Internal error", "an unexpected error occurred")
+        return of(InternalError, "an unexpected error occurred")

@@ -25,7 +25,7 @@ class Readiness(BaseModel):
 
 
 @router.get("/.well-known/jwks.json")
-async def jwks(svc: ServicesDep, response: Response) -> dict[str, Any]:
+async def get_jwks(svc: ServicesDep, response: Response) -> dict[str, Any]:
     """Public keys (next, active, retired) that verify age-band tokens."""
     response.headers["Cache-Control"] = "public, max-age=300"
     return svc.keyring.jwks()

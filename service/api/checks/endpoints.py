@@ -29,7 +29,7 @@ CheckId = Annotated[str, Path(max_length=64, description="The check id from POST
 
 
 @router.post("", status_code=201)
-async def start_check(body: StartCheckRequest, caller: JsonCallerDep) -> StartCheckResponse:
+async def create_check(body: StartCheckRequest, caller: JsonCallerDep) -> StartCheckResponse:
     """Start an age check for a subject; the policy picks the methods."""
     started = await flow.start_check(
         caller.svc,

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from service.api.decisions.schemas import BatchOut, BatchRequest, DecisionOut, DecisionRequest
-from service.api.deps import json_caller
+from service.api.deps import JsonCallerDep
 from service.api.fastpath import json_payload, parse_body, request_body
 from service.flows import decisions as flow
 
@@ -22,9 +22,8 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
 
 @router.post("", response_model=DecisionOut, openapi_extra=request_body(DecisionRequest))
-async def decide(request: Request) -> Response:
+async def decide(request: Request, caller: JsonCallerDep) -> Response:
     """May the actor do the action to the target? With the rule, reason and message that decided."""
-    caller = json_caller(request)
     body = await parse_body(request, DecisionRequest)
     with caller.svc.metrics.time_decision("single"):
         d = await flow.decide(
@@ -58,9 +57,8 @@ async def decide(request: Request) -> Response:
 
 
 @router.post("/batch", response_model=BatchOut, openapi_extra=request_body(BatchRequest))
-async def decide_batch(request: Request) -> Response:
+async def decide_batch(request: Request, caller: JsonCallerDep) -> Response:
     """One actor and action against up to 10,000 targets: the ids it may act on."""
-    caller = json_caller(request)
     body = await parse_body(request, BatchRequest)
     with caller.svc.metrics.time_decision("batch"):
         d = await flow.decide_batch(

@@ -19,7 +19,7 @@ _CALLBACK_PARAMS = ("state", "code", "iss", "error")
 
 
 @router.get("/v1/checks/{check_id}/oidc/{provider}/start", status_code=303, response_class=RedirectResponse)
-async def start_oidc(
+async def start_oidc_login(
     check_id: CheckId,
     provider: Provider,
     caller: CallerDep,

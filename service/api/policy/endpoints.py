@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from service.api.deps import AdminDep, CallerDep
+from service.flows import policy_reload
 from service.flows.bundle import BUNDLE_TYPE, signed_bundle
-from service.flows.policy_reload import reload_policy
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -31,7 +31,7 @@ class ReloadOut(BaseModel):
         304: {"description": "Not modified (If-None-Match)."},
     },
 )
-async def bundle(request: Request, caller: CallerDep) -> Response:
+async def get_policy_bundle(request: Request, caller: CallerDep) -> Response:
     """The compiled decision tables as a signed bundle: decide locally, with no network call."""
     signed = signed_bundle(caller.svc)
     headers = {"ETag": signed.etag, "Cache-Control": "private, max-age=60"}
@@ -41,7 +41,7 @@ async def bundle(request: Request, caller: CallerDep) -> Response:
 
 
 @admin_router.post("/policy/reload", responses={422: {"description": "Invalid policy; the live one stays."}})
-async def reload(caller: AdminDep) -> ReloadOut:
+async def reload_policy(caller: AdminDep) -> ReloadOut:
     """Reload the policy files now (also done on file change and SIGHUP). All or nothing."""
-    done = reload_policy(caller.svc, "admin")
+    done = policy_reload.reload_policy(caller.svc, "admin")
     return ReloadOut(policy_version=done.version, changed=done.changed)

@@ -9,7 +9,7 @@ router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 
 
 @router.get("/inventory")
-async def inventory(response: Response) -> InventoryOut:
+async def get_privacy_inventory(response: Response) -> InventoryOut:
     """Every field the service stores: key class, purpose, retention, and whether it is personal data.
 
     Public on purpose: it is generated from the code, holds no data and no configuration, and

@@ -23,7 +23,7 @@ class DueResponse(BaseModel):
 
 
 @router.get("/due")
-async def due(
+async def list_due_rechecks(
     caller: CallerDep,
     before: Annotated[
         date | None, Query(description="Re-check dates before this day (default: today).")

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from service.api.checks.schemas import TokenOut
-from service.api.deps import CallerDep, JsonCallerDep, json_caller
+from service.api.deps import CallerDep, JsonCallerDep
 from service.api.fastpath import json_payload, parse_body, request_body
 from service.api.tokens.schemas import (
     IntrospectRequest,
@@ -31,10 +31,9 @@ class MalformedIntrospection(AgebandError):
 
 
 @router.post("/v1/tokens/refresh", response_model=TokenOut, openapi_extra=request_body(RefreshRequest))
-async def refresh(request: Request) -> Response:
+async def refresh_token(request: Request, caller: JsonCallerDep) -> Response:
     """A fresh token while the record is valid; 409 ``recheck_required`` (with a new check) after grace,
     or while a sanction demands a higher level (then with its ``reason`` and ``consequence``)."""
-    caller = json_caller(request)
     body = await parse_body(request, RefreshRequest)
     issued = await flow.refresh(caller.svc, caller.client, SubjectRef(body.subject, body.sid), caller.locale)
     return json_payload(TokenOut.payload(issued))
@@ -52,7 +51,7 @@ async def refresh(request: Request) -> Response:
         }
     },
 )
-async def introspect(request: Request, caller: CallerDep) -> IntrospectResponse:
+async def introspect_token(request: Request, caller: CallerDep) -> IntrospectResponse:
     """RFC 7662 introspection: ``active`` is false for any token that is invalid, revoked or not yours."""
     raw = await request.body()
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -72,14 +71,14 @@ async def introspect(request: Request, caller: CallerDep) -> IntrospectResponse:
 
 
 @router.post("/v1/subjects/revoke")
-async def revoke(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
+async def revoke_subject(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
     """Void every outstanding token of a subject and drop its record."""
     await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=False)
     return RevokeResponse(revoked=True)
 
 
 @router.post("/v1/subjects/erase")
-async def erase(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
+async def erase_subject(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
     """Erase a subject (e.g. on account deletion): the record is gone and tokens fail introspection."""
     await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=True)
     return RevokeResponse(revoked=True)

@@ -1,0 +1,96 @@
+"""What each operation may answer: problems declared by class, beside the route that answers them.
+
+Every problem an operation documents is an error class whose ``status`` and ``code`` are the ones
+the service renders, from one of three sources:
+- the route's credential (``Credential.errors``: 401, 403, and 415 when it also requires JSON);
+- its input as documented: a parameter or body can fail validation (422), a body can be too
+  large (413), and a JSON body can be malformed (400);
+- the use case's own errors, declared on the endpoint with ``@raises(...)``.
+
+``tests/api/test_contract.py`` drives each documented code with a request that answers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from fastapi.dependencies.models import Dependant
+
+from service.api.deps import Credential
+from service.api.problems import PROBLEM, BodyTooLarge, MalformedJson, ValidationFailed
+from service.core.errors import AgebandError
+
+Errors = tuple[type[AgebandError], ...]
+E = TypeVar("E", bound=Callable[..., Any])
+
+_DECLARED: dict[Callable[..., Any], Errors] = {}
+
+
+def raises(*errors: type[AgebandError]) -> Callable[[E], E]:
+    """Declare the problems an endpoint's use case answers (beside its credential's and input's).
+
+    Put it under the route decorator: it records the endpoint and returns it unchanged."""
+
+    def declare(endpoint: E) -> E:
+        _DECLARED[endpoint] = errors
+        return endpoint
+
+    return declare
+
+
+def credentials(dependant: Dependant) -> Iterator[Credential]:
+    """The credentials a route's dependencies authenticate with, at any depth."""
+    for sub in dependant.dependencies:
+        if isinstance(sub.call, Credential):
+            yield sub.call
+        yield from credentials(sub)
+
+
+def _input_errors(operation: dict[str, Any]) -> Errors:
+    body = operation.get("requestBody")
+    errors: list[type[AgebandError]] = []
+    if body is not None:
+        errors.append(BodyTooLarge)
+        if set(body.get("content", {})) == {"application/json"}:
+            errors.append(MalformedJson)
+    if body is not None or operation.get("parameters"):
+        errors.append(ValidationFailed)
+    return tuple(errors)
+
+
+def route_errors(
+    dependant: Dependant, endpoint: Callable[..., Any], operation: dict[str, Any]
+) -> list[type[AgebandError]]:
+    """Every problem an operation documents, one class per (status, code), in a stable order."""
+    found: dict[tuple[int, str], type[AgebandError]] = {}
+    sources = [c.errors for c in credentials(dependant)]
+    sources += [_input_errors(operation), _DECLARED.get(endpoint, ())]
+    for errors in sources:
+        for error in errors:
+            found.setdefault((error.status, error.code), error)
+    return [found[key] for key in sorted(found)]
+
+
+def problem_responses(errors: list[type[AgebandError]]) -> dict[str, Any]:
+    """OpenAPI responses, one per status: the problem schema with ``code`` limited to its codes."""
+    by_status: dict[int, list[type[AgebandError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, []).append(error)
+    out: dict[str, Any] = {}
+    for status, group in sorted(by_status.items()):
+        lines = "\n".join(f"- `{e.code}`: {e.title}" for e in group)
+        out[str(status)] = {
+            "description": f"Problem document; `code` is one of:\n{lines}",
+            "content": {
+                PROBLEM: {
+                    "schema": {
+                        "allOf": [
+                            {"$ref": "#/components/schemas/Problem"},
+                            {"properties": {"code": {"enum": [e.code for e in group]}}},
+                        ]
+                    }
+                }
+            },
+        }
+    return out
