@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from answers import recording
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
@@ -81,7 +82,7 @@ async def running(settings: Settings | None = None, *, at: datetime = PINNED) ->
     logs = io.StringIO()
     app = create_app(settings or make_settings(), clock=clock, log_sink=logs)
     async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
+        transport = httpx.ASGITransport(app=recording(manager.app))
         async with httpx.AsyncClient(transport=transport, base_url="http://ageband.test") as http:
             yield Running(app, http, clock, logs)
 

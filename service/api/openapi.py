@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from service.api.fastpath import body_schemas
 from service.api.problems import PROBLEM
@@ -42,10 +42,10 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def _document_problems(route: RouteContext, api_route: APIRoute, operation: dict[str, Any]) -> None:
+def _document_problems(route: APIRoute, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)  # FastAPI's own validation error schema; ours is a problem document
-    errors = route_errors(route.dependant, api_route.endpoint, operation)
+    errors = route_errors(route, operation)
     for status, response in problem_responses(errors).items():
         if status in responses:
             raise ValueError(f"{route.path}: {status} is both a problem and another response")
@@ -65,11 +65,11 @@ def install(app: FastAPI) -> None:
         for name, schema in body_schemas().items():
             schemas.setdefault(name, schema)
         schemas["Problem"] = PROBLEM_SCHEMA
-        for route in iter_route_contexts(app.routes):
-            original = route.original_route
-            if isinstance(original, APIRoute) and route.include_in_schema:
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if isinstance(route, APIRoute) and route.include_in_schema:
                 for method in route.methods or ():
-                    _document_problems(route, original, doc["paths"][route.path][method.lower()])
+                    _document_problems(route, doc["paths"][context.path][method.lower()])
         app.openapi_schema = doc
         return doc
 

@@ -3,11 +3,12 @@
 Every problem an operation documents is an error class whose ``status`` and ``code`` are the ones
 the service renders, from one of three sources:
 - the route's credential (``Credential.errors``: 401, 403, and 415 when it also requires JSON);
-- its input as documented: a parameter or body can fail validation (422), a body can be too
-  large (413), and a JSON body can be malformed (400);
+- its input: any body can be too large (413); a parameter or a JSON body can fail validation
+  (422); a JSON body can be malformed (400), and one that FastAPI parses can also be undecodable
+  (400 ``malformed_body``). Bodies of other types are the endpoint's to declare;
 - the use case's own errors, declared on the endpoint with ``@raises(...)``.
 
-``tests/api/test_contract.py`` drives each documented code with a request that answers it.
+``tests/api/test_openapi_contract.py`` drives each documented code with a request that answers it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from service.api.deps import Credential
-from service.api.problems import PROBLEM, BodyTooLarge, MalformedJson, ValidationFailed
+from service.api.problems import PROBLEM, BodyTooLarge, MalformedBody, MalformedJson, ValidationFailed
 from service.core.errors import AgebandError
 
 Errors = tuple[type[AgebandError], ...]
@@ -47,25 +49,27 @@ def credentials(dependant: Dependant) -> Iterator[Credential]:
         yield from credentials(sub)
 
 
-def _input_errors(operation: dict[str, Any]) -> Errors:
+def _input_errors(operation: dict[str, Any], *, parsed_by_fastapi: bool) -> Errors:
     body = operation.get("requestBody")
+    json_body = body is not None and set(body.get("content", {})) == {"application/json"}
     errors: list[type[AgebandError]] = []
     if body is not None:
         errors.append(BodyTooLarge)
-        if set(body.get("content", {})) == {"application/json"}:
-            errors.append(MalformedJson)
-    if body is not None or operation.get("parameters"):
+    if json_body:
+        errors.append(MalformedJson)
+        if parsed_by_fastapi:
+            errors.append(MalformedBody)
+    if json_body or operation.get("parameters"):
         errors.append(ValidationFailed)
     return tuple(errors)
 
 
-def route_errors(
-    dependant: Dependant, endpoint: Callable[..., Any], operation: dict[str, Any]
-) -> list[type[AgebandError]]:
+def route_errors(route: APIRoute, operation: dict[str, Any]) -> list[type[AgebandError]]:
     """Every problem an operation documents, one class per (status, code), in a stable order."""
     found: dict[tuple[int, str], type[AgebandError]] = {}
-    sources = [c.errors for c in credentials(dependant)]
-    sources += [_input_errors(operation), _DECLARED.get(endpoint, ())]
+    sources = [c.errors for c in credentials(route.dependant)]
+    parsed = route.body_field is not None
+    sources += [_input_errors(operation, parsed_by_fastapi=parsed), _DECLARED.get(route.endpoint, ())]
     for errors in sources:
         for error in errors:
             found.setdefault((error.status, error.code), error)

@@ -39,6 +39,8 @@ _KINDS: dict[str, tuple[type[InvalidEvidence], str]] = {
         (ImageTooSmall, "the image is smaller than the method needs"),
     )
 }
+# Every evidence error a submission can answer: the only classes ``rebuild`` gives.
+KINDS: tuple[type[InvalidEvidence], ...] = tuple(cls for cls, _ in _KINDS.values())
 # Extras that may pass, by code: integers from the provider's configuration.
 _NUMERIC_EXTRAS = {ImageTooLarge.code: ("limit",)}
 

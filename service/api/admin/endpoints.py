@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import AdminDep
+from service.api.responses import raises
 from service.flows.errors import DevClockDisabled
-from service.flows.key_reload import reload_keys
+from service.flows.key_reload import KeysNotReloadable, KeysRejected, reload_keys
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -25,6 +26,7 @@ class ClockState(BaseModel):
 
 
 @router.post("/clock")
+@raises(DevClockDisabled)
 async def advance_clock(body: AdvanceClock, caller: AdminDep) -> ClockState:
     """Demo only (``--dev-clock``): move the service clock forward to see re-checks come due."""
     svc = caller.svc
@@ -40,13 +42,8 @@ class KeysReloadOut(BaseModel):
     changed: bool
 
 
-@router.post(
-    "/keys/reload",
-    responses={
-        409: {"description": "Keys are fixed at start-up (no AGEBAND_TOKENS__KEYS_FILE)."},
-        422: {"description": "Invalid key manifest; the live keys stay."},
-    },
-)
+@router.post("/keys/reload")
+@raises(KeysNotReloadable, KeysRejected)
 async def reload_signing_keys(caller: AdminDep) -> KeysReloadOut:
     """Re-read the key manifest now (also done on file change and SIGHUP). All or nothing."""
     done = reload_keys(caller.svc, "admin")

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request
 
+from providers.errors import ProviderBadResponse, ProviderUnavailable
 from service.api.checks.schemas import (
     CheckResponse,
     EvidenceRequest,
@@ -11,11 +12,30 @@ from service.api.checks.schemas import (
     StartCheckRequest,
     StartCheckResponse,
 )
-from service.api.checks.uploads import UPLOAD_BODY, read_upload
+from service.api.checks.uploads import UPLOAD_BODY, MalformedUpload, read_upload
 from service.api.deps import CallerDep, JsonCallerDep
-from service.flows import abuse
+from service.api.problems import UnsupportedMediaType
+from service.api.responses import Errors, raises
+from service.core.errors import TooManyAttempts
+from service.flows import abuse, evidence_errors
 from service.flows import checks as flow
+from service.flows.abuse_errors import RateLimited, StrongerMethodRequired, SubjectLocked
+from service.flows.errors import (
+    CheckBusy,
+    CheckClosed,
+    CheckExpired,
+    JurisdictionNotAllowed,
+    MethodNotAllowed,
+    MethodUnavailable,
+    NoMethodAvailable,
+    ProviderFailed,
+    UnknownCheck,
+    UnknownMethod,
+    UnknownSubject,
+)
 from service.flows.subjects import SubjectRef
+from service.policy.compiled import UnknownJurisdiction
+from service.store.errors import StoreUnavailable
 
 router = APIRouter(prefix="/v1/checks", tags=["checks"])
 DeviceHeader = Annotated[
@@ -26,9 +46,19 @@ ClientIpHeader = Annotated[
     str | None, Header(alias="Ageband-Client-IP", max_length=64, description="The user's IP address.")
 ]
 CheckId = Annotated[str, Path(max_length=64, description="The check id from POST /v1/checks.")]
+# What one submission can answer besides its input's problems, JSON or multipart alike.
+SUBMISSION: Errors = (
+    UnknownCheck, CheckExpired, CheckClosed, CheckBusy, UnknownMethod, MethodNotAllowed, MethodUnavailable,
+    TooManyAttempts, SubjectLocked, RateLimited, *evidence_errors.KINDS, ProviderFailed, ProviderUnavailable,
+    ProviderBadResponse, StoreUnavailable,
+)  # fmt: skip
 
 
 @router.post("", status_code=201)
+@raises(
+    UnknownJurisdiction, JurisdictionNotAllowed, UnknownSubject, SubjectLocked, StrongerMethodRequired,
+    NoMethodAvailable, StoreUnavailable,
+)  # fmt: skip
 async def create_check(body: StartCheckRequest, caller: JsonCallerDep) -> StartCheckResponse:
     """Start an age check for a subject; the policy picks the methods."""
     started = await flow.start_check(
@@ -43,12 +73,14 @@ async def create_check(body: StartCheckRequest, caller: JsonCallerDep) -> StartC
 
 
 @router.get("/{check_id}")
+@raises(UnknownCheck, CheckExpired, StoreUnavailable)
 async def get_check(check_id: CheckId, caller: CallerDep) -> CheckResponse:
     """The check's state: status, methods tried, attempts left, what comes next."""
     return CheckResponse.of(await flow.get_check(caller.svc, caller.client, check_id, caller.locale))
 
 
 @router.post("/{check_id}/evidence")
+@raises(*SUBMISSION)
 async def submit_evidence(
     check_id: CheckId,
     body: EvidenceRequest,
@@ -73,6 +105,7 @@ async def submit_evidence(
 
 
 @router.post("/{check_id}/evidence/upload", openapi_extra={"requestBody": UPLOAD_BODY})
+@raises(MalformedUpload, UnsupportedMediaType, *SUBMISSION)
 async def upload_evidence(
     check_id: CheckId,
     request: Request,

@@ -8,7 +8,10 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from service.api.deps import CallerDep
+from service.api.responses import raises
+from service.flows.errors import CheckClosed, CheckExpired, MethodNotAllowed, UnknownCheck, UnknownMethod
 from service.flows.presentation_requests import presentation_request
+from service.store.errors import StoreUnavailable
 
 router = APIRouter(prefix="/v1/checks", tags=["checks"])
 CheckId = Annotated[str, Path(max_length=64, description="The check id from POST /v1/checks.")]
@@ -24,6 +27,7 @@ class PresentationRequestResponse(BaseModel):
 
 
 @router.get("/{check_id}/presentation/{method}")
+@raises(UnknownCheck, CheckExpired, CheckClosed, UnknownMethod, MethodNotAllowed, StoreUnavailable)
 async def get_presentation_request(
     check_id: CheckId, method: MethodName, caller: CallerDep
 ) -> PresentationRequestResponse:

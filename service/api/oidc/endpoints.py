@@ -8,8 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
+from providers.oidc.errors import IdentityProviderUnavailable
 from service.api.deps import CallerDep, ServicesDep
-from service.flows.redirects import MAX_STATE, finish_redirect, start_redirect
+from service.api.responses import raises
+from service.flows.errors import CheckClosed, CheckExpired, MethodNotAllowed, UnknownCheck, UnknownMethod
+from service.flows.redirects import (
+    MAX_STATE,
+    InvalidState,
+    ReturnUrlNotAllowed,
+    StateUsed,
+    finish_redirect,
+    start_redirect,
+)
+from service.store.errors import StoreUnavailable
 
 router = APIRouter(tags=["checks"])
 CheckId = Annotated[str, Path(max_length=64, description="The check id from POST /v1/checks.")]
@@ -19,6 +30,10 @@ _CALLBACK_PARAMS = ("state", "code", "iss", "error")
 
 
 @router.get("/v1/checks/{check_id}/oidc/{provider}/start", status_code=303, response_class=RedirectResponse)
+@raises(
+    ReturnUrlNotAllowed, UnknownCheck, CheckExpired, CheckClosed, UnknownMethod, MethodNotAllowed,
+    IdentityProviderUnavailable, StoreUnavailable,
+)  # fmt: skip
 async def start_oidc_login(
     check_id: CheckId,
     provider: Provider,
@@ -32,6 +47,7 @@ async def start_oidc_login(
 
 
 @router.get("/v1/oidc/{provider}/callback", status_code=303, response_class=RedirectResponse)
+@raises(InvalidState, StateUsed, CheckClosed, IdentityProviderUnavailable, StoreUnavailable)
 async def oidc_callback(provider: Provider, request: Request, svc: ServicesDep) -> RedirectResponse:
     """The identity provider's redirect URI. Completes the check, then redirects (303) to the
     app's return URL with ``check_id`` and ``outcome``; the app fetches the result itself."""

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from service.api.deps import AdminDep, CallerDep
+from service.api.responses import raises
 from service.flows import policy_reload
 from service.flows.bundle import BUNDLE_TYPE, signed_bundle
 
@@ -40,7 +41,8 @@ async def get_policy_bundle(request: Request, caller: CallerDep) -> Response:
     return Response(signed.token, media_type="application/jwt", headers=headers)
 
 
-@admin_router.post("/policy/reload", responses={422: {"description": "Invalid policy; the live one stays."}})
+@admin_router.post("/policy/reload")
+@raises(policy_reload.PolicyRejected)
 async def reload_policy(caller: AdminDep) -> ReloadOut:
     """Reload the policy files now (also done on file change and SIGHUP). All or nothing."""
     done = policy_reload.reload_policy(caller.svc, "admin")

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from service.api.deps import CallerDep
+from service.api.responses import raises
 from service.flows import rechecks as flow
+from service.store.errors import InvalidCursor, StoreUnavailable
 
 router = APIRouter(prefix="/v1/rechecks", tags=["rechecks"])
 
@@ -23,6 +25,7 @@ class DueResponse(BaseModel):
 
 
 @router.get("/due")
+@raises(InvalidCursor, StoreUnavailable)
 async def list_due_rechecks(
     caller: CallerDep,
     before: Annotated[

@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException
 from service.api.checks.schemas import TokenOut
 from service.api.deps import CallerDep, JsonCallerDep
 from service.api.fastpath import json_payload, parse_body, request_body
+from service.api.problems import UnsupportedMediaType
+from service.api.responses import raises
 from service.api.tokens.schemas import (
     IntrospectRequest,
     IntrospectResponse,
@@ -19,7 +21,10 @@ from service.api.tokens.schemas import (
 )
 from service.core.errors import AgebandError
 from service.flows import tokens as flow
+from service.flows.abuse_errors import StrongerMethodRequired, SubjectLocked
+from service.flows.errors import RecheckRequired, UnknownSubject
 from service.flows.subjects import SubjectRef
+from service.store.errors import StoreUnavailable
 
 router = APIRouter(tags=["tokens"])
 
@@ -31,6 +36,7 @@ class MalformedIntrospection(AgebandError):
 
 
 @router.post("/v1/tokens/refresh", response_model=TokenOut, openapi_extra=request_body(RefreshRequest))
+@raises(UnknownSubject, RecheckRequired, SubjectLocked, StrongerMethodRequired, StoreUnavailable)
 async def refresh_token(request: Request, caller: JsonCallerDep) -> Response:
     """A fresh token while the record is valid; 409 ``recheck_required`` (with a new check) after grace,
     or while a sanction demands a higher level (then with its ``reason`` and ``consequence``)."""
@@ -51,6 +57,7 @@ async def refresh_token(request: Request, caller: JsonCallerDep) -> Response:
         }
     },
 )
+@raises(MalformedIntrospection, UnsupportedMediaType, StoreUnavailable)
 async def introspect_token(request: Request, caller: CallerDep) -> IntrospectResponse:
     """RFC 7662 introspection: ``active`` is false for any token that is invalid, revoked or not yours."""
     raw = await request.body()
@@ -71,6 +78,7 @@ async def introspect_token(request: Request, caller: CallerDep) -> IntrospectRes
 
 
 @router.post("/v1/subjects/revoke")
+@raises(UnknownSubject, StoreUnavailable)
 async def revoke_subject(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
     """Void every outstanding token of a subject and drop its record."""
     await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=False)
@@ -78,6 +86,7 @@ async def revoke_subject(body: RevokeRequest, caller: JsonCallerDep) -> RevokeRe
 
 
 @router.post("/v1/subjects/erase")
+@raises(UnknownSubject, StoreUnavailable)
 async def erase_subject(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
     """Erase a subject (e.g. on account deletion): the record is gone and tokens fail introspection."""
     await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=True)

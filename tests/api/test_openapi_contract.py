@@ -1,0 +1,730 @@
+"""openapi.yaml against the running app.
+
+Each operation's security is what the app enforces: no credential is a 401 where the document
+names one (the other kind is a 403), and never a 401 where it names none. Each problem an
+operation documents (status and code) is answered by a real request that brings it about: a
+scenario per code below, run for every operation that documents the code.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+import anyio
+import httpx
+import pytest
+from answers import documented_codes
+from contract_requests import (
+    ADULT,
+    DOC,
+    OPERATIONS,
+    RETURN,
+    UNKNOWN_STATUS,
+    Refs,
+    credential,
+    form,
+    problem,
+    send,
+)
+from estimation_vendor import Vendor, face, shared_vendor
+from factories import (
+    ADMIN,
+    AUTH,
+    POLICIES,
+    Running,
+    default_waterfall_line,
+    make_settings,
+    running,
+    write_policy,
+)
+from PIL import Image
+from redis_server import free_port
+
+from providers.base import Failure, Flow, Outcome, ProviderContext, Unavailability
+from providers.registry import Registry
+from service.app import DEMO_ADMIN_KEY, DEMO_CLIENT_KEY
+from service.clients.registry import hash_key
+from service.core.ids import new_check_id
+from service.settings import Settings
+from service.tokens.keys import KeyState, generate_key, write_key
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "oidc"))
+from oidc_servers import closed_port, mock_idp
+
+pytestmark = pytest.mark.anyio
+
+DOCUMENTED = sorted(
+    (op_id, int(status), code)
+    for op_id, (_, _, op) in OPERATIONS.items()
+    for status, response in op["responses"].items()
+    if status != "default"
+    for code in documented_codes(response)
+)
+LIMIT = 1024  # the smallest body limit settings allow, for every kind of route
+SMALL_BODIES = {"max_body_bytes": LIMIT, "max_batch_body_bytes": LIMIT, "max_evidence_body_bytes": LIMIT}
+
+
+@pytest.fixture(scope="module")
+def idp() -> Any:
+    with mock_idp([{"sub": "adult", "claims": {"birthdate": "1990-05-17"}}]) as issuer:
+        yield issuer
+
+
+@dataclasses.dataclass
+class Env:
+    tmp_path: Path
+    request: pytest.FixtureRequest
+
+    def idp(self) -> str:
+        """A real OpenID provider on loopback, started for the module on first use."""
+        issuer: str = self.request.getfixturevalue("idp")
+        return issuer
+
+    def vendor(self) -> Vendor:
+        return shared_vendor()
+
+
+Scenario = Callable[[Env, str], Awaitable[httpx.Response]]
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(*codes: str) -> Callable[[Scenario], Scenario]:
+    def register(fn: Scenario) -> Scenario:
+        for code in codes:
+            SCENARIOS[code] = fn
+        return fn
+
+    return register
+
+
+def unsupported(op: str, code: str) -> AssertionError:
+    return AssertionError(
+        f"no scenario makes {op} answer {code}: add one to tests/api/test_openapi_contract.py"
+    )
+
+
+# --- settings the scenarios start apps with -------------------------------------------------------
+
+
+def clients(tmp_path: Path, jurisdictions: tuple[str, ...] = ("*",)) -> Path:
+    """The demo client (with a return URL for redirect methods) and an admin, as a clients file."""
+    demo = {"id": "demo", "api_keys": [hash_key(DEMO_CLIENT_KEY)], "jurisdictions": list(jurisdictions)}
+    doc = {
+        "clients": [{**demo, "return_urls": [RETURN]}],
+        "admins": [{"id": "ops", "api_keys": [hash_key(DEMO_ADMIN_KEY)]}],
+    }
+    path = tmp_path / "clients.yaml"
+    path.write_text(json.dumps(doc), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+def oidc_settings(tmp_path: Path, issuer: str, **overrides: Any) -> Settings:
+    """A redirect method ``bank`` in the default jurisdiction's waterfall (not in US-CA's)."""
+    config = {
+        "issuer": issuer, "client_id": "ageband-test", "client_secret": "s3cret",
+        "redirect_uri": "http://localhost/v1/oidc/bank/callback", "scopes": ["openid"],
+        "allow_insecure_loopback": True, "timeout_seconds": 5.0,
+    }  # fmt: skip
+    policy = write_policy(
+        tmp_path,
+        replace={
+            default_waterfall_line(): "waterfall: [bank, os_signal, self_declaration]",
+            "\nmethods:\n": "\nmethods:\n  bank:\n    class: eid_oidc\n    level: highly_effective\n",
+        },
+    )
+    for other in POLICIES.glob("*.yaml"):
+        if other.name != "default.yaml":
+            (policy / other.name).write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
+    return make_settings(
+        policy_path=policy,
+        clients_file=clients(tmp_path),
+        providers={
+            "enabled": ["bank", "os_signal", "self_declaration"],
+            "instances": {"bank": {"type": "eid_oidc", "config": config}},
+        },
+        **overrides,
+    )
+
+
+def estimation_settings(vendor: Vendor, scenario: str = "ok", **config: Any) -> Settings:
+    return make_settings(
+        providers={
+            "enabled": ["os_signal", "self_declaration", "facial_estimation"],
+            "instances": {
+                "facial_estimation": {"type": "http_estimation", "config": vendor.config(scenario, **config)}
+            },
+        }
+    )
+
+
+def abuse_settings(tmp_path: Path, replace: dict[str, str]) -> Settings:
+    return make_settings(policy_path=write_policy(tmp_path, replace=replace))
+
+
+# One attempt per subject and hour: the second is 429 rate_limited and locks the subject.
+ONE_ATTEMPT = {"per_sid: {max: 30, window: PT1H}": "per_sid: {max: 1, window: PT1H}"}
+# One failure brings a sanction whose minimum level no enabled method reaches (nothing locks).
+UNREACHABLE_LEVEL = {
+    "failures: {max: 5, window: PT1H}": "failures: {max: 1, window: PT1H}",
+    "repeated_failures:\n          lock: PT15M\n": "repeated_failures:\n          min_level: strict\n",
+}
+
+
+# --- requests that evidence operations share ------------------------------------------------------
+
+
+async def submit(
+    run: Running, op: str, check_id: str, evidence: dict[str, Any], **files: bytes
+) -> httpx.Response:
+    """Evidence for a check, as JSON (``submitEvidence``) or as a multipart form (``uploadEvidence``)."""
+    refs = Refs(check_id=check_id)
+    if op == "submitEvidence":
+        return await send(run, op, refs, json=evidence)
+    if op == "uploadEvidence":
+        return await send(run, op, refs, files=form({k: str(v) for k, v in evidence.items()}, **files))
+    raise unsupported(op, "evidence")
+
+
+async def image(run: Running, op: str, check_id: str, data: bytes) -> httpx.Response:
+    if op == "submitEvidence":
+        evidence = {"method": "facial_estimation", "image": base64.b64encode(data).decode()}
+        return await send(run, op, Refs(check_id=check_id), json=evidence)
+    return await submit(run, op, check_id, {"method": "facial_estimation"}, image=data)
+
+
+async def passed_check(run: Running, subject: str = "user-1") -> str:
+    check = await run.start_check(subject)
+    r = await run.evidence(check["check_id"], ADULT)
+    assert r.json()["outcome"] == "passed", r.text
+    return str(check["check_id"])
+
+
+async def oidc_state(run: Running, check_id: str) -> str:
+    """Start the redirect method for a check: the state the identity provider would send back."""
+    r = await send(run, "startOidcLogin", Refs(check_id=check_id))
+    assert r.status_code == 303, r.text
+    return parse_qs(urlsplit(r.headers["location"]).query)["state"][0]
+
+
+# --- what any operation answers: its credential and its input --------------------------------------
+
+
+@scenario("unauthorized")
+async def no_credential(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, headers={})
+
+
+@scenario("forbidden")
+async def the_other_credential(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, headers=ADMIN if credential(op) == AUTH else AUTH)
+
+
+@scenario("unsupported_media_type")
+async def a_text_body(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, content=b"{}", headers={**credential(op), "Content-Type": "text/plain"})
+
+
+@scenario("malformed_json")
+async def broken_json(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(
+            run, op, content=b'{"a":', headers={**credential(op), "Content-Type": "application/json"}
+        )
+
+
+@scenario("malformed_body")
+async def undecodable_json(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        headers = {**credential(op), "Content-Type": "application/json"}
+        return await send(run, op, content=b'"\xff"', headers=headers)
+
+
+@scenario("validation_failed")
+async def input_off_the_schema(env: Env, op: str) -> httpx.Response:
+    """A JSON body that is not an object, else the first parameter out of its documented bounds."""
+    async with running() as run:
+        body = OPERATIONS[op][2].get("requestBody", {}).get("content", {})
+        if set(body) == {"application/json"}:
+            return await send(run, op, json=[])
+        for param in OPERATIONS[op][2].get("parameters", []):
+            schema = param["schema"]
+            if param["in"] == "path" and "maxLength" in schema:
+                return await send(run, op, path={param["name"]: "x" * (schema["maxLength"] + 1)})
+            if param["in"] == "query" and param.get("required"):
+                return await send(run, op, params={})
+            if param["in"] == "query" and "minimum" in schema:
+                return await send(run, op, params={param["name"]: schema["minimum"] - 1})
+        raise unsupported(op, "validation_failed")
+
+
+@scenario("body_too_large")
+async def a_body_past_the_limit(env: Env, op: str) -> httpx.Response:
+    async with running(make_settings(http=SMALL_BODIES)) as run:
+        body = b"{" + b" " * LIMIT + b"}"
+        return await send(
+            run, op, content=body, headers={**credential(op), "Content-Type": "application/json"}
+        )
+
+
+@scenario("store_unavailable")
+async def the_store_is_down(env: Env, op: str) -> httpx.Response:
+    """Twin apps with the same pepper, signing key and clients: what the request refers to is made
+    on one with a working store, and the request goes to the other, whose Redis is not there."""
+    key = env.tmp_path / "signing.jwk"
+    write_key(generate_key(state=KeyState.active), key, "jwk")
+    issuer = env.idp() if op == "oidcCallback" else closed_port()
+    common = {"tokens": {"keys": [{"path": key, "state": "active"}]}}
+    down = {"backend": "redis", "redis_url": f"redis://127.0.0.1:{free_port()}/0"}
+    async with running(oidc_settings(env.tmp_path, issuer, **common)) as live:
+        _, token = await live.adult_token("user-1")
+        check_id = (await live.start_check("user-2"))["check_id"]
+        state = await oidc_state(live, check_id) if op == "oidcCallback" else "not-a-state"
+    refs = Refs(check_id=check_id, token=token, state=state)
+    async with running(oidc_settings(env.tmp_path, issuer, store=down, **common)) as dead:
+        return await send(dead, op, refs)
+
+
+# --- decisions ----------------------------------------------------------------------------------------
+
+
+def decision(op: str, **change: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"action": "profile.view", "jurisdiction": "default", "actor": {"band": "18_plus"}}
+    body |= (
+        {"target": {"band": "18_plus"}} if op == "decide" else {"targets": [{"id": "t1", "band": "18_plus"}]}
+    )
+    return body | change
+
+
+@scenario("unknown_jurisdiction")
+async def a_jurisdiction_not_in_the_policy(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        if op == "createCheck":
+            return await send(run, op, json={"subject": "u", "jurisdiction": "ZZ"})
+        return await send(run, op, json=decision(op, jurisdiction="ZZ"))
+
+
+@scenario("jurisdiction_not_allowed")
+async def a_jurisdiction_the_client_may_not_use(env: Env, op: str) -> httpx.Response:
+    async with running(make_settings(clients_file=clients(env.tmp_path, ("default",)))) as run:
+        if op == "createCheck":
+            return await send(run, op, json={"subject": "u", "jurisdiction": "GB"})
+        return await send(run, op, json=decision(op, jurisdiction="GB"))
+
+
+@scenario("unknown_action")
+async def an_action_not_in_the_policy(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, json=decision(op, action="no.such.action"))
+
+
+@scenario("unknown_band_or_level")
+async def a_band_not_in_the_policy(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, json=decision(op, actor={"band": "no_such_band"}))
+
+
+@scenario("invalid_party_token")
+async def a_party_token_that_does_not_verify(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, json=decision(op, actor={"token": "eyJ.not.a-token"}))
+
+
+# --- subjects and tokens ------------------------------------------------------------------------------
+
+
+@scenario("unknown_subject")
+async def a_subject_without_a_record(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        if op == "createCheck":
+            return await send(run, op, json={"sid": "sid_" + "B" * 43, "jurisdiction": "default"})
+        return await send(run, op, Refs(subject="never-checked"))
+
+
+@scenario("recheck_required")
+async def a_record_past_its_recheck_and_grace(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await run.adult_token("user-1")
+        run.clock.advance(timedelta(days=90 + 14 + 1))  # self_declaration: P90D, grace P14D
+        return await send(run, op, Refs(subject="user-1"))
+
+
+@scenario("subject_locked")
+async def a_locked_subject(env: Env, op: str) -> httpx.Response:
+    async with running(abuse_settings(env.tmp_path, ONE_ATTEMPT)) as run:
+        earlier = await run.start_check("hasty")  # before the lock
+        await run.adult_token("hasty")  # the one attempt of the hour
+        again = await run.start_check("hasty")
+        r = await run.evidence(again["check_id"], ADULT)
+        assert problem(r) == (429, "rate_limited"), r.text
+        if op in ("submitEvidence", "uploadEvidence"):
+            return await submit(run, op, earlier["check_id"], ADULT)
+        return await send(run, op, Refs(subject="hasty"))
+
+
+@scenario("stronger_method_required")
+async def a_sanction_no_method_can_settle(env: Env, op: str) -> httpx.Response:
+    async with running(abuse_settings(env.tmp_path, UNREACHABLE_LEVEL)) as run:
+        await run.adult_token("sanctioned")
+        check = await run.start_check("sanctioned")
+        r = await run.evidence(check["check_id"], UNKNOWN_STATUS)
+        assert r.json().get("sanction") == "repeated_failures", r.text
+        return await send(run, op, Refs(subject="sanctioned"))
+
+
+@scenario("invalid_request")
+async def an_introspection_without_a_token(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, json={"not_a_token": "x"})
+
+
+# --- checks -------------------------------------------------------------------------------------------
+
+
+@scenario("no_method_available")
+async def a_waterfall_of_methods_not_enabled(env: Env, op: str) -> httpx.Response:
+    policy = write_policy(env.tmp_path, replace={default_waterfall_line(): "waterfall: [age_credential]"})
+    async with running(make_settings(policy_path=policy)) as run:
+        return await send(run, op)
+
+
+@scenario("unknown_check")
+async def a_check_id_never_issued(env: Env, op: str) -> httpx.Response:
+    async with running(make_settings(clients_file=clients(env.tmp_path))) as run:
+        return await send(run, op, Refs(check_id=new_check_id(run.clock.now() + timedelta(minutes=5))))
+
+
+@scenario("check_expired")
+async def a_check_past_its_ttl(env: Env, op: str) -> httpx.Response:
+    async with running(make_settings(clients_file=clients(env.tmp_path))) as run:
+        check = await run.start_check()
+        run.clock.advance(timedelta(minutes=16))  # check_ttl: PT15M
+        return await send(run, op, Refs(check_id=check["check_id"]))
+
+
+@scenario("check_closed")
+async def a_completed_check(env: Env, op: str) -> httpx.Response:
+    if op == "oidcCallback":  # the check completed by another method after the redirect began
+        async with running(oidc_settings(env.tmp_path, env.idp())) as run:
+            check = await run.start_check()
+            state = await oidc_state(run, check["check_id"])
+            assert (await run.evidence(check["check_id"], ADULT)).json()["outcome"] == "passed"
+            return await send(run, op, Refs(state=state))
+    async with running(make_settings(clients_file=clients(env.tmp_path))) as run:
+        return await send(run, op, Refs(check_id=await passed_check(run)))
+
+
+@scenario("unknown_method")
+async def a_method_the_deployment_does_not_have(env: Env, op: str) -> httpx.Response:
+    async with running(make_settings(clients_file=clients(env.tmp_path))) as run:
+        check_id = (await run.start_check())["check_id"]
+        if op in ("submitEvidence", "uploadEvidence"):
+            return await submit(run, op, check_id, {"method": "palm_reading"})
+        # self_declaration is a method, but neither a wallet presentation nor a redirect
+        return await send(
+            run, op, Refs(check_id=check_id, method="self_declaration", provider="self_declaration")
+        )
+
+
+@scenario("method_not_allowed")
+async def a_method_the_jurisdiction_does_not_offer(env: Env, op: str) -> httpx.Response:
+    if op in ("submitEvidence", "uploadEvidence"):  # attempts: {per_method: 3}
+        async with running() as run:
+            check_id = (await run.start_check())["check_id"]
+            for _ in range(3):
+                assert (await run.evidence(check_id, UNKNOWN_STATUS)).json()["outcome"] == "failed"
+            return await submit(run, op, check_id, UNKNOWN_STATUS)
+    # facial_estimation and bank are methods of the deployment, not of US-CA's waterfall
+    settings = oidc_settings(env.tmp_path, closed_port())
+    enabled = [*settings.providers.enabled, "facial_estimation"]
+    instances = {**settings.providers.instances}
+    instances["facial_estimation"] = estimation_settings(env.vendor()).providers.instances[
+        "facial_estimation"
+    ]
+    providers = settings.providers.model_copy(update={"enabled": enabled, "instances": instances})
+    async with running(settings.model_copy(update={"providers": providers})) as run:
+        check_id = (await run.start_check(jurisdiction="US-CA"))["check_id"]
+        return await send(run, op, Refs(check_id=check_id, method="facial_estimation", provider="bank"))
+
+
+@scenario("attempts_exhausted")
+async def more_submissions_than_the_check_allows(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        check_id = (await run.start_check())["check_id"]
+        bad = {"method": "self_declaration", "birth_year": "not a year"}
+        for _ in range(5):  # attempts: {per_check: 5}; evidence that does not parse costs one too
+            assert problem(await run.evidence(check_id, bad)) == (422, "invalid_evidence")
+        return await submit(run, op, check_id, ADULT)
+
+
+@scenario("rate_limited")
+async def attempts_past_the_subjects_limit(env: Env, op: str) -> httpx.Response:
+    async with running(abuse_settings(env.tmp_path, ONE_ATTEMPT)) as run:
+        await run.adult_token("hasty")
+        return await submit(run, op, (await run.start_check("hasty"))["check_id"], ADULT)
+
+
+@scenario("invalid_evidence")
+async def evidence_off_the_methods_schema(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await submit(
+            run, op, (await run.start_check())["check_id"], {"method": "os_signal", "source": "x"}
+        )
+
+
+@scenario("malformed_upload")
+async def a_form_without_the_method(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(
+            run, op, Refs(check_id=(await run.start_check())["check_id"]), files=form({"a": "b"})
+        )
+
+
+def png(size: tuple[int, int], mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size).save(out, format="PNG")
+    return out.getvalue()
+
+
+BAD_IMAGES = {
+    "unsupported_image_type": b"GIF89a" + b"\0" * 64,
+    "image_unreadable": b"\x89PNG\r\n\x1a\n" + b"\0" * 64,
+    "image_too_large": b"\xff\xd8\xff" + b"\0" * 4000,  # the method takes up to 2048 bytes here
+    "image_too_many_pixels": png((6000, 6000), mode="1"),  # a few KB, 108 MB decoded
+    "image_too_small": png((16, 200)),
+}
+
+
+def a_bad_image(code: str) -> Scenario:
+    async def send_it(env: Env, op: str) -> httpx.Response:
+        limits = {"images": {"max_bytes": 2048}} if code == "image_too_large" else {}
+        async with running(estimation_settings(env.vendor(), **limits)) as run:
+            return await image(run, op, (await run.start_check())["check_id"], BAD_IMAGES[code])
+
+    return send_it
+
+
+SCENARIOS.update({code: a_bad_image(code) for code in BAD_IMAGES})
+
+
+@scenario("method_unavailable")
+async def a_method_whose_circuit_is_open(env: Env, op: str) -> httpx.Response:
+    settings = estimation_settings(env.vendor(), "status/500", failure_threshold=1, recovery_seconds=60)
+    async with running(settings) as run:
+        check_id = (await run.start_check())["check_id"]
+        assert problem(await image(run, op, check_id, face())) == (503, "provider_unavailable")
+        return await image(run, op, check_id, face())
+
+
+@scenario("provider_unavailable")
+async def a_vendor_that_fails(env: Env, op: str) -> httpx.Response:
+    async with running(estimation_settings(env.vendor(), "status/503")) as run:
+        return await image(run, op, (await run.start_check())["check_id"], face())
+
+
+@scenario("provider_bad_response")
+async def a_vendor_that_answers_nonsense(env: Env, op: str) -> httpx.Response:
+    async with running(estimation_settings(env.vendor(), "malformed")) as run:
+        return await image(run, op, (await run.start_check())["check_id"], face())
+
+
+class Gate:
+    """A provider for ``os_signal`` that waits inside its call until the test lets it answer."""
+
+    method_class: ClassVar[str] = "os_signal"
+    evidence_kinds: ClassVar[tuple[str, ...]] = ("os_signal",)
+    flow: ClassVar[Flow] = Flow.SUBMIT
+
+    def __init__(self) -> None:
+        self.inside = anyio.Event()
+        self.go = anyio.Event()
+
+    @property
+    def name(self) -> str:
+        return "os_signal"
+
+    def unavailable(self) -> Unavailability | None:
+        return None
+
+    async def submit(self, evidence: Mapping[str, Any], ctx: ProviderContext) -> Outcome:
+        self.inside.set()
+        await self.go.wait()
+        return Failure("signal_unavailable")
+
+
+class Broken(Gate):
+    """A provider for ``os_signal`` whose code fails: an exception that is not an ageband error."""
+
+    async def submit(self, evidence: Mapping[str, Any], ctx: ProviderContext) -> Outcome:
+        raise RuntimeError("vendor code failed")
+
+
+def with_os_signal(run: Running, provider: Gate) -> None:
+    """The app's providers, with ``os_signal`` replaced (a third party's provider, as the
+    registry would load one)."""
+    svc = run.services
+    providers = Registry({**{n: svc.providers.get(n) for n in svc.providers.names}, "os_signal": provider})
+    run.app.state.services = dataclasses.replace(svc, providers=providers)
+
+
+@scenario("check_busy")
+async def a_check_changed_during_the_providers_call(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        gate = Gate()
+        with_os_signal(run, gate)
+        check_id = (await run.start_check())["check_id"]
+        answers: list[httpx.Response] = []
+
+        async def slow() -> None:
+            answers.append(await submit(run, op, check_id, UNKNOWN_STATUS))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(slow)
+            await gate.inside.wait()
+            assert (await run.evidence(check_id, ADULT)).json()["outcome"] == "passed"
+            gate.go.set()
+        return answers[0]
+
+
+@scenario("provider_failed")
+async def a_provider_that_raises(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        with_os_signal(run, Broken())
+        return await submit(run, op, (await run.start_check())["check_id"], UNKNOWN_STATUS)
+
+
+# --- redirect methods -----------------------------------------------------------------------------------
+
+
+@scenario("return_url_not_allowed")
+async def a_return_url_off_the_allowlist(env: Env, op: str) -> httpx.Response:
+    async with running(oidc_settings(env.tmp_path, closed_port())) as run:
+        check_id = (await run.start_check())["check_id"]
+        return await send(run, op, Refs(check_id=check_id), params={"return_url": "https://evil.example/"})
+
+
+@scenario("identity_provider_unavailable")
+async def an_identity_provider_that_is_down(env: Env, op: str) -> httpx.Response:
+    if op == "startOidcLogin":
+        async with running(oidc_settings(env.tmp_path, closed_port())) as run:
+            return await send(run, op, Refs(check_id=(await run.start_check())["check_id"]))
+    stack = ExitStack()
+    issuer = stack.enter_context(mock_idp([]))
+    with stack:
+        async with running(oidc_settings(env.tmp_path, issuer)) as run:
+            state = await oidc_state(run, (await run.start_check())["check_id"])
+            stack.close()  # up for the start, down by the callback
+            return await send(run, op, Refs(state=state))
+
+
+@scenario("invalid_state")
+async def a_state_that_is_not_ours(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, Refs(state="not-a-state"))
+
+
+@scenario("state_used")
+async def a_callback_sent_twice(env: Env, op: str) -> httpx.Response:
+    async with running(oidc_settings(env.tmp_path, env.idp())) as run:
+        state = await oidc_state(run, (await run.start_check())["check_id"])
+        first = await send(run, op, Refs(state=state))
+        assert first.status_code == 303, first.text  # the code is refused: the check goes on
+        return await send(run, op, Refs(state=state))
+
+
+# --- re-checks and administration -----------------------------------------------------------------------
+
+
+@scenario("invalid_cursor")
+async def a_cursor_we_did_not_issue(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, params={"cursor": "not-a-cursor"})
+
+
+@scenario("dev_clock_disabled")
+async def the_clock_without_dev_clock(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op)
+
+
+@scenario("keys_not_reloadable")
+async def keys_fixed_at_start_up(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op)
+
+
+@scenario("keys_rejected")
+async def a_key_manifest_broken_since_start_up(env: Env, op: str) -> httpx.Response:
+    key, manifest = env.tmp_path / "active.pem", env.tmp_path / "keys.yaml"
+    write_key(generate_key(state=KeyState.active), key, "pem")
+    manifest.write_text(f"- {{path: {key}, state: active}}\n")
+    async with running(make_settings(tokens={"keys_file": manifest})) as run:
+        manifest.write_text("- {path: /nonexistent.pem, state: active}\n")
+        return await send(run, op)
+
+
+@scenario("policy_rejected")
+async def a_policy_broken_since_start_up(env: Env, op: str) -> httpx.Response:
+    policy = write_policy(env.tmp_path)
+    async with running(make_settings(policy_path=policy)) as run:
+        (policy / "default.yaml").write_text("apiVersion: [", encoding="utf-8")
+        return await send(run, op)
+
+
+# --- the tests ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", sorted(OPERATIONS))
+async def test_security_is_what_the_app_enforces(op: str) -> None:
+    schemes = [name for requirement in OPERATIONS[op][2].get("security", []) for name in requirement]
+    async with running() as run:
+        r = await send(run, op, headers={})
+        if not schemes:
+            assert r.status_code not in (401, 403), (op, r.status_code, r.text)
+            return
+        assert problem(r) == (401, "unauthorized"), (op, r.text)
+        assert r.headers["www-authenticate"] == "Bearer"
+        other = ADMIN if schemes == ["apiKey"] else AUTH
+        assert problem(await send(run, op, headers=other)) == (403, "forbidden"), op
+        r = await send(run, op)
+        assert r.status_code not in (401, 403), (op, r.status_code, r.text)
+
+
+@pytest.mark.parametrize(("op", "status", "code"), DOCUMENTED, ids=[f"{o}-{s}-{c}" for o, s, c in DOCUMENTED])
+async def test_each_documented_problem_is_answered(
+    op: str, status: int, code: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    assert code in SCENARIOS, f"no scenario for {code}: add one to this module"
+    r = await SCENARIOS[code](Env(tmp_path, request), op)
+    assert problem(r) == (status, code), r.text
+
+
+def test_every_scenario_is_for_a_documented_code() -> None:
+    assert set(SCENARIOS) <= {code for _, _, code in DOCUMENTED}
+
+
+def test_the_document_declares_problems_and_security_of_its_own() -> None:
+    """The checks above need something to check: every secured operation and business errors."""
+    codes = {code for _, _, code in DOCUMENTED}
+    assert {"unauthorized", "unknown_jurisdiction", "invalid_cursor", "validation_failed"} <= codes
+    public = {op for op, (_, _, o) in OPERATIONS.items() if "security" not in o}
+    assert public == {
+        "getJwks", "healthz", "readyz", "getMetrics", "getPrivacyInventory", "oidcCallback"
+    }  # fmt: skip
+    admin = {op for op, (_, _, o) in OPERATIONS.items() if o.get("security") == [{"adminKey": []}]}
+    assert admin == {"advanceClock", "reloadSigningKeys", "reloadPolicy"}
+    assert DOC["components"]["securitySchemes"]["adminKey"] == {
+        "type": "http", "scheme": "bearer", "description": "An admin credential (clients file: admins)."
+    }  # fmt: skip
