@@ -43,3 +43,17 @@ def test_every_schema_reference_resolves() -> None:
     assert refs, "no references found: the check proves nothing"
     assert refs <= set(doc["components"]["schemas"]), refs - set(doc["components"]["schemas"])
     assert "#/$defs/" not in text
+
+
+def test_the_yaml_has_no_anchors_or_aliases() -> None:
+    text = (ROOT / "openapi.yaml").read_text()
+    assert not re.search(r"[&*]id\d{3}", text)
+    assert text.count("$ref: '#/components/schemas/Problem'") > 20  # repeated in full, not aliased
+
+
+def test_operation_ids_are_the_endpoints_names_in_camel_case() -> None:
+    doc = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]*)*", i) for i in ids), ids
+    assert {"createCheck", "submitEvidence", "refreshToken", "decide", "listDueRechecks"} <= set(ids)
