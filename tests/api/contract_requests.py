@@ -40,6 +40,7 @@ class Refs:
 
 def sample(op_id: str, refs: Refs) -> dict[str, Any]:
     """A valid request's input for the operation: ``json``, ``files`` (a multipart form), ``params``."""
+    # The actor by its token once the refs hold a real one, else by a band.
     party = {"token": refs.token} if refs.token != Refs.token else {"band": "18_plus"}
     decision = {"action": "profile.view", "jurisdiction": "default", "actor": party}
     samples: dict[str, dict[str, Any]] = {

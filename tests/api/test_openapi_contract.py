@@ -128,8 +128,11 @@ def clients(tmp_path: Path, jurisdictions: tuple[str, ...] = ("*",)) -> Path:
     return path
 
 
-def oidc_settings(tmp_path: Path, issuer: str, **overrides: Any) -> Settings:
-    """A redirect method ``bank`` in the default jurisdiction's waterfall (not in US-CA's)."""
+def oidc_settings(
+    tmp_path: Path, issuer: str, more: dict[str, Any] | None = None, **overrides: Any
+) -> Settings:
+    """A redirect method ``bank`` in the default jurisdiction's waterfall (not in US-CA's), and
+    ``more`` provider instances enabled."""
     config = {
         "issuer": issuer, "client_id": "ageband-test", "client_secret": "s3cret",
         "redirect_uri": "http://localhost/v1/oidc/bank/callback", "scopes": ["openid"],
@@ -149,8 +152,8 @@ def oidc_settings(tmp_path: Path, issuer: str, **overrides: Any) -> Settings:
         policy_path=policy,
         clients_file=clients(tmp_path),
         providers={
-            "enabled": ["bank", "os_signal", "self_declaration"],
-            "instances": {"bank": {"type": "eid_oidc", "config": config}},
+            "enabled": ["bank", "os_signal", "self_declaration", *(more or {})],
+            "instances": {"bank": {"type": "eid_oidc", "config": config}, **(more or {})},
         },
         **overrides,
     )
@@ -192,7 +195,7 @@ async def submit(
         return await send(run, op, refs, json=evidence)
     if op == "uploadEvidence":
         return await send(run, op, refs, files=form({k: str(v) for k, v in evidence.items()}, **files))
-    raise unsupported(op, "evidence")
+    raise AssertionError(f"{op} takes no evidence")
 
 
 async def image(run: Running, op: str, check_id: str, data: bytes) -> httpx.Response:
@@ -447,14 +450,8 @@ async def a_method_the_jurisdiction_does_not_offer(env: Env, op: str) -> httpx.R
                 assert (await run.evidence(check_id, UNKNOWN_STATUS)).json()["outcome"] == "failed"
             return await submit(run, op, check_id, UNKNOWN_STATUS)
     # facial_estimation and bank are methods of the deployment, not of US-CA's waterfall
-    settings = oidc_settings(env.tmp_path, closed_port())
-    enabled = [*settings.providers.enabled, "facial_estimation"]
-    instances = {**settings.providers.instances}
-    instances["facial_estimation"] = estimation_settings(env.vendor()).providers.instances[
-        "facial_estimation"
-    ]
-    providers = settings.providers.model_copy(update={"enabled": enabled, "instances": instances})
-    async with running(settings.model_copy(update={"providers": providers})) as run:
+    estimation = {"type": "http_estimation", "config": env.vendor().config()}
+    async with running(oidc_settings(env.tmp_path, closed_port(), {"facial_estimation": estimation})) as run:
         check_id = (await run.start_check(jurisdiction="US-CA"))["check_id"]
         return await send(run, op, Refs(check_id=check_id, method="facial_estimation", provider="bank"))
 
@@ -498,12 +495,12 @@ def png(size: tuple[int, int], mode: str = "RGB") -> bytes:
     return out.getvalue()
 
 
-BAD_IMAGES = {
-    "unsupported_image_type": b"GIF89a" + b"\0" * 64,
-    "image_unreadable": b"\x89PNG\r\n\x1a\n" + b"\0" * 64,
-    "image_too_large": b"\xff\xd8\xff" + b"\0" * 4000,  # the method takes up to 2048 bytes here
-    "image_too_many_pixels": png((6000, 6000), mode="1"),  # a few KB, 108 MB decoded
-    "image_too_small": png((16, 200)),
+BAD_IMAGES: dict[str, Callable[[], bytes]] = {
+    "unsupported_image_type": lambda: b"GIF89a" + b"\0" * 64,
+    "image_unreadable": lambda: b"\x89PNG\r\n\x1a\n" + b"\0" * 64,
+    "image_too_large": lambda: b"\xff\xd8\xff" + b"\0" * 4000,  # the method takes 2048 bytes here
+    "image_too_many_pixels": lambda: png((6000, 6000), mode="1"),  # a few KB, 108 MB decoded
+    "image_too_small": lambda: png((16, 200)),
 }
 
 
@@ -511,7 +508,7 @@ def a_bad_image(code: str) -> Scenario:
     async def send_it(env: Env, op: str) -> httpx.Response:
         limits = {"images": {"max_bytes": 2048}} if code == "image_too_large" else {}
         async with running(estimation_settings(env.vendor(), **limits)) as run:
-            return await image(run, op, (await run.start_check())["check_id"], BAD_IMAGES[code])
+            return await image(run, op, (await run.start_check())["check_id"], BAD_IMAGES[code]())
 
     return send_it
 
