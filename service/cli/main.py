@@ -124,12 +124,15 @@ def clients_new_key() -> None:
 def policy_validate(
     path: Annotated[Path, typer.Argument(help="Policy file or directory.")] = Path("policies"),
 ) -> None:
-    """Load a policy as the service would, and report every error with file, line and path."""
+    """Load a policy as the service would, and report every error in every file with file, line
+    and path."""
     try:
         policy = load_policy(path)
     except PolicyError as exc:
         for issue in exc.issues:
             err.print(f"[red]error[/] {issue}", highlight=False)
+        files = len({i.file for i in exc.issues})
+        err.print(f"{len(exc.issues)} error(s) in {files} file(s)", highlight=False)
         raise typer.Exit(1) from None
     out.print(f"[green]ok[/] version {policy.version}: {', '.join(sorted(policy.jurisdictions))}")
 
