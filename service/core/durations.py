@@ -52,3 +52,18 @@ Duration = Annotated[
     BeforeValidator(_iso_only),
     WithJsonSchema({"type": "string", "format": "duration", "pattern": ISO_DURATION}),
 ]
+
+
+def format_duration(value: timedelta) -> str:
+    """The ISO 8601 spelling in days and time (``P365D``, ``PT15M``, ``P1DT12H``), as policy
+    files write it; never years or months, whose length would be a convention."""
+    sign = "-" if value < timedelta(0) else ""
+    value = abs(value)
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    second = f"{seconds + value.microseconds / 1e6:.6f}".rstrip("0").rstrip(".")
+    time = f"{hours}H" if hours else ""
+    time += f"{minutes}M" if minutes else ""
+    time += f"{second}S" if second != "0" else ""
+    text = (f"{value.days}D" if value.days else "") + (f"T{time}" if time else "")
+    return f"{sign}P{text}" if text else "PT0S"

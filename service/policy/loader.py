@@ -322,6 +322,7 @@ def _jurisdiction(
         return None
     return Jurisdiction(
         code=code,
+        extends=spec.extends,
         required_level=required,
         waterfall=tuple(values["waterfall"]),
         on_inconclusive=values["on_inconclusive"],
