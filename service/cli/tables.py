@@ -15,6 +15,7 @@ def fitting_table(columns: Sequence[str], title: str | None = None) -> Table:
     """A table whose cells wrap (long names fold) to fit the console: nothing is ellipsised."""
     table = Table(title=title, title_justify="left")
     for name in columns:
+        # No min_width: rich crops a table whose minimum widths exceed the console.
         table.add_column(name, overflow="fold", no_wrap=False)
     return table
 
