@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from service.core.durations import Duration
+from service.core.durations import Duration, format_duration
 
 DURATION: TypeAdapter[timedelta] = TypeAdapter(Duration)
 
@@ -59,3 +61,26 @@ def test_json_schema_says_string_of_format_duration_with_the_pattern() -> None:
     assert schema["type"] == "string"
     assert schema["format"] == "duration"
     assert schema["pattern"].startswith("^-?P")
+
+
+@given(st.timedeltas(min_value=timedelta(days=-3650), max_value=timedelta(days=3650)))
+def test_format_duration_reads_back_as_the_same_duration(value: timedelta) -> None:
+    text = format_duration(value)
+    assert "Y" not in text and text.count("M") <= 1  # days and time only, never years or months
+    assert DURATION.validate_python(text) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (timedelta(days=365), "P365D"),
+        (timedelta(hours=336), "P14D"),
+        (timedelta(minutes=15), "PT15M"),
+        (timedelta(days=1, hours=12), "P1DT12H"),
+        (timedelta(seconds=61.5), "PT1M1.5S"),
+        (timedelta(0), "PT0S"),
+        (timedelta(days=-1), "-P1D"),
+    ],
+)
+def test_format_duration_spells_durations_as_policies_do(value: timedelta, text: str) -> None:
+    assert format_duration(value) == text
