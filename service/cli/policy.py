@@ -1,6 +1,7 @@
 """``ageband policy lint | test | explain | diff``: the policy owner's toolkit.
 
-Coloured tables on a terminal; plain, tab-separated lines otherwise (CI logs, pipes, golden files).
+Tables that wrap to the width of a terminal; elsewhere (CI logs, pipes, golden files) a title
+line and plain, tab-separated rows.
 """
 
 from __future__ import annotations
