@@ -22,7 +22,7 @@ def _walkthrough_script() -> str:
 def test_the_readme_walkthrough_runs_and_keeps_its_files_in_a_mktemp_folder(tmp_path: Path) -> None:
     script = _walkthrough_script()
     assert script.startswith("API=http://127.0.0.1:8080\n")
-    server = ServiceProcess({"AGEBAND_DEV_CLOCK": "true"}, tmp_path / "serve.log").wait_ready()
+    server = ServiceProcess({}, tmp_path / "serve.log", args=("--dev-clock",)).wait_ready()
     try:
         scratch = tmp_path / "scratch"
         scratch.mkdir()
