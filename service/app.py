@@ -225,3 +225,8 @@ def create_app(
     if tracing is not None:  # outermost: the span covers everything else
         app.add_middleware(TraceRequests, tracing=tracing)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app from ``AGEBAND_`` variables alone: what each ``serve --workers`` process builds."""
+    return create_app(Settings())

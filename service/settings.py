@@ -1,5 +1,6 @@
 """Settings from ``AGEBAND_`` environment variables (nested with ``__``), e.g.
-``AGEBAND_STORE__BACKEND=redis`` or ``AGEBAND_TOKENS__LIFETIME=PT5M``.
+``AGEBAND_STORE__BACKEND=redis`` or ``AGEBAND_TOKENS__LIFETIME=PT5M``. Durations are ISO 8601
+strings, as in policy files: ``AGEBAND_TOKENS__LIFETIME=300`` is refused, not read as seconds.
 
 Production mode refuses development shortcuts: generated keys, missing peppers, the demo
 client and the settable clock.
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.core.durations import Duration
 from service.policy.packaged import bundled_policy_dir
 
 
@@ -40,7 +42,8 @@ class KeyFile(BaseModel):
 
 class TokenSettings(BaseModel):
     issuer: str = "urn:ageband:dev"
-    lifetime: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(seconds=30), le=timedelta(hours=1))
+    # ISO 8601 only (PT5M): a bare number is refused rather than read as seconds.
+    lifetime: Duration = Field(default=timedelta(minutes=5), ge=timedelta(seconds=30), le=timedelta(hours=1))
     keys: list[KeyFile] = Field(default_factory=list, description="PEM or JWK files with their state.")
     keys_file: Path | None = Field(
         default=None,

@@ -70,6 +70,33 @@ def test_policy_validate_reports_file_line_and_path(tmp_path: Path) -> None:
     assert "unknown method 'telepathy'" in result.output
 
 
+def test_policy_validate_reports_every_error_in_every_file_in_one_pass(tmp_path: Path) -> None:
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    for pack in POLICIES.glob("*.yaml"):
+        (folder / pack.name).write_text(pack.read_text())
+    breaks = {  # one kind of error per pack: schema, reference, YAML, bare-number duration
+        "GB.yaml": ("    extends: default\n", "    extends: default\n    colour: red\n"),
+        "AU.yaml": ("    extends: default\n", "    extends: default\n    waterfall: [telepathy]\n"),
+        "EU.yaml": ("    extends: default\n", "    extends: default\n    extends: default\n"),
+        "US.yaml": ("    extends: default\n", "    extends: default\n    grace: 14\n"),
+    }
+    for name, (old, new) in breaks.items():
+        text = (folder / name).read_text()
+        assert old in text
+        (folder / name).write_text(text.replace(old, new, 1))
+    result = runner.invoke(app, ["policy", "validate", str(folder)])
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("error ")]
+    assert [e.split(":")[0].rsplit("/", 1)[1] for e in errors] == ["AU.yaml", "EU.yaml", "GB.yaml", "US.yaml"]
+    assert "jurisdictions.AU.waterfall[0]: unknown method 'telepathy'" in errors[0]
+    assert "jurisdictions.EU.extends: duplicate key" in errors[1]
+    assert "jurisdictions.GB.colour: Extra inputs are not permitted" in errors[2]
+    assert "jurisdictions.US.grace: a bare number is not a duration" in errors[3]
+    assert "P14D" in errors[3]
+    assert "4 error(s) in 4 file(s)" in result.output
+
+
 def test_openapi_check_passes_on_the_committed_file_and_fails_on_drift(tmp_path: Path) -> None:
     assert runner.invoke(app, ["openapi", "--out", str(ROOT / "openapi.yaml"), "--check"]).exit_code == 0
     stale = tmp_path / "openapi.yaml"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,21 @@ def test_production_refuses_development_shortcuts() -> None:
         assert needed in text
     with pytest.raises(ValidationError, match="AGEBAND_DEV_CLOCK"):
         make_settings(env="production", dev_clock=True)
+
+
+def test_token_lifetime_is_an_iso_8601_duration_not_a_number_of_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.settings import Settings
+
+    monkeypatch.setenv("AGEBAND_TOKENS__LIFETIME", "300")
+    with pytest.raises(ValidationError) as err:
+        Settings()
+    assert "tokens.lifetime" in str(err.value)
+    assert "a bare number is not a duration" in str(err.value)
+    assert "PT300S (300 seconds)" in str(err.value)
+    monkeypatch.setenv("AGEBAND_TOKENS__LIFETIME", "PT10M")
+    assert Settings().tokens.lifetime == timedelta(minutes=10)
 
 
 @pytest.mark.anyio

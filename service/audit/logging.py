@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, TextIO
 
 import orjson
@@ -39,7 +39,7 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
-            utc_timestamp,
+            UtcTimestamp(),
             pii_guard,
             redact_urls,
             stream,
@@ -101,21 +101,25 @@ def render_json(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
-# [(second, "YYYY-MM-DDTHH:MM:SS")]: the pair is replaced whole, so a reader on another thread
-# never pairs a second with another second's text.
-_STAMP: list[tuple[int, str]] = [(-1, "")]
-
-
-def utc_timestamp(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+class UtcTimestamp:
     """ISO 8601 UTC with microseconds (``2026-11-22T12:30:01.123456Z``). The text up to the
-    second is formatted once per second: datetime formatting was most of a log line's cost."""
-    now = time.time()
-    second = int(now)
-    stamp = _STAMP[0]
-    if stamp[0] != second:
-        stamp = _STAMP[0] = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    event["timestamp"] = f"{stamp[1]}.{int((now - second) * 1_000_000):06d}Z"
-    return event
+    second is formatted once per second: datetime formatting was most of a log line's cost.
+    ``now`` is the time source (seconds since the epoch), injectable for tests."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self._now = now
+        # (second, "YYYY-MM-DDTHH:MM:SS"), replaced whole: a reader on another thread never
+        # pairs a second with another second's text.
+        self._stamp: tuple[int, str] = (-1, "")
+
+    def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        now = self._now()
+        second = int(now)
+        stamp = self._stamp
+        if stamp[0] != second:
+            stamp = self._stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        event["timestamp"] = f"{stamp[1]}.{int((now - second) * 1_000_000):06d}Z"
+        return event
 
 
 def get_logger(name: str = "ageband") -> Any:

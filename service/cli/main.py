@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +16,7 @@ from service.cli import policy as policy_cli
 from service.cli.openapi import render_openapi
 from service.cli.privacy import privacy_app
 from service.cli.worker import worker
+from service.cli.workers import shared_development_secrets, worker_refusals
 from service.clients.registry import hash_key
 from service.policy.loader import load_policy
 from service.policy.schema import render_policy_schema
@@ -48,14 +50,19 @@ def serve(
     dev_clock: Annotated[
         bool, typer.Option("--dev-clock", help="Settable clock for demos: POST /v1/admin/clock.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Worker processes, e.g. one per core; more than one needs the Redis store."
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
 
-    from service.app import create_app
-
-    overrides: dict[str, object] = {"dev_clock": True} if dev_clock else {}
-    settings = Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings merges env
+    if dev_clock:
+        os.environ["AGEBAND_DEV_CLOCK"] = "true"  # read by every worker's own Settings
+    settings = Settings()
     try:
         load_policy(settings.policy_path)  # fail fast, with a readable error, before binding
     except PolicyError as exc:
@@ -65,14 +72,28 @@ def serve(
     # the signal to the handler it found. Ours makes that drained stop a clean exit 0 (and a
     # SIGTERM before uvicorn listens a prompt one).
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.http.host,
-        port=port or settings.http.port,
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": host or settings.http.host,
+        "port": port or settings.http.port,
+        "access_log": False,
+        "log_level": "warning",
+        "server_header": False,
+    }
+    if workers == 1:
+        from service.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    refusals = worker_refusals(settings, workers)
+    if refusals:
+        for refusal in refusals:
+            err.print(f"[bold red]cannot start {workers} workers[/]: {refusal}", highlight=False)
+        raise typer.Exit(2)
+    with shared_development_secrets(settings) as notes:
+        for note in notes:
+            err.print(f"[bold yellow]development[/]: {note}", highlight=False)
+        # Each worker is a fresh process that builds its own app from the same environment.
+        uvicorn.run("service.app:app_from_environment", factory=True, workers=workers, **options)
 
 
 @app.command()
@@ -124,12 +145,15 @@ def clients_new_key() -> None:
 def policy_validate(
     path: Annotated[Path, typer.Argument(help="Policy file or directory.")] = Path("policies"),
 ) -> None:
-    """Load a policy as the service would, and report every error with file, line and path."""
+    """Load a policy as the service would, and report every error in every file with file, line
+    and path."""
     try:
         policy = load_policy(path)
     except PolicyError as exc:
         for issue in exc.issues:
             err.print(f"[red]error[/] {issue}", highlight=False)
+        files = len({i.file for i in exc.issues})
+        err.print(f"{len(exc.issues)} error(s) in {files} file(s)", highlight=False)
         raise typer.Exit(1) from None
     out.print(f"[green]ok[/] version {policy.version}: {', '.join(sorted(policy.jurisdictions))}")
 

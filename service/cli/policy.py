@@ -1,20 +1,23 @@
 """``ageband policy lint | test | explain | diff``: the policy owner's toolkit.
 
-Coloured tables on a terminal; plain, tab-separated lines otherwise (CI logs, pipes, golden files).
+Tables that wrap to the width of a terminal; elsewhere (CI logs, pipes, golden files) a title
+line and plain, tab-separated rows.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from service.policy.bundle import key_string
+from service.cli.policy_diff import SUMMARY_COLUMNS, headline, summary_rows
+from service.cli.tables import print_table
 from service.policy.compiled import Policy
+from service.policy.diff import diff_policies, grouped, party_label
 from service.policy.interactions import PartyKey, evaluate
 from service.policy.lint import lint
 from service.policy.loader import load_policy
@@ -29,10 +32,6 @@ def _party(band: str | None, level: str | None) -> PartyKey:
     return (None, None) if band in (None, "unknown") else (band, level)
 
 
-def _label(key: PartyKey) -> str:
-    return key_string(key).rstrip(":").replace(":", "@") or "unknown"
-
-
 def _load(path: Path, err: Console) -> Policy:
     try:
         return load_policy(path)
@@ -40,21 +39,6 @@ def _load(path: Path, err: Console) -> Policy:
         for issue in exc.issues:
             err.print(f"[red]error[/] {issue}", highlight=False)
         raise typer.Exit(1) from None
-
-
-def _table(out: Console, title: str, columns: list[str], rows: list[list[str]]) -> None:
-    if out.is_terminal:
-        table = Table(title=title)
-        for c in columns:
-            table.add_column(c)
-        for r in rows:
-            table.add_row(*r)
-        out.print(table)
-    else:
-        # Real tabs (rich would expand them): one row per line, for pipes, CI logs and diffs.
-        typer.echo("\t".join(columns))
-        for r in rows:
-            typer.echo("\t".join(r))
 
 
 out = Console(soft_wrap=True)
@@ -137,7 +121,7 @@ def policy_explain(
     _, trace = evaluate(scope_of(juris, policy.levels), action, a, t)
     effect = "[green]ALLOW[/]" if outcome.allowed else "[red]DENY[/]"
     out.print(
-        f"{effect} {jurisdiction} {action}: actor {_label(a)} → target {_label(t)}\n"
+        f"{effect} {jurisdiction} {action}: actor {party_label(a)} → target {party_label(t)}\n"
         f"rule {outcome.rule}, reason {outcome.reason}: {policy.text(outcome.message, None)}",
         highlight=False,
     )
@@ -163,43 +147,63 @@ def policy_explain(
         ]
         for s in trace
     ]
-    _table(out, "rules in order", ["rule", "effect", "priority", "matched", "why", "decides"], rows)
+    print_table(out, "rules in order", ["rule", "effect", "priority", "matched", "why", "decides"], rows)
 
 
 def policy_diff(
     old: Annotated[Path, typer.Argument(help="The policy as it is.")],
     new: Annotated[Path, typer.Argument(help="The policy as proposed.")],
+    jurisdiction: Annotated[
+        list[str] | None, typer.Option("--jurisdiction", "-j", help="Only this jurisdiction (repeatable).")
+    ] = None,
+    action: Annotated[
+        list[str] | None, typer.Option("--action", "-a", help="Only decisions on this action (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Rows shown per list of changes.")] = 50,
+    full: Annotated[bool, typer.Option("--full", help="Show every row (no --limit).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Every change as JSON (never limited).")] = False,
 ) -> None:
-    """Every decision that changes: jurisdiction × action × actor band × target band."""
+    """What changes: a summary per jurisdiction and action, then settings (re-checks, waterfall,
+    grace, attempts, levels, rules, texts) and decisions (jurisdiction × action × actor × target).
+
+    A new jurisdiction is compared with the one it extends."""
     a, b = _load(old, err), _load(new, err)
-    out.print(f"policy {a.version} → {b.version}", highlight=False)
-    rows: list[list[str]] = []
-    codes = sorted(set(a.jurisdictions) | set(b.jurisdictions))
-    actions = sorted(set(a.actions) | set(b.actions))
-    keys = sorted(set(a.tables.party_keys) | set(b.tables.party_keys), key=lambda k: (k[0] or "", k[1] or ""))
-    for code in codes:
-        for action in actions:
-            for actor in keys:
-                for target in keys:
-                    before = _cell(a, code, action, actor, target)
-                    after = _cell(b, code, action, actor, target)
-                    if before != after:
-                        rows.append([code, action, _label(actor), _label(target), before, after])
-    if not rows:
-        out.print("no decision changes", highlight=False)
+    for flag, wanted, known in (
+        ("--jurisdiction", jurisdiction, {*a.jurisdictions, *b.jurisdictions}),
+        ("--action", action, {*a.actions, *b.actions}),
+    ):
+        if unknown := sorted(set(wanted or ()) - known):
+            err.print(
+                f"[red]error[/] {flag} {escape(', '.join(unknown))}: in neither policy "
+                f"(known: {escape(', '.join(sorted(known)))})",
+                highlight=False,
+            )
+            raise typer.Exit(2)
+    diff = diff_policies(a, b, jurisdiction or (), action or ())
+    if as_json:
+        typer.echo(json.dumps(diff.as_dict(), indent=2, ensure_ascii=False))
         return
-    _table(
-        out,
-        f"{len(rows)} decision(s) change",
-        ["jurisdiction", "action", "actor", "target", "old", "new"],
-        rows,
-    )
+    out.print(f"policy {diff.old_version} → {diff.new_version}", highlight=False)
+    out.print(headline(diff), highlight=False)
+    if not diff:
+        return
+    shown = None if full else limit
+    print_table(out, "summary", SUMMARY_COLUMNS, summary_rows(diff))
+    if diff.settings:
+        rows = [[s.jurisdiction, s.setting, s.old or "—", s.new or "—"] for s in diff.settings]
+        _capped(out, "setting changes", ["jurisdiction", "setting", "old", "new"], rows, shown)
+    if diff.decisions:
+        rows = [
+            [g.jurisdiction, g.action, g.actors, g.targets, g.old or "—", g.new or "—", str(g.cells)]
+            for g in grouped(diff)
+        ]
+        columns = ["jurisdiction", "action", "actor", "target", "old", "new", "cells"]
+        _capped(out, "decision changes", columns, rows, shown)
 
 
-def _cell(policy: Policy, code: str, action: str, actor: PartyKey, target: PartyKey) -> str:
-    cells = policy.tables.cells
-    try:
-        o = cells[code][action][actor][target]
-    except KeyError:
-        return "—"
-    return f"{'allow' if o.allowed else 'deny'} ({o.rule})"
+def _capped(out: Console, title: str, columns: list[str], rows: list[list[str]], shown: int | None) -> None:
+    if shown is not None and len(rows) > shown:
+        title = f"{title} (first {shown} of {len(rows)}: --full for all, or --jurisdiction / --action)"
+        rows = rows[:shown]
+    out.print()
+    print_table(out, title, columns, rows)

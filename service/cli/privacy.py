@@ -1,7 +1,8 @@
 """``ageband privacy``: the data inventory, the audit-log report and the store scan.
 
 Every command that checks something exits 1 when it finds a violation, so CI jobs and
-scheduled audits can run it; 2 means it could not run (a missing file, no Redis).
+scheduled audits can run it; 2 means it could not run (a missing file, no Redis). ``report`` and
+``scan-store`` show progress on stderr when it is a terminal, and nothing otherwise.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
+from service.cli.progress import progress
+from service.cli.tables import add_text_row, fitting_table
 from service.privacy.html import render_html
 from service.privacy.inventory import inventory_document
 from service.privacy.report import DEFAULT_EVIDENCE_BOUND_MS, Report, ReportOptions, build_report
@@ -43,9 +46,9 @@ def inventory_cmd(
     if as_json:
         _print_json(doc)
         return
-    table = Table(title="ageband data inventory")
-    for col in ("key class", "field", "type", "personal", "purpose", "retention"):
-        table.add_column(col)
+    table = fitting_table(
+        ("key class", "field", "type", "personal", "purpose", "retention"), "ageband data inventory"
+    )
     for kc in doc["key_classes"]:
         rows = [("(key name) " + p["name"], p) for p in kc["key_name_parts"]]
         rows += [(f["name"], f) for f in kc["fields"]]
@@ -54,14 +57,13 @@ def inventory_cmd(
                 ("(value)", {"type": kc["encoding"], "personal": kc["personal"], "purpose": kc["note"]})
             )
         for i, (name, f) in enumerate(rows):
-            table.add_row(
-                kc["key_class"] if i == 0 else "",
-                name,
-                str(f["type"]),
-                "yes" if f["personal"] else "no",
-                str(f["purpose"]),
-                kc["retention"] if i == 0 else "",
-            )
+            first = i == 0
+            personal = "yes" if f["personal"] else "no"
+            add_text_row(
+                table,
+                [kc["key_class"] if first else "", name, str(f["type"]), personal, str(f["purpose"]),
+                 kc["retention"] if first else ""],
+            )  # fmt: skip
     out.print(table)
     out.print(doc["personal_data_rule"], highlight=False)
 
@@ -86,7 +88,9 @@ def report_cmd(
     if missing:
         err.print(f"[red]no such file[/]: {', '.join(map(str, missing))}", highlight=False)
         raise typer.Exit(2)
-    report = build_report(logs, ReportOptions(evidence_bound_ms, tuple(checkpoints or ())))
+    options = ReportOptions(evidence_bound_ms, tuple(checkpoints or ()))
+    with progress("reading the log", total_bytes=sum(p.stat().st_size for p in logs)) as advance:
+        report = build_report(logs, options, on_read=advance)
     if html is not None:
         html.write_text(render_html(report), encoding="utf-8")
     if as_json:
@@ -160,7 +164,8 @@ def scan_store_cmd(
     async def run() -> StoreScan:
         client = Redis.from_url(redis_url, socket_connect_timeout=5)
         try:
-            return await scan_store(client, prefix)
+            with progress(f"keys scanned under {prefix}:") as advance:
+                return await scan_store(client, prefix, on_key=advance)
         finally:
             await client.aclose()
 
@@ -172,16 +177,15 @@ def scan_store_cmd(
     if as_json:
         _print_json(result.as_dict())
     else:
-        table = Table(title=f"keys under {prefix}:")
-        for col in ("key class", "keys", "without TTL", "TTL min (s)", "TTL p50 (s)", "TTL max (s)"):
-            table.add_column(col)
+        columns = ("key class", "keys", "without TTL", "TTL min (s)", "TTL p50 (s)", "TTL max (s)")
+        table = fitting_table(columns, f"keys under {prefix}:")
         for c in result.classes:
-            table.add_row(
-                c.key_class, str(c.keys), str(c.without_ttl), str(c.ttl_min), str(c.ttl_p50), str(c.ttl_max)
-            )
+            stats = (c.keys, c.without_ttl, c.ttl_min, c.ttl_p50, c.ttl_max)
+            add_text_row(table, [c.key_class, *map(str, stats)])
         out.print(table)
         for v in result.violations[:_SHOWN]:
-            out.print(f"[red]violation[/] {v.kind} ({v.key_class}) {v.key}: {v.detail}", highlight=False)
+            line = escape(f"{v.kind} ({v.key_class}) {v.key}: {v.detail}")
+            out.print(f"[red]violation[/] {line}", highlight=False)
         out.print(f"{result.keys} key(s), {len(result.violations)} violation(s)", highlight=False)
     if result.violations:
         raise typer.Exit(1)

@@ -17,10 +17,8 @@ LIMITS = ("per_sid", "per_device", "per_ip", "failures", "method_shopping")
 Problem = tuple[tuple[str | int, ...], str]  # path under the jurisdiction, message
 
 
-def compile_abuse(chain: Sequence[JurisdictionSpec], levels: Levels) -> tuple[Abuse, list[Problem]]:
-    """``chain`` is the jurisdiction and its ancestors, nearest first. Problems are reported
-    only for the nearest jurisdiction's own section (ancestors report their own)."""
-    problems = _problems(chain[0].abuse, levels) if chain and chain[0].abuse else []
+def compile_abuse(chain: Sequence[JurisdictionSpec]) -> Abuse:
+    """``chain`` is the jurisdiction and its ancestors, nearest first."""
     specs = [s.abuse for s in chain if s.abuse is not None]
     limits: dict[str, Limit | None] = {}
     for name in LIMITS:
@@ -37,10 +35,13 @@ def compile_abuse(chain: Sequence[JurisdictionSpec], levels: Levels) -> tuple[Ab
                 remember=sp.remember,
                 message=dict(sp.message),
             )
-    return Abuse(**limits, sanctions=sanctions), problems
+    return Abuse(**limits, sanctions=sanctions)
 
 
-def _problems(spec: AbuseSpec, levels: Levels) -> list[Problem]:
+def abuse_problems(spec: AbuseSpec | None, levels: Levels) -> list[Problem]:
+    """What is wrong with one jurisdiction's own section (each reports its own, not inherited ones)."""
+    if spec is None:
+        return []
     out: list[Problem] = []
     for name in LIMITS:
         limit: WindowLimit | None = getattr(spec, name)

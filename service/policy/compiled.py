@@ -89,6 +89,7 @@ class Jurisdiction:
     unknown_target: str = ""
     safety_resources: Mapping[str, tuple[Mapping[str, str], ...]] = field(default_factory=dict)
     abuse: Abuse = field(default_factory=Abuse)
+    extends: str | None = None  # the jurisdiction it inherits from, as written
 
     def recheck_interval(self, band: str, method: str) -> timedelta:
         """The shortest interval that applies: a record is never re-checked later than any allows."""

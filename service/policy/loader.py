@@ -1,10 +1,14 @@
-"""Load a policy file or directory: all-or-nothing, every error with file, line and path."""
+"""Load a policy file or directory: all-or-nothing, every error with file, line and path.
+
+One pass reports every error in every file: a file with errors is salvaged (see
+:mod:`service.policy.salvage`) so that the cross-references of the rest are still checked.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,16 +17,18 @@ from pydantic import ValidationError
 
 from service.core.bands import Band, BandError, BandSet
 from service.core.levels import Levels
-from service.policy.abuse import compile_abuse
+from service.policy.abuse import abuse_problems, compile_abuse
 from service.policy.compiled import Jurisdiction, Method, Policy
 from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
 from service.policy.rule_loader import build_tables, resolve, with_interactions
-from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, format_path, read
+from service.policy.salvage import Gaps, salvage
+from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, format_path, read_all
 
 MAX_CHECK_TTL = timedelta(minutes=15)
 SINGLE_SECTIONS = (
     "bands", "levels", "methods", "explanation", "default_locale", "retention", "actions", "messages",
 )  # fmt: skip
+REQUIRED_SECTIONS = ("bands", "levels", "methods", "explanation")
 DEFAULTS: dict[str, Any] = {"default_locale": "en", "retention": timedelta(days=400)}
 _BAND_FIELDS = {"lo": "min", "hi": "max", "name": "name"}  # core names → policy names
 
@@ -40,37 +46,67 @@ def policy_files(path: Path) -> list[Path]:
 
 
 def load_policy(path: Path) -> Policy:
+    """The compiled policy, or a :class:`PolicyError` with every issue of every file."""
+    files = policy_files(path)
     docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]] = []
-    issues: list[Issue] = []
-    for file in policy_files(path):
+    found: list[tuple[Path_, Issue]] = []
+    gaps = Gaps()
+    for file in files:
         try:
-            raw, src = read(file)
+            raw, src, problems = read_all(file)
         except PolicyError as exc:
-            issues.extend(exc.issues)
+            found.extend(((), i) for i in exc.issues)
+            gaps.files = True
             continue
         try:
-            docs.append((PolicyDocument.model_validate(raw), src, raw))
+            doc = PolicyDocument.model_validate(raw)
         except ValidationError as exc:
-            issues.extend(_validation_issues(exc, src))
-    if issues:
-        raise PolicyError(issues)
-    return _compile(docs)
+            problems += _validation_issues(exc, src)
+        if not problems:
+            docs.append((doc, src, raw))
+            continue
+        found += problems
+        if (kept := salvage(raw, [loc for loc, _ in problems], gaps)) is not None:
+            docs.append((kept[0], src, kept[1]))
+    issues = [issue for _, issue in found]
+    policy: Policy | None = None
+    if docs:
+        try:
+            policy = _compile(docs, gaps)
+        except PolicyError as exc:
+            issues += exc.issues
+    if policy is None or issues:
+        raise PolicyError(_by_file(issues, files))
+    return policy
 
 
-def _validation_issues(exc: ValidationError, src: SourceMap) -> Iterable[Issue]:
+def _by_file(issues: list[Issue], files: list[Path]) -> list[Issue]:
+    """Each file's issues together, by line, files in load order."""
+    order = {str(f): n for n, f in enumerate(files)}
+    return sorted(issues, key=lambda i: (order.get(i.file, -1), i.line or 0))
+
+
+def _validation_issues(exc: ValidationError, src: SourceMap) -> list[tuple[Path_, Issue]]:
+    out: list[tuple[Path_, Issue]] = []
     for err in exc.errors(include_url=False, include_input=False):
         loc: Path_ = tuple(err["loc"])
-        message = err["msg"]
+        at, message = loc, err["msg"]
         if loc[-1:] == ("[key]",):  # pydantic's marker for a mapping key that fails its pattern
-            loc, message = loc[:-1], f"invalid key: {message}"
-        yield Issue(src.file, src.line_for(loc), format_path(loc), message)
+            at, message = loc[:-1], f"invalid key: {message}"
+        out.append((loc, Issue(src.file, src.line_for(at), format_path(at), message)))
+    return out
 
 
 class _Checker:
-    """Collects cross-reference issues, each located in the file that declared the value."""
+    """Collects cross-reference issues, each located in the file that declared the value.
 
-    def __init__(self) -> None:
+    ``gaps`` are the parts other errors set aside: what they might have defined is not
+    reported missing.
+    """
+
+    def __init__(self, gaps: Gaps | None = None) -> None:
         self.issues: list[Issue] = []
+        self.gaps = gaps or Gaps()
 
     def add(self, src: SourceMap, path: Path_, message: str) -> None:
         issue = Issue(src.file, src.line_for(path), format_path(path), message)
@@ -78,8 +114,9 @@ class _Checker:
             self.issues.append(issue)
 
 
-def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> Policy:
-    chk = _Checker()
+def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]], gaps: Gaps) -> Policy:
+    """The policy; with gaps, only checked (it raises, maybe with no issues of its own)."""
+    chk = _Checker(gaps)
     single: dict[str, tuple[Any, SourceMap]] = {}
     juris: dict[str, tuple[JurisdictionSpec, SourceMap]] = {}
     empty: set[str] = set()
@@ -101,12 +138,12 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> Po
                 continue
             juris[code] = (spec, src)
     first = docs[0][1]
-    for section in ("bands", "levels", "methods", "explanation"):
-        if section not in single and section not in empty:
+    for section in REQUIRED_SECTIONS:
+        if section not in single and section not in empty and not gaps.lacks_section(section):
             chk.add(first, (), f"missing section {section!r} (in one of the policy files)")
-    if "default" not in juris:
+    if "default" not in juris and not gaps.lacks_entry("jurisdictions", "default"):
         chk.add(first, ("jurisdictions",), "a 'default' jurisdiction is required")
-    if chk.issues:
+    if chk.issues or any(s not in single for s in REQUIRED_SECTIONS):
         raise PolicyError(chk.issues)
     if "retention" in single and single["retention"][0] <= timedelta(0):
         chk.add(single["retention"][1], ("retention",), "must be more than 0")
@@ -119,18 +156,23 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]]) -> Po
         chk.add(levels_src, ("levels",), str(exc))
         raise PolicyError(chk.issues) from None
     methods = _methods(single["methods"], levels, chk)
+    method_names = set(methods) | gaps.entries.get("methods", set())
     jurisdictions = {
         code: j
         for code in juris
-        if (j := _jurisdiction(code, juris, bands, levels, methods, chk)) is not None
+        if (j := _jurisdiction(code, juris, bands, levels, method_names, chk)) is not None
     }
     actions = tuple(single["actions"][0]) if "actions" in single else ()
+    known_actions = (*actions, *sorted(gaps.entries.get("actions", ())))
     interactions = {
-        code: resolve(code, chain, bands, levels, actions, chk.add)
+        code: resolve(code, chain, bands, levels, known_actions, chk.add)
         for code in juris
-        if bands is not None and (chain := _chain(code, juris, _Checker()))
+        if bands is not None
+        and (chain := _chain(code, juris, _Checker(gaps)))
+        and ("actions" in single or not gaps.lacks_section("actions"))
+        and not any(gaps.touches(owner, "rules") for owner, _, _ in chain[1:])  # inherited rules unsure
     }
-    if chk.issues or bands is None:
+    if chk.issues or bands is None or gaps:
         raise PolicyError(chk.issues)
     jurisdictions = {code: with_interactions(j, interactions[code]) for code, j in jurisdictions.items()}
     explanation = single["explanation"][0]
@@ -213,12 +255,13 @@ def _chain(
             return None
         seen.add(current)
         if current not in juris:
-            _, src = juris[chain[-1][0]]
-            chk.add(
-                src,
-                ("jurisdictions", chain[-1][0], "extends"),
-                _unknown("jurisdiction", current, sorted(juris)),
-            )
+            if not chk.gaps.lacks_entry("jurisdictions", current):
+                _, src = juris[chain[-1][0]]
+                chk.add(
+                    src,
+                    ("jurisdictions", chain[-1][0], "extends"),
+                    _unknown("jurisdiction", current, sorted(juris)),
+                )
             return None
         spec, src = juris[current]
         chain.append((current, spec, src))
@@ -231,15 +274,19 @@ def _jurisdiction(
     juris: dict[str, tuple[JurisdictionSpec, SourceMap]],
     bands: BandSet | None,
     levels: Levels,
-    methods: dict[str, Method],
+    methods: Collection[str],
     chk: _Checker,
 ) -> Jurisdiction | None:
-    chain = _chain(code, juris, chk)
-    if chain is None or bands is None:
+    if bands is None:
         return None
     spec, src = juris[code]
     base = ("jurisdictions", code)
-    _check_refs(spec, src, base, bands, levels, methods, chk)
+    _check_refs(spec, src, base, bands, levels, methods, chk)  # its own, whatever it extends
+    for where, message in abuse_problems(spec.abuse, levels):
+        chk.add(src, (*base, *where), message)
+    chain = _chain(code, juris, chk)
+    if chain is None or any(chk.gaps.touches(owner) for owner, _, _ in chain):
+        return None  # with a field here or above set aside, what is inherited is unsure
 
     def inherited(field: str) -> Any:
         for _, s, _ in chain:
@@ -269,14 +316,13 @@ def _jurisdiction(
     if recheck_default is None:
         chk.add(src, base, "'recheck.default' is not set here or in any jurisdiction it extends")
     attempts = inherited("attempts")
-    abuse, abuse_problems = compile_abuse([s for _, s, _ in chain], levels)
-    for where, message in abuse_problems:
-        chk.add(src, (*base, *where), message)
+    abuse = compile_abuse([s for _, s, _ in chain])
     ttl = inherited("check_ttl")
     if any(v is None for v in values.values()) or recheck_default is None or missing:
         return None
     return Jurisdiction(
         code=code,
+        extends=spec.extends,
         required_level=required,
         waterfall=tuple(values["waterfall"]),
         on_inconclusive=values["on_inconclusive"],
@@ -298,7 +344,7 @@ def _check_refs(
     base: Path_,
     bands: BandSet,
     levels: Levels,
-    methods: dict[str, Method],
+    methods: Collection[str],
     chk: _Checker,
 ) -> None:
     """Check references where they are written, so the error points at the right line."""

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from service.core.durations import Duration
+
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 JurisdictionCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")]
 Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
@@ -62,9 +64,9 @@ class MethodSpec(_Model):
 
 
 class RecheckSpec(_Model):
-    default: timedelta | None = None
-    bands: dict[Name, timedelta] = Field(default_factory=dict)
-    methods: dict[Name, timedelta] = Field(default_factory=dict)
+    default: Duration | None = None
+    bands: dict[Name, Duration] = Field(default_factory=dict)
+    methods: dict[Name, Duration] = Field(default_factory=dict)
 
 
 class AttemptLimits(_Model):
@@ -142,15 +144,15 @@ class AbuseSignal(StrEnum):
 
 class WindowLimit(_Model):
     max: int = Field(ge=1, le=100_000, description="Most events allowed within one window.")
-    window: timedelta = Field(description="The window, opened by the first event.")
+    window: Duration = Field(description="The window, opened by the first event.")
 
 
 class SanctionSpec(_Model):
-    lock: timedelta | None = Field(default=None, description="Refuse checks and refreshes this long.")
+    lock: Duration | None = Field(default=None, description="Refuse checks and refreshes this long.")
     min_level: Name | None = Field(default=None, description="Level the next check must reach.")
     revoke_tokens: bool = Field(default=False, description="Void every outstanding token.")
     notify: bool = Field(default=True, description="Send the app a subject.flagged webhook.")
-    remember: timedelta = Field(
+    remember: Duration = Field(
         default=timedelta(days=30), description="How long a minimum level stays in force."
     )
     message: Localized = Field(description="What this means for the user, per locale.")
@@ -181,10 +183,10 @@ class JurisdictionSpec(_Model):
     on_inconclusive: OnInconclusive | None = None
     on_exhausted: OnExhausted | None = None
     recheck: RecheckSpec | None = None
-    grace: timedelta | None = None
+    grace: Duration | None = None
     attempts: AttemptLimits | None = None
     abuse: AbuseSpec | None = Field(default=None, description="Abuse limits and the sanctions they lead to.")
-    check_ttl: timedelta | None = Field(
+    check_ttl: Duration | None = Field(
         default=None, description="How long a check stays open (at most 15 minutes)."
     )
     rules: dict[Name, RuleSpec] | None = Field(
@@ -228,7 +230,7 @@ class PolicyDocument(_Model):
     methods: dict[Name, MethodSpec] | None = None
     explanation: Explanation | None = None
     default_locale: Locale | None = None
-    retention: timedelta | None = Field(default=None, description="How long an assurance record is kept.")
+    retention: Duration | None = Field(default=None, description="How long an assurance record is kept.")
     actions: dict[Name, ActionSpec] | None = Field(
         default=None, description="The actions interaction rules may name, e.g. profile.view."
     )

@@ -3,7 +3,8 @@
 Mapping keys are always read as strings (so ``13_15`` or ``no`` stay names), duplicate keys
 are errors, underscore-separated digits stay strings rather than YAML 1.1 integers, and so do
 the YAML 1.1 booleans other than true/false (``extends: no`` names Norway; pydantic still reads
-``yes``/``no`` as booleans where a field is one). Aliases may not refer to themselves and may
+``yes``/``no`` as booleans where a field is one), and so do YAML 1.1 base-60 numbers (``10:00``
+is not 600). Aliases may not refer to themselves and may
 not expand into more than ``MAX_POLICY_VALUES`` values.
 """
 
@@ -20,6 +21,7 @@ Path_ = tuple[str | int, ...]
 MAX_POLICY_BYTES = 2 * 1024 * 1024
 MAX_POLICY_VALUES = 100_000
 _INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 
 
@@ -68,6 +70,17 @@ def format_path(path: Path_) -> str:
 
 
 def read(file: Path) -> tuple[Any, SourceMap]:
+    """The file's value and where each part came from; any problem raises :class:`PolicyError`."""
+    raw, src, problems = read_all(file)
+    if problems:
+        raise PolicyError([issue for _, issue in problems])
+    return raw, src
+
+
+def read_all(file: Path) -> tuple[Any, SourceMap, list[tuple[Path_, Issue]]]:
+    """Like :func:`read`, but problems that leave the rest readable (a duplicate key, a key that
+    is not a plain name) are returned with the path they spoil, so the rest can still be checked.
+    A file that cannot be read at all raises :class:`PolicyError`."""
     src = SourceMap(str(file))
     try:
         size = file.stat().st_size
@@ -79,11 +92,12 @@ def read(file: Path) -> tuple[Any, SourceMap]:
     except UnicodeDecodeError:
         raise PolicyError([Issue(src.file, None, "", "not UTF-8 text")]) from None
     loader = yaml.SafeLoader(text)
+    problems: list[tuple[Path_, Issue]] = []
     try:
         node = loader.get_single_node()
         if node is None:
             raise PolicyError([Issue(src.file, 1, "", "the file is empty")])
-        return _build(loader, node, (), src, set()), src
+        return _build(loader, node, (), src, set(), problems), src, problems
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
@@ -97,7 +111,14 @@ def read(file: Path) -> tuple[Any, SourceMap]:
         loader.dispose()
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, src: SourceMap, above: set[int]) -> Any:
+def _build(
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: Path_,
+    src: SourceMap,
+    above: set[int],
+    problems: list[tuple[Path_, Issue]],
+) -> Any:
     line = node.start_mark.line + 1
     src.lines[path] = line
     if len(src.lines) > MAX_POLICY_VALUES:
@@ -109,35 +130,24 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, src: SourceMap
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                raise PolicyError(
-                    [
-                        Issue(
-                            src.file,
-                            key_node.start_mark.line + 1,
-                            format_path(path),
-                            "keys must be plain names",
-                        )
-                    ]
-                )
+                issue = Issue(src.file, key_line, format_path(path), "keys must be plain names")
+                problems.append((path, issue))
+                continue
             key = str(key_node.value)
-            if key in out:
-                raise PolicyError(
-                    [
-                        Issue(
-                            src.file,
-                            key_node.start_mark.line + 1,
-                            format_path((*path, key)),
-                            "duplicate key",
-                        )
-                    ]
-                )
-            out[key] = _build(loader, value_node, (*path, key), src, above)
+            if key in out:  # the first stays, so the rest of the file can still be checked
+                at = (*path, key)
+                problems.append((at, Issue(src.file, key_line, format_path(at), "duplicate key")))
+                continue
+            out[key] = _build(loader, value_node, (*path, key), src, above, problems)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*path, i), src, above) for i, item in enumerate(node.value)]
+        return [_build(loader, item, (*path, i), src, above, problems) for i, item in enumerate(node.value)]
     if node.tag == _INT and "_" in node.value:
         return node.value  # "13_15" is a band name, not the integer 1315
+    if node.tag in (_INT, _FLOAT) and ":" in node.value:
+        return node.value  # "10:00" stays as written, not the base-60 number 600
     if node.tag == _BOOL and node.value.lower() not in ("true", "false"):
         return node.value  # "no" is Norway, not False
     return loader.construct_object(node, deep=True)

@@ -13,6 +13,7 @@ import json
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +66,8 @@ class StoreScan:
         }
 
 
-async def scan_store(client: Redis, prefix: str) -> StoreScan:
+async def scan_store(client: Redis, prefix: str, on_key: Callable[[int], None] | None = None) -> StoreScan:
+    """``on_key`` is told of each key scanned (with 1), for progress."""
     entries = {e.key_class.name: e for e in inventory()}
     result = StoreScan(prefix)
     ttls: dict[str, list[int]] = defaultdict(list)
@@ -73,6 +75,8 @@ async def scan_store(client: Redis, prefix: str) -> StoreScan:
     async for raw_key in client.scan_iter(match=f"{_glob_escape(prefix)}:*", count=500):
         key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
         result.keys += 1
+        if on_key is not None:
+            on_key(1)
         kc = key_class_of(key, prefix)
         name = kc.name if kc else "unknown"
         if kc is None:

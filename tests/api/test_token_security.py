@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -214,13 +213,10 @@ async def test_token_over_8kb_is_inactive_without_being_parsed(target: Target) -
     # Correctly signed and otherwise valid: only its size is wrong.
     token = target.forge(claims=target.claims(pol="p" * 6000))
     assert MAX_TOKEN_BYTES < len(token) <= 9 * 1024
-    started = time.perf_counter()
-    for _ in range(200):
+    for _ in range(3):
         assert await target.introspect(token) == INACTIVE
-    elapsed = time.perf_counter() - started
     reasons = {e["reason"] for e in target.run.log_lines() if e.get("event") == "token.rejected"}
     assert reasons == {"invalid token: token too large"}  # the first check, before any decoding
-    assert elapsed < 10  # loose: 200 requests through the whole ASGI stack
 
 
 async def test_megabyte_introspection_body_is_413_before_parsing(target: Target) -> None:

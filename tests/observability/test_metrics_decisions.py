@@ -3,7 +3,6 @@ single and batch decisions, and a vendor's breaker state read at each scrape."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import Any
 
@@ -15,8 +14,10 @@ from factories import AUTH, PINNED, make_settings, running
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
+from providers.circuit import CircuitBreaker
 from service.app import create_app
 from service.core.clock import FixedClock
+from service.observability.metrics import Metrics
 
 pytestmark = pytest.mark.anyio
 
@@ -87,7 +88,7 @@ async def test_decisions_get_a_span_under_the_request_when_tracing_is_on() -> No
 
 async def test_http_estimation_circuit_state_is_read_at_every_scrape() -> None:
     vendor = shared_vendor()
-    config = vendor.config("status/500", retries=0, failure_threshold=2, recovery_seconds=0.3)
+    config = vendor.config("status/500", retries=0, failure_threshold=2, recovery_seconds=3600)
     settings = make_settings(
         providers={
             "enabled": ["self_declaration", "facial_estimation"],
@@ -106,6 +107,22 @@ async def test_http_estimation_circuit_state_is_read_at_every_scrape() -> None:
             assert r.status_code == 503, r.text
         _, found = await scrape(run.http)
         assert value(found, gauge, provider="facial_estimation") == 2  # open
-        await asyncio.sleep(0.35)
-        _, found = await scrape(run.http)
-        assert value(found, gauge, provider="facial_estimation") == 1  # half-open: a probe may go
+
+
+def test_a_breaker_moves_through_its_states_on_the_gauge_with_its_clock() -> None:
+    """Closed 0, open 2, half-open 1: each scrape reads the breaker as its clock stands."""
+    now = [100.0]
+    breaker = CircuitBreaker(failure_threshold=1, recovery_seconds=30, clock=lambda: now[0])
+    metrics = Metrics()
+    metrics.circuit("vendor", lambda: breaker.state.value)
+
+    def gauge() -> float | None:
+        return metrics.registry.get_sample_value("ageband_provider_circuit_state", {"provider": "vendor"})
+
+    assert gauge() == 0
+    breaker.failure()
+    assert gauge() == 2
+    now[0] += 29.9
+    assert gauge() == 2
+    now[0] += 0.1
+    assert gauge() == 1

@@ -71,6 +71,9 @@ def test_golden_cases_cover_the_required_errors() -> None:
         "band_gap",
         "empty_file",
         "section_in_two_files",
+        "errors_in_every_file",
+        "bare_number_durations",
     }
     assert required <= {p.stem for p in CASES}
     assert (GOLDEN / "section_in_two_files").is_dir()
+    assert (GOLDEN / "errors_in_every_file").is_dir()

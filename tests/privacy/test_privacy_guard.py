@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 from datetime import UTC, datetime, timedelta
 
 from service.audit.chain import AuditChain, AuditStream
-from service.audit.logging import configure_logging, get_logger
+from service.audit.logging import UtcTimestamp, configure_logging, get_logger
 
 
 def _lines(sink: io.StringIO) -> list[dict[str, object]]:
@@ -49,16 +48,26 @@ def test_exceptions_render_without_message_or_locals() -> None:
     assert any("in fails" in f for f in exception["frames"])
 
 
-def test_timestamps_are_iso_utc_with_microseconds_and_follow_the_clock() -> None:
+def test_timestamps_are_iso_utc_with_microseconds() -> None:
     sink = io.StringIO()
     configure_logging(sink=sink, audit=AuditStream(AuditChain("t")))
     before = datetime.now(UTC)
     get_logger().info("first")
-    time.sleep(1.1)  # across a second boundary: the cached date text must move on
-    get_logger().info("second")
     after = datetime.now(UTC)
-    stamps = [str(line["timestamp"]) for line in _lines(sink)]
-    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", s) for s in stamps), stamps
-    first, second = (datetime.fromisoformat(s) for s in stamps)
-    assert before - timedelta(seconds=1) < first < second <= after + timedelta(seconds=1)
-    assert (second - first) >= timedelta(seconds=1)
+    (line,) = _lines(sink)
+    stamp = str(line["timestamp"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp), stamp
+    assert before - timedelta(microseconds=1) <= datetime.fromisoformat(stamp) <= after
+
+
+def test_the_cached_date_text_moves_on_with_the_clock() -> None:
+    """The text up to the second is cached; a later second, or a later day, gets its own."""
+    times = iter([1_767_225_599.25, 1_767_225_599.999999, 1_767_225_600.5, 1_767_225_600.75])
+    stamp = UtcTimestamp(now=lambda: next(times))
+    got = [stamp(None, "info", {})["timestamp"] for _ in range(4)]
+    assert got == [
+        "2025-12-31T23:59:59.250000Z",
+        "2025-12-31T23:59:59.999999Z",
+        "2026-01-01T00:00:00.500000Z",
+        "2026-01-01T00:00:00.750000Z",
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from privacy_logs import flows_log, read_events, write_events
+from rendered_tables import WIDTH
 from typer.testing import CliRunner
 
 from service.audit.chain import AuditChain
@@ -99,3 +100,28 @@ async def test_a_recent_date_is_found_anywhere_but_the_events_own_timestamp(tmp_
         ("pii_in_log", "date_of_birth at detail", 0),
         ("pii_in_log", "date_of_birth at timestamp", 1),
     ]
+
+
+@pytest.mark.anyio
+async def test_progress_shows_on_a_terminal_and_never_in_pipes(tmp_path: Path) -> None:
+    log = await flows_log(tmp_path / "log.jsonl")
+    for args in (["privacy", "report", str(log)], ["privacy", "report", "--json", str(log)]):
+        piped = runner.invoke(app, args)
+        assert piped.exit_code == 0, piped.output
+        assert piped.stderr == ""
+    on_terminal = runner.invoke(app, ["privacy", "report", "--json", str(log)], env=WIDTH)
+    assert on_terminal.exit_code == 0, on_terminal.output
+    assert "reading the log" in on_terminal.stderr
+    assert json.loads(on_terminal.stdout)["ok"] is True  # stdout is the JSON alone
+
+
+def test_build_report_tells_how_much_it_has_read(tmp_path: Path) -> None:
+    log = tmp_path / "big.jsonl"
+    lines = [
+        json.dumps({"event": "noise", "n": i, "text": "grüße"}, ensure_ascii=False) for i in range(10_000)
+    ]
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    told: list[int] = []
+    build_report([log, log], on_read=told.append)
+    assert sum(told) == 2 * log.stat().st_size  # bytes in the end, though counted in characters
+    assert len(told) > 2  # as reading goes, not only at the end of each file

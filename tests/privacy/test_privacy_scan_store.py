@@ -9,9 +9,11 @@ from typing import Any
 import anyio
 import pytest
 import redis.asyncio
+from click.testing import Result
 from factories import make_settings, running
 from privacy_logs import run_flows
 from redis_server import delete_prefix, redis_url
+from rendered_tables import WIDTH, tables
 from typer.testing import CliRunner
 
 from service.cli.main import app
@@ -56,6 +58,41 @@ async def test_scan_store_reports_classes_ttls_and_violations() -> None:
             ("pii_in_store", "due_index"),
         } <= found
         assert "a@b.example" not in json.dumps(report["violations"])
+    finally:
+        await delete_prefix(admin, prefix)
+        await admin.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+async def test_scan_store_table_fits_80_columns_and_progress_shows_only_on_a_terminal() -> None:
+    url, prefix = redis_url(), f"scan{uuid.uuid4().hex[:8]}"
+    settings = make_settings(store={"backend": "redis", "redis_url": url, "prefix": prefix})
+    admin = redis.asyncio.Redis.from_url(url)
+    args = ["privacy", "scan-store", "--redis-url", url, "--prefix", prefix]
+
+    def run(*extra: str, env: dict[str, str] | None = None) -> Result:
+        return CliRunner().invoke(app, [*args, *extra], env=env)
+
+    try:
+        async with running(settings) as flows:
+            await run_flows(flows)
+        piped = await anyio.to_thread.run_sync(lambda: run("--json"))
+        assert piped.exit_code == 0, piped.output
+        assert piped.stderr == ""
+        classes = [c["key_class"] for c in json.loads(piped.stdout)["classes"]]
+
+        wide = await anyio.to_thread.run_sync(lambda: run(env=WIDTH))
+        assert wide.exit_code == 0, wide.output
+        assert f"keys scanned under {prefix}:" in wide.stderr
+        [table] = tables(wide.stdout)
+        assert all(len(line) <= 80 for line in table.lines)
+        assert not any("…" in line for line in table.lines)
+        assert table.header == ["keyclass", "keys", "withoutTTL", "TTLmin(s)", "TTLp50(s)", "TTLmax(s)"]
+        assert table.body[0] == "".join(classes)
+
+        as_json = await anyio.to_thread.run_sync(lambda: run("--json", env=WIDTH))
+        assert [c["key_class"] for c in json.loads(as_json.stdout)["classes"]] == classes
     finally:
         await delete_prefix(admin, prefix)
         await admin.aclose()

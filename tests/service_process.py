@@ -16,15 +16,20 @@ _START_TIMEOUT = 60.0  # imports and policy compilation on a loaded machine
 
 
 class ServiceProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, *, args: tuple[str, ...] = (), cwd: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.log = log
+        # Only the test's own AGEBAND_ settings: none leak in from the outer environment.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("AGEBAND_")}
         with log.open("wb") as out:
             self.proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-                [AGEBAND, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env={**os.environ, **env},
+                [AGEBAND, "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
+                env={**inherited, **env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                cwd=cwd,
             )
 
     def wait_ready(self) -> ServiceProcess:
