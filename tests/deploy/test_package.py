@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -38,14 +39,24 @@ def test_serve_from_an_empty_folder_completes_a_check_on_the_bundled_policy(tmp_
 
 def test_the_wheel_carries_every_bundled_pack_as_package_data(tmp_path: Path) -> None:
     assert UV.exists(), f"{UV} is missing: run ./scripts/install first"
+    # Built from a copy: a build in the checkout would rewrite its egg-info while other tests
+    # read the installed package's entry points from it.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for package in ("service", "providers"):
+        shutil.copytree(ROOT / package, source / package, symlinks=True, ignore=ignore)
+    shutil.copytree(POLICIES, source / "policies", ignore=shutil.ignore_patterns("tests", "schema"))
     subprocess.run(  # noqa: S603 - the pinned installer, fixed arguments
-        [str(UV), "build", "--quiet", "--out-dir", str(tmp_path), str(ROOT)],
+        [str(UV), "build", "--quiet", "--out-dir", str(tmp_path / "dist"), str(source)],
         check=True,
         timeout=300,
         env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
     )
     # Built from the sdist, as uv does by default: no stale build/ folder can fill the gaps.
-    (wheel,) = tmp_path.glob("ageband-*.whl")
+    (wheel,) = (tmp_path / "dist").glob("ageband-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         packed = {
             Path(name).name: archive.read(name)
