@@ -28,8 +28,8 @@ from service.policy.yaml_source import PolicyError
 PolicyPath = Annotated[Path, typer.Argument(help="Policy file or directory.")]
 
 
-def _party(band: str | None, level: str | None) -> PartyKey:
-    return (None, None) if band in (None, "unknown") else (band, level)
+def _party(band: str | None, level: str | None, upper: str | None = None) -> PartyKey:
+    return (None, None, None) if band in (None, "unknown") else (band, level, upper)
 
 
 def _load(path: Path, err: Console) -> Policy:
@@ -105,20 +105,26 @@ def policy_explain(
     action: Annotated[str, typer.Option(help="e.g. profile.view")],
     actor: Annotated[str, typer.Option(help="Actor band, or 'unknown'.")] = "unknown",
     target: Annotated[str, typer.Option(help="Target band, or 'unknown'.")] = "unknown",
-    actor_level: Annotated[str | None, typer.Option(help="Actor's assurance level.")] = None,
-    target_level: Annotated[str | None, typer.Option(help="Target's assurance level.")] = None,
+    actor_level: Annotated[str | None, typer.Option(help="Actor's assurance level (lower edge).")] = None,
+    target_level: Annotated[str | None, typer.Option(help="Target's assurance level (lower edge).")] = None,
+    actor_upper_level: Annotated[
+        str | None, typer.Option(help="How well the actor's band's upper edge is established.")
+    ] = None,
+    target_upper_level: Annotated[
+        str | None, typer.Option(help="How well the target's band's upper edge is established.")
+    ] = None,
     path: Annotated[Path, typer.Option("--policy", help="Policy file or directory.")] = Path("policies"),
 ) -> None:
     """The decision, the rule that made it, and why every other rule did or did not match."""
     policy = _load(path, err)
-    a, t = _party(actor, actor_level), _party(target, target_level)
+    a, t = _party(actor, actor_level, actor_upper_level), _party(target, target_level, target_upper_level)
     try:
         outcome = policy.tables.decide(jurisdiction, action, a, t)
     except Exception as exc:  # noqa: BLE001  # an AgebandError or KeyError: report, exit 2
         err.print(f"[red]error[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     juris = policy.jurisdiction(jurisdiction)
-    _, trace = evaluate(scope_of(juris, policy.levels), action, a, t)
+    _, trace = evaluate(scope_of(juris, policy.levels, policy.bands), action, a, t)
     effect = "[green]ALLOW[/]" if outcome.allowed else "[red]DENY[/]"
     out.print(
         f"{effect} {jurisdiction} {action}: actor {party_label(a)} → target {party_label(t)}\n"
@@ -127,11 +133,13 @@ def policy_explain(
     )
     if a[0] is None:
         out.print(
-            f"actor of unknown age is evaluated as {juris.unknown_actor} with no level", highlight=False
+            f"actor of unknown age is evaluated as {juris.unknown_actor} with no level on either edge",
+            highlight=False,
         )
     if t[0] is None:
         out.print(
-            f"target of unknown age is evaluated as {juris.unknown_target} with no level", highlight=False
+            f"target of unknown age is evaluated as {juris.unknown_target} with no level on either edge",
+            highlight=False,
         )
     if outcome.obligations:
         out.print(f"obligations: {', '.join(outcome.obligations)}", highlight=False)

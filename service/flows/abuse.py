@@ -8,7 +8,8 @@ Signals: too many attempts per sid, device or IP (``rate_limited``); repeated fa
 (``repeated_failures``, a cooldown); many methods tried after a failure (``method_shopping``);
 a provider's circumvention failure such as a failed liveness check (``liveness_failed``);
 contradictory signals in one check (``inconsistent_signals``); a re-check that finds a younger
-band than the record holds (``younger_band``). The policy names the sanction for each.
+band than the record holds (``younger_band``), or a minor band for a subject assured adult
+(``adult_claims_minor``). The policy names the sanction for each.
 
 Sanctions: a lock (checks and refreshes answer 429 ``subject_locked``), a minimum level for
 the next check, revoking every outstanding token, and a ``subject.flagged`` webhook. Tokens
@@ -248,10 +249,12 @@ async def after_pass(
     juris: Jurisdiction,
     previous: AssuranceRecord | None,
     record: AssuranceRecord,
+    adult_claims_minor: bool = False,
 ) -> AbuseSignal | None:
     """A passing check: a younger band than the record held is a signal (returned when the policy
-    sanctions it); a pass at the required level settles a sanction's minimum level, and clears
-    the failure counters."""
+    sanctions it), ``adult_claims_minor`` when an assured adult now claims a minor band (the
+    grooming pattern; see service.flows.edges); a pass at the required level settles a
+    sanction's minimum level, and clears the failure counters."""
     bands = svc.policy.current.bands
     younger = (
         previous is not None
@@ -270,8 +273,9 @@ async def after_pass(
     ):
         await svc.store.clear_sanction(check.sid)
     if younger:
-        # Tokens issued before this second are void; the record and token of this check are not.
-        signal = AbuseSignal.YOUNGER_BAND
+        # Tokens issued before this second are void; the record and token of this check are not:
+        # they already protect the subject as the younger band.
+        signal = AbuseSignal.ADULT_CLAIMS_MINOR if adult_claims_minor else AbuseSignal.YOUNGER_BAND
         if await impose(svc, check, juris, signal, revoke_before=_now(svc) - 1) is not None:
             return signal
     return None

@@ -8,6 +8,12 @@
         action: profile.view
         actor: {band: 18_plus, level: effective}
         target: {band: 13_15}              # omit band for an unknown party
+      - name: corroborated teens can talk
+        jurisdiction: GB
+        action: message.send
+        actor: {band: 13_15, level: effective, upper_level: effective}   # upper_level: the band's
+        target: {band: 13_15, level: effective, upper_level: effective}  # upper edge's assurance
+        expect: {effect: allow}
         expect: {effect: deny, rule: adults-cannot-reach-minors, reason: minor_account_protected}
       - name: a self-declared adult is re-checked within 90 days
         recheck: {jurisdiction: default, band: 18_plus, method: self_declaration, assured_at: 2025-12-01}
@@ -36,6 +42,11 @@ class _M(BaseModel):
 class PartyCase(_M):
     band: str | None = None
     level: str | None = None
+    upper_level: str | None = None  # how well the band's upper edge is established; omit: not at all
+
+    @property
+    def key(self) -> tuple[str | None, str | None, str | None]:
+        return (self.band, self.level, self.upper_level)
 
 
 class Expect(_M):
@@ -120,8 +131,8 @@ def run_case(policy: Policy, suite: Suite, case: Case) -> str | None:
         o = policy.tables.decide(
             case.jurisdiction,
             case.action,
-            (case.actor.band, case.actor.level),
-            (case.target.band, case.target.level),
+            case.actor.key,
+            case.target.key,
         )
     except Exception as exc:  # noqa: BLE001  # a failing case reports any error as its failure
         return f"error: {exc}"

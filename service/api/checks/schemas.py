@@ -34,7 +34,12 @@ class SubjectBody(_Strict):
 
 class StartCheckRequest(SubjectBody):
     jurisdiction: Code = Field(description="A jurisdiction of the policy, e.g. 'default' or 'GB'.")
-    purpose: Literal["signup", "recheck", "step_up", "access"] = "signup"
+    purpose: Literal["signup", "recheck", "step_up", "access", "confirm"] = Field(
+        default="signup",
+        description="Why the app asks. 'confirm' corroborates the band on record: it offers only the "
+        "methods that can establish a band's upper edge (what children's spaces need), and their "
+        "evidence is combined with the band on record, so it can confirm the band but never move it.",
+    )
 
 
 class MethodOut(BaseModel):
