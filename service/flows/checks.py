@@ -460,7 +460,15 @@ async def _finish_failed(
         pol=check.policy_version, outcome="failed", reason=reason,
     )  # fmt: skip
     await lifecycle.check_completed(
-        svc, check.client_id, check.sid, check.check_id, "failed", band=None, level=None, reason=reason
+        svc,
+        check.client_id,
+        check.sid,
+        check.check_id,
+        "failed",
+        band=None,
+        level=None,
+        reason=reason,
+        upper_level=None,
     )
     if circumvention:
         svc.audit.emit(
