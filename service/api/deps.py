@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
 from service.clients.registry import Client
@@ -92,7 +94,36 @@ async def get_admin(request: Request) -> Caller:
     return caller
 
 
+class NoBody(BaseModel):
+    """What an admin action takes: nothing, or an empty JSON object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# Documents the optional empty object (``curl -X POST`` sends no body and no content type).
+NO_BODY: dict[str, object] = {
+    "required": False,
+    "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+}
+
+
+async def get_admin_action(request: Request) -> Caller:
+    """An admin action that takes no input: no body (any content type, or none), or ``{}``."""
+    headers = _headers(request)
+    caller = _authenticated(request, headers, admin=True)
+    body = await request.body()
+    if body.strip():
+        _require_json(headers)
+        try:
+            NoBody.model_validate_json(body)
+        except ValidationError as exc:
+            # Rendered by the one problem handler: 400 malformed_json or 422 validation_failed.
+            raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
+    return caller
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 JsonCallerDep = Annotated[Caller, Depends(get_json_caller)]
 AdminDep = Annotated[Caller, Depends(get_admin)]
+AdminActionDep = Annotated[Caller, Depends(get_admin_action)]

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.deps import AdminDep
+from service.api.deps import NO_BODY, AdminActionDep, AdminDep
 from service.flows.errors import DevClockDisabled
 from service.flows.key_reload import reload_keys
 
@@ -42,12 +42,13 @@ class KeysReloadOut(BaseModel):
 
 @router.post(
     "/keys/reload",
+    openapi_extra={"requestBody": NO_BODY},
     responses={
         409: {"description": "Keys are fixed at start-up (no AGEBAND_TOKENS__KEYS_FILE)."},
         422: {"description": "Invalid key manifest; the live keys stay."},
     },
 )
-async def reload_signing_keys(caller: AdminDep) -> KeysReloadOut:
+async def reload_signing_keys(caller: AdminActionDep) -> KeysReloadOut:
     """Re-read the key manifest now (also done on file change and SIGHUP). All or nothing."""
     done = reload_keys(caller.svc, "admin")
     return KeysReloadOut(active_kid=done.active, kids=done.kids, changed=done.changed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from service.api.deps import AdminDep, CallerDep
+from service.api.deps import NO_BODY, AdminActionDep, CallerDep
 from service.flows.bundle import BUNDLE_TYPE, signed_bundle
 from service.flows.policy_reload import reload_policy
 
@@ -40,8 +40,12 @@ async def bundle(request: Request, caller: CallerDep) -> Response:
     return Response(signed.token, media_type="application/jwt", headers=headers)
 
 
-@admin_router.post("/policy/reload", responses={422: {"description": "Invalid policy; the live one stays."}})
-async def reload(caller: AdminDep) -> ReloadOut:
+@admin_router.post(
+    "/policy/reload",
+    openapi_extra={"requestBody": NO_BODY},
+    responses={422: {"description": "Invalid policy; the live one stays."}},
+)
+async def reload(caller: AdminActionDep) -> ReloadOut:
     """Reload the policy files now (also done on file change and SIGHUP). All or nothing."""
     done = reload_policy(caller.svc, "admin")
     return ReloadOut(policy_version=done.version, changed=done.changed)
