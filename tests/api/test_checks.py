@@ -431,9 +431,13 @@ async def test_client_never_uses_another_clients_sid(tmp_path: Path) -> None:
         assert theirs.json()["sid"] != sid  # the same app user is a different pseudonym per client
         r = await run.http.post("/v1/checks", json={"sid": sid, "jurisdiction": "default"}, headers=other)
         problem_of(r, 404, "unknown_subject")
-        for path in ("/v1/tokens/refresh", "/v1/subjects/revoke", "/v1/subjects/erase"):
+        for path in ("/v1/tokens/refresh", "/v1/subjects/revoke"):
             problem_of(await run.http.post(path, json={"sid": sid}, headers=other), 404, "unknown_subject")
+        # Erasure is idempotent, so it answers as for a subject already gone: nothing of theirs.
+        erased = await run.http.post("/v1/subjects/erase", json={"sid": sid}, headers=other)
+        assert (erased.status_code, erased.json()) == (200, {"erased": True, "found": False})
         assert await run.services.store.get_record(sid) is not None  # nothing revoked or erased
+        assert await run.services.store.revoked_at(sid) is None
         run.clock.advance(timedelta(days=100))
         due = await run.http.get("/v1/rechecks/due", headers=other)
         assert due.json() == {"items": [], "next_cursor": None}

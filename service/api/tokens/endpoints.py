@@ -11,6 +11,7 @@ from service.api.checks.schemas import TokenOut
 from service.api.deps import CallerDep, JsonCallerDep, json_caller
 from service.api.fastpath import json_payload, parse_body, request_body
 from service.api.tokens.schemas import (
+    EraseResponse,
     IntrospectRequest,
     IntrospectResponse,
     RefreshRequest,
@@ -74,12 +75,13 @@ async def introspect(request: Request, caller: CallerDep) -> IntrospectResponse:
 @router.post("/v1/subjects/revoke")
 async def revoke(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
     """Void every outstanding token of a subject and drop its record."""
-    await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=False)
+    await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid))
     return RevokeResponse(revoked=True)
 
 
 @router.post("/v1/subjects/erase")
-async def erase(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
-    """Erase a subject (e.g. on account deletion): the record is gone and tokens fail introspection."""
-    await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=True)
-    return RevokeResponse(revoked=True)
+async def erase(body: RevokeRequest, caller: JsonCallerDep) -> EraseResponse:
+    """Erase a subject (e.g. on account deletion): everything stored of it goes, and its tokens
+    fail introspection. Idempotent: erasing again answers 200 with ``found`` false."""
+    found = await flow.erase(caller.svc, caller.client, SubjectRef(body.subject, body.sid))
+    return EraseResponse(erased=True, found=found)
