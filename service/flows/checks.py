@@ -120,8 +120,7 @@ async def submit_evidence(
     policy = svc.policy.current
     juris = policy.jurisdiction(check.jurisdiction)
     method = policy.methods.get(method_name)
-    provider = svc.providers.get(method_name)
-    if method is None or provider is None:
+    if method is None:
         # Known: the waterfall's methods this deployment can run (not those whose provider is off).
         raise UnknownMethod("the method is not one of this jurisdiction's", known=_usable(svc, juris))
     if method_name not in juris.waterfall:
@@ -129,8 +128,15 @@ async def submit_evidence(
             f"{method_name!r} is not offered in {check.jurisdiction!r}",
             allowed=list(juris.waterfall),
         )
+    provider = svc.providers.get(method_name)
+    if provider is None:
+        raise MethodUnavailable(
+            f"{method_name!r} is not enabled on this deployment", available=_usable(svc, juris)
+        )
     if provider.unavailable() is not None:
-        raise MethodUnavailable(f"{method_name!r} is not available on this deployment")
+        raise MethodUnavailable(
+            f"{method_name!r} is not available on this deployment", available=_usable(svc, juris)
+        )
     if check.methods_tried.count(method_name) >= juris.per_method_attempts:
         raise MethodNotAllowed(
             f"no attempts left for {method_name!r}", allowed=await _next_names(svc, juris, check)

@@ -283,6 +283,35 @@ async def test_unknown_method_is_400_listing_the_known_methods() -> None:
         assert "palm_reading" not in r.text
 
 
+async def test_a_method_whose_provider_is_not_enabled_is_503_method_unavailable() -> None:
+    # facial_estimation is in the default waterfall; no provider for it is enabled by default.
+    async with running() as run:
+        check = await run.start_check()
+        r = await run.evidence(check["check_id"], {"method": "facial_estimation", "image": "AAAA"})
+        body = problem_of(r, 503, "method_unavailable")
+        assert body["available"] == ["os_signal", "self_declaration"]
+        state = (await get_check(run, check["check_id"])).json()
+        assert (state["attempts_left"], state["methods_tried"]) == (5, [])  # no attempt spent
+        path = f"/v1/checks/{check['check_id']}/presentation"
+        problem_of(await run.http.get(f"{path}/facial_estimation", headers=AUTH), 503, "method_unavailable")
+        problem_of(await run.http.get(f"{path}/palm_reading", headers=AUTH), 400, "unknown_method")
+
+
+async def test_an_unknown_identity_provider_is_404_unknown_provider() -> None:
+    # The demo client has no return URLs: the provider is still what the answer names.
+    async with running() as run:
+        check = await run.start_check()
+        start = f"/v1/checks/{check['check_id']}/oidc/{{}}/start"
+        params = {"return_url": "https://app.example/done"}
+        for name in ("nope", "self_declaration"):  # no provider at all; a provider, not a redirect one
+            r = await run.http.get(start.format(name), params=params, headers=AUTH)
+            assert problem_of(r, 404, "unknown_provider")["known"] == []
+        r = await run.http.get(start.format("facial_estimation"), params=params, headers=AUTH)
+        problem_of(r, 503, "method_unavailable")  # a method of the policy, its provider off
+        callback = await run.http.get("/v1/oidc/nope/callback", params={"state": "x"})
+        problem_of(callback, 404, "unknown_provider")
+
+
 # --- attempt limits -----------------------------------------------------------------------------
 
 
