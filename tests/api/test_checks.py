@@ -5,6 +5,7 @@ Every test runs the real app (lifespan, memory store, bundled providers) on a pi
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+import redis.asyncio
 import yaml
 from factories import (
     ADMIN,
@@ -27,8 +29,10 @@ from factories import (
     write_clients_file,
     write_policy,
 )
+from redis_server import delete_prefix, redis_url
 
 from service.core.ids import new_check_id
+from service.store.keys import Keys
 from service.store.records import CheckState
 
 pytestmark = pytest.mark.anyio
@@ -319,8 +323,10 @@ async def test_per_check_attempt_limit_gives_429_and_fails_the_check() -> None:
     async with running() as run:
         check = await run.start_check()
         bad = {"method": "self_declaration", "birth_year": "not a year"}
-        for _ in range(5):  # attempts: {per_check: 5}; evidence that does not parse still costs one
-            problem_of(await run.evidence(check["check_id"], bad), 422, "invalid_evidence")
+        # attempts: {per_check: 5}; evidence that does not parse still costs one
+        rejected = [await run.evidence(check["check_id"], bad) for _ in range(5)]
+        left = [problem_of(r, 422, "invalid_evidence")["attempts_left"] for r in rejected]
+        assert left == [4, 3, 2, 1, 0]
         r = await run.evidence(check["check_id"], ADULT_YEAR)
         problem_of(r, 429, "attempts_exhausted")
         state = (await get_check(run, check["check_id"])).json()
@@ -328,6 +334,41 @@ async def test_per_check_attempt_limit_gives_429_and_fails_the_check() -> None:
         assert state["next_method"] is None
         problem_of(await run.evidence(check["check_id"], ADULT_YEAR), 409, "check_closed")
         assert (await run.services.store.get_record(check["sid"])) is None
+
+
+@pytest.mark.redis
+async def test_a_422_on_evidence_says_how_many_attempts_the_store_has_left(tmp_path: Path) -> None:
+    url, prefix = redis_url(), f"att{uuid.uuid4().hex[:8]}"
+    policy = write_policy(
+        tmp_path, replace={"per_sid: {max: 30, window: PT1H}": "per_sid: {max: 3, window: PT1H}"}
+    )
+    settings = make_settings(
+        policy_path=policy, store={"backend": "redis", "redis_url": url, "prefix": prefix}
+    )
+    admin = redis.asyncio.Redis.from_url(url)
+    try:
+        async with running(settings) as run:
+            check = await run.start_check()
+            counter = Keys(prefix).attempts(check["check_id"])
+
+            async def left_in_store() -> int:
+                return 5 - int(await admin.get(counter) or 0)  # attempts: {per_check: 5}
+
+            bad = {"method": "self_declaration", "birth_year": "not a year"}
+            for expected in (4, 3):
+                body = problem_of(await run.evidence(check["check_id"], bad), 422, "invalid_evidence")
+                assert body["attempts_left"] == expected == await left_in_store()
+                assert (await get_check(run, check["check_id"])).json()["attempts_left"] == expected
+            failed = (await run.evidence(check["check_id"], PLAY_UNKNOWN)).json()
+            assert failed["check"]["attempts_left"] == 2 == await left_in_store()
+            # Refused before the evidence is looked at (the subject's fourth submission in the
+            # per-sid window): no attempt of the check is spent.
+            problem_of(await run.evidence(check["check_id"], bad), 429, "rate_limited")
+            assert await left_in_store() == 2
+            assert (await get_check(run, check["check_id"])).json()["attempts_left"] == 2
+    finally:
+        await delete_prefix(admin, prefix)
+        await admin.aclose()
 
 
 async def test_fifth_failed_attempt_fails_the_check() -> None:
