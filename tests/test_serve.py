@@ -45,20 +45,27 @@ def serve(folder: Path, *args: str, env: dict[str, str] | None = None) -> Iterat
 
 
 def read_until(proc: subprocess.Popen[bytes], event: str) -> tuple[dict[str, Any], list[str]]:
-    """The first JSON log line with ``event``, and every line before it."""
+    """The first JSON log line with ``event``, and every line before it. Read from the pipe's
+    descriptor, not its buffered reader: lines that reader had buffered would never wake select."""
     assert proc.stdout is not None
-    seen: list[str] = []
+    fd, pending, seen = proc.stdout.fileno(), b"", []
     deadline = time.monotonic() + _START_TIMEOUT
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while sel.select(timeout=max(0.0, deadline - time.monotonic())):
-            line = proc.stdout.readline().decode()
-            if not line:
+        sel.register(fd, selectors.EVENT_READ)
+        while True:
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                line = raw.decode()
+                seen.append(line)
+                if line.startswith("{") and json.loads(line).get("event") == event:
+                    return json.loads(line), seen
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break  # nothing more in time
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 break  # the process ended
-            seen.append(line)
-            if line.startswith("{") and json.loads(line).get("event") == event:
-                return json.loads(line), seen
-    raise AssertionError(f"no {event} line from ageband serve; it wrote:\n{''.join(seen)[-3000:]}")
+            pending += chunk
+    raise AssertionError(f"no {event} line from ageband serve; it wrote:\n{chr(10).join(seen)[-3000:]}")
 
 
 def test_serve_logs_the_address_it_listens_on_once_it_takes_requests(tmp_path: Path) -> None:
