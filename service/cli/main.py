@@ -95,9 +95,17 @@ def serve(
     with shared_development_secrets(settings) as notes:
         for note in notes:
             err.print(f"[bold yellow]development[/]: {note}", highlight=False)
-        # Each worker is a fresh process that builds its own app from the same environment.
-        app_factory = "service.app:app_from_environment"
-        serving.run(uvicorn.Config(app_factory, factory=True, workers=workers, **options), settings)
+        # Each worker is a fresh process that builds its own app from the same environment. It
+        # must answer the supervisor's first health check within the timeout, after importing
+        # the CLI again (spawn): uvicorn's 5 s kill and restart workers forever on a loaded box.
+        config = uvicorn.Config(
+            "service.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=60,
+            **options,
+        )
+        serving.run(config, settings)
 
 
 @app.command()
