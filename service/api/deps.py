@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPBearer
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from service.api.problems import UnsupportedMediaType
 from service.clients.registry import Client
@@ -91,7 +93,46 @@ class Credential(HTTPBearer):
 
 APP_KEY = Credential("apiKey", "A client's API key.", admin=False, json_body=False)
 APP_KEY_JSON = Credential("apiKey", "A client's API key.", admin=False, json_body=True)
-ADMIN_KEY = Credential("adminKey", "An admin credential (clients file: admins).", admin=True, json_body=True)
+_ADMIN = "An admin credential (clients file: admins)."
+ADMIN_KEY = Credential("adminKey", _ADMIN, admin=True, json_body=True)
+
+
+class NoBody(BaseModel):
+    """What an admin action takes: nothing, or an empty JSON object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# Documents the optional empty object (``curl -X POST`` sends no body and no content type).
+NO_BODY: dict[str, object] = {
+    "required": False,
+    "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+}
+
+
+class AdminAction(Credential):
+    """An admin credential for an action that takes no input: no body (any content type, or
+    none), or ``{}``. Any other body is refused: 415 unless it says it is JSON, then 400
+    ``malformed_json`` or 422 ``validation_failed`` (documented from ``NO_BODY``)."""
+
+    def __init__(self) -> None:
+        super().__init__("adminKey", _ADMIN, admin=True, json_body=False)
+        self.errors = (Unauthorized, Forbidden, UnsupportedMediaType)
+
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]  # a Caller, as above
+        caller = self.authenticate(request)
+        body = await request.body()
+        if body.strip():
+            _require_json(_headers(request))
+            try:
+                NoBody.model_validate_json(body)
+            except ValidationError as exc:
+                # Rendered by the one problem handler: 400 malformed_json or 422 validation_failed.
+                raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
+        return caller
+
+
+ADMIN_ACTION = AdminAction()
 
 
 async def get_services(request: Request) -> Services:
@@ -102,3 +143,4 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 CallerDep = Annotated[Caller, Security(APP_KEY)]
 JsonCallerDep = Annotated[Caller, Security(APP_KEY_JSON)]
 AdminDep = Annotated[Caller, Security(ADMIN_KEY)]
+AdminActionDep = Annotated[Caller, Security(ADMIN_ACTION)]

@@ -2,7 +2,8 @@
 
 Every problem an operation documents is an error class whose ``status`` and ``code`` are the ones
 the service renders, from one of three sources:
-- the route's credential (``Credential.errors``: 401, 403, and 415 when it also requires JSON);
+- the route's credential (``Credential.errors``: 401, 403, and 415 when it also requires JSON, or
+  reads the body itself as an admin action does);
 - its input: any body can be too large (413); a parameter or a JSON body can fail validation
   (422); a JSON body can be malformed (400), and one that FastAPI parses can also be undecodable
   (400 ``malformed_body``). Bodies of other types are the endpoint's to declare;

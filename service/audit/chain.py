@@ -26,6 +26,7 @@ from structlog.typing import Processor
 GENESIS = "0" * 64
 CHECKPOINT = "audit.checkpoint"
 CHAIN_KEYS = ("chain", "seq", "prev", "hash")
+_OPERATOR_LEVELS = frozenset({"warning", "error"})
 
 
 def canonical(event: Mapping[str, Any]) -> bytes:
@@ -112,8 +113,9 @@ class AuditStream:
     """The last structlog processor: renders every event, and seals audit events into the chain.
 
     Audit events go to the log stream (JSON lines, stdout by default) or, when ``file`` is
-    set, only to that file. A due checkpoint is written right after the event that made it
-    due, in the same write, so nothing can come between them.
+    set, to that file (warnings also to the log stream, as plain lines). A due checkpoint is
+    written right after the event that made it due, in the same write, so nothing can come
+    between them.
     """
 
     def __init__(
@@ -143,7 +145,7 @@ class AuditStream:
                 if self._paths["file"] is None:
                     return self._renderer(logger, name, sealed)
                 self._append("file", [sealed])
-                raise structlog.DropEvent
+                return self._for_operators(logger, name, sealed)
             events = [sealed]
             if self.chain.checkpoint_due():
                 events.append(self.chain.checkpoint("interval"))
@@ -151,7 +153,16 @@ class AuditStream:
             if self._paths["file"] is None:
                 return "\n".join(str(self._renderer(logger, name, dict(e))) for e in events)
             self._append("file", events)
-        raise structlog.DropEvent
+        return self._for_operators(logger, name, sealed)
+
+    def _for_operators(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> Any:
+        """An audit warning (a refused policy or key reload) written to the audit file is the
+        operator's business too: a copy goes to the log stream, as a plain line outside the chain
+        (no ``audit`` flag or links, so a reviewer reading both sees no stray or doubled link)."""
+        if event.get("level") not in _OPERATOR_LEVELS:
+            raise structlog.DropEvent
+        plain = {k: v for k, v in event.items() if k != "audit" and k not in CHAIN_KEYS}
+        return self._renderer(logger, name, plain)
 
     def close(self) -> None:
         """Checkpoint at shutdown, so a reviewer sees where an orderly run ended."""

@@ -39,6 +39,8 @@ ALLOWED_KEYS = frozenset(
         # or IP appears only as its scope name ("device", "ip"), never as a value or a hash
         "signal", "scope", "locked_until", "min_level", "tokens_revoked", "event_id",
         "event_type", "http_status", "consumer", "redelivered",
+        # the address the service listens on (service.listening), never a caller's
+        "host", "port",
     }
 )  # fmt: skip
 

@@ -60,6 +60,8 @@ def serve(
     """Run the HTTP service."""
     import uvicorn
 
+    from service import serving
+
     if dev_clock:
         os.environ["AGEBAND_DEV_CLOCK"] = "true"  # read by every worker's own Settings
     settings = Settings()
@@ -74,15 +76,16 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_cleanly)
     options: dict[str, Any] = {
         "host": host or settings.http.host,
-        "port": port or settings.http.port,
+        "port": settings.http.port if port is None else port,  # 0: any free port
         "access_log": False,
         "log_level": "warning",
         "server_header": False,
     }
+    # serving.run is uvicorn's run that also logs service.listening with the bound address.
     if workers == 1:
         from service.app import create_app
 
-        uvicorn.run(create_app(settings), **options)
+        serving.run(uvicorn.Config(create_app(settings), **options), settings)
         return
     refusals = worker_refusals(settings, workers)
     if refusals:
@@ -92,8 +95,17 @@ def serve(
     with shared_development_secrets(settings) as notes:
         for note in notes:
             err.print(f"[bold yellow]development[/]: {note}", highlight=False)
-        # Each worker is a fresh process that builds its own app from the same environment.
-        uvicorn.run("service.app:app_from_environment", factory=True, workers=workers, **options)
+        # Each worker is a fresh process that builds its own app from the same environment. It
+        # must answer the supervisor's first health check within the timeout, after importing
+        # the CLI again (spawn): uvicorn's 5 s kill and restart workers forever on a loaded box.
+        config = uvicorn.Config(
+            "service.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=60,
+            **options,
+        )
+        serving.run(config, settings)
 
 
 @app.command()

@@ -66,6 +66,8 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)  # finish the delivery in hand, then stop
+        # From here a SIGTERM is a clean stop: supervisors (and tests) may wait for this line.
+        services.audit.emit("worker.started", consumer=cfg.consumer)
         try:
             await run(services, cfg, stop)
         finally:

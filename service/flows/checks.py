@@ -132,8 +132,7 @@ async def submit_evidence(
     policy = svc.policy.current
     juris = policy.jurisdiction(check.jurisdiction)
     method = policy.methods.get(method_name)
-    provider = svc.providers.get(method_name)
-    if method is None or provider is None:
+    if method is None:
         # Known: the waterfall's methods this deployment can run (not those whose provider is off).
         raise UnknownMethod("the method is not one of this jurisdiction's", known=_usable(svc, juris))
     if method_name not in juris.waterfall or (check.purpose == CONFIRM and not _confirms(method)):
@@ -142,8 +141,15 @@ async def submit_evidence(
             + (" to confirm a band" if check.purpose == CONFIRM else ""),
             allowed=_usable(svc, juris, upper_only=check.purpose == CONFIRM),
         )
+    provider = svc.providers.get(method_name)
+    if provider is None:
+        raise MethodUnavailable(
+            f"{method_name!r} is not enabled on this deployment", available=_usable(svc, juris)
+        )
     if provider.unavailable() is not None:
-        raise MethodUnavailable(f"{method_name!r} is not available on this deployment")
+        raise MethodUnavailable(
+            f"{method_name!r} is not available on this deployment", available=_usable(svc, juris)
+        )
     if check.methods_tried.count(method_name) >= juris.per_method_attempts:
         raise MethodNotAllowed(
             f"no attempts left for {method_name!r}", allowed=await _next_names(svc, juris, check)
@@ -155,8 +161,14 @@ async def submit_evidence(
         svc.metrics.check_submission(method_name, "attempts_exhausted")
         raise TooManyAttempts("this check has no attempts left")
     check.attempts = claimed
-    await abuse.guard(svc, check.sid, locale)
-    flagged = await abuse.count_attempt(svc, check, juris, method_name, origin or abuse.Origin(), locale)
+    try:
+        await abuse.guard(svc, check.sid, locale)
+        flagged = await abuse.count_attempt(svc, check, juris, method_name, origin or abuse.Origin(), locale)
+    except AgebandError:
+        # Refused before the evidence is looked at (a lock, a rate limit): the check's attempt
+        # goes back, so the store's count stays the check's own.
+        await svc.store.release_attempt(check.check_id)
+        raise
 
     svc.audit.evidence_received(kind=method.method_class, size=size, attempt=claimed, **ctx)
     params = MethodParams(
@@ -165,7 +177,8 @@ async def submit_evidence(
     nonce = presentation_nonce(svc.pepper, check.check_id, method_name)
     pctx = ProviderContext(svc.clock.now(), policy.bands, params, nonce=nonce)
     call = (lambda: run(pctx)) if run is not None else (lambda: provider.submit(evidence, pctx))
-    outcome = await _call_provider(svc, check, method, evidence, claimed, ctx, call)
+    left = max(0, juris.per_check_attempts - claimed)
+    outcome = await _call_provider(svc, check, method, evidence, claimed, left, ctx, call)
 
     check.methods_tried.append(method_name)
     outcome = await single_use(svc, outcome, _ttl(juris))
@@ -196,6 +209,7 @@ async def _call_provider(
     method: Method,
     evidence: dict[str, Any],
     claimed: int,
+    left: int,
     ctx: dict[str, str],
     call: Callable[[], Awaitable[Outcome]],
 ) -> Outcome:
@@ -205,7 +219,8 @@ async def _call_provider(
     submission past the limit fails the check with attempts_exhausted). A 5xx is the vendor's or
     the service's failure, not the user's: a failed step leaves no partial state, so the attempt
     is given back and the check is not written. The per-sid, device and IP velocity counters keep
-    the request: they limit load, not attempts.
+    the request: they limit load, not attempts. ``claimed`` is this attempt's number, ``left``
+    what the check has left after it.
     """
     try:
         try:
@@ -218,7 +233,8 @@ async def _call_provider(
             evidence.clear()  # evidence lives only as long as the provider call
             svc.audit.evidence_discarded(kind=method.method_class, attempt=claimed, **ctx)
     except InvalidEvidence as exc:
-        rejected = evidence_errors.rebuild(exc)  # none of the provider's texts or extras go on
+        # None of the provider's texts or extras go on; what the check has left after this one does.
+        rejected = evidence_errors.rebuild(exc, attempts_left=left)
         await _save(svc, check)
         raise rejected from None
     except AgebandError as exc:

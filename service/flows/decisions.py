@@ -51,6 +51,15 @@ class TokenWithBand(AgebandError):
     title = "Validation failed"
 
 
+class DuplicateTargetId(AgebandError):
+    """Two targets of one batch share an id: the answer (allowed ids, reasons by id) could not
+    say which of them an id means."""
+
+    status = 422
+    code = "duplicate_target_id"
+    title = "Duplicate target id"
+
+
 class InvalidPartyToken(AgebandError):
     status = 400
     code = "invalid_party_token"
@@ -218,6 +227,7 @@ async def decide_batch(
     provisionally; their subjects' revocation markers are then read in one round trip, and a
     revoked subject's target is turned into an ``invalid_token`` deny.
     """
+    _unique_ids(targets)
     policy = svc.policy.current
     _jurisdiction(policy, client, jurisdiction)
     now = svc.clock.now().timestamp()
@@ -265,6 +275,17 @@ async def decide_batch(
         action=action, targets=len(targets), allowed=len(allowed), denied=denied,
     )  # fmt: skip
     return BatchDecision(allowed, denied, reasons, policy.version)
+
+
+def _unique_ids(targets: Sequence[Target]) -> None:
+    """Refuse a batch with a repeated target id, naming both places (never the id itself)."""
+    if len({t.id for t in targets}) == len(targets):  # one pass over 10,000 ids: ~0.5 ms
+        return
+    first: dict[str, int] = {}
+    for index, t in enumerate(targets):
+        seen = first.setdefault(t.id, index)
+        if seen != index:
+            raise DuplicateTargetId("two targets have the same id", target=index, same_as=seen)
 
 
 def _actor_row(

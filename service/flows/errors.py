@@ -26,12 +26,22 @@ class UnknownMethod(AgebandError):
     title = "Unknown method"
 
 
+class UnknownProvider(NotFound):
+    """No redirect (OpenID Connect) provider of that name on this deployment."""
+
+    code = "unknown_provider"
+    title = "Unknown identity provider"
+
+
 class MethodNotAllowed(Conflict):
     code = "method_not_allowed"
     title = "Method not allowed here"
 
 
 class MethodUnavailable(Unavailable):
+    """A method of the policy that this deployment cannot run now: its provider is not enabled,
+    or reports itself unavailable (a missing model, an open circuit)."""
+
     code = "method_unavailable"
     title = "Method unavailable"
 

@@ -92,10 +92,11 @@ _TYPE_OF_TEXT = {_MISSING: "missing", _EXTRA: "extra_forbidden"}
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}|\d{1,6}")
 
 
-def rebuild(exc: InvalidEvidence) -> InvalidEvidence:
-    """A new error with the same meaning and none of the provider's texts or extras."""
+def rebuild(exc: InvalidEvidence, *, attempts_left: int) -> InvalidEvidence:
+    """A new error with the same meaning and none of the provider's texts or extras, telling
+    the caller how many attempts the check has left (malformed evidence spends one)."""
     cls, detail = _KINDS.get(getattr(exc, "code", ""), _KINDS[InvalidEvidence.code])
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"attempts_left": attempts_left}
     for name in _NUMERIC_EXTRAS.get(cls.code, ()):
         value = exc.extra.get(name)
         if isinstance(value, int) and not isinstance(value, bool):

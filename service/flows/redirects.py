@@ -32,7 +32,13 @@ from service.clients.registry import Client
 from service.core.errors import AgebandError
 from service.flows.checks import get_check, submit_evidence
 from service.flows.context import Services
-from service.flows.errors import CheckClosed, MethodNotAllowed, UnknownMethod
+from service.flows.errors import (
+    CheckClosed,
+    MethodNotAllowed,
+    MethodUnavailable,
+    UnknownMethod,
+    UnknownProvider,
+)
 from service.store.records import CheckStatus
 
 STATE_TTL = 600  # seconds: a login that takes longer starts again
@@ -106,24 +112,30 @@ async def _redirect_provider(svc: Services, client: Client, check_id: str, name:
         raise CheckClosed(f"the check is {view.status.value}", status_now=view.status.value)
     juris = svc.policy.current.jurisdiction(view.jurisdiction)
     provider = svc.providers.get(name)
-    if (
-        provider is None
-        or name not in svc.policy.current.methods
-        or not isinstance(provider, RedirectProvider)
-    ):
-        raise UnknownMethod(
-            "the method is not a redirect method of this deployment", known=list(juris.waterfall)
+    if provider is None and name in svc.policy.current.methods:
+        raise MethodUnavailable(f"{name!r} is not enabled on this deployment")
+    if not isinstance(provider, RedirectProvider):
+        raise UnknownProvider(
+            f"no OpenID Connect provider {name!r} on this deployment", known=_redirects(svc)
         )
+    if name not in svc.policy.current.methods:
+        raise UnknownMethod("the provider is not a method of the policy", known=list(juris.waterfall))
     if name not in juris.waterfall:
         raise MethodNotAllowed(f"{name!r} is not offered here", allowed=list(juris.waterfall))
     return provider
 
 
+def _redirects(svc: Services) -> list[str]:
+    return [n for n in svc.providers.names if isinstance(svc.providers.get(n), RedirectProvider)]
+
+
 async def start_redirect(svc: Services, client: Client, check_id: str, name: str, return_url: str) -> str:
     """The identity provider's authorization URL for this check. Nothing is stored."""
+    # The provider first: a name that answers nowhere is the caller's mistake to hear of, even
+    # when its return URL is wrong too.
+    provider = await _redirect_provider(svc, client, check_id, name)
     if not client.allows_return_url(return_url):
         raise ReturnUrlNotAllowed("the return URL is not on this client's allowlist")
-    provider = await _redirect_provider(svc, client, check_id, name)
     view = await get_check(svc, client, check_id, None)
     now = int(svc.clock.now().timestamp())
     expires = min(now + STATE_TTL, int(view.expires_at.timestamp()))
@@ -137,8 +149,8 @@ async def start_redirect(svc: Services, client: Client, check_id: str, name: str
 async def finish_redirect(svc: Services, name: str, params: Mapping[str, str]) -> Completed:
     """Complete the check from the callback; where to send the user next."""
     provider = svc.providers.get(name)
-    if provider is None or not isinstance(provider, RedirectProvider):
-        raise InvalidState("no redirect method answers at this callback")
+    if not isinstance(provider, RedirectProvider):
+        raise UnknownProvider(f"no OpenID Connect provider {name!r} on this deployment")
     state = params.get("state", "")
     sealed = _unseal(svc, name, state)
     client = svc.clients.get(sealed.client_id)

@@ -41,15 +41,28 @@ async def resolve_sid(svc: Services, client: Client, ref: SubjectRef) -> str:
     return (await own_record(svc, client, ref)).sid
 
 
-async def erasable_sid(svc: Services, client: Client, ref: SubjectRef) -> str:
-    """The sid to erase: one with a record of this client, or, for a user who never finished a
-    check, one with a check of this client still in the store. Anything else names nobody."""
-    try:
-        return (await own_record(svc, client, ref)).sid
-    except UnknownSubject:
-        sid = sid_of(svc, client, ref)
-        for check_id in await svc.store.subject_checks(sid) if sid else []:
-            check = await svc.store.get_check(check_id)
-            if check is not None and check.client_id == client.id and sid is not None:
-                return sid
-        raise
+@dataclass(frozen=True, slots=True)
+class Erasable:
+    sid: str  # the sid the reference names
+    found: bool  # a record or a check of this client was still stored
+    sweep: bool  # whether the erasure may touch the sid's keys
+
+
+async def erasable(svc: Services, client: Client, ref: SubjectRef) -> Erasable | None:
+    """What an erasure may sweep (None for a malformed sid, which names nobody).
+
+    A record or a check of this client proves the sid is its own; so does a subject reference
+    (its sid is keyed by this client), whose erasure sweeps again whatever an interrupted earlier
+    one left. A bare sid with nothing of this client's left may be another client's: untouched.
+    """
+    sid = sid_of(svc, client, ref)
+    if sid is None:
+        return None
+    record = await svc.store.get_record(sid)
+    found = record is not None and record.client_id == client.id
+    for check_id in [] if found else await svc.store.subject_checks(sid):
+        check = await svc.store.get_check(check_id)
+        if check is not None and check.client_id == client.id:
+            found = True
+            break
+    return Erasable(sid, found, sweep=found or ref.subject is not None)

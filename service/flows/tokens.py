@@ -16,7 +16,7 @@ from service.flows.context import Services
 from service.flows.errors import RecheckRequired
 from service.flows.issuing import issue_token
 from service.flows.results import IssuedToken
-from service.flows.subjects import SubjectRef, erasable_sid, own_record
+from service.flows.subjects import SubjectRef, erasable, own_record
 
 
 async def refresh(svc: Services, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
@@ -101,26 +101,39 @@ async def introspect(svc: Services, client: Client, token: str) -> Introspection
     )
 
 
-async def revoke(svc: Services, client: Client, ref: SubjectRef, *, erase: bool) -> None:
-    """Void every outstanding token and drop the record. Erasure is revocation, audited as such."""
-    sid = await erasable_sid(svc, client, ref) if erase else (await own_record(svc, client, ref)).sid
-    now = int(svc.clock.now().timestamp())
-    await svc.store.revoke(sid, now, svc.revocation_ttl)
+async def revoke(svc: Services, client: Client, ref: SubjectRef) -> None:
+    """Void every outstanding token and drop the record."""
+    sid = (await own_record(svc, client, ref)).sid
+    await svc.store.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
     await svc.store.delete_record(sid, client.id)
-    if erase:
-        # Every other key of the subject goes too, open and just-finished checks included; only
-        # the revocation marker (a timestamp that must outlive the record to void issued tokens)
-        # stays, until its short TTL ends.
-        checks = await svc.store.erase_checks(sid)
+    svc.audit.emit("subject.revoked", client=client.id, sid=sid)
+    await events.publish(svc, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})
+
+
+async def erase(svc: Services, client: Client, ref: SubjectRef) -> bool:
+    """Erase every key of the subject; whether a record or check of it was still stored.
+
+    Idempotent: a repeated erasure finds nothing and is no error. Erasure is revocation too:
+    only the revocation marker (a timestamp that must outlive the record to void issued tokens)
+    stays, until its short TTL ends.
+    """
+    target = await erasable(svc, client, ref)
+    if target is None:
+        return False
+    sid, checks, dropped = target.sid, 0, 0
+    if target.found:
+        await svc.store.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
+        await svc.store.delete_record(sid, client.id)
+    if target.sweep:
+        checks = await svc.store.erase_checks(sid)  # open and just-finished checks included
         await svc.store.unschedule(client.id, sid)
         await svc.store.clear_sanction(sid)
         await svc.store.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
         # Webhook events not yet delivered (queued, retrying or dead-lettered) name the sid too.
         dropped = await svc.store.erase_events(sid)
-        # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
-        svc.audit.subject_erased(
-            client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks, events=dropped
-        )
-    else:
-        svc.audit.emit("subject.revoked", client=client.id, sid=sid)
-        await events.publish(svc, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})
+    # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
+    svc.audit.subject_erased(
+        client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks, events=dropped,
+        outcome="erased" if target.found else "nothing_stored",
+    )  # fmt: skip
+    return target.found

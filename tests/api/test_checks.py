@@ -5,6 +5,7 @@ Every test runs the real app (lifespan, memory store, bundled providers) on a pi
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+import redis.asyncio
 import yaml
 from factories import (
     ADMIN,
@@ -27,8 +29,10 @@ from factories import (
     write_clients_file,
     write_policy,
 )
+from redis_server import delete_prefix, redis_url
 
 from service.core.ids import new_check_id
+from service.store.keys import Keys
 from service.store.records import CheckState
 
 pytestmark = pytest.mark.anyio
@@ -283,6 +287,35 @@ async def test_unknown_method_is_400_listing_the_known_methods() -> None:
         assert "palm_reading" not in r.text
 
 
+async def test_a_method_whose_provider_is_not_enabled_is_503_method_unavailable() -> None:
+    # facial_estimation is in the default waterfall; no provider for it is enabled by default.
+    async with running() as run:
+        check = await run.start_check()
+        r = await run.evidence(check["check_id"], {"method": "facial_estimation", "image": "AAAA"})
+        body = problem_of(r, 503, "method_unavailable")
+        assert body["available"] == ["os_signal", "self_declaration"]
+        state = (await get_check(run, check["check_id"])).json()
+        assert (state["attempts_left"], state["methods_tried"]) == (5, [])  # no attempt spent
+        path = f"/v1/checks/{check['check_id']}/presentation"
+        problem_of(await run.http.get(f"{path}/facial_estimation", headers=AUTH), 503, "method_unavailable")
+        problem_of(await run.http.get(f"{path}/palm_reading", headers=AUTH), 400, "unknown_method")
+
+
+async def test_an_unknown_identity_provider_is_404_unknown_provider() -> None:
+    # The demo client has no return URLs: the provider is still what the answer names.
+    async with running() as run:
+        check = await run.start_check()
+        start = f"/v1/checks/{check['check_id']}/oidc/{{}}/start"
+        params = {"return_url": "https://app.example/done"}
+        for name in ("nope", "self_declaration"):  # no provider at all; a provider, not a redirect one
+            r = await run.http.get(start.format(name), params=params, headers=AUTH)
+            assert problem_of(r, 404, "unknown_provider")["known"] == []
+        r = await run.http.get(start.format("facial_estimation"), params=params, headers=AUTH)
+        problem_of(r, 503, "method_unavailable")  # a method of the policy, its provider off
+        callback = await run.http.get("/v1/oidc/nope/callback", params={"state": "x"})
+        problem_of(callback, 404, "unknown_provider")
+
+
 # --- attempt limits -----------------------------------------------------------------------------
 
 
@@ -290,8 +323,10 @@ async def test_per_check_attempt_limit_gives_429_and_fails_the_check() -> None:
     async with running() as run:
         check = await run.start_check()
         bad = {"method": "self_declaration", "birth_year": "not a year"}
-        for _ in range(5):  # attempts: {per_check: 5}; evidence that does not parse still costs one
-            problem_of(await run.evidence(check["check_id"], bad), 422, "invalid_evidence")
+        # attempts: {per_check: 5}; evidence that does not parse still costs one
+        rejected = [await run.evidence(check["check_id"], bad) for _ in range(5)]
+        left = [problem_of(r, 422, "invalid_evidence")["attempts_left"] for r in rejected]
+        assert left == [4, 3, 2, 1, 0]
         r = await run.evidence(check["check_id"], ADULT_YEAR)
         problem_of(r, 429, "attempts_exhausted")
         state = (await get_check(run, check["check_id"])).json()
@@ -299,6 +334,41 @@ async def test_per_check_attempt_limit_gives_429_and_fails_the_check() -> None:
         assert state["next_method"] is None
         problem_of(await run.evidence(check["check_id"], ADULT_YEAR), 409, "check_closed")
         assert (await run.services.store.get_record(check["sid"])) is None
+
+
+@pytest.mark.redis
+async def test_a_422_on_evidence_says_how_many_attempts_the_store_has_left(tmp_path: Path) -> None:
+    url, prefix = redis_url(), f"att{uuid.uuid4().hex[:8]}"
+    policy = write_policy(
+        tmp_path, replace={"per_sid: {max: 30, window: PT1H}": "per_sid: {max: 3, window: PT1H}"}
+    )
+    settings = make_settings(
+        policy_path=policy, store={"backend": "redis", "redis_url": url, "prefix": prefix}
+    )
+    admin = redis.asyncio.Redis.from_url(url)
+    try:
+        async with running(settings) as run:
+            check = await run.start_check()
+            counter = Keys(prefix).attempts(check["check_id"])
+
+            async def left_in_store() -> int:
+                return 5 - int(await admin.get(counter) or 0)  # attempts: {per_check: 5}
+
+            bad = {"method": "self_declaration", "birth_year": "not a year"}
+            for expected in (4, 3):
+                body = problem_of(await run.evidence(check["check_id"], bad), 422, "invalid_evidence")
+                assert body["attempts_left"] == expected == await left_in_store()
+                assert (await get_check(run, check["check_id"])).json()["attempts_left"] == expected
+            failed = (await run.evidence(check["check_id"], PLAY_UNKNOWN)).json()
+            assert failed["check"]["attempts_left"] == 2 == await left_in_store()
+            # Refused before the evidence is looked at (the subject's fourth submission in the
+            # per-sid window): no attempt of the check is spent.
+            problem_of(await run.evidence(check["check_id"], bad), 429, "rate_limited")
+            assert await left_in_store() == 2
+            assert (await get_check(run, check["check_id"])).json()["attempts_left"] == 2
+    finally:
+        await delete_prefix(admin, prefix)
+        await admin.aclose()
 
 
 async def test_fifth_failed_attempt_fails_the_check() -> None:
@@ -431,9 +501,13 @@ async def test_client_never_uses_another_clients_sid(tmp_path: Path) -> None:
         assert theirs.json()["sid"] != sid  # the same app user is a different pseudonym per client
         r = await run.http.post("/v1/checks", json={"sid": sid, "jurisdiction": "default"}, headers=other)
         problem_of(r, 404, "unknown_subject")
-        for path in ("/v1/tokens/refresh", "/v1/subjects/revoke", "/v1/subjects/erase"):
+        for path in ("/v1/tokens/refresh", "/v1/subjects/revoke"):
             problem_of(await run.http.post(path, json={"sid": sid}, headers=other), 404, "unknown_subject")
+        # Erasure is idempotent, so it answers as for a subject already gone: nothing of theirs.
+        erased = await run.http.post("/v1/subjects/erase", json={"sid": sid}, headers=other)
+        assert (erased.status_code, erased.json()) == (200, {"erased": True, "found": False})
         assert await run.services.store.get_record(sid) is not None  # nothing revoked or erased
+        assert await run.services.store.revoked_at(sid) is None
         run.clock.advance(timedelta(days=100))
         due = await run.http.get("/v1/rechecks/due", headers=other)
         assert due.json() == {"items": [], "next_cursor": None}

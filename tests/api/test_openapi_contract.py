@@ -128,16 +128,21 @@ def clients(tmp_path: Path, jurisdictions: tuple[str, ...] = ("*",)) -> Path:
     return path
 
 
+def oidc_provider(issuer: str, name: str = "bank") -> dict[str, Any]:
+    """An OpenID Connect provider instance named ``name``, for settings' ``providers.instances``."""
+    config = {
+        "issuer": issuer, "client_id": "ageband-test", "client_secret": "s3cret",
+        "redirect_uri": f"http://localhost/v1/oidc/{name}/callback", "scopes": ["openid"],
+        "allow_insecure_loopback": True, "timeout_seconds": 5.0,
+    }  # fmt: skip
+    return {"type": "eid_oidc", "config": config}
+
+
 def oidc_settings(
     tmp_path: Path, issuer: str, more: dict[str, Any] | None = None, **overrides: Any
 ) -> Settings:
     """A redirect method ``bank`` in the default jurisdiction's waterfall (not in US-CA's), and
     ``more`` provider instances enabled."""
-    config = {
-        "issuer": issuer, "client_id": "ageband-test", "client_secret": "s3cret",
-        "redirect_uri": "http://localhost/v1/oidc/bank/callback", "scopes": ["openid"],
-        "allow_insecure_loopback": True, "timeout_seconds": 5.0,
-    }  # fmt: skip
     policy = write_policy(
         tmp_path,
         replace={
@@ -153,7 +158,7 @@ def oidc_settings(
         clients_file=clients(tmp_path),
         providers={
             "enabled": ["bank", "os_signal", "self_declaration", *(more or {})],
-            "instances": {"bank": {"type": "eid_oidc", "config": config}, **(more or {})},
+            "instances": {"bank": oidc_provider(issuer), **(more or {})},
         },
         **overrides,
     )
@@ -339,6 +344,12 @@ async def a_band_not_in_the_policy(env: Env, op: str) -> httpx.Response:
         return await send(run, op, json=decision(op, actor={"band": "no_such_band"}))
 
 
+@scenario("duplicate_target_id")
+async def two_targets_with_one_id(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, json=decision(op, targets=[{"id": "t1"}, {"id": "t1"}]))
+
+
 @scenario("invalid_party_token")
 async def a_party_token_that_does_not_verify(env: Env, op: str) -> httpx.Response:
     async with running() as run:
@@ -431,14 +442,17 @@ async def a_completed_check(env: Env, op: str) -> httpx.Response:
 
 @scenario("unknown_method")
 async def a_method_the_deployment_does_not_have(env: Env, op: str) -> httpx.Response:
+    if op == "startOidcLogin":  # a redirect provider of the deployment, not a method of the policy
+        more = {"other_bank": oidc_provider(closed_port(), "other_bank")}
+        async with running(oidc_settings(env.tmp_path, closed_port(), more)) as run:
+            check_id = (await run.start_check())["check_id"]
+            return await send(run, op, Refs(check_id=check_id, provider="other_bank"))
     async with running(make_settings(clients_file=clients(env.tmp_path))) as run:
         check_id = (await run.start_check())["check_id"]
         if op in ("submitEvidence", "uploadEvidence"):
             return await submit(run, op, check_id, {"method": "palm_reading"})
-        # self_declaration is a method, but neither a wallet presentation nor a redirect
-        return await send(
-            run, op, Refs(check_id=check_id, method="self_declaration", provider="self_declaration")
-        )
+        # self_declaration is a method, but not one that takes wallet presentations
+        return await send(run, op, Refs(check_id=check_id, method="self_declaration"))
 
 
 @scenario("method_not_allowed")
@@ -516,6 +530,18 @@ SCENARIOS.update({code: a_bad_image(code) for code in BAD_IMAGES})
 
 
 @scenario("method_unavailable")
+async def a_method_that_cannot_run(env: Env, op: str) -> httpx.Response:
+    """Evidence for a method whose vendor's circuit is open; for the wallet and redirect routes,
+    facial_estimation: a method of the default waterfall whose provider is not enabled."""
+    if op in ("submitEvidence", "uploadEvidence"):
+        return await a_method_whose_circuit_is_open(env, op)
+    async with running() as run:
+        check_id = (await run.start_check())["check_id"]
+        return await send(
+            run, op, Refs(check_id=check_id, method="facial_estimation", provider="facial_estimation")
+        )
+
+
 async def a_method_whose_circuit_is_open(env: Env, op: str) -> httpx.Response:
     settings = estimation_settings(env.vendor(), "status/500", failure_threshold=1, recovery_seconds=60)
     async with running(settings) as run:
@@ -625,9 +651,16 @@ async def an_identity_provider_that_is_down(env: Env, op: str) -> httpx.Response
             return await send(run, op, Refs(state=state))
 
 
+@scenario("unknown_provider")
+async def a_provider_the_deployment_does_not_have(env: Env, op: str) -> httpx.Response:
+    async with running(make_settings(clients_file=clients(env.tmp_path))) as run:
+        check_id = (await run.start_check())["check_id"]
+        return await send(run, op, Refs(check_id=check_id, provider="no_such_bank"))
+
+
 @scenario("invalid_state")
 async def a_state_that_is_not_ours(env: Env, op: str) -> httpx.Response:
-    async with running() as run:
+    async with running(oidc_settings(env.tmp_path, closed_port())) as run:
         return await send(run, op, Refs(state="not-a-state"))
 
 
@@ -707,6 +740,33 @@ async def test_each_documented_problem_is_answered(
     assert problem(r) == (status, code), r.text
 
 
+INPUT_PROBLEMS = {"malformed_json", "malformed_body", "validation_failed", "unsupported_media_type"}
+OPTIONAL_BODY = sorted(
+    op
+    for op, (_, _, o) in OPERATIONS.items()
+    if o.get("requestBody", {"required": True}).get("required") is False
+)
+
+
+@pytest.mark.parametrize("op", OPTIONAL_BODY)
+async def test_a_body_the_document_makes_optional_can_be_left_out(op: str) -> None:
+    """No body and no content type (``curl -X POST``) is a request like any other."""
+    async with running() as run:
+        r = await send(run, op, content=b"")
+        assert "content-type" not in r.request.headers, r.request.headers
+        assert problem(r)[1] not in INPUT_PROBLEMS, r.text
+
+
+async def test_erasing_a_subject_never_checked_is_the_documented_success() -> None:
+    """Erasure is idempotent: no record is no problem, and the answer has the documented fields."""
+    schema = DOC["components"]["schemas"]["EraseResponse"]
+    async with running() as run:
+        r = await send(run, "eraseSubject", Refs(subject="never-checked"))
+        assert r.status_code == 200, r.text
+        assert set(r.json()) == set(schema["properties"]) == set(schema["required"])
+        assert r.json() == {"erased": True, "found": False}
+
+
 def test_every_scenario_is_for_a_documented_code() -> None:
     assert set(SCENARIOS) <= {code for _, _, code in DOCUMENTED}
 
@@ -715,6 +775,7 @@ def test_the_document_declares_problems_and_security_of_its_own() -> None:
     """The checks above need something to check: every secured operation and business errors."""
     codes = {code for _, _, code in DOCUMENTED}
     assert {"unauthorized", "unknown_jurisdiction", "invalid_cursor", "validation_failed"} <= codes
+    assert OPTIONAL_BODY == ["reloadPolicy", "reloadSigningKeys"]
     public = {op for op, (_, _, o) in OPERATIONS.items() if "security" not in o}
     assert public == {
         "getJwks", "healthz", "readyz", "getMetrics", "getPrivacyInventory", "oidcCallback"

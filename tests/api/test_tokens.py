@@ -242,18 +242,48 @@ async def test_due_rechecks_page_oldest_first() -> None:
 # --- revoke and erase ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/v1/subjects/revoke", "/v1/subjects/erase"])
-async def test_revoke_and_erase_drop_the_record_and_void_issued_tokens(path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "done"),
+    [("/v1/subjects/revoke", {"revoked": True}), ("/v1/subjects/erase", {"erased": True, "found": True})],
+)
+async def test_revoke_and_erase_drop_the_record_and_void_issued_tokens(
+    path: str, done: dict[str, bool]
+) -> None:
     async with running() as run:
         sid, token = await run.adult_token()
         assert (await introspect(run, token))["active"] is True
         r = await run.http.post(path, json={"sid": sid}, headers=AUTH)
         assert r.status_code == 200, r.text
-        assert r.json() == {"revoked": True}
+        assert r.json() == done
         assert await run.services.store.get_record(sid) is None
         problem_of(await refresh(run, {"sid": sid}), 404, "unknown_subject")
         assert await introspect(run, token) == {"active": False}
-        problem_of(await run.http.post(path, json={"sid": sid}, headers=AUTH), 404, "unknown_subject")
+
+
+async def test_revoking_a_subject_without_a_record_is_404() -> None:
+    async with running() as run:
+        sid, _ = await run.adult_token()
+        first = await run.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)
+        assert first.status_code == 200
+        r = await run.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)
+        problem_of(r, 404, "unknown_subject")
+
+
+@pytest.mark.parametrize("by", ["sid", "subject"])
+async def test_erasing_again_is_no_error_and_says_nothing_was_found(by: str) -> None:
+    async with running() as run:
+        sid, token = await run.adult_token("leaving")
+        ref = {"sid": sid} if by == "sid" else {"subject": "leaving"}
+        first = await run.http.post("/v1/subjects/erase", json=ref, headers=AUTH)
+        assert (first.status_code, first.json()) == (200, {"erased": True, "found": True})
+        again = await run.http.post("/v1/subjects/erase", json=ref, headers=AUTH)
+        assert (again.status_code, again.json()) == (200, {"erased": True, "found": False})
+        assert await introspect(run, token) == {"active": False}  # the first erasure's marker stays
+        never = await run.http.post("/v1/subjects/erase", json={"subject": "never-seen"}, headers=AUTH)
+        assert (never.status_code, never.json()) == (200, {"erased": True, "found": False})
+        erased = [e for e in run.log_lines() if e.get("event") == "subject.erased"]
+        assert [e["outcome"] for e in erased] == ["erased", "nothing_stored", "nothing_stored"]
+        assert sid not in json.dumps(erased)
 
 
 async def test_revocation_voids_old_tokens_even_after_a_new_check() -> None:

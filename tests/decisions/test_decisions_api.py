@@ -99,6 +99,23 @@ async def test_batch_returns_allowed_ids_and_reasons_and_one_audit_event() -> No
         assert '"a"' not in json.dumps(events[0])
 
 
+@pytest.mark.parametrize("reasons", [False, True])
+async def test_batch_with_a_repeated_target_id_is_422_naming_both_places(reasons: bool) -> None:
+    # An adult and a child under one id: no answer by id could say which of them it means.
+    targets = [{"id": "u-1", **ADULT}, {"id": "U-1", **ADULT}, {"id": "u-2", **TEEN}, {"id": "u-1", **TEEN}]
+    body = {"jurisdiction": "default", "action": "profile.view", "actor": ADULT, "reasons": reasons}
+    async with running() as r:
+        resp = await r.http.post("/v1/decisions/batch", json={**body, "targets": targets}, headers=AUTH)
+        assert (resp.status_code, resp.headers["content-type"]) == (422, "application/problem+json")
+        problem = resp.json()
+        assert (problem["code"], problem["target"], problem["same_as"]) == ("duplicate_target_id", 3, 0)
+        assert "u-1" not in resp.text
+        assert not [e for e in r.log_lines() if e.get("event") == "decision.made"]  # nothing decided
+        unique = targets[:3]  # ids differ in case only: distinct
+        resp = await r.http.post("/v1/decisions/batch", json={**body, "targets": unique}, headers=AUTH)
+        assert (resp.status_code, resp.json()["allowed"]) == (200, ["u-1", "U-1"])
+
+
 async def test_batch_limit_and_unknown_names() -> None:
     async with running() as r:
         too_many = [{"id": str(i)} for i in range(10_001)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +47,9 @@ async def test_admin_reload_swaps_and_invalid_policy_is_rejected(tmp_path: Path)
         ready = (await r.http.get("/readyz")).json()
         assert ready["policy_version"] == before
         assert ready["policy_rejected"] and "effect" in ready["policy_rejected"][0]
+        # File and line, the file named inside the policy path: a public page shows no folders.
+        assert re.match(r"default\.yaml:\d+: ", ready["policy_rejected"][0]), ready
+        assert str(tmp_path) not in json.dumps(ready)
         assert any(e.get("event") == "policy.rejected" for e in r.log_lines())
 
         (folder / "default.yaml").write_text(text.replace(*next(iter(STRICTER.items()))))
@@ -57,6 +62,28 @@ async def test_admin_reload_swaps_and_invalid_policy_is_rejected(tmp_path: Path)
             headers=AUTH,
         )
         assert d.json()["policy_version"] == r.services.policy.current.version != before
+
+
+async def test_a_refused_reload_reaches_the_log_stream_also_when_audit_events_have_a_file(
+    tmp_path: Path,
+) -> None:
+    folder = write_policy(tmp_path)
+    audit_file = tmp_path / "audit.jsonl"
+    settings = make_settings(policy_path=folder, policy_watch=False, audit={"file": audit_file})
+    async with running(settings) as r:
+        (folder / "default.yaml").write_text("bands: [")
+        resp = await r.http.post("/v1/admin/policy/reload", headers=ADMIN)
+        assert resp.json()["code"] == "policy_rejected", resp.text
+        (logged,) = [e for e in r.log_lines() if e.get("event") == "policy.rejected"]
+        ready = (await r.http.get("/readyz")).json()
+    (audited,) = [e for e in map(json.loads, audit_file.read_text().splitlines())
+                  if e["event"] == "policy.rejected"]  # fmt: skip
+    # The record stays in the chain; the operator's copy is a plain warning outside it.
+    assert audited["audit"] is True and {"chain", "seq", "prev", "hash"} <= set(audited)
+    assert logged["level"] == "warning" and not {"audit", "chain", "seq", "prev", "hash"} & set(logged)
+    assert logged["errors"] == audited["errors"] and "default.yaml:1:" in logged["errors"][0]
+    assert ready["policy_rejected"] == [e.removeprefix(f"{folder}/") for e in logged["errors"]]
+    assert not [e for e in r.log_lines() if e.get("event") == "policy.loaded"]  # in the file only
 
 
 async def test_sighup_reloads(tmp_path: Path) -> None:

@@ -221,7 +221,8 @@ async def test_start_needs_the_clients_api_key_and_a_redirect_method(tmp_path: P
         )
         assert r.status_code == 401
         r = await start(run, check["check_id"], "self_declaration")
-        assert (r.status_code, r.json()["code"]) == (400, "unknown_method")
+        assert (r.status_code, r.json()["code"]) == (404, "unknown_provider")
+        assert r.json()["known"] == ["bank"]
 
 
 async def test_posted_evidence_for_a_redirect_method_is_refused(tmp_path: Path, idp: str) -> None:

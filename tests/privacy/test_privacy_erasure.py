@@ -90,9 +90,44 @@ async def test_erasure_removes_open_and_just_finished_checks(by: str) -> None:
             assert (
                 await run.http.get(f"/v1/checks/{bystander['check_id']}", headers=AUTH)
             ).status_code == 200
-            # Nothing left to erase: the sid names nobody now.
+            # Nothing left to erase: erasing again is no error, and says so.
             r = await run.http.post("/v1/subjects/erase", json=ref, headers=AUTH)
-            assert r.status_code == 404 and r.json()["code"] == "unknown_subject"
+            assert (r.status_code, r.json()) == (200, {"erased": True, "found": False})
+            assert (await mentions(admin, prefix, sid)).keys() == {keys.revoked(sid)}
+    finally:
+        await delete_prefix(admin, prefix)
+        await admin.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.redis
+async def test_erasure_by_subject_sweeps_abuse_counters_that_outlive_the_checks() -> None:
+    url, prefix = redis_url(), f"era{uuid.uuid4().hex[:8]}"
+    settings = make_settings(store={"backend": "redis", "redis_url": url, "prefix": prefix})
+    keys = Keys(prefix)
+    admin = redis.asyncio.Redis.from_url(url)
+    try:
+        async with running(settings) as run:
+            # A failed attempt: the abuse counters name the sid for an hour, the check for 15 min.
+            check = await run.start_check("ivy")
+            sid = check["sid"]
+            r = await run.evidence(check["check_id"], {"method": "os_signal", "source": "google_play",
+                                                       "user_status": "UNKNOWN"})  # fmt: skip
+            assert r.json()["reason"] == "signal_unavailable", r.text
+            # The check's keys reach their TTL; the counters do not yet.
+            await admin.delete(
+                keys.check(check["check_id"]), keys.attempts(check["check_id"]), keys.subject_checks(sid)
+            )
+            counters = await mentions(admin, prefix, sid)
+            assert counters and all(":abz:" in k or ":abs:" in k for k in counters), sorted(counters)
+            # A bare sid with nothing of the client's left may be anyone's: nothing is touched.
+            r = await run.http.post("/v1/subjects/erase", json={"sid": sid}, headers=AUTH)
+            assert (r.status_code, r.json()) == (200, {"erased": True, "found": False})
+            assert await mentions(admin, prefix, sid) == counters
+            # The app's own reference proves the sid is its user's: everything left goes.
+            r = await run.http.post("/v1/subjects/erase", json={"subject": "ivy"}, headers=AUTH)
+            assert (r.status_code, r.json()) == (200, {"erased": True, "found": False})
+            assert await mentions(admin, prefix, sid) == {}
     finally:
         await delete_prefix(admin, prefix)
         await admin.aclose()

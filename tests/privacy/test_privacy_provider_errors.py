@@ -54,7 +54,9 @@ async def test_a_providers_error_texts_and_extras_reach_no_response_log_or_store
         assert r.status_code == status, r.text
         problem = r.json()
         assert problem["code"] == code
-        assert set(problem) <= {"type", "title", "status", "code", "detail", "errors"}  # no extras
+        # No extras of the provider's; the attempts the check has left are the flow's own figure.
+        assert set(problem) <= {"type", "title", "status", "code", "detail", "errors", "attempts_left"}
+        assert problem["attempts_left"] == 4
         assert problem["errors"] == [
             {"field": "birthdate", "type": "value_error", "problem": PROBLEMS["value_error"]},
             {"field": "extra.<field>", "type": "extra_forbidden", "problem": PROBLEMS["extra_forbidden"]},
@@ -78,14 +80,16 @@ def test_our_own_errors_keep_their_meaning() -> None:
         "the evidence does not fit the method's schema",
         errors=[{"field": "birth_year", "type": "int_parsing", "problem": "Input should be a valid integer"}],
     )
-    again = rebuild(exc)
+    again = rebuild(exc, attempts_left=3)
     assert (type(again), again.code, again.status) == (InvalidEvidence, "invalid_evidence", 422)
+    assert again.extra["attempts_left"] == 3
     assert again.extra["errors"] == [
         {"field": "birth_year", "type": "int_parsing", "problem": "Input should be a valid integer"}
     ]
-    assert rebuild(InvalidEvidence("x", errors=[{"field": "source", "problem": "Field required"}])).extra[
-        "errors"
-    ] == [{"field": "source", "type": "missing", "problem": "Field required"}]
+    missing = InvalidEvidence("x", errors=[{"field": "source", "problem": "Field required"}])
+    assert rebuild(missing, attempts_left=0).extra["errors"] == [
+        {"field": "source", "type": "missing", "problem": "Field required"}
+    ]
 
 
 @pytest.mark.parametrize(

@@ -49,12 +49,18 @@ async def wait_until(predicate: Callable[[], bool], within: float, what: str) ->
     return time.monotonic()
 
 
-def delivered(log: Path) -> list[dict[str, Any]]:
+def events_of(log: Path, name: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    return [e for e in lines if e.get("event") == "webhook.delivered"]
+    return [e for e in lines if e.get("event") == name]
 
 
-async def stop(worker: subprocess.Popen[bytes]) -> int:
+def delivered(log: Path) -> list[dict[str, Any]]:
+    return events_of(log, "webhook.delivered")
+
+
+async def stop(worker: subprocess.Popen[bytes], log: Path) -> int:
+    """SIGTERM once the worker handles it (a slow start-up would otherwise end at the signal)."""
+    await wait_until(lambda: bool(events_of(log, "worker.started")) or worker.poll() is not None, 60, "start")
     if worker.poll() is None:
         worker.send_signal(signal.SIGTERM)
     return await anyio.to_thread.run_sync(lambda: worker.wait(timeout=20))
@@ -88,7 +94,7 @@ async def test_another_worker_takes_over_a_killed_workers_delivery_after_claim_i
             receiver.wait_for(3, timeout=20, event_type="check.completed")
             await anyio.sleep(0.5)  # let any duplicate arrive before counting
         finally:
-            codes = [await stop(b), await stop(c)]
+            codes = [await stop(b, logs["worker-b"]), await stop(c, logs["worker-c"])]
         assert codes == [0, 0]  # clean stops on SIGTERM
 
         # Not before the entry had idled claim_idle_ms: A might still have been delivering it.

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.deps import AdminDep
+from service.api.deps import NO_BODY, AdminActionDep, AdminDep
 from service.api.responses import raises
 from service.flows.errors import DevClockDisabled
 from service.flows.key_reload import KeysNotReloadable, KeysRejected, reload_keys
@@ -42,9 +42,9 @@ class KeysReloadOut(BaseModel):
     changed: bool
 
 
-@router.post("/keys/reload")
+@router.post("/keys/reload", openapi_extra={"requestBody": NO_BODY})
 @raises(KeysNotReloadable, KeysRejected)
-async def reload_signing_keys(caller: AdminDep) -> KeysReloadOut:
+async def reload_signing_keys(caller: AdminActionDep) -> KeysReloadOut:
     """Re-read the key manifest now (also done on file change and SIGHUP). All or nothing."""
     done = reload_keys(caller.svc, "admin")
     return KeysReloadOut(active_kid=done.active, kids=done.kids, changed=done.changed)

@@ -9,7 +9,14 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import CallerDep
 from service.api.responses import raises
-from service.flows.errors import CheckClosed, CheckExpired, MethodNotAllowed, UnknownCheck, UnknownMethod
+from service.flows.errors import (
+    CheckClosed,
+    CheckExpired,
+    MethodNotAllowed,
+    MethodUnavailable,
+    UnknownCheck,
+    UnknownMethod,
+)
 from service.flows.presentation_requests import presentation_request
 from service.store.errors import StoreUnavailable
 
@@ -27,7 +34,10 @@ class PresentationRequestResponse(BaseModel):
 
 
 @router.get("/{check_id}/presentation/{method}")
-@raises(UnknownCheck, CheckExpired, CheckClosed, UnknownMethod, MethodNotAllowed, StoreUnavailable)
+@raises(
+    UnknownCheck, CheckExpired, CheckClosed, UnknownMethod, MethodNotAllowed, MethodUnavailable,
+    StoreUnavailable,
+)  # fmt: skip
 async def get_presentation_request(
     check_id: CheckId, method: MethodName, caller: CallerDep
 ) -> PresentationRequestResponse:

@@ -68,7 +68,7 @@ async def decide(request: Request, caller: JsonCallerDep) -> Response:
 
 
 @router.post("/batch", response_model=BatchOut, openapi_extra=request_body(BatchRequest))
-@raises(*DECIDING, flow.TokenWithBand)
+@raises(*DECIDING, flow.TokenWithBand, flow.DuplicateTargetId)
 async def decide_batch(request: Request, caller: JsonCallerDep) -> Response:
     """One actor and action against up to 10,000 targets: the ids it may act on."""
     body = await parse_body(request, BatchRequest)

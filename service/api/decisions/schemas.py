@@ -57,7 +57,7 @@ class DecisionRequest(_Strict):
 
 class BatchTarget(_Strict):
     id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
-        description="The app's id for the target; returned as given, never logged."
+        description="The app's id for the target, unique in the batch; returned as given, never logged."
     )
     band: Name | None = None
     level: Name | None = None
@@ -69,7 +69,10 @@ class BatchRequest(_Strict):
     action: Name
     jurisdiction: Code
     actor: PartyBody = Field(default_factory=PartyBody)
-    targets: list[BatchTarget] = Field(max_length=MAX_BATCH, description="Up to 10,000 targets.")
+    targets: list[BatchTarget] = Field(
+        max_length=MAX_BATCH,
+        description="Up to 10,000 targets; a repeated id is refused (422 duplicate_target_id).",
+    )
     reasons: bool = Field(default=False, description="Add the rule and reason per target.")
 
 

@@ -11,7 +11,15 @@ from fastapi.responses import RedirectResponse
 from providers.oidc.errors import IdentityProviderUnavailable
 from service.api.deps import CallerDep, ServicesDep
 from service.api.responses import raises
-from service.flows.errors import CheckClosed, CheckExpired, MethodNotAllowed, UnknownCheck, UnknownMethod
+from service.flows.errors import (
+    CheckClosed,
+    CheckExpired,
+    MethodNotAllowed,
+    MethodUnavailable,
+    UnknownCheck,
+    UnknownMethod,
+    UnknownProvider,
+)
 from service.flows.redirects import (
     MAX_STATE,
     InvalidState,
@@ -31,8 +39,8 @@ _CALLBACK_PARAMS = ("state", "code", "iss", "error")
 
 @router.get("/v1/checks/{check_id}/oidc/{provider}/start", status_code=303, response_class=RedirectResponse)
 @raises(
-    ReturnUrlNotAllowed, UnknownCheck, CheckExpired, CheckClosed, UnknownMethod, MethodNotAllowed,
-    IdentityProviderUnavailable, StoreUnavailable,
+    ReturnUrlNotAllowed, UnknownCheck, CheckExpired, CheckClosed, UnknownProvider, UnknownMethod,
+    MethodNotAllowed, MethodUnavailable, IdentityProviderUnavailable, StoreUnavailable,
 )  # fmt: skip
 async def start_oidc_login(
     check_id: CheckId,
@@ -47,7 +55,7 @@ async def start_oidc_login(
 
 
 @router.get("/v1/oidc/{provider}/callback", status_code=303, response_class=RedirectResponse)
-@raises(InvalidState, StateUsed, CheckClosed, IdentityProviderUnavailable, StoreUnavailable)
+@raises(UnknownProvider, InvalidState, StateUsed, CheckClosed, IdentityProviderUnavailable, StoreUnavailable)
 async def oidc_callback(provider: Provider, request: Request, svc: ServicesDep) -> RedirectResponse:
     """The identity provider's redirect URI. Completes the check, then redirects (303) to the
     app's return URL with ``check_id`` and ``outcome``; the app fetches the result itself."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from service.api.deps import AdminDep, CallerDep
+from service.api.deps import NO_BODY, AdminActionDep, CallerDep
 from service.api.responses import raises
 from service.flows import policy_reload
 from service.flows.bundle import BUNDLE_TYPE, signed_bundle
@@ -41,9 +41,9 @@ async def get_policy_bundle(request: Request, caller: CallerDep) -> Response:
     return Response(signed.token, media_type="application/jwt", headers=headers)
 
 
-@admin_router.post("/policy/reload")
+@admin_router.post("/policy/reload", openapi_extra={"requestBody": NO_BODY})
 @raises(policy_reload.PolicyRejected)
-async def reload_policy(caller: AdminDep) -> ReloadOut:
+async def reload_policy(caller: AdminActionDep) -> ReloadOut:
     """Reload the policy files now (also done on file change and SIGHUP). All or nothing."""
     done = policy_reload.reload_policy(caller.svc, "admin")
     return ReloadOut(policy_version=done.version, changed=done.changed)

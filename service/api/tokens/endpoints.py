@@ -13,6 +13,7 @@ from service.api.fastpath import json_payload, parse_body, request_body
 from service.api.problems import UnsupportedMediaType
 from service.api.responses import raises
 from service.api.tokens.schemas import (
+    EraseResponse,
     IntrospectRequest,
     IntrospectResponse,
     RefreshRequest,
@@ -81,13 +82,14 @@ async def introspect_token(request: Request, caller: CallerDep) -> IntrospectRes
 @raises(UnknownSubject, StoreUnavailable)
 async def revoke_subject(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
     """Void every outstanding token of a subject and drop its record."""
-    await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=False)
+    await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid))
     return RevokeResponse(revoked=True)
 
 
 @router.post("/v1/subjects/erase")
-@raises(UnknownSubject, StoreUnavailable)
-async def erase_subject(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
-    """Erase a subject (e.g. on account deletion): the record is gone and tokens fail introspection."""
-    await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid), erase=True)
-    return RevokeResponse(revoked=True)
+@raises(StoreUnavailable)
+async def erase_subject(body: RevokeRequest, caller: JsonCallerDep) -> EraseResponse:
+    """Erase a subject (e.g. on account deletion): everything stored of it goes, and its tokens
+    fail introspection. Idempotent: erasing again answers 200 with ``found`` false."""
+    found = await flow.erase(caller.svc, caller.client, SubjectRef(body.subject, body.sid))
+    return EraseResponse(erased=True, found=found)

@@ -29,3 +29,11 @@ class IntrospectResponse(BaseModel):
 
 class RevokeResponse(BaseModel):
     revoked: bool = Field(description="Outstanding tokens are void and the record is gone.")
+
+
+class EraseResponse(BaseModel):
+    erased: bool = Field(description="Always true: nothing of the subject is stored any more.")
+    found: bool = Field(
+        description="Whether a record or check of the subject was still stored: false on a "
+        "repeated erasure, or for a subject this client never checked."
+    )
