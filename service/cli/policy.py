@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from service.cli.policy_diff import SUMMARY_COLUMNS, headline, summary_rows
+from service.cli.scenarios import run_scenarios
 from service.cli.tables import print_table
 from service.policy.compiled import Policy
 from service.policy.diff import diff_policies, grouped, party_label
@@ -76,14 +77,15 @@ def policy_test(
     path: PolicyPath = Path("policies"),
     junit: Annotated[Path | None, typer.Option("--junit-xml", help="Also write JUnit XML here.")] = None,
 ) -> None:
-    """Run the suites in <policy>/tests/*_test.yaml (each with a pinned 'now')."""
+    """Run the suites in <policy>/tests/*_test.yaml (each with a pinned 'now'): their decision
+    cases, and their scenarios of checks and decisions through the real check flow."""
     policy = _load(path, err)
     files = suite_files(path)
     if not files:
         err.print(f"[red]no *_test.yaml suites under {path}/tests[/]", highlight=False)
         raise typer.Exit(1)
     try:
-        results = run_suites(policy, files)
+        results = run_suites(policy, files) + run_scenarios(path, files)
     except SuiteError as exc:
         err.print(f"[red]error[/] {exc}", highlight=False)
         raise typer.Exit(1) from None

@@ -55,13 +55,15 @@ async def start_check(
     jurisdiction: str,
     purpose: str,
     locale: str | None,
+    origin: abuse.Origin | None = None,
 ) -> StartedCheck:
     policy = svc.policy.current
     juris = policy.jurisdiction(jurisdiction)
     if not client.allows(jurisdiction):
         raise JurisdictionNotAllowed(f"client may not run checks for {jurisdiction!r}")
     sid = await resolve_sid(svc, client, ref)
-    sanction = await abuse.guard(svc, sid, locale)  # a locked subject cannot start a check
+    device = origin.device if origin is not None else None
+    sanction = await abuse.guard(svc, sid, locale, device)  # a locked subject cannot start a check
     confirming = purpose == CONFIRM
     usable = _usable(svc, juris, upper_only=confirming)
     usable = abuse.strong_enough(svc, usable, sanction, locale, juris)
@@ -79,6 +81,7 @@ async def start_check(
         policy_version=policy.version,
         created_at=int(now.timestamp()),
         expires_at=int(expires.timestamp()),
+        device=device,
     )
     if confirming:
         record = await svc.store.get_record(sid)
@@ -162,8 +165,10 @@ async def submit_evidence(
         raise TooManyAttempts("this check has no attempts left")
     check.attempts = claimed
     try:
-        await abuse.guard(svc, check.sid, locale)
-        flagged = await abuse.count_attempt(svc, check, juris, method_name, origin or abuse.Origin(), locale)
+        origin = origin or abuse.Origin()
+        check.device = origin.device or check.device
+        await abuse.guard(svc, check.sid, locale, check.device)
+        flagged = await abuse.count_attempt(svc, check, juris, method_name, origin, locale)
     except AgebandError:
         # Refused before the evidence is looked at (a lock, a rate limit): the check's attempt
         # goes back, so the store's count stays the check's own.
@@ -314,7 +319,7 @@ async def _after_signal(
         band = resolution.band.name
         band_level = _level_for_band(policy, check, resolution.band.interval)
 
-    need = await abuse.required_level(svc, check.sid, juris.required_level[band])
+    need = await abuse.required_level(svc, check.sid, juris.required_level[band], check.device)
     if not policy.levels.at_least(band_level, need):
         if await _may_reach(svc, juris, check, need):
             await _save(svc, check)
@@ -539,7 +544,7 @@ async def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> 
         return []
     usable = _usable(svc, juris, upper_only=check.purpose == CONFIRM)
     names = [m for m in usable if check.methods_tried.count(m) < juris.per_method_attempts]
-    return abuse.reaching(svc.policy.current, names, await svc.store.get_sanction(check.sid))
+    return abuse.reaching(svc.policy.current, names, await abuse.in_force(svc, check.sid, check.device))
 
 
 async def _untried(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:

@@ -30,6 +30,7 @@ T = TypeVar("T", CheckState, AssuranceRecord, Sanction)
 ADDED_LATER: dict[type, frozenset[str]] = {
     AssuranceRecord: frozenset({"upper_level"}),
     SignalNote: frozenset({"method_class", "upper_level", "at_most"}),
+    CheckState: frozenset({"device"}),
 }
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

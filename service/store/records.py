@@ -74,6 +74,10 @@ class CheckState:
         default=0, metadata=about("attempts claimed, including evidence that did not parse (attempt limit)")
     )
     reason: str | None = field(default=None, metadata=about("stable reason code once failed"))
+    device: str | None = field(
+        default=None,
+        metadata=about("keyed hash of the device the app relayed: its sanctions bind the device too"),
+    )
     version: int = field(
         default=0, metadata=about("optimistic concurrency: bumped by every successful update", personal=False)
     )
