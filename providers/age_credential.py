@@ -19,8 +19,6 @@ Configuration::
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Mapping
 from datetime import timedelta
@@ -45,6 +43,7 @@ from providers.credentials.mdoc import AV_DOCTYPE, verify_mdoc
 from providers.credentials.sdjwt import verify_sd_jwt
 from providers.credentials.trust import TrustList
 from providers.evidence import parse_evidence
+from service.core import base64url
 
 MDOC = "mso_mdoc"
 SD_JWT = "dc+sd-jwt"
@@ -146,14 +145,12 @@ class AgeCredentialProvider:
         binding = Binding(self._cfg.audience, ctx.nonce, self._response_uri)
         try:
             if ev.format == MDOC:
-                raw = base64.urlsafe_b64decode(ev.presentation + "=" * (-len(ev.presentation) % 4))
+                raw = _canonical_bytes(ev.presentation)
                 interval = verify_mdoc(raw, self._trust, binding, ctx.now, self._cfg.doc_type)
             else:
                 interval = verify_sd_jwt(
                     ev.presentation, self._trust, binding, ctx.now, self._vct, self._max_kb_age
                 )
-        except binascii.Error:
-            return Failure(MALFORMED)
         except Rejected as exc:
             # Forged or replayed proofs count against the subject; an expired one does not.
             return Failure(exc.reason, circumvention=exc.reason in _CIRCUMVENTION)
@@ -164,6 +161,15 @@ class AgeCredentialProvider:
             attributes=("age_over",),
             replay_key=hashlib.sha256(ev.presentation.encode()).hexdigest(),
         )
+
+
+def _canonical_bytes(presentation: str) -> bytes:
+    """Canonical base64url only: the presentation's digest is its single-use marker, so a
+    re-encoding of the same bytes (padding, ``+``/``/``, dropped bits) must not pass as new."""
+    try:
+        return base64url.decode(presentation)
+    except ValueError:
+        raise Rejected(MALFORMED) from None
 
 
 _CIRCUMVENTION = frozenset({UNTRUSTED_ISSUER, INVALID_SIGNATURE, TAMPERED, BINDING_MISMATCH})

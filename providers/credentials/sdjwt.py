@@ -11,7 +11,6 @@ library of the rest of the service.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ from providers.credentials.errors import (
     Rejected,
 )
 from providers.credentials.trust import TrustList, load_der_chain
+from service.core import base64url
 from service.core.intervals import AgeInterval
 
 ISSUER_TYPES = frozenset({"dc+sd-jwt", "vc+sd-jwt"})
@@ -60,6 +60,11 @@ def verify_sd_jwt(
     issuer_jwt, disclosures, kb_jwt = parts[0], parts[1:-1], parts[-1]
     if not kb_jwt:
         raise Rejected(BINDING_MISMATCH)  # an SD-JWT without key binding can be replayed by anyone
+    # One spelling per presentation: its digest is the replay marker, and sd_hash covers it.
+    if not base64url.is_canonical_compact(issuer_jwt) or not base64url.is_canonical_compact(kb_jwt):
+        raise Rejected(MALFORMED)
+    if not all(base64url.is_canonical(d) for d in disclosures):
+        raise Rejected(MALFORMED)
 
     header = _header(issuer_jwt)
     if header.get("typ") not in ISSUER_TYPES:
@@ -81,11 +86,10 @@ def verify_sd_jwt(
 
 
 def _b64(value: str, *, url: bool = True) -> bytes:
+    """Canonical base64url, or (``x5c``) canonical standard base64; anything else is malformed."""
     try:
-        if url:
-            return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
+        return base64url.decode(value) if url else base64url.decode_standard(value)
+    except ValueError:
         raise Rejected(MALFORMED) from None
 
 

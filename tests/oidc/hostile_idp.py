@@ -5,8 +5,9 @@ endpoint that logs the user in at once and redirects back with a code, and a tok
 authenticates the client and verifies the PKCE S256 ``code_verifier`` (RFC 7636 §4.6). Each test
 sets how the next ID tokens are minted: claims overridden (wrong ``aud``, ``iss``, ``nonce``,
 expired or future times), or signed wrongly (another key under a published ``kid``, an unknown
-``kid``, HS256 keyed with the public key, ``alg: none``). It counts the requests it serves, so
-JWKS caching is measured where it matters: at the identity provider.
+``kid``, HS256 keyed with the public key, ``alg: none``, a header respelled with padding). It
+counts the requests it serves, so JWKS caching is measured where it matters: at the identity
+provider.
 
 Runs uvicorn in a thread of the test process on a socket bound to a free loopback port.
 """
@@ -41,7 +42,7 @@ from starlette.routing import Route
 
 CLIENT_ID = "ageband-test"
 CLIENT_SECRET = "s3cret-for-tests"
-Signing = Literal["good", "bad_signature", "unknown_kid", "hs256", "none"]
+Signing = Literal["good", "bad_signature", "unknown_kid", "hs256", "none", "padded"]
 # A claim override: a value, a function of the current time, or None to leave the claim out.
 Override = Any | Callable[[int], Any] | None
 
@@ -197,6 +198,9 @@ class HostileIdp:
         key = self._keys[-1]
         if self.signing == "good":
             return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+        if self.signing == "padded":  # correctly signed, its header respelled with base64 padding
+            header, rest = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key).split(".", 1)
+            return header + "=" * (-len(header) % 4 or 4) + "." + rest
         if self.signing == "bad_signature":  # an unpublished key, under the published key's id
             return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, self._stranger)
         if self.signing == "unknown_kid":  # a fresh key id each time
