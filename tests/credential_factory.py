@@ -163,8 +163,12 @@ def issue_mdoc(
     doc_type: str = AV,
     issued: datetime | None = None,
     expires: datetime | None = None,
+    status: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A signed mdoc (pymdoccbor's ``{"version", "documents": [...]}``), issuerSigned part only."""
+    """A signed mdoc (pymdoccbor's ``{"version", "documents": [...]}``), issuerSigned part only.
+
+    ``status`` (``{"status_list": {"idx", "uri"}}``) goes into the MSO: pymdoccbor's
+    ``revocation`` (its ``status`` argument is the DeviceResponse's, not the MSO's)."""
     issued = issued or datetime.now(UTC) - timedelta(days=1)
     expires = expires or datetime.now(UTC) + timedelta(days=90)
     x, y = _xy(device_key.public_key())
@@ -178,6 +182,7 @@ def issue_mdoc(
         validity={"issuance_date": issued.strftime("%Y-%m-%d"), "expiry_date": expires.strftime("%Y-%m-%d")},
         devicekeyinfo={1: 2, -1: 1, -2: x, -3: y},
         x509_chain=pki.chain,
+        revocation=status,
     )
     return signed
 
@@ -231,8 +236,10 @@ def issue_sd_jwt(
     typ: str = "dc+sd-jwt",
     exp: datetime | None = None,
     clear: tuple[str, ...] = (),
+    status: dict[str, Any] | None = None,
 ) -> str:
-    """An SD-JWT VC issuance: every claim selectively disclosable except those in ``clear``."""
+    """An SD-JWT VC issuance: every claim selectively disclosable except those in ``clear``;
+    ``status`` (``{"status_list": {"idx", "uri"}}``) in clear, as SD-JWT VC has it."""
     now = datetime.now(UTC)
     exp = exp or now + timedelta(days=90)
     holder_public = JWK.from_pem(holder_key.public_key().public_bytes(
@@ -244,6 +251,8 @@ def issue_sd_jwt(
         "exp": int(exp.timestamp()),
         "cnf": {"jwk": holder_public.export_public(as_dict=True)},
     }
+    if status is not None:
+        user_claims["status"] = status
     for name, value in claims.items():
         user_claims[name if name in clear else SDObj(name)] = value
     x5c = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in pki.chain]

@@ -33,6 +33,7 @@ from providers.credentials.errors import (
     WRONG_TYPE,
     Rejected,
 )
+from providers.credentials.status import StatusReference, status_reference
 from providers.credentials.trust import TrustList, load_der_chain
 from service.core import base64url
 from service.core.intervals import AgeInterval
@@ -53,7 +54,8 @@ def verify_sd_jwt(
     now: datetime,
     vct: frozenset[str],
     max_kb_age: timedelta = timedelta(minutes=5),
-) -> AgeInterval:
+) -> tuple[AgeInterval, StatusReference | None]:
+    """The interval the disclosed claims imply, and the ``status`` claim's list entry (if any)."""
     parts = presentation.split("~")
     if len(parts) < 2:
         raise Rejected(MALFORMED)
@@ -82,7 +84,7 @@ def verify_sd_jwt(
 
     claims = _disclose(payload, disclosures)
     _check_key_binding(kb_jwt, payload, "~".join(parts[:-1]) + "~", binding, now, max_kb_age)
-    return interval_of(age_over_claims(claims))
+    return interval_of(age_over_claims(claims)), status_reference(payload)
 
 
 def _b64(value: str, *, url: bool = True) -> bytes:
