@@ -9,6 +9,12 @@ expired or future times), or signed wrongly (another key under a published ``kid
 counts the requests it serves, so JWKS caching is measured where it matters: at the identity
 provider.
 
+With ``claims_at_userinfo_only`` it is a strictly conforming provider in the sense of OpenID
+Connect Core §5.4: the user's claims are returned from the UserInfo endpoint, never in the ID
+token, unless the ``claims`` request parameter (§5.5) asks for them there. Its UserInfo answer
+can be made hostile too: another ``sub``, a signed JWT (well or wrongly signed), an encrypted
+one, or an error status.
+
 Runs uvicorn in a thread of the test process on a socket bound to a free loopback port.
 """
 
@@ -43,6 +49,7 @@ from starlette.routing import Route
 CLIENT_ID = "ageband-test"
 CLIENT_SECRET = "s3cret-for-tests"
 Signing = Literal["good", "bad_signature", "unknown_kid", "hs256", "none", "padded"]
+UserinfoFormat = Literal["json", "jwt", "jwt_bad_signature", "jwt_other_audience", "jwe", "text"]
 # A claim override: a value, a function of the current time, or None to leave the claim out.
 Override = Any | Callable[[int], Any] | None
 
@@ -53,6 +60,8 @@ class _Grant:
     nonce: str | None
     challenge: str
     claims: dict[str, Any]
+    sub: str = field(default_factory=lambda: "pairwise-" + secrets.token_hex(8))
+    id_token_claims: tuple[str, ...] = ()  # what the claims parameter asked for in the ID token
 
 
 @dataclass
@@ -68,11 +77,17 @@ class HostileIdp:
     token_delay: float = 0.0  # seconds the token endpoint waits before answering
     token_status: int | None = None  # answer the token endpoint with this status instead
     jwks_status: int | None = None  # answer the JWKS endpoint with this status instead
+    claims_at_userinfo_only: bool = False  # OIDC Core §5.4: the user's claims only at UserInfo
+    userinfo_format: UserinfoFormat = "json"
+    userinfo_sub: str | None = None  # answer UserInfo for another subject
+    userinfo_status: int | None = None  # answer UserInfo with this status instead
+    advertise_userinfo: bool = True
     hits: Counter[str] = field(default_factory=Counter)
     pkce: list[bool] = field(default_factory=list)  # each token request's verifier check
     authorize_queries: list[dict[str, str]] = field(default_factory=list)
     _keys: list[RSAKey] = field(default_factory=list)
     _grants: dict[str, _Grant] = field(default_factory=dict)
+    _access: dict[str, _Grant] = field(default_factory=dict)
     _stranger: RSAKey | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -107,6 +122,7 @@ class HostileIdp:
                 Route("/jwks", self._jwks),
                 Route("/authorize", self._authorize),
                 Route("/token", self._token, methods=["POST"]),
+                Route("/userinfo", self._userinfo, methods=["GET", "POST"]),
             ]
         )
 
@@ -125,6 +141,9 @@ class HostileIdp:
         }
         if self.advertise_iss:
             doc["authorization_response_iss_parameter_supported"] = True
+        if self.advertise_userinfo:
+            doc["userinfo_endpoint"] = self.issuer + "/userinfo"
+            doc["claims_parameter_supported"] = True
         return JSONResponse(doc)
 
     async def _jwks(self, request: Request) -> Response:
@@ -149,7 +168,17 @@ class HostileIdp:
         if not ok:
             return JSONResponse({"error": "invalid_request"}, status_code=400)
         code = secrets.token_urlsafe(24)
-        self._grants[code] = _Grant(q["redirect_uri"], q.get("nonce"), q["code_challenge"], dict(self.user))
+        try:
+            requested = json.loads(q.get("claims", "{}")).get("id_token") or {}
+        except (ValueError, AttributeError):
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        self._grants[code] = _Grant(
+            q["redirect_uri"],
+            q.get("nonce"),
+            q["code_challenge"],
+            dict(self.user),
+            id_token_claims=tuple(requested),
+        )
         back = {"code": code, "state": q.get("state", "")}
         if self.send_iss if self.send_iss is not None else self.advertise_iss:
             back["iss"] = self.issuer
@@ -175,9 +204,34 @@ class HostileIdp:
         if not verified or form.get("redirect_uri") != grant.redirect_uri:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         id_token = self._id_token(grant)
-        return JSONResponse(
-            {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "id_token": id_token}
-        )
+        access_token = secrets.token_urlsafe(16)
+        self._access[access_token] = grant
+        return JSONResponse({"access_token": access_token, "token_type": "Bearer", "id_token": id_token})
+
+    async def _userinfo(self, request: Request) -> Response:
+        self.hits["userinfo"] += 1
+        if self.userinfo_status is not None:
+            return JSONResponse({"error": "server_error"}, status_code=self.userinfo_status)
+        grant = self._access.get(request.headers.get("authorization", "").removeprefix("Bearer "))
+        if grant is None:
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        claims = {"sub": self.userinfo_sub or grant.sub, **grant.claims}
+        key = self._keys[-1]
+        signed = {"iss": self.issuer, "aud": CLIENT_ID, **claims}
+        jwt_media = "application/jwt"
+        if self.userinfo_format == "jwt":
+            return Response(jwt.encode({"alg": "RS256", "kid": key.kid}, signed, key), media_type=jwt_media)
+        if self.userinfo_format == "jwt_bad_signature":
+            forged = jwt.encode({"alg": "RS256", "kid": key.kid}, signed, self._stranger)
+            return Response(forged, media_type=jwt_media)
+        if self.userinfo_format == "jwt_other_audience":
+            other = jwt.encode({"alg": "RS256", "kid": key.kid}, {**signed, "aud": "someone-else"}, key)
+            return Response(other, media_type=jwt_media)
+        if self.userinfo_format == "jwe":  # five segments: an encrypted response this RP cannot read
+            return Response("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d", media_type=jwt_media)
+        if self.userinfo_format == "text":
+            return Response(json.dumps(claims), media_type="text/plain")
+        return JSONResponse(claims)
 
     def _id_token(self, grant: _Grant) -> str:
         now = int(time.time())
@@ -190,6 +244,9 @@ class HostileIdp:
             "nonce": grant.nonce,
             **grant.claims,
         }
+        claims["sub"] = grant.sub
+        if self.claims_at_userinfo_only:  # only what the claims parameter asked for here
+            claims = {k: v for k, v in claims.items() if k not in grant.claims or k in grant.id_token_claims}
         for name, value in self.overrides.items():
             if value is None:
                 claims.pop(name, None)
