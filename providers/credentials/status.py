@@ -109,11 +109,13 @@ def read_status_list(
         raise StatusListInvalid("iat, exp or ttl of the wrong type")
     if exp is not None and exp <= t:
         raise StatusListInvalid("expired")
-    fresh_until = now + max_age
+    # Seconds, bounded before any datetime is made: a hostile ttl or exp cannot overflow one.
+    keep = max_age.total_seconds()
     if ttl is not None:
-        fresh_until = min(fresh_until, now + timedelta(seconds=max(ttl, 0)))
+        keep = min(keep, max(ttl, 0))
     if exp is not None:
-        fresh_until = min(fresh_until, datetime.fromtimestamp(exp, now.tzinfo))
+        keep = min(keep, exp - t)
+    fresh_until = now + timedelta(seconds=keep)
     bits, entries = _entries(payload.get("status_list"))
     return StatusList(bits, entries, fresh_until)
 

@@ -55,7 +55,9 @@ async def fetch(
         claims = _json(r)
     else:
         raise Rejected(USERINFO_INVALID)
-    if claims.get("sub") != subject:
+    if not isinstance(claims.get("sub"), str):
+        raise Rejected(USERINFO_INVALID)  # §5.3.2: sub is always returned
+    if claims["sub"] != subject:
         raise Rejected(USERINFO_SUBJECT_MISMATCH)
     return claims
 

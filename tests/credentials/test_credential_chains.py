@@ -27,7 +27,7 @@ pytestmark = pytest.mark.anyio
 
 NONCE = "check-nonce-0123456789"
 BANDS = BandSet([Band("under_18", 0, 17), Band("18_plus", 18, None)])
-NOW = datetime.now(UTC)
+NOW = datetime.now(UTC)  # certificate windows are days wide around it
 LONG_AGO, LATER = NOW - timedelta(days=30), NOW + timedelta(days=300)
 UNKNOWN = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.1.1"), b"\x05\x00")
 Present = Callable[[Pki, dict[str, bool], str], str]
@@ -55,10 +55,11 @@ def pki(**overrides: dict[str, Any]) -> Pki:
     return Pki(made["root"], made["inter"], made["signer"], keys["signer"])
 
 
-async def submit(chain: Pki, fmt: str, now: datetime = NOW) -> object:
+async def submit(chain: Pki, fmt: str, now: datetime | None = None) -> object:
     provider = AgeCredentialProvider("age_credential", chain.config())
     presentation = FORMATS[fmt](chain, {"age_over_18": True}, NONCE)
-    ctx = ProviderContext(now, BANDS, MethodParams("age_credential"), nonce=NONCE)
+    # The presentation is made now, with the real time in it (an SD-JWT's iat): judge it now.
+    ctx = ProviderContext(now or datetime.now(UTC), BANDS, MethodParams("age_credential"), nonce=NONCE)
     return await provider.submit({"format": fmt, "presentation": presentation}, ctx)
 
 

@@ -36,10 +36,20 @@ pytestmark = pytest.mark.anyio
 
 NONCE = "check-nonce-0123456789"
 BANDS = BandSet([Band("under_18", 0, 17), Band("18_plus", 18, None)])
+# Set per test (below): the reference issuers stamp the real time into each presentation.
 NOW = datetime.now(UTC).replace(microsecond=0)
 T = int(NOW.timestamp())
 LIST_KEY = ec.generate_private_key(ec.SECP256R1())
 PRESENT = {"mso_mdoc": mdoc_presentation, "dc+sd-jwt": sd_jwt_presentation}
+
+
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """Pin the context to the moment the test starts: presentations made in it carry the real
+    time (an SD-JWT's iat), so a module-wide time would go stale in a long parallel run."""
+    global NOW, T  # noqa: PLW0603 - one pinned instant per test, read by every helper
+    NOW = datetime.now(UTC).replace(microsecond=0)
+    T = int(NOW.timestamp())
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +64,11 @@ def provider(pki: Pki, allowed: list[str], **status: Any) -> AgeCredentialProvid
 
 
 async def submit(
-    p: AgeCredentialProvider, pki: Pki, fmt: str, ref: dict[str, Any] | None, now: datetime = NOW
+    p: AgeCredentialProvider, pki: Pki, fmt: str, ref: dict[str, Any] | None, now: datetime | None = None
 ) -> Any:
     status = None if ref is None else {"status_list": ref}
     presentation = PRESENT[fmt](pki, {"age_over_18": True}, NONCE, status=status)
-    ctx = ProviderContext(now, BANDS, MethodParams("age_credential"), nonce=NONCE)
+    ctx = ProviderContext(now or NOW, BANDS, MethodParams("age_credential"), nonce=NONCE)
     return await p.submit({"format": fmt, "presentation": presentation}, ctx)
 
 
@@ -228,6 +238,7 @@ def _bad_tokens(uri: str, pki: Pki) -> dict[str, str | bytes]:
         "not_zlib": signed_token(header, {**good, "status_list": {"bits": 1, "lst": "AAAA"}}, LIST_KEY),
         "padded_segment": signed_token(header, good, LIST_KEY).replace(".", "=.", 1),
         "not_a_jwt": b"\x00\xff binary",
+        "ttl_of_the_wrong_type": signed_token(header, {**good, "ttl": "600"}, LIST_KEY),
         "decompression_bomb": list_token(bomb, uri, LIST_KEY, iat=T),
         "x5c_without_trusted_chain": signed_token({**header, "x5c": x5c([pki.signer])}, good, LIST_KEY),
     }
@@ -244,6 +255,14 @@ async def test_unusable_list_leaves_the_status_unknown(server: StatusListServer,
     p_open = provider(pki, [uri], fail_closed=False, **keys)
     result = await submit(p_open, pki, "mso_mdoc", {"idx": 0, "uri": uri})
     assert isinstance(result, Signal) and result.attributes == ("age_over",)
+
+
+async def test_absurd_ttl_and_exp_are_capped_not_overflowed(server: StatusListServer, pki: Pki) -> None:
+    uri = publish(server, "/forever", {}, ttl=10**30, exp=10**30)
+    p = provider(pki, [uri], max_cache_seconds=60)
+    assert isinstance(await submit(p, pki, "mso_mdoc", {"idx": 1, "uri": uri}), Signal)
+    await submit(p, pki, "mso_mdoc", {"idx": 1, "uri": uri}, NOW + timedelta(seconds=60))
+    assert server.hits["/forever"] == 2  # the cap held
 
 
 async def test_index_past_the_end_of_the_list_leaves_the_status_unknown(

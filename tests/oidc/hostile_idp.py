@@ -49,7 +49,9 @@ from starlette.routing import Route
 CLIENT_ID = "ageband-test"
 CLIENT_SECRET = "s3cret-for-tests"
 Signing = Literal["good", "bad_signature", "unknown_kid", "hs256", "none", "padded"]
-UserinfoFormat = Literal["json", "jwt", "jwt_bad_signature", "jwt_other_audience", "jwe", "text"]
+UserinfoFormat = Literal[
+    "json", "json_without_sub", "jwt", "jwt_bad_signature", "jwt_other_audience", "jwe", "text"
+]
 # A claim override: a value, a function of the current time, or None to leave the claim out.
 Override = Any | Callable[[int], Any] | None
 
@@ -216,22 +218,22 @@ class HostileIdp:
         if grant is None:
             return JSONResponse({"error": "invalid_token"}, status_code=401)
         claims = {"sub": self.userinfo_sub or grant.sub, **grant.claims}
+        fmt = self.userinfo_format
+        if fmt == "json":
+            return JSONResponse(claims)
+        if fmt == "json_without_sub":
+            return JSONResponse({k: v for k, v in claims.items() if k != "sub"})
+        if fmt == "text":
+            return Response(json.dumps(claims), media_type="text/plain")
+        if fmt == "jwe":  # five segments: an encrypted response this relying party cannot read
+            return Response("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d", media_type="application/jwt")
         key = self._keys[-1]
         signed = {"iss": self.issuer, "aud": CLIENT_ID, **claims}
-        jwt_media = "application/jwt"
-        if self.userinfo_format == "jwt":
-            return Response(jwt.encode({"alg": "RS256", "kid": key.kid}, signed, key), media_type=jwt_media)
-        if self.userinfo_format == "jwt_bad_signature":
-            forged = jwt.encode({"alg": "RS256", "kid": key.kid}, signed, self._stranger)
-            return Response(forged, media_type=jwt_media)
-        if self.userinfo_format == "jwt_other_audience":
-            other = jwt.encode({"alg": "RS256", "kid": key.kid}, {**signed, "aud": "someone-else"}, key)
-            return Response(other, media_type=jwt_media)
-        if self.userinfo_format == "jwe":  # five segments: an encrypted response this RP cannot read
-            return Response("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d", media_type=jwt_media)
-        if self.userinfo_format == "text":
-            return Response(json.dumps(claims), media_type="text/plain")
-        return JSONResponse(claims)
+        if fmt == "jwt_other_audience":
+            signed["aud"] = "someone-else"
+        signer = self._stranger if fmt == "jwt_bad_signature" else key
+        token = jwt.encode({"alg": "RS256", "kid": key.kid}, signed, signer)
+        return Response(token, media_type="application/jwt")
 
     def _id_token(self, grant: _Grant) -> str:
         now = int(time.time())

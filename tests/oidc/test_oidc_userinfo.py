@@ -109,6 +109,7 @@ async def test_signed_userinfo_is_verified_and_used(tmp_path: Path, idp: Hostile
 
 USERINFO_CASES: dict[str, tuple[dict[str, Any], str, bool]] = {
     "another_subject": ({"userinfo_sub": "pairwise-someone-else"}, "userinfo_subject_mismatch", True),
+    "no_subject": ({"userinfo_format": "json_without_sub"}, "userinfo_invalid", False),
     "signed_by_another_key": ({"userinfo_format": "jwt_bad_signature"}, "userinfo_invalid", False),
     "signed_for_another_client": ({"userinfo_format": "jwt_other_audience"}, "userinfo_invalid", False),
     "encrypted": ({"userinfo_format": "jwe"}, "userinfo_invalid", False),
