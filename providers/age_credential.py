@@ -15,12 +15,19 @@ Configuration::
     vct: [eu.europa.ec.av.1]                  # accepted SD-JWT VC types
     doc_type: eu.europa.ec.av.1               # the mdoc docType and namespace
     max_presentation_age_seconds: 300         # how old a key-binding JWT may be
+    status:                                   # Token Status List checks (off when absent)
+      allowed_uris: [https://issuer.example/status/1]  # the only lists ever fetched
+      signing_keys: []                        # PEM keys of the lists (default: x5c to an anchor)
+      fail_closed: true                       # a list that cannot be had refuses (or 503s)
+      required: false                         # refuse credentials that name no list
+      max_cache_seconds: 86400                # cap on a list's ttl/exp in the cache
+
+A credential whose status entry is INVALID is refused as ``credential_revoked``, SUSPENDED as
+``credential_suspended``; neither counts as circumvention (``providers.credential_status``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Mapping
 from datetime import timedelta
@@ -30,6 +37,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from providers.base import Failure, Flow, Outcome, ProviderContext, Signal, Unavailability
+from providers.credential_status import STATUS_REASONS, StatusConfig, StatusLists
 from providers.credentials.binding import Binding
 from providers.credentials.errors import (
     BINDING_MISMATCH,
@@ -45,6 +53,7 @@ from providers.credentials.mdoc import AV_DOCTYPE, verify_mdoc
 from providers.credentials.sdjwt import verify_sd_jwt
 from providers.credentials.trust import TrustList
 from providers.evidence import parse_evidence
+from service.core import base64url
 
 MDOC = "mso_mdoc"
 SD_JWT = "dc+sd-jwt"
@@ -64,6 +73,7 @@ class _Config(BaseModel):
     vct: list[str] = Field(default_factory=lambda: [AV_DOCTYPE], min_length=1)
     doc_type: str = AV_DOCTYPE
     max_presentation_age_seconds: int = Field(default=300, ge=10, le=3600)
+    status: StatusConfig | None = None
 
 
 class _Evidence(BaseModel):
@@ -83,7 +93,7 @@ class AgeCredentialProvider:
     method_class: ClassVar[str] = "age_credential"
     evidence_kinds: ClassVar[tuple[str, ...]] = (MDOC, SD_JWT)
     flow: ClassVar[Flow] = Flow.SUBMIT
-    failure_reasons: ClassVar[frozenset[str]] = REASONS
+    failure_reasons: ClassVar[frozenset[str]] = REASONS | STATUS_REASONS
 
     def __init__(self, name: str, config: Mapping[str, Any]) -> None:
         cfg = _Config.model_validate(dict(config))
@@ -93,6 +103,11 @@ class AgeCredentialProvider:
         self._formats = frozenset(cfg.formats)
         self._vct = frozenset(cfg.vct)
         self._max_kb_age = timedelta(seconds=cfg.max_presentation_age_seconds)
+        self._status = (
+            StatusLists(cfg.status, self._trust, (_pem(k) for k in cfg.status.signing_keys))
+            if cfg.status is not None
+            else None
+        )
 
     @property
     def name(self) -> str:
@@ -146,24 +161,34 @@ class AgeCredentialProvider:
         binding = Binding(self._cfg.audience, ctx.nonce, self._response_uri)
         try:
             if ev.format == MDOC:
-                raw = base64.urlsafe_b64decode(ev.presentation + "=" * (-len(ev.presentation) % 4))
-                interval = verify_mdoc(raw, self._trust, binding, ctx.now, self._cfg.doc_type)
+                raw = _canonical_bytes(ev.presentation)
+                interval, status = verify_mdoc(raw, self._trust, binding, ctx.now, self._cfg.doc_type)
             else:
-                interval = verify_sd_jwt(
+                interval, status = verify_sd_jwt(
                     ev.presentation, self._trust, binding, ctx.now, self._vct, self._max_kb_age
                 )
-        except binascii.Error:
-            return Failure(MALFORMED)
+            # Only a credential that verified is looked up: a forgery costs no request.
+            checked = self._status is not None and await self._status.check(status, ctx.now)
         except Rejected as exc:
-            # Forged or replayed proofs count against the subject; an expired one does not.
+            # Forged or replayed proofs count against the subject; an expired, revoked or
+            # suspended one does not: those are the issuer's decisions about a genuine credential.
             return Failure(exc.reason, circumvention=exc.reason in _CIRCUMVENTION)
         return Signal(
             interval,
             self.method_class,
             _QUALIFIERS[ev.format],
-            attributes=("age_over",),
+            attributes=("age_over", "status") if checked else ("age_over",),
             replay_key=hashlib.sha256(ev.presentation.encode()).hexdigest(),
         )
+
+
+def _canonical_bytes(presentation: str) -> bytes:
+    """Canonical base64url only: the presentation's digest is its single-use marker, so a
+    re-encoding of the same bytes (padding, ``+``/``/``, dropped bits) must not pass as new."""
+    try:
+        return base64url.decode(presentation)
+    except ValueError:
+        raise Rejected(MALFORMED) from None
 
 
 _CIRCUMVENTION = frozenset({UNTRUSTED_ISSUER, INVALID_SIGNATURE, TAMPERED, BINDING_MISMATCH})

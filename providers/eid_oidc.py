@@ -8,12 +8,19 @@ calls; this adapter keeps nothing. Authorization code flow with PKCE S256 encode
 RFC 9207 ``iss`` checked when the provider advertises it; the ID token fully validated
 (``providers.oidc.id_token``). Only the derived interval leaves: a birth date becomes an exact
 interval here, and its next band change a month-rounded ``age_up_at``.
+
+Claims follow OpenID Connect Core: when the ID token carries none of the mapped claims (a
+provider that returns scope claims only from UserInfo, §5.4), they are read from the UserInfo
+endpoint with the access token of the same exchange, its ``sub`` equal to the ID token's
+(``providers.oidc.userinfo``). ``claims_request`` sends the ``claims`` request parameter (§5.5)
+asking for the mapped claims, as essential, in the ID token or at UserInfo.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -33,12 +40,13 @@ from providers.base import (
     Signal,
     Unavailability,
 )
-from providers.oidc import id_token
+from providers.oidc import id_token, userinfo
 from providers.oidc.config import OidcConfig
 from providers.oidc.errors import (
     AGE_CLAIM_INVALID,
     AGE_CLAIM_MISSING,
     AUTHORIZATION_DENIED,
+    ID_TOKEN_INVALID,
     ISSUER_MISMATCH,
     REASONS,
     TOKEN_EXCHANGE_FAILED,
@@ -54,7 +62,15 @@ _FULL_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
 # Forged, mixed-up or replayed responses count against the subject; a denied login does not,
 # nor a key id the provider has not published yet (a key rotation we have not caught up with).
-_CIRCUMVENTION = frozenset({"issuer_mismatch", "nonce_mismatch", "audience_mismatch", "id_token_invalid"})
+_CIRCUMVENTION = frozenset(
+    {
+        "issuer_mismatch",
+        "nonce_mismatch",
+        "audience_mismatch",
+        "id_token_invalid",
+        "userinfo_subject_mismatch",
+    }
+)
 
 
 class EidOidcProvider:
@@ -88,6 +104,10 @@ class EidOidcProvider:
 
     async def authorization_url(self, request: AuthorizationRequest) -> str:
         meta = await self._upstream.metadata()
+        extra: dict[str, str] = {}
+        if self._cfg.claims_request is not None:
+            wanted = {name: {"essential": True} for name in self._cfg.mapped_claims}
+            extra["claims"] = json.dumps({self._cfg.claims_request: wanted}, separators=(",", ":"))
         url: str = prepare_grant_uri(
             meta.authorization_endpoint,
             self._cfg.client_id,
@@ -98,6 +118,7 @@ class EidOidcProvider:
             nonce=request.nonce,
             code_challenge=_s256(request.code_verifier),
             code_challenge_method="S256",
+            **extra,
         )
         return url
 
@@ -133,7 +154,19 @@ class EidOidcProvider:
         raw = token.get("id_token")
         if not isinstance(raw, str):
             raise Rejected(TOKEN_EXCHANGE_FAILED)
-        return await id_token.validate(raw, self._cfg, self._upstream, request.nonce, now)
+        claims = await id_token.validate(raw, self._cfg, self._upstream, request.nonce, now)
+        mapped = self._cfg.mapped_claims
+        if any(name in claims for name in mapped) or not self._cfg.userinfo:
+            return claims
+        access, subject = token.get("access_token"), claims.get("sub")
+        bearer = str(token.get("token_type", "")).lower() == "bearer"
+        if meta.userinfo_endpoint is None or not isinstance(access, str) or not access or not bearer:
+            return claims  # nowhere else to look: age_claim_missing
+        if not isinstance(subject, str):
+            raise Rejected(ID_TOKEN_INVALID)  # OIDC Core §2: sub is required
+        found = await userinfo.fetch(meta.userinfo_endpoint, access, subject, self._cfg, self._upstream, now)
+        # Only the mapped claims join the ID token's: the rest of the profile is never kept.
+        return {**claims, **{name: found[name] for name in mapped if name in found}}
 
     async def _exchange(self, endpoint: str, code: str, verifier: str) -> Mapping[str, Any]:
         body: str = prepare_token_request(

@@ -4,7 +4,10 @@
   OpenID4VP SessionTranscript is made with ``pycose``, an independent COSE implementation.
 - SD-JWT VCs: the IETF reference implementation ``sd-jwt`` issues and presents them.
 
-Certificates: a root CA (the trust anchor), an intermediate CA and a document signer.
+Certificates: a root CA (the trust anchor), an intermediate CA and a document signer, with the
+extensions of the ISO/IEC 18013-5 Annex B profile: key identifiers, keyUsage (keyCertSign and
+cRLSign for CAs, digitalSignature for the signer) and the signer's mdoc extendedKeyUsage.
+``chain_cert`` makes any other certificate, for the chain tests.
 """
 
 from __future__ import annotations
@@ -40,7 +43,18 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def _cert(
+MDOC_DS = x509.ObjectIdentifier("1.0.18013.5.1.2")  # id-mdl-kp-mdlDS
+
+
+def key_usage(*, sign: bool = False, certs: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=sign, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=certs, crl_sign=certs,
+        encipher_only=False, decipher_only=False,
+    )  # fmt: skip
+
+
+def chain_cert(
     subject: str,
     key: ec.EllipticCurvePrivateKey,
     issuer: tuple[str, ec.EllipticCurvePrivateKey] | None,
@@ -48,7 +62,12 @@ def _cert(
     ca: bool,
     not_before: datetime,
     not_after: datetime,
+    path_length: int | None = None,
+    usage: x509.KeyUsage | None = None,
+    extra: tuple[tuple[x509.ExtensionType, bool], ...] = (),
 ) -> x509.Certificate:
+    """A certificate of the profile; ``usage`` replaces its keyUsage, ``extra`` adds extensions
+    (with their criticality)."""
     issuer_name, issuer_key = issuer if issuer else (subject, key)
     builder = (
         x509.CertificateBuilder()
@@ -58,8 +77,17 @@ def _cert(
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
+        .add_extension(usage or key_usage(sign=not ca, certs=ca), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
+    if issuer is not None:
+        aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key())
+        builder = builder.add_extension(aki, critical=False)
+    if not ca:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([MDOC_DS]), critical=True)
+    for extension, critical in extra:
+        builder = builder.add_extension(extension, critical=critical)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -79,12 +107,14 @@ class Pki:
     def make(cls, name: str = "Test AV", *, signer_days: int = 365) -> Pki:
         now = datetime.now(UTC) - timedelta(days=1)
         root_key, int_key, ds_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
-        root = _cert(f"{name} Root", root_key, None, ca=True, not_before=now, not_after=now + timedelta(3650))
-        inter = _cert(
+        root = chain_cert(
+            f"{name} Root", root_key, None, ca=True, not_before=now, not_after=now + timedelta(3650)
+        )
+        inter = chain_cert(
             f"{name} CA", int_key, (f"{name} Root", root_key), ca=True, not_before=now,
             not_after=now + timedelta(1825),
         )  # fmt: skip
-        signer = _cert(
+        signer = chain_cert(
             f"{name} Signer", ds_key, (f"{name} CA", int_key), ca=False, not_before=now,
             not_after=now + timedelta(signer_days),
         )  # fmt: skip
@@ -133,8 +163,12 @@ def issue_mdoc(
     doc_type: str = AV,
     issued: datetime | None = None,
     expires: datetime | None = None,
+    status: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A signed mdoc (pymdoccbor's ``{"version", "documents": [...]}``), issuerSigned part only."""
+    """A signed mdoc (pymdoccbor's ``{"version", "documents": [...]}``), issuerSigned part only.
+
+    ``status`` (``{"status_list": {"idx", "uri"}}``) goes into the MSO: pymdoccbor's
+    ``revocation`` (its ``status`` argument is the DeviceResponse's, not the MSO's)."""
     issued = issued or datetime.now(UTC) - timedelta(days=1)
     expires = expires or datetime.now(UTC) + timedelta(days=90)
     x, y = _xy(device_key.public_key())
@@ -148,6 +182,7 @@ def issue_mdoc(
         validity={"issuance_date": issued.strftime("%Y-%m-%d"), "expiry_date": expires.strftime("%Y-%m-%d")},
         devicekeyinfo={1: 2, -1: 1, -2: x, -3: y},
         x509_chain=pki.chain,
+        revocation=status,
     )
     return signed
 
@@ -201,8 +236,10 @@ def issue_sd_jwt(
     typ: str = "dc+sd-jwt",
     exp: datetime | None = None,
     clear: tuple[str, ...] = (),
+    status: dict[str, Any] | None = None,
 ) -> str:
-    """An SD-JWT VC issuance: every claim selectively disclosable except those in ``clear``."""
+    """An SD-JWT VC issuance: every claim selectively disclosable except those in ``clear``;
+    ``status`` (``{"status_list": {"idx", "uri"}}``) in clear, as SD-JWT VC has it."""
     now = datetime.now(UTC)
     exp = exp or now + timedelta(days=90)
     holder_public = JWK.from_pem(holder_key.public_key().public_bytes(
@@ -214,6 +251,8 @@ def issue_sd_jwt(
         "exp": int(exp.timestamp()),
         "cnf": {"jwk": holder_public.export_public(as_dict=True)},
     }
+    if status is not None:
+        user_claims["status"] = status
     for name, value in claims.items():
         user_claims[name if name in clear else SDObj(name)] = value
     x5c = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in pki.chain]

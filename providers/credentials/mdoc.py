@@ -4,7 +4,8 @@ Checks, in order: the DeviceResponse shape; the issuer's ``x5chain`` against the
 the MSO's ES256 signature; the MSO's docType, digest algorithm and validity window; every
 disclosed element against its digest; and the device signature over a SessionTranscript made
 from the verifier's audience and the check's nonce (the OpenID4VP handover). Only the
-``age_over_NN`` elements are read, and ``age_over_18`` must be among them.
+``age_over_NN`` elements are read, and ``age_over_18`` must be among them. The MSO's ``status``
+(a Token Status List entry) is handed back for the provider to check.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from providers.credentials.errors import (
     WRONG_TYPE,
     Rejected,
 )
+from providers.credentials.status import StatusReference, status_reference
 from providers.credentials.trust import TrustList, load_der_chain
 from service.core.intervals import AgeInterval
 
@@ -44,7 +46,8 @@ def session_transcript(binding: Binding) -> list[Any]:
 
 def verify_mdoc(
     raw: bytes, trust: TrustList, binding: Binding, now: datetime, doc_type: str = AV_DOCTYPE
-) -> AgeInterval:
+) -> tuple[AgeInterval, StatusReference | None]:
+    """The interval the disclosed claims imply, and the MSO's status list entry (if any)."""
     response = _loads(raw)
     if not isinstance(response, Mapping) or response.get("version") != "1.0":
         raise Rejected(MALFORMED)
@@ -73,7 +76,7 @@ def verify_mdoc(
 
     elements = _disclosed(issuer_signed.get("nameSpaces"), mso.get("valueDigests"), doc_type)
     _check_device_auth(device_signed, mso, doc_type, binding)
-    return interval_of(age_over_claims(elements), required=18)
+    return interval_of(age_over_claims(elements), required=18), status_reference(mso)
 
 
 def _loads(raw: bytes) -> Any:

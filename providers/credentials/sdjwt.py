@@ -11,7 +11,6 @@ library of the rest of the service.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Mapping
@@ -34,7 +33,9 @@ from providers.credentials.errors import (
     WRONG_TYPE,
     Rejected,
 )
+from providers.credentials.status import StatusReference, status_reference
 from providers.credentials.trust import TrustList, load_der_chain
+from service.core import base64url
 from service.core.intervals import AgeInterval
 
 ISSUER_TYPES = frozenset({"dc+sd-jwt", "vc+sd-jwt"})
@@ -53,13 +54,19 @@ def verify_sd_jwt(
     now: datetime,
     vct: frozenset[str],
     max_kb_age: timedelta = timedelta(minutes=5),
-) -> AgeInterval:
+) -> tuple[AgeInterval, StatusReference | None]:
+    """The interval the disclosed claims imply, and the ``status`` claim's list entry (if any)."""
     parts = presentation.split("~")
     if len(parts) < 2:
         raise Rejected(MALFORMED)
     issuer_jwt, disclosures, kb_jwt = parts[0], parts[1:-1], parts[-1]
     if not kb_jwt:
         raise Rejected(BINDING_MISMATCH)  # an SD-JWT without key binding can be replayed by anyone
+    # One spelling per presentation: its digest is the replay marker, and sd_hash covers it.
+    if not base64url.is_canonical_compact(issuer_jwt) or not base64url.is_canonical_compact(kb_jwt):
+        raise Rejected(MALFORMED)
+    if not all(base64url.is_canonical(d) for d in disclosures):
+        raise Rejected(MALFORMED)
 
     header = _header(issuer_jwt)
     if header.get("typ") not in ISSUER_TYPES:
@@ -77,15 +84,14 @@ def verify_sd_jwt(
 
     claims = _disclose(payload, disclosures)
     _check_key_binding(kb_jwt, payload, "~".join(parts[:-1]) + "~", binding, now, max_kb_age)
-    return interval_of(age_over_claims(claims))
+    return interval_of(age_over_claims(claims)), status_reference(payload)
 
 
 def _b64(value: str, *, url: bool = True) -> bytes:
+    """Canonical base64url, or (``x5c``) canonical standard base64; anything else is malformed."""
     try:
-        if url:
-            return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
+        return base64url.decode(value) if url else base64url.decode_standard(value)
+    except ValueError:
         raise Rejected(MALFORMED) from None
 
 

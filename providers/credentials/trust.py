@@ -1,23 +1,56 @@
-"""Issuer certificate chains checked against configured trust anchors, at a given time.
+"""Issuer certificate chains, validated by ``cryptography.x509.verification`` at a given time.
 
-The chain is leaf first (as in COSE ``x5chain`` and JOSE ``x5c``). Each certificate must be
-signed by the next, the last by a trust anchor (or be one); every certificate must be valid at
-``now``; issuers must be CAs. Only EC P-256 leaf keys are accepted (ES256 is the profile's suite).
+The chain is leaf first (as in COSE ``x5chain`` and JOSE ``x5c``). cryptography builds the path
+from the leaf through the presented certificates to a configured trust anchor and checks, at
+``now`` (the presentation time, never the wall clock): every signature; every validity window,
+the anchor's included; basicConstraints (issuers are CAs, path lengths hold); keyUsage; and
+that no certificate carries a critical extension the policy does not account for (RFC 5280).
+
+Its extension policies start from the Web PKI defaults less what only TLS needs, which an mdoc
+IACA chain (ISO/IEC 18013-5 Annex B) or an SD-JWT VC issuer cannot meet: a ``subjectAltName``
+naming a host, and an ``extendedKeyUsage`` of TLS client authentication (a document signer
+carries the mdoc one, 1.0.18013.5.1.2). In their place the signer, if it states a keyUsage,
+must be allowed digitalSignature, and it must not be a CA. Only EC P-256 signer keys are
+accepted (ES256 is the profile's suite).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.verification import (
+    ClientVerifier,
+    Criticality,
+    ExtensionPolicy,
+    Policy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
 
 from providers.credentials.errors import CREDENTIAL_EXPIRED, MALFORMED, UNTRUSTED_ISSUER, Rejected
 
-MAX_CHAIN = 4
+MAX_CHAIN = 4  # certificates presented, leaf included; also the path's depth limit
+
+
+def _may_sign(policy: Policy, cert: x509.Certificate, usage: x509.KeyUsage | None) -> None:
+    """A signer that states its key usage must be allowed to sign (RFC 5280 §4.2.1.3)."""
+    if usage is not None and not usage.digital_signature:
+        raise ValueError("the signer's keyUsage does not allow digitalSignature")
+
+
+_CA_POLICY = ExtensionPolicy.webpki_defaults_ca().may_be_present(
+    x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None
+)
+_SIGNER_POLICY = (
+    ExtensionPolicy.webpki_defaults_ee()
+    .may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+    .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None)
+    .may_be_present(x509.KeyUsage, Criticality.AGNOSTIC, _may_sign)
+)
 
 
 class TrustList:
@@ -28,40 +61,53 @@ class TrustList:
         for anchor in self._anchors:
             if not _is_ca(anchor):
                 raise ValueError("a trust anchor must be a CA certificate")
+        self._store = Store(self._anchors)
 
     @classmethod
     def from_pem(cls, pems: Iterable[bytes]) -> TrustList:
         return cls(c for pem in pems for c in x509.load_pem_x509_certificates(pem))
 
     def verify_chain(self, chain: list[x509.Certificate], now: datetime) -> ec.EllipticCurvePublicKey:
-        """The leaf's public key once the chain reaches an anchor; raises ``Rejected`` otherwise."""
+        """The leaf's public key once a path reaches an anchor; raises ``Rejected`` otherwise.
+
+        ``credential_expired`` when the only fault is time (a presented certificate outside its
+        validity at ``now``, the path sound when all were valid); ``untrusted_issuer`` for
+        everything else: no path to an anchor, an issuer that is not a CA, a path too long, a
+        key usage or critical extension that does not fit."""
         if not chain or len(chain) > MAX_CHAIN:
             raise Rejected(MALFORMED)
-        for cert in chain:
-            if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-                raise Rejected(CREDENTIAL_EXPIRED)
-        for cert, issuer in itertools.pairwise(chain):
-            if not _is_ca(issuer) or not _signed_by(cert, issuer):
-                raise Rejected(UNTRUSTED_ISSUER)
-        top = chain[-1]
-        if not any(top == a or _signed_by(top, a) for a in self._anchors):
-            raise Rejected(UNTRUSTED_ISSUER)
-        if not any(top == a for a in self._anchors):
-            anchor = next(a for a in self._anchors if _signed_by(top, a))
-            if not anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc:
-                raise Rejected(UNTRUSTED_ISSUER)
-        key = chain[0].public_key()
+        try:
+            path = self._verifier(now).verify(chain[0], chain[1:]).chain
+        except VerificationError:
+            raise Rejected(self._why(chain, now)) from None
+        except ValueError:  # an extension that does not parse
+            raise Rejected(MALFORMED) from None
+        key = path[0].public_key()
         if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
             raise Rejected(UNTRUSTED_ISSUER)
         return key
 
+    def _verifier(self, at: datetime) -> ClientVerifier:
+        return (
+            PolicyBuilder()
+            .store(self._store)
+            .time(at)
+            .max_chain_depth(MAX_CHAIN)
+            .extension_policies(ca_policy=_CA_POLICY, ee_policy=_SIGNER_POLICY)
+            .build_client_verifier()
+        )
 
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
+    def _why(self, chain: list[x509.Certificate], now: datetime) -> str:
+        # The verifier's messages are not a stable interface: ask it again instead. A chain that
+        # holds at the latest start of its certificates' validity is sound, only out of date.
+        if all(c.not_valid_before_utc <= now <= c.not_valid_after_utc for c in chain):
+            return UNTRUSTED_ISSUER
+        then = max(c.not_valid_before_utc for c in chain)
+        try:
+            self._verifier(then).verify(chain[0], chain[1:])
+        except (VerificationError, ValueError):
+            return UNTRUSTED_ISSUER
+        return CREDENTIAL_EXPIRED
 
 
 def _is_ca(cert: x509.Certificate) -> bool:

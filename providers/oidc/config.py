@@ -35,6 +35,10 @@ class OidcConfig(BaseModel):
     # Claim mapping: a birth date (the date never leaves the adapter) and/or over-N claims.
     birthdate_claim: ClaimName | None = "birthdate"
     age_over_claims: dict[ClaimName, Annotated[int, Field(ge=1, le=99)]] = Field(default_factory=dict)
+    # OIDC Core 5.5: ask for the mapped claims, as essential, in the ID token or at UserInfo.
+    claims_request: Literal["id_token", "userinfo"] | None = None
+    # OIDC Core 5.3: read the mapped claims at UserInfo when the ID token has none of them.
+    userinfo: bool = True
     timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     leeway_seconds: int = Field(default=30, ge=0, le=300)
     max_id_token_age_seconds: int = Field(default=600, ge=30, le=3600)
@@ -59,3 +63,9 @@ class OidcConfig(BaseModel):
         if self.token_endpoint_auth_method != "none" and self.client_secret is None:  # noqa: S105
             raise ValueError("client_secret is required for this token_endpoint_auth_method")
         return self
+
+    @property
+    def mapped_claims(self) -> tuple[str, ...]:
+        """The claim names this instance reads: its birth date and over-N claims."""
+        birth = (self.birthdate_claim,) if self.birthdate_claim else ()
+        return (*birth, *self.age_over_claims)

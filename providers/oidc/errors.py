@@ -30,6 +30,8 @@ NONCE_MISMATCH = "nonce_mismatch"
 AUDIENCE_MISMATCH = "audience_mismatch"
 AGE_CLAIM_MISSING = "age_claim_missing"
 AGE_CLAIM_INVALID = "age_claim_invalid"
+USERINFO_INVALID = "userinfo_invalid"
+USERINFO_SUBJECT_MISMATCH = "userinfo_subject_mismatch"
 
 REASONS = frozenset(
     {
@@ -43,5 +45,7 @@ REASONS = frozenset(
         AUDIENCE_MISMATCH,
         AGE_CLAIM_MISSING,
         AGE_CLAIM_INVALID,
+        USERINFO_INVALID,
+        USERINFO_SUBJECT_MISMATCH,
     }
 )

@@ -27,6 +27,7 @@ from providers.oidc.errors import (
     Rejected,
 )
 from providers.oidc.upstream import Upstream, has_kid
+from service.core import base64url
 
 MAX_ID_TOKEN = 16 * 1024
 _FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "crit"})
@@ -35,7 +36,7 @@ _FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "crit"})
 async def validate(
     token: str, cfg: OidcConfig, upstream: Upstream, nonce: str, now: datetime
 ) -> dict[str, Any]:
-    if len(token) > MAX_ID_TOKEN:
+    if len(token) > MAX_ID_TOKEN or not base64url.is_canonical_compact(token):
         raise Rejected(ID_TOKEN_INVALID)
     try:
         header = jws.extract_compact(token.encode("ascii")).headers()

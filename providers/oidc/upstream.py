@@ -33,6 +33,7 @@ class Metadata:
     token_endpoint: str
     jwks_uri: str
     iss_parameter_supported: bool  # RFC 9207: the callback must then carry ``iss``
+    userinfo_endpoint: str | None = None
 
 
 class Upstream:
@@ -70,6 +71,7 @@ class Upstream:
                 token_endpoint=_str(doc["token_endpoint"]),
                 jwks_uri=_str(doc["jwks_uri"]),
                 iss_parameter_supported=doc.get("authorization_response_iss_parameter_supported") is True,
+                userinfo_endpoint=_str(doc["userinfo_endpoint"]) if "userinfo_endpoint" in doc else None,
             )
         except (KeyError, TypeError):
             raise IdentityProviderUnavailable("the identity provider's discovery is incomplete") from None

@@ -14,7 +14,6 @@ but that marker.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import secrets
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from providers.base import AuthorizationRequest, RedirectProvider
 from service.clients.registry import Client
+from service.core import base64url
 from service.core.errors import AgebandError
 from service.flows.checks import get_check, submit_evidence
 from service.flows.context import Services
@@ -95,10 +95,11 @@ def _unseal(svc: Services, provider: str, state: str) -> _Sealed:
     if not state or len(state) > MAX_STATE:
         raise InvalidState("the callback's state is missing or malformed")
     try:
-        blob = base64.urlsafe_b64decode(state + "=" * (-len(state) % 4))
+        # Canonical only: the state's digest is its single-use marker (one spelling per state).
+        blob = base64url.decode(state)
         body = _key(svc.pepper).decrypt(blob[:12], blob[12:], provider.encode())
         check_id, client_id, return_url, nonce, verifier, expires_at = json.loads(body)
-    except (binascii.Error, InvalidTag, ValueError, TypeError):
+    except (InvalidTag, ValueError, TypeError):
         raise InvalidState("the callback's state is not one of ours") from None
     sealed = _Sealed(check_id, client_id, return_url, nonce, verifier, int(expires_at))
     if sealed.expires_at <= svc.clock.now().timestamp():

@@ -2,8 +2,10 @@
 
 Everything an attacker controls is checked against what we issue, most of it before the
 signature is even looked at: size, shape, header members, algorithm (pinned to the key
-named by kid), type. Then joserfc verifies the signature with that one key and algorithm,
-and the claims must be exactly ours.
+named by kid), type. Every segment must be canonical base64url (``service.core.base64url``), so
+a token has exactly one spelling: re-encoding a valid token (padding, ``+``/``/``, non-zero
+dropped bits) gives a refused token, never a second valid one. Then joserfc verifies the
+signature with that one key and algorithm, and the claims must be exactly ours.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jws import JWSRegistry
-from joserfc.util import urlsafe_b64decode
 
+from service.core import base64url
 from service.core.clock import Clock
 from service.tokens import _jose
 from service.tokens.claims import MAX_TOKEN_BYTES, TOKEN_TYPE, ClaimsError, TokenClaims
@@ -42,7 +44,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _decode_object(segment: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(urlsafe_b64decode(segment.encode()), object_pairs_hook=_no_duplicates)
+        value = json.loads(base64url.decode(segment), object_pairs_hook=_no_duplicates)
     except ValueError:  # also binascii.Error, UnicodeDecodeError, JSONDecodeError
         return None
     return value if isinstance(value, dict) else None
@@ -68,11 +70,11 @@ class TokenVerifier:
         # First and O(1): a hostile multi-megabyte token costs nothing more than this.
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidToken("token too large")
-        if not token.isascii():  # after this, characters == bytes
-            raise InvalidToken("malformed token")
+        if not base64url.is_canonical_compact(token):  # one regex and three last characters
+            if not token.isascii() or token.count(".") != 2:
+                raise InvalidToken("malformed token")
+            raise InvalidToken("non-canonical encoding")
         segments = token.split(".")
-        if len(segments) != 3:
-            raise InvalidToken("malformed token")
         header = _decode_object(segments[0])
         if header is None:
             raise InvalidToken("malformed header")

@@ -16,7 +16,17 @@ from typing import Any
 
 import pytest
 from factories import AUTH, Running, running
-from tokens_forge import Forger, Signer, b64, b64json, hmac_signer, unb64
+from tokens_forge import (
+    NON_CANONICAL_FORMS,
+    Forger,
+    Signer,
+    b64,
+    b64json,
+    hmac_signer,
+    non_canonical,
+    unb64,
+    with_dropped_bits,
+)
 
 from service.tokens import CLAIM_NAMES, MAX_TOKEN_BYTES, generate_key
 
@@ -228,3 +238,59 @@ async def test_megabyte_introspection_body_is_413_before_parsing(target: Target)
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "body_too_large"
     assert not [e for e in target.run.log_lines() if e.get("event") == "token.rejected"]
+
+
+# --- non-canonical base64url --------------------------------------------------------------------
+# One spelling per token: the same token respelled (padding, "+" or "/", a character of neither
+# alphabet, non-zero dropped bits) is refused on every route that takes a token, even after the
+# genuine spelling was verified and cached for decisions.
+
+DECISION = {"jurisdiction": "default", "action": "profile.view"}
+
+
+async def _decide(run: Running, parties: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    r = await run.http.post("/v1/decisions", json={**DECISION, **parties}, headers=AUTH)
+    return r.status_code, r.json()
+
+
+@pytest.mark.parametrize("form", NON_CANONICAL_FORMS)
+async def test_non_canonical_token_is_refused_everywhere(target: Target, form: str) -> None:
+    forger = target.forger
+    genuine = forger.token(
+        raw_header=with_dropped_bits(forger.header()), raw_payload=with_dropped_bits(target.claims())
+    )
+    assert (await target.introspect(genuine))["active"] is True
+    assert (await _decide(target.run, {"actor": {"token": genuine}, "target": {"band": "18_plus"}}))[0] == 200
+    assert (await _decide(target.run, {"actor": {"band": "18_plus"}, "target": {"token": genuine}}))[0] == 200
+    respelled = non_canonical(genuine, form)
+    reason = "invalid token: non-canonical encoding"
+
+    await target.refused(respelled, "non-canonical encoding")  # introspection, form-encoded
+    r = await target.run.http.post("/v1/tokens/introspect", json={"token": respelled}, headers=AUTH)
+    assert (r.status_code, r.json()) == (200, INACTIVE)
+    for parties in (
+        {"actor": {"token": respelled}, "target": {"band": "18_plus"}},
+        {"actor": {"band": "18_plus"}, "target": {"token": respelled}},
+    ):
+        status, body = await _decide(target.run, parties)
+        assert (status, body["code"]) == (400, "invalid_party_token")
+    batch = {
+        **DECISION,
+        "actor": {"band": "18_plus"},
+        "targets": [{"id": "genuine", "token": genuine}, {"id": "respelled", "token": respelled}],
+        "reasons": True,
+    }
+    r = await target.run.http.post("/v1/decisions/batch", json=batch, headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert r.json()["allowed"] == ["genuine"]
+    assert r.json()["reasons"]["respelled"]["reason"] == "invalid_token"
+    r = await target.run.http.post(
+        "/v1/decisions/batch", json={**batch, "actor": {"token": respelled}}, headers=AUTH
+    )
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_party_token")
+
+    rejected = [e for e in target.run.log_lines() if e.get("event") == "token.rejected"]
+    assert [e["reason"] for e in rejected] == [reason] * 6
+    assert sorted(e.get("kind", "introspection") for e in rejected) == sorted(
+        ["introspection", "introspection", "actor", "target", "target", "actor"]
+    )

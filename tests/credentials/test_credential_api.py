@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from credential_factory import Pki, mdoc_presentation, sd_jwt_presentation
+from cryptography.hazmat.primitives.asymmetric import ec
 from factories import AUTH, Running, default_waterfall_line, make_settings, running, write_policy
+from status_list_server import INVALID, list_token, public_pem, status_list, status_list_server
 
 from service.core.clock import FixedClock
 from service.store.memory import MemoryStore
@@ -26,6 +28,7 @@ def settings(
     waterfall: str = "[age_credential, os_signal, self_declaration]",
     *,
     strict: bool = False,
+    status: dict[str, Any] | None = None,
 ) -> Any:
     replace = {default_waterfall_line(): f"waterfall: {waterfall}"}
     if strict:
@@ -36,7 +39,7 @@ def settings(
         policy_path=policy,
         providers={
             "enabled": ["os_signal", "self_declaration", "age_credential"],
-            "instances": {"age_credential": {"config": pki.config()}},
+            "instances": {"age_credential": {"config": pki.config(**({"status": status} if status else {}))}},
         },
     )
 
@@ -167,3 +170,31 @@ async def test_presentation_request_needs_the_callers_pending_check(
 
 def test_clock_fixture_is_real_time(real_now: Any) -> None:
     assert FixedClock(real_now).now() == real_now
+
+
+async def test_revoked_credential_is_refused_and_not_held_against_the_subject(
+    tmp_path: Path, pki: Pki, real_now: Any
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    with status_list_server() as server:
+        uri = server.uri("/lists/1")
+        t = int(real_now.timestamp())
+        server.serve("/lists/1", list_token(status_list(1, {5: INVALID}), uri, key, iat=t, ttl=300))
+        status = {"allowed_uris": [uri], "signing_keys": [public_pem(key)], "allow_insecure_loopback": True}
+        async with running(settings(tmp_path, pki, status=status), at=real_now) as run:
+            for idx, outcome in ((5, "failed"), (6, "passed")):
+                check = await run.start_check(f"holder-{idx}")
+                nonce = (await request(run, check["check_id"]))["nonce"]
+                ref = {"status_list": {"idx": idx, "uri": uri}}
+                body = await present(
+                    run, check["check_id"], "dc+sd-jwt",
+                    sd_jwt_presentation(pki, {"age_over_18": True}, nonce, status=ref),
+                )  # fmt: skip
+                assert body["outcome"] == outcome, body
+            assert body["token"]["band"] == "18_plus"
+            revoked = [e for e in run.log_lines() if e.get("event") == "check.attempt_failed"]
+            assert [e["reason"] for e in revoked] == ["credential_revoked"]
+            # Revocation is the issuer's word on a genuine credential, not a circumvention attempt.
+            events = {e.get("event") for e in run.log_lines()}
+            assert not events & {"subject.flagged", "subject.revoked"}
+            assert server.hits["/lists/1"] == 1  # one fetch for both checks: cached for its ttl

@@ -8,7 +8,10 @@ Depends only on joserfc (to verify the JWS against the service's JWKS) and the s
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -21,6 +24,22 @@ from joserfc.jwk import KeySet
 BUNDLE_TYPE = "ageband-bundle+jwt"
 LEEWAY = 30  # seconds of clock skew tolerated on iat and exp
 Party = tuple[str | None, str | None, str | None]  # (band, level, upper_level); None where unknown
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def is_canonical(token: str) -> bool:
+    """Three segments, each the one base64url spelling of its bytes (no padding, no "+" or "/",
+    no stray characters, no non-zero dropped bits): the service refuses every other spelling."""
+    if _COMPACT.fullmatch(token) is None:
+        return False
+    for segment in token.split("."):
+        try:
+            raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        except (binascii.Error, ValueError):
+            return False
+        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != segment:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -44,7 +63,10 @@ class BundleEvaluator:
     def verify(
         cls, token: str, jwks: dict[str, Any], *, issuer: str, now: float | None = None
     ) -> BundleEvaluator:
-        """Signature (by a key of the JWKS), ``typ``, ``iss`` and the ``iat``/``exp`` window."""
+        """Canonical encoding, signature (by a key of the JWKS), ``typ``, ``iss`` and the
+        ``iat``/``exp`` window."""
+        if not is_canonical(token):
+            raise ValueError("bundle not in canonical base64url")
         keys = KeySet.import_key_set(jwks)
         with warnings.catch_warnings():  # "EdDSA" is deprecated as a name; the JWKS pins Ed25519
             warnings.simplefilter("ignore", SecurityWarning)

@@ -53,6 +53,17 @@ async def test_tampered_bundle_is_refused() -> None:
             BundleEvaluator.verify(f"{head}.{forged}.{sig}", jwks, issuer=ISSUER)
 
 
+async def test_respelled_bundle_is_refused() -> None:
+    # The bundle is signed in canonical base64url; a second spelling of it is not accepted.
+    async with running() as r:
+        token, jwks, now = await _fetch(r)
+        assert BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now)
+        head, body, sig = token.split(".")
+        for respelled in (f"{head}=.{body}.{sig}", f"{head}.{body}.{sig}==", f"{head}.{body}.+{sig[1:]}"):
+            with pytest.raises(ValueError, match="canonical"):
+                BundleEvaluator.verify(respelled, jwks, issuer=ISSUER, now=now)
+
+
 async def test_bundle_carries_issuer_and_a_short_validity() -> None:
     async with running() as r:
         token, jwks, now = await _fetch(r)

@@ -5,8 +5,15 @@ endpoint that logs the user in at once and redirects back with a code, and a tok
 authenticates the client and verifies the PKCE S256 ``code_verifier`` (RFC 7636 §4.6). Each test
 sets how the next ID tokens are minted: claims overridden (wrong ``aud``, ``iss``, ``nonce``,
 expired or future times), or signed wrongly (another key under a published ``kid``, an unknown
-``kid``, HS256 keyed with the public key, ``alg: none``). It counts the requests it serves, so
-JWKS caching is measured where it matters: at the identity provider.
+``kid``, HS256 keyed with the public key, ``alg: none``, a header respelled with padding). It
+counts the requests it serves, so JWKS caching is measured where it matters: at the identity
+provider.
+
+With ``claims_at_userinfo_only`` it is a strictly conforming provider in the sense of OpenID
+Connect Core §5.4: the user's claims are returned from the UserInfo endpoint, never in the ID
+token, unless the ``claims`` request parameter (§5.5) asks for them there. Its UserInfo answer
+can be made hostile too: another ``sub``, a signed JWT (well or wrongly signed), an encrypted
+one, or an error status.
 
 Runs uvicorn in a thread of the test process on a socket bound to a free loopback port.
 """
@@ -41,7 +48,10 @@ from starlette.routing import Route
 
 CLIENT_ID = "ageband-test"
 CLIENT_SECRET = "s3cret-for-tests"
-Signing = Literal["good", "bad_signature", "unknown_kid", "hs256", "none"]
+Signing = Literal["good", "bad_signature", "unknown_kid", "hs256", "none", "padded"]
+UserinfoFormat = Literal[
+    "json", "json_without_sub", "jwt", "jwt_bad_signature", "jwt_other_audience", "jwe", "text"
+]
 # A claim override: a value, a function of the current time, or None to leave the claim out.
 Override = Any | Callable[[int], Any] | None
 
@@ -52,6 +62,8 @@ class _Grant:
     nonce: str | None
     challenge: str
     claims: dict[str, Any]
+    sub: str = field(default_factory=lambda: "pairwise-" + secrets.token_hex(8))
+    id_token_claims: tuple[str, ...] = ()  # what the claims parameter asked for in the ID token
 
 
 @dataclass
@@ -67,11 +79,17 @@ class HostileIdp:
     token_delay: float = 0.0  # seconds the token endpoint waits before answering
     token_status: int | None = None  # answer the token endpoint with this status instead
     jwks_status: int | None = None  # answer the JWKS endpoint with this status instead
+    claims_at_userinfo_only: bool = False  # OIDC Core §5.4: the user's claims only at UserInfo
+    userinfo_format: UserinfoFormat = "json"
+    userinfo_sub: str | None = None  # answer UserInfo for another subject
+    userinfo_status: int | None = None  # answer UserInfo with this status instead
+    advertise_userinfo: bool = True
     hits: Counter[str] = field(default_factory=Counter)
     pkce: list[bool] = field(default_factory=list)  # each token request's verifier check
     authorize_queries: list[dict[str, str]] = field(default_factory=list)
     _keys: list[RSAKey] = field(default_factory=list)
     _grants: dict[str, _Grant] = field(default_factory=dict)
+    _access: dict[str, _Grant] = field(default_factory=dict)
     _stranger: RSAKey | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -106,6 +124,7 @@ class HostileIdp:
                 Route("/jwks", self._jwks),
                 Route("/authorize", self._authorize),
                 Route("/token", self._token, methods=["POST"]),
+                Route("/userinfo", self._userinfo, methods=["GET", "POST"]),
             ]
         )
 
@@ -124,6 +143,9 @@ class HostileIdp:
         }
         if self.advertise_iss:
             doc["authorization_response_iss_parameter_supported"] = True
+        if self.advertise_userinfo:
+            doc["userinfo_endpoint"] = self.issuer + "/userinfo"
+            doc["claims_parameter_supported"] = True
         return JSONResponse(doc)
 
     async def _jwks(self, request: Request) -> Response:
@@ -148,7 +170,17 @@ class HostileIdp:
         if not ok:
             return JSONResponse({"error": "invalid_request"}, status_code=400)
         code = secrets.token_urlsafe(24)
-        self._grants[code] = _Grant(q["redirect_uri"], q.get("nonce"), q["code_challenge"], dict(self.user))
+        try:
+            requested = json.loads(q.get("claims", "{}")).get("id_token") or {}
+        except (ValueError, AttributeError):
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        self._grants[code] = _Grant(
+            q["redirect_uri"],
+            q.get("nonce"),
+            q["code_challenge"],
+            dict(self.user),
+            id_token_claims=tuple(requested),
+        )
         back = {"code": code, "state": q.get("state", "")}
         if self.send_iss if self.send_iss is not None else self.advertise_iss:
             back["iss"] = self.issuer
@@ -174,9 +206,34 @@ class HostileIdp:
         if not verified or form.get("redirect_uri") != grant.redirect_uri:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         id_token = self._id_token(grant)
-        return JSONResponse(
-            {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "id_token": id_token}
-        )
+        access_token = secrets.token_urlsafe(16)
+        self._access[access_token] = grant
+        return JSONResponse({"access_token": access_token, "token_type": "Bearer", "id_token": id_token})
+
+    async def _userinfo(self, request: Request) -> Response:
+        self.hits["userinfo"] += 1
+        if self.userinfo_status is not None:
+            return JSONResponse({"error": "server_error"}, status_code=self.userinfo_status)
+        grant = self._access.get(request.headers.get("authorization", "").removeprefix("Bearer "))
+        if grant is None:
+            return JSONResponse({"error": "invalid_token"}, status_code=401)
+        claims = {"sub": self.userinfo_sub or grant.sub, **grant.claims}
+        fmt = self.userinfo_format
+        if fmt == "json":
+            return JSONResponse(claims)
+        if fmt == "json_without_sub":
+            return JSONResponse({k: v for k, v in claims.items() if k != "sub"})
+        if fmt == "text":
+            return Response(json.dumps(claims), media_type="text/plain")
+        if fmt == "jwe":  # five segments: an encrypted response this relying party cannot read
+            return Response("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d", media_type="application/jwt")
+        key = self._keys[-1]
+        signed = {"iss": self.issuer, "aud": CLIENT_ID, **claims}
+        if fmt == "jwt_other_audience":
+            signed["aud"] = "someone-else"
+        signer = self._stranger if fmt == "jwt_bad_signature" else key
+        token = jwt.encode({"alg": "RS256", "kid": key.kid}, signed, signer)
+        return Response(token, media_type="application/jwt")
 
     def _id_token(self, grant: _Grant) -> str:
         now = int(time.time())
@@ -189,6 +246,9 @@ class HostileIdp:
             "nonce": grant.nonce,
             **grant.claims,
         }
+        claims["sub"] = grant.sub
+        if self.claims_at_userinfo_only:  # only what the claims parameter asked for here
+            claims = {k: v for k, v in claims.items() if k not in grant.claims or k in grant.id_token_claims}
         for name, value in self.overrides.items():
             if value is None:
                 claims.pop(name, None)
@@ -197,6 +257,9 @@ class HostileIdp:
         key = self._keys[-1]
         if self.signing == "good":
             return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+        if self.signing == "padded":  # correctly signed, its header respelled with base64 padding
+            header, rest = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key).split(".", 1)
+            return header + "=" * (-len(header) % 4 or 4) + "." + rest
         if self.signing == "bad_signature":  # an unpublished key, under the published key's id
             return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, self._stranger)
         if self.signing == "unknown_kid":  # a fresh key id each time

@@ -16,10 +16,13 @@ HERE = Path(__file__).resolve().parent
 
 
 @contextmanager
-def mock_idp(users: list[dict[str, Any]]) -> Iterator[str]:
-    """Start oidc-provider-mock; yields its issuer URL (``http://127.0.0.1:<port>``)."""
+def mock_idp(users: list[dict[str, Any]], *, claims_at_userinfo_only: bool = False) -> Iterator[str]:
+    """Start oidc-provider-mock; yields its issuer URL (``http://127.0.0.1:<port>``).
+
+    ``claims_at_userinfo_only``: the user's claims come from UserInfo alone (OIDC Core §5.4)."""
+    flags = ["--claims-at-userinfo-only"] if claims_at_userinfo_only else []
     proc = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, str(HERE / "mock_idp_main.py"), json.dumps(users)],
+        [sys.executable, str(HERE / "mock_idp_main.py"), json.dumps(users), *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -76,6 +76,7 @@ ID_TOKEN_CASES: list[tuple[str, dict[str, Any], Signing, str, bool]] = [
     ("unknown_kid", {}, "unknown_kid", "signing_key_unknown", False),
     ("alg_hs256_keyed_with_the_public_key", {}, "hs256", "id_token_invalid", True),
     ("alg_none", {}, "none", "id_token_invalid", True),
+    ("non_canonical_base64url", {}, "padded", "id_token_invalid", True),
 ]  # fmt: skip
 
 
@@ -247,3 +248,26 @@ async def test_tampered_state_is_refused_before_anything_is_stored(tmp_path: Pat
         assert idp.hits["token"] == 0  # the code was never redeemed
         # The real state still works: a tampered copy burnt nothing.
         assert back(await callback(env.run, url)) == {"check_id": check["check_id"], "outcome": "passed"}
+
+
+async def test_respelled_state_is_refused_before_and_after_its_use(tmp_path: Path, idp: HostileIdp) -> None:
+    # The state's digest is its single-use marker: a second spelling of the same bytes (padding,
+    # non-zero dropped bits) must not pass as a fresh state, before or after the real one is used.
+    async with hostile_env(tmp_path, {"bank": idp_config(idp, "bank")}) as env:
+        check, url = await login(env.run, "respell")
+        state = parse_qs(urlsplit(url).query)["state"][0]
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        respelled = [state + "=" * (-len(state) % 4 or 1), state + "=="]
+        if len(state) % 4:  # the last character has dropped bits
+            respelled.append(state[:-1] + alphabet[alphabet.index(state[-1]) + 1])
+        before = await env.snapshot()
+        for bad in respelled:
+            r = await callback(env.run, url, state=bad)
+            assert (r.status_code, r.json()["code"]) == (400, "invalid_state")
+        assert await env.changes(before) == {}
+        assert back(await callback(env.run, url)) == {"check_id": check["check_id"], "outcome": "passed"}
+        tokens = idp.hits["token"]
+        for bad in respelled:
+            r = await callback(env.run, url, state=bad)
+            assert (r.status_code, r.json()["code"]) == (400, "invalid_state")
+        assert idp.hits["token"] == tokens  # no second redemption was attempted

@@ -44,6 +44,49 @@ def unb64(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
+# Every way to spell one segment of a valid token otherwise, one named form per segment:
+# - padding: "=" appended (a lenient decoder gives the same bytes);
+# - plus, slash: the standard alphabet's "+" or "/" in place of a character;
+# - junk: a character of neither alphabet, which a lenient decoder skips;
+# - trailing_bits: the last character changed only in the bits decoding drops (same bytes).
+# A strict decoder refuses them all, before the signature is looked at.
+_SEGMENTS = ("header", "payload", "signature")
+_KINDS = ("padding", "plus", "slash", "junk", "trailing_bits")
+NON_CANONICAL_FORMS = tuple(f"{kind}_in_{seg}" for seg in _SEGMENTS for kind in _KINDS)
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def with_dropped_bits(value: Any) -> bytes:
+    """Compact JSON with trailing spaces (still the same JSON) so that its base64url has a
+    partial last quantum: a last character with bits that decoding drops."""
+    raw = json.dumps(value, separators=(",", ":")).encode()
+    return raw + b" " if len(raw) % 3 == 0 else raw
+
+
+def _respelled(segment: str, kind: str) -> str:
+    if kind == "padding":  # "=" to a whole quantum when the length allows it, else a lone one
+        return segment + ("=" * (-len(segment) % 4) or "=")
+    if kind in ("plus", "slash"):
+        # The standard spelling of the first "-" or "_" (the same bytes to a lenient decoder);
+        # JSON text never encodes to those, so there the character replaces the first one.
+        url, std = ("-", "+") if kind == "plus" else ("_", "/")
+        return segment.replace(url, std, 1) if url in segment else std + segment[1:]
+    if kind == "junk":
+        return segment[:4] + "*" + segment[4:]
+    assert kind == "trailing_bits"
+    assert len(segment) % 4 in (2, 3), "no dropped bits in this segment: build it with with_dropped_bits"
+    return segment[:-1] + _ALPHABET[_ALPHABET.index(segment[-1]) + 1]
+
+
+def non_canonical(token: str, form: str) -> str:
+    """``token`` with one segment respelled as ``form`` (one of NON_CANONICAL_FORMS)."""
+    kind, _, seg = form.partition("_in_")
+    parts = token.split(".")
+    i = _SEGMENTS.index(seg)
+    parts[i] = _respelled(parts[i], kind)
+    return ".".join(parts)
+
+
 def raw_signer(key: SigningKey) -> Signer:
     """Sign with the key's private half using cryptography directly (JWS signature format)."""
     private = key.key.private_key
