@@ -235,8 +235,10 @@ async def count_attempt(
     if shared is not None and origin.device is not None:
         # Members are keyed hashes of sids: the set counts accounts, it lists nobody.
         member = keyed_hash(svc.pepper, f"member\x00{check.sid}")
-        seen = await svc.store.add_distinct(SUBJECTS, origin.device, member, _seconds(shared.window))
-        if seen > shared.max:
+        window = _seconds(shared.window)
+        new = await svc.store.use_once(f"{SUBJECTS}|{origin.device}|{member}", window)
+        seen = await svc.store.add_distinct(SUBJECTS, origin.device, member, window)
+        if new and seen > shared.max:  # a subject beyond the limit, once each
             imposed = await impose(svc, check, juris, AbuseSignal.SHARED_DEVICE, scope="device")
             await guard(svc, check.sid, locale, origin.device)  # a lock stops this attempt too
             if imposed is not None:
