@@ -40,7 +40,6 @@ from service.observability.metrics import Metrics
 from service.observability.tracing import Tracing
 from service.policy.holder import PolicyHolder
 from service.settings import Settings
-from service.store.base import Store
 from service.store.memory import MemoryStore
 from service.store.redis import RedisStore
 from service.tokens.keys import KeyRing, KeyState, generate_key, load_key, load_key_manifest
@@ -103,7 +102,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     metrics.watch_policy(lambda: policy.current.version)
     metrics.watch_signing_key(lambda: keyring.signing_key.kid)
     watch_circuits(registry, metrics)
-    store: Store
+    store: MemoryStore | RedisStore
     if settings.store.backend == "redis":
         store = RedisStore.from_url(
             settings.store.redis_url.get_secret_value(),

@@ -98,10 +98,10 @@ async def guard(svc: Services, sid: str, locale: str | None, device: str | None 
 async def in_force(svc: Services, sid: str, device: str | None) -> Sanction | None:
     """The subject's sanction or its device's, whichever binds more: a lock first, then the
     higher minimum level."""
-    own = await svc.store.get_sanction(sid)
+    own = await svc.store.sanctions.get_sanction(sid)
     if device is None:
         return own
-    other = await svc.store.get_device_sanction(device)
+    other = await svc.store.sanctions.get_device_sanction(device)
     if other is None or other.until <= _now(svc):
         return own
     if own is None or own.until <= _now(svc):
@@ -223,7 +223,7 @@ async def count_attempt(
     for scope, subject, limit in scopes:
         if limit is None or subject is None:
             continue
-        if await svc.store.count_hit(ATTEMPTS, subject, _seconds(limit.window)) > limit.max:
+        if await svc.store.counters.count_hit(ATTEMPTS, subject, _seconds(limit.window)) > limit.max:
             await impose(svc, check, juris, AbuseSignal.RATE_LIMITED, scope=scope)
             raise RateLimited(
                 "too many attempts in a short time",
@@ -236,18 +236,18 @@ async def count_attempt(
         # Members are keyed hashes of sids: the set counts accounts, it lists nobody.
         member = keyed_hash(svc.pepper, f"member\x00{check.sid}")
         window = _seconds(shared.window)
-        new = await svc.store.use_once(f"{SUBJECTS}|{origin.device}|{member}", window)
-        seen = await svc.store.add_distinct(SUBJECTS, origin.device, member, window)
+        new = await svc.store.once.use_once(f"{SUBJECTS}|{origin.device}|{member}", window)
+        seen = await svc.store.counters.add_distinct(SUBJECTS, origin.device, member, window)
         if new and seen > shared.max:  # a subject beyond the limit, once each
             imposed = await impose(svc, check, juris, AbuseSignal.SHARED_DEVICE, scope="device")
             await guard(svc, check.sid, locale, origin.device)  # a lock stops this attempt too
             if imposed is not None:
                 return AbuseSignal.SHARED_DEVICE
     shop = abuse.method_shopping
-    if shop is not None and await svc.store.peek_count(FAILURES, check.sid) > 0:
-        tried = await svc.store.add_distinct(SHOPPING, check.sid, method, _seconds(shop.window))
+    if shop is not None and await svc.store.counters.peek_count(FAILURES, check.sid) > 0:
+        tried = await svc.store.counters.add_distinct(SHOPPING, check.sid, method, _seconds(shop.window))
         if tried >= shop.max:
-            await svc.store.clear_counters(check.sid, [SHOPPING])
+            await svc.store.counters.clear_counters(check.sid, [SHOPPING])
             imposed = await impose(svc, check, juris, AbuseSignal.METHOD_SHOPPING)
             await guard(svc, check.sid, locale)  # a lock stops this attempt too
             return AbuseSignal.METHOD_SHOPPING if imposed else None
@@ -261,16 +261,18 @@ async def count_failure(
     signal whose sanction this failure brought on, if any."""
     abuse = juris.abuse
     window = abuse.failures.window if abuse.failures else timedelta(hours=1)
-    failures = await svc.store.count_hit(FAILURES, check.sid, _seconds(window))
+    failures = await svc.store.counters.count_hit(FAILURES, check.sid, _seconds(window))
     if check.device is not None:  # a fresh account on the same device does not start from zero
-        failures = max(failures, await svc.store.count_hit(FAILURES, check.device, _seconds(window)))
+        failures = max(failures, await svc.store.counters.count_hit(FAILURES, check.device, _seconds(window)))
     if abuse.method_shopping is not None:
-        await svc.store.add_distinct(SHOPPING, check.sid, method, _seconds(abuse.method_shopping.window))
+        await svc.store.counters.add_distinct(
+            SHOPPING, check.sid, method, _seconds(abuse.method_shopping.window)
+        )
     signal = None
     if circumvention:
         signal = AbuseSignal.LIVENESS_FAILED
     elif abuse.failures is not None and failures >= abuse.failures.max:
-        await svc.store.clear_counters(check.sid, [FAILURES])
+        await svc.store.counters.clear_counters(check.sid, [FAILURES])
         signal = AbuseSignal.REPEATED_FAILURES
     if signal is not None and await impose(svc, check, juris, signal) is not None:
         return signal
@@ -279,7 +281,7 @@ async def count_failure(
 
 async def inconsistent(svc: Services, check: CheckState, juris: Jurisdiction) -> AbuseSignal | None:
     """Contradictory signals in one check: the policy's ``inconsistent_signals`` sanction."""
-    await svc.store.count_hit(FAILURES, check.sid, _seconds(timedelta(hours=1)))
+    await svc.store.counters.count_hit(FAILURES, check.sid, _seconds(timedelta(hours=1)))
     signal = AbuseSignal.INCONSISTENT_SIGNALS
     return signal if await impose(svc, check, juris, signal, flagged_already=True) else None
 
@@ -304,15 +306,15 @@ async def after_pass(
         and record.band in bands
         and bands.get(record.band).lo < bands.get(previous.band).lo
     )
-    await svc.store.clear_counters(check.sid, [FAILURES, SHOPPING])
-    sanction = await svc.store.get_sanction(check.sid)
+    await svc.store.counters.clear_counters(check.sid, [FAILURES, SHOPPING])
+    sanction = await svc.store.sanctions.get_sanction(check.sid)
     levels = svc.policy.current.levels
     if (
         sanction is not None
         and sanction.min_level in levels
         and levels.at_least(record.level, sanction.min_level or record.level)
     ):
-        await svc.store.clear_sanction(check.sid)
+        await svc.store.sanctions.clear_sanction(check.sid)
     if younger:
         # Tokens issued before this second are void; the record and token of this check are not:
         # they already protect the subject as the younger band.
@@ -356,7 +358,7 @@ async def impose(
     if rule is None:
         await events.publish(svc, check.client_id, events.FLAGGED, {"sid": check.sid, "reason": signal.value})
         return None
-    existing = await svc.store.get_sanction(check.sid)
+    existing = await svc.store.sanctions.get_sanction(check.sid)
     locked_until = now + _seconds(rule.lock) if rule.lock else None
     min_level = rule.min_level
     until = max(locked_until or now, now + _seconds(rule.remember) if min_level else now)
@@ -371,11 +373,11 @@ async def impose(
         until = max(until, existing.until)
     sanction = Sanction(check.sid, check.client_id, signal.value, now, locked_until, min_level, until)
     if locked_until is not None or min_level is not None:
-        await svc.store.put_sanction(sanction, max(1, until - now))
+        await svc.store.sanctions.put_sanction(sanction, max(1, until - now))
         if check.device is not None:
             # The device carries it too, with no sid: a new account on it inherits the sanction.
             on_device = replace(sanction, sid=check.device)
-            await svc.store.put_device_sanction(check.device, on_device, max(1, until - now))
+            await svc.store.sanctions.put_device_sanction(check.device, on_device, max(1, until - now))
     if rule.revoke_tokens:
         at, stands = (now, False) if revoke_before is None else (revoke_before, True)
         await _revoke_tokens(svc, check.sid, check.client_id, at, signal.value, stands=stands)
@@ -402,7 +404,7 @@ async def impose(
 async def _revoke_tokens(
     svc: Services, sid: str, client_id: str, at: int, signal: str, *, stands: bool
 ) -> None:
-    await svc.store.revoke(sid, at, svc.revocation_ttl)
+    await svc.store.revocations.revoke(sid, at, svc.revocation_ttl)
 
     def bumped(record: AssuranceRecord | None) -> AssuranceRecord | None:
         if record is None or record.client_id != client_id:
@@ -413,6 +415,6 @@ async def _revoke_tokens(
         # No token from this record until a new check passes (refresh, introspection).
         return replace(record, generation=generation, revoked_for=signal)
 
-    await write_record(svc, sid, bumped, await svc.store.get_record(sid))
+    await write_record(svc, sid, bumped, await svc.store.records.get_record(sid))
     svc.audit.emit("subject.revoked", client=client_id, sid=sid, reason="sanction")
     await events.publish(svc, client_id, events.REVOKED, {"sid": sid, "reason": "sanction"})

@@ -84,7 +84,7 @@ async def start_check(
         device=device,
     )
     if confirming:
-        record = await svc.store.get_record(sid)
+        record = await svc.store.records.get_record(sid)
         if record is not None and record.client_id == client.id and record.band in policy.bands:
             # The band on record is where the check starts: new evidence can narrow it (and so
             # confirm its upper edge) or contradict it, never move it.
@@ -92,8 +92,8 @@ async def start_check(
             check.signals.append(SignalNote(record.level, band.lo, band.hi, record.method))
             check.interval_lo, check.interval_hi = band.lo, band.hi
     # Indexed first: a check erasure by sid cannot find must never exist.
-    await svc.store.track_check(sid, check.check_id, _ttl(juris))
-    await svc.store.create_check(check, _ttl(juris))
+    await svc.store.checks.track_check(sid, check.check_id, _ttl(juris))
+    await svc.store.checks.create_check(check, _ttl(juris))
     svc.audit.emit(
         "check.started", client=client.id, sid=sid, check_id=check.check_id,
         pol=policy.version, jur=jurisdiction, purpose=purpose,
@@ -158,7 +158,7 @@ async def submit_evidence(
             f"no attempts left for {method_name!r}", allowed=await _next_names(svc, juris, check)
         )
     ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
-    claimed = await svc.store.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris))
+    claimed = await svc.store.checks.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris))
     if claimed is None:
         await _finish_failed(svc, check, "attempts_exhausted")
         svc.metrics.check_submission(method_name, "attempts_exhausted")
@@ -172,7 +172,7 @@ async def submit_evidence(
     except AgebandError:
         # Refused before the evidence is looked at (a lock, a rate limit): the check's attempt
         # goes back, so the store's count stays the check's own.
-        await svc.store.release_attempt(check.check_id)
+        await svc.store.checks.release_attempt(check.check_id)
         raise
 
     svc.audit.evidence_received(kind=method.method_class, size=size, attempt=claimed, **ctx)
@@ -244,7 +244,7 @@ async def _call_provider(
         raise rejected from None
     except AgebandError as exc:
         if exc.status >= 500:
-            await svc.store.release_attempt(check.check_id)
+            await svc.store.checks.release_attempt(check.check_id)
             svc.audit.emit("check.attempt_released", reason=exc.code, attempt=claimed, **ctx)
         raise
 
@@ -327,7 +327,7 @@ async def _after_signal(
         await _finish_failed(svc, check, "insufficient_assurance")
         return EvidenceResult(await _view(svc, check, locale), "failed", "insufficient_assurance", None)
 
-    previous = await svc.store.get_record(check.sid)
+    previous = await svc.store.records.get_record(check.sid)
     if previous is not None and previous.client_id != client.id:
         previous = None
     move = edges.judge(policy, juris, previous, check.signals, band, day_of(svc.clock.now()))
@@ -446,13 +446,15 @@ async def _pass(
         return replace(record, generation=generation, passed_generation=generation)
 
     try:
-        previous, stored = await write_record(svc, check.sid, passed, await svc.store.get_record(check.sid))
+        previous, stored = await write_record(
+            svc, check.sid, passed, await svc.store.records.get_record(check.sid)
+        )
         assert stored is not None  # noqa: S101 - ``passed`` always builds a record
         record = stored
     except Exception:
         # Leave no partial state: the check goes back to pending so the user can retry.
         check.status = CheckStatus.PENDING
-        await svc.store.update_check(check)
+        await svc.store.checks.update_check(check)
         raise
     ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
     svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
@@ -499,7 +501,7 @@ async def _finish_failed(
 
 
 async def _save(svc: Services, check: CheckState) -> None:
-    if not await svc.store.update_check(check):
+    if not await svc.store.checks.update_check(check):
         raise CheckBusy("the check changed meanwhile; fetch it and try again")
 
 
@@ -508,7 +510,7 @@ async def _load(svc: Services, client: Client, check_id: str) -> CheckState:
     if expiry is None:
         raise UnknownCheck("unknown check")
     now = svc.clock.now().timestamp()
-    check = await svc.store.get_check(check_id)
+    check = await svc.store.checks.get_check(check_id)
     if check is None or check.client_id != client.id:
         if check is None and expiry <= now:
             raise CheckExpired("the check has expired; start a new one")

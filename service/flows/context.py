@@ -12,7 +12,8 @@ from service.core.clock import Clock, OffsetClock
 from service.flows.token_cache import TokenCache
 from service.observability.metrics import Metrics
 from service.policy.holder import PolicyHolder
-from service.store.base import Store
+from service.store.memory import MemoryStore
+from service.store.redis import RedisStore
 from service.tokens.keys import KeyRing
 from service.tokens.signer import TokenSigner
 from service.tokens.verifier import TokenVerifier
@@ -22,7 +23,7 @@ from service.tokens.verifier import TokenVerifier
 class Services:
     policy: PolicyHolder
     providers: Registry
-    store: Store
+    store: MemoryStore | RedisStore
     keyring: KeyRing
     signer: TokenSigner
     verifier: TokenVerifier

@@ -107,7 +107,7 @@ def _verified(svc: Services, client: Client, token: str, now: float, which: str)
 async def _revoked(svc: Services, parties: Sequence[VerifiedParty]) -> set[VerifiedParty]:
     """The parties whose subject was revoked (or erased) at or after their token was issued."""
     sids = list({p.sub for p in parties})
-    marks = dict(zip(sids, await svc.store.revoked_at_many(sids), strict=True))
+    marks = dict(zip(sids, await svc.store.revocations.revoked_at_many(sids), strict=True))
     out: set[VerifiedParty] = set()
     for p in parties:
         mark = marks[p.sub]

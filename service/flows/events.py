@@ -43,7 +43,7 @@ async def publish(svc: Services, client_id: str, event_type: str, data: dict[str
     if unlisted := sorted(stored_field_names(event.fields()) - EVENT_FIELD_NAMES):
         # The data inventory lists every stored field: list a new one in service/store/events.py.
         raise ValueError(f"event fields missing from the data inventory: {unlisted}")
-    await svc.store.publish_event(event, EVENT_TTL)
+    await svc.store.events.publish_event(event, EVENT_TTL)
     svc.audit.emit(
         "webhook.queued", client=client_id, sid=data.get("sid"), event_id=event_id, event_type=event_type
     )

@@ -59,7 +59,7 @@ async def age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
     # Refresh and several workers may age one record at once: they write the same record,
     # and one of them tells the app, once per band this record reaches.
     once = f"band_changed|{record.sid}|{record.assured_at.isoformat()}|{record.band}"
-    if await svc.store.use_once(once, ttl):
+    if await svc.store.once.use_once(once, ttl):
         svc.audit.emit(
             "subject.band_changed", client=record.client_id, sid=record.sid,
             pol=record.policy_version, band=record.band, reason="age_up",
@@ -97,7 +97,7 @@ async def schedule(svc: Services, record: AssuranceRecord) -> None:
     steps = [d for d in (record.age_up_at, record.recheck_at) if d is not None]
     ttl = int(svc.policy.current.retention.total_seconds())
     if steps:
-        await svc.store.schedule(record.client_id, record.sid, min(steps), ttl)
+        await svc.store.timers.schedule(record.client_id, record.sid, min(steps), ttl)
 
 
 async def check_completed(
@@ -112,7 +112,7 @@ async def recheck_due(svc: Services, record: AssuranceRecord) -> bool:
     juris = svc.policy.current.jurisdictions.get(record.jurisdiction)
     grace = juris.grace if juris else timedelta(0)
     ttl = int(svc.policy.current.retention.total_seconds())
-    if not await svc.store.use_once(f"recheck_due|{record.sid}|{record.recheck_at.isoformat()}", ttl):
+    if not await svc.store.once.use_once(f"recheck_due|{record.sid}|{record.recheck_at.isoformat()}", ttl):
         return False
     grace_ends = record.recheck_at + grace
     svc.audit.emit("subject.recheck_due", client=record.client_id, sid=record.sid, pol=record.policy_version)

@@ -26,6 +26,6 @@ async def single_use(svc: Services, outcome: Outcome, ttl: int) -> Outcome:
     """A signal from a presentation already counted becomes a failure (a circumvention signal)."""
     if not isinstance(outcome, Signal) or outcome.replay_key is None:
         return outcome
-    if await svc.store.use_once(f"presentation:{outcome.replay_key}", ttl):
+    if await svc.store.once.use_once(f"presentation:{outcome.replay_key}", ttl):
         return outcome
     return Failure(REPLAYED, circumvention=True)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from service.clients.registry import Client
 from service.core.dates import day_of
 from service.flows.context import Services
-from service.store.base import DuePage
+from service.store.roles import DuePage
 
 MAX_PAGE = 1000
 
@@ -16,4 +16,4 @@ async def due(svc: Services, client: Client, before: date | None, cursor: str | 
     # By default, everything due today or earlier: refresh reports recheck_due from the re-check
     # day itself, so the list includes that day too (re-checks err toward sooner).
     day = before or day_of(svc.clock.now()) + timedelta(days=1)
-    return await svc.store.due(client.id, day, cursor, min(max(limit, 1), MAX_PAGE))
+    return await svc.store.records.due(client.id, day, cursor, min(max(limit, 1), MAX_PAGE))

@@ -30,7 +30,7 @@ async def write_record(
         successor = build(current)
         if successor is None:
             return current, None
-        if await svc.store.replace_record(current, successor, ttl):
+        if await svc.store.records.replace_record(current, successor, ttl):
             return current, successor
-        current = await svc.store.get_record(sid)
+        current = await svc.store.records.get_record(sid)
     raise RecordBusy("the subject's record kept changing under concurrent requests; try again")

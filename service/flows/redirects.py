@@ -158,7 +158,7 @@ async def finish_redirect(svc: Services, name: str, params: Mapping[str, str]) -
     if client is None:
         raise InvalidState("the callback's state is not one of ours")
     ttl = max(1, sealed.expires_at - int(svc.clock.now().timestamp()) + 60)
-    if not await svc.store.use_once("redirect-state:" + hashlib.sha256(state.encode()).hexdigest(), ttl):
+    if not await svc.store.once.use_once("redirect-state:" + hashlib.sha256(state.encode()).hexdigest(), ttl):
         raise StateUsed("this callback was already used; start again")
     await _redirect_provider(svc, client, sealed.check_id, name)  # still pending and offered
     request = AuthorizationRequest(state, sealed.nonce, sealed.verifier)

@@ -28,7 +28,7 @@ async def own_record(svc: Services, client: Client, ref: SubjectRef) -> Assuranc
     """The caller's record for a subject. Sids are pairwise, and a record also names its
     client, so one app can never reach another app's users, even with a copied sid."""
     sid = sid_of(svc, client, ref)
-    record = await svc.store.get_record(sid) if sid else None
+    record = await svc.store.records.get_record(sid) if sid else None
     if record is None or record.client_id != client.id:
         raise UnknownSubject("no assurance record for this subject; run a check")
     return record
@@ -58,10 +58,10 @@ async def erasable(svc: Services, client: Client, ref: SubjectRef) -> Erasable |
     sid = sid_of(svc, client, ref)
     if sid is None:
         return None
-    record = await svc.store.get_record(sid)
+    record = await svc.store.records.get_record(sid)
     found = record is not None and record.client_id == client.id
-    for check_id in [] if found else await svc.store.subject_checks(sid):
-        check = await svc.store.get_check(check_id)
+    for check_id in [] if found else await svc.store.checks.subject_checks(sid):
+        check = await svc.store.checks.get_check(check_id)
         if check is not None and check.client_id == client.id:
             found = True
             break

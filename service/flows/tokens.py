@@ -68,8 +68,8 @@ async def introspect(svc: Services, client: Client, token: str) -> Introspection
         svc.audit.emit("token.rejected", client=client.id, reason=str(exc)[:120])
         svc.metrics.introspection(active=False)
         return Introspection(active=False)
-    revoked = await svc.store.revoked_at(claims.sub)
-    record = await svc.store.get_record(claims.sub)
+    revoked = await svc.store.revocations.revoked_at(claims.sub)
+    record = await svc.store.records.get_record(claims.sub)
     if (
         record is None
         or record.client_id != client.id
@@ -105,8 +105,8 @@ async def introspect(svc: Services, client: Client, token: str) -> Introspection
 async def revoke(svc: Services, client: Client, ref: SubjectRef) -> None:
     """Void every outstanding token and drop the record."""
     sid = (await own_record(svc, client, ref)).sid
-    await svc.store.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
-    await svc.store.delete_record(sid, client.id)
+    await svc.store.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
+    await svc.store.records.delete_record(sid, client.id)
     svc.audit.emit("subject.revoked", client=client.id, sid=sid)
     await events.publish(svc, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})
 
@@ -123,15 +123,15 @@ async def erase(svc: Services, client: Client, ref: SubjectRef) -> bool:
         return False
     sid, checks, dropped = target.sid, 0, 0
     if target.found:
-        await svc.store.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
-        await svc.store.delete_record(sid, client.id)
+        await svc.store.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
+        await svc.store.records.delete_record(sid, client.id)
     if target.sweep:
-        checks = await svc.store.erase_checks(sid)  # open and just-finished checks included
-        await svc.store.unschedule(client.id, sid)
-        await svc.store.clear_sanction(sid)
-        await svc.store.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
+        checks = await svc.store.checks.erase_checks(sid)  # open and just-finished checks included
+        await svc.store.timers.unschedule(client.id, sid)
+        await svc.store.sanctions.clear_sanction(sid)
+        await svc.store.counters.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
         # Webhook events not yet delivered (queued, retrying or dead-lettered) name the sid too.
-        dropped = await svc.store.erase_events(sid)
+        dropped = await svc.store.events.erase_events(sid)
     # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
     svc.audit.subject_erased(
         client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks, events=dropped,

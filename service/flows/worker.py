@@ -59,10 +59,10 @@ async def deliver_once(
 ) -> int:
     """One round: release due retries, claim stale entries, read new ones, deliver them."""
     wall = wall or SystemClock()  # signatures carry real time: receivers check it
-    await svc.store.release_retries(int(wall.now().timestamp() * 1000), 100)
-    deliveries = await svc.store.claim_stale(cfg.group, cfg.consumer, cfg.claim_idle_ms, cfg.batch)
+    await svc.store.events.release_retries(int(wall.now().timestamp() * 1000), 100)
+    deliveries = await svc.store.events.claim_stale(cfg.group, cfg.consumer, cfg.claim_idle_ms, cfg.batch)
     if not deliveries:
-        deliveries = await svc.store.read_events(cfg.group, cfg.consumer, cfg.batch, cfg.block_ms)
+        deliveries = await svc.store.events.read_events(cfg.group, cfg.consumer, cfg.batch, cfg.block_ms)
     return await _deliver_all(svc, http, cfg, deliveries, wall, stop)
 
 
@@ -79,7 +79,7 @@ async def _deliver_all(
     for i, d in enumerate(deliveries):
         if stop is not None and stop.is_set():
             rest = [x.entry_id for x in deliveries[i:]]
-            await svc.store.hand_back(cfg.group, cfg.consumer, rest, cfg.claim_idle_ms)
+            await svc.store.events.hand_back(cfg.group, cfg.consumer, rest, cfg.claim_idle_ms)
             svc.audit.emit("worker.handed_back", consumer=cfg.consumer, count=len(rest))
             return i
         await _deliver(svc, http, cfg, d, wall)
@@ -94,7 +94,7 @@ async def _deliver(
     client = svc.clients.get(event.client_id)
     if client is None or client.webhook is None:
         # The client or its webhook left the configuration: keep the event for operators.
-        await svc.store.dead_letter(cfg.group, d.entry_id, event, EVENT_TTL)
+        await svc.store.events.dead_letter(cfg.group, d.entry_id, event, EVENT_TTL)
         svc.audit.emit("webhook.dead_lettered", reason="no_webhook", attempt=event.attempt, **ctx)
         return
     result = await deliver(
@@ -107,7 +107,7 @@ async def _deliver(
     )
     attempt = event.attempt + 1
     if result.delivered:
-        await svc.store.ack_event(cfg.group, d.entry_id)
+        await svc.store.events.ack_event(cfg.group, d.entry_id)
         svc.audit.emit(
             "webhook.delivered", attempt=attempt, http_status=result.status, redelivered=d.redelivered, **ctx
         )
@@ -115,10 +115,10 @@ async def _deliver(
     failed = type(event)(event.event_id, event.client_id, event.type, event.body, attempt)
     if result.retry and attempt < cfg.max_attempts:
         at = int(wall.now().timestamp() * 1000) + cfg.backoff_ms(attempt)
-        await svc.store.retry_event(cfg.group, d.entry_id, failed, at, EVENT_TTL)
+        await svc.store.events.retry_event(cfg.group, d.entry_id, failed, at, EVENT_TTL)
         svc.audit.emit("webhook.retry", attempt=attempt, http_status=result.status, **ctx)
     else:
-        await svc.store.dead_letter(cfg.group, d.entry_id, failed, EVENT_TTL)
+        await svc.store.events.dead_letter(cfg.group, d.entry_id, failed, EVENT_TTL)
         svc.audit.emit(
             "webhook.dead_lettered", reason="failed", attempt=attempt, http_status=result.status, **ctx
         )
@@ -129,19 +129,19 @@ async def run_timers(svc: Services, limit: int = 500) -> int:
     today = day_of(svc.clock.now())
     done = 0
     for client_id in svc.clients.client_ids:
-        for sid, _ in await svc.store.timers_due(client_id, today + timedelta(days=1), limit):
-            record = await svc.store.get_record(sid)
+        for sid, _ in await svc.store.timers.timers_due(client_id, today + timedelta(days=1), limit):
+            record = await svc.store.records.get_record(sid)
             if record is None or record.client_id != client_id:
-                await svc.store.unschedule(client_id, sid)
+                await svc.store.timers.unschedule(client_id, sid)
                 continue
             record = await lifecycle.age_up(svc, record)  # notifies subject.band_changed
             if record.recheck_at <= today:
                 await lifecycle.recheck_due(svc, record)  # once per re-check date
             nxt = lifecycle.next_step(record, today)
             if nxt is None:
-                await svc.store.unschedule(client_id, sid)
+                await svc.store.timers.unschedule(client_id, sid)
             else:
-                await svc.store.schedule(
+                await svc.store.timers.schedule(
                     client_id, sid, nxt, int(svc.policy.current.retention.total_seconds())
                 )
             done += 1
@@ -152,11 +152,11 @@ async def run(svc: Services, cfg: WorkerConfig, stop: asyncio.Event) -> None:
     """Loop until ``stop`` is set. Store outages are waited out, never fatal."""
     loop = asyncio.get_running_loop()
     next_timers = 0.0
-    await svc.store.ensure_group(cfg.group)
+    await svc.store.events.ensure_group(cfg.group)
     async with httpx.AsyncClient(timeout=cfg.timeout_s) as http:
         # What this consumer had in hand when it last stopped (or was killed) goes first.
         while not stop.is_set() and (
-            own := await svc.store.read_own_pending(cfg.group, cfg.consumer, cfg.batch)
+            own := await svc.store.events.read_own_pending(cfg.group, cfg.consumer, cfg.batch)
         ):
             await _deliver_all(svc, http, cfg, own, SystemClock(), stop)
         while not stop.is_set():

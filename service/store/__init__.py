@@ -1,1 +1,1 @@
-"""Persistence behind one Store protocol: memory (embedded default) and Redis."""
+"""Persistence by role (service.store.roles): memory (embedded default) and Redis."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
-from service.store.base import DueEntry, DuePage
 from service.store.codec import decode, decode_cursor, encode_cursor
 from service.store.records import AssuranceRecord
+from service.store.roles import DueEntry, DuePage
 
 Position = tuple[date, str]  # (recheck_at, sid): the index order
 # scan(after, before, count): up to ``count`` entries after ``after`` (exclusive),

@@ -93,7 +93,10 @@ async def after_lock_and_marker(run: Running, sid: str) -> None:
     run.clock.advance(timedelta(seconds=SHORT + 1))
     store = run.services.store
     for _ in range((SHORT + 5) * 10):
-        if await store.revoked_at(sid) is None and await store.get_sanction(sid) is None:
+        if (
+            await store.revocations.revoked_at(sid) is None
+            and await store.sanctions.get_sanction(sid) is None
+        ):
             break
         await anyio.sleep(0.1)
     else:
@@ -106,7 +109,7 @@ async def test_tokens_stay_revoked_after_a_short_lock_and_the_marker_until_a_new
 ) -> None:
     async with app_on(backend, tmp_path) as run:
         sid, old = await sanctioned(run, "voided")
-        record = await run.services.store.get_record(sid)
+        record = await run.services.store.records.get_record(sid)
         assert record is not None
         assert (record.generation, record.passed_generation) == (1, 0)
         assert record.revoked_for == "inconsistent_signals"
@@ -131,7 +134,7 @@ async def test_tokens_stay_revoked_after_a_short_lock_and_the_marker_until_a_new
         r = await run.evidence(body["check_id"], ADULT)
         assert r.json()["outcome"] == "passed", r.text
         new = r.json()["token"]["token"]
-        record = await run.services.store.get_record(sid)
+        record = await run.services.store.records.get_record(sid)
         assert record is not None
         assert (record.generation, record.passed_generation) == (1, 1)
         assert await introspect(run, new)
@@ -157,7 +160,7 @@ async def test_a_younger_band_revokes_earlier_tokens_but_the_check_that_found_it
         r = await run.evidence(check["check_id"], bracket)
         body = r.json()
         assert (body["outcome"], body["sanction"]) == ("passed", "younger_band"), r.text
-        record = await run.services.store.get_record(sid)
+        record = await run.services.store.records.get_record(sid)
         assert record is not None
         assert record.generation == record.passed_generation == 1
         assert not await introspect(run, old)
@@ -178,11 +181,11 @@ async def test_revoke_and_erase_of_a_revoked_subject_leave_nothing_to_refresh_fr
         sid, old = await sanctioned(run, f"gone-{endpoint}")
         r = await run.http.post(f"/v1/subjects/{endpoint}", json={"sid": sid}, headers=AUTH)
         assert r.status_code == 200, r.text
-        assert await run.services.store.get_record(sid) is None
+        assert await run.services.store.records.get_record(sid) is None
         if endpoint == "revoke":  # revocation keeps the sanction; erasure removes it with the rest
-            assert await run.services.store.get_sanction(sid) is not None
+            assert await run.services.store.sanctions.get_sanction(sid) is not None
         else:
-            assert await run.services.store.get_sanction(sid) is None
+            assert await run.services.store.sanctions.get_sanction(sid) is None
         await after_lock_and_marker(run, sid)
         assert not await introspect(run, old)
         r = await refresh(run, sid)
@@ -190,7 +193,7 @@ async def test_revoke_and_erase_of_a_revoked_subject_leave_nothing_to_refresh_fr
 
         again, token = await run.adult_token(f"gone-{endpoint}")
         assert again == sid
-        record = await run.services.store.get_record(sid)
+        record = await run.services.store.records.get_record(sid)
         assert record is not None
         assert (record.generation, record.passed_generation, record.revoked_for) == (0, 0, None)
         assert await introspect(run, token)

@@ -39,8 +39,8 @@ def with_policy(settings: Settings, tmp_path: Path, replace: dict[str, str]) -> 
 
 async def events(run: Running, event_type: str) -> list[dict[str, Any]]:
     store = run.services.store
-    await store.ensure_group("sanction-test")
-    got = [json.loads(d.event.body) for d in await store.read_events("sanction-test", "t", 200, 0)]
+    await store.events.ensure_group("sanction-test")
+    got = [json.loads(d.event.body) for d in await store.events.read_events("sanction-test", "t", 200, 0)]
     run.__dict__.setdefault("seen", []).extend(got)
     return [e for e in run.__dict__["seen"] if e["type"] == event_type]
 
@@ -128,7 +128,7 @@ async def test_contradictory_signals_in_one_check_apply_the_policys_sanction(tmp
         settings = with_policy(base, tmp_path, step_up)
         async with running(settings) as run:
             sid, token = await run.adult_token("contradicts")
-            generation = (await run.services.store.get_record(sid)).generation  # type: ignore[union-attr]
+            generation = (await run.services.store.records.get_record(sid)).generation  # type: ignore[union-attr]
             run.clock.advance(timedelta(seconds=5))
             check = await run.start_check("contradicts", purpose="recheck")
             r = await run.evidence(check["check_id"], SUPERVISED_13_17)
@@ -140,7 +140,7 @@ async def test_contradictory_signals_in_one_check_apply_the_policys_sanction(tmp
             assert "widersprechen sich" in body["consequence"]  # the policy's German message
             # Revoke every outstanding token: introspection says inactive, the generation moved on.
             assert not await introspect(run, token)
-            record = await run.services.store.get_record(sid)
+            record = await run.services.store.records.get_record(sid)
             assert record is not None and record.generation == generation + 1
             # Lock: checks and refreshes are refused for an hour, with the consequence.
             r = await run.http.post("/v1/tokens/refresh", json={"sid": sid}, headers=AUTH)
@@ -193,7 +193,7 @@ async def test_next_method_hint_skips_methods_below_a_sanctions_minimum_level(tm
         assert r.json()["next_method"]["name"] == "os_signal"
         r = await run.evidence(check["check_id"], VERIFIED)
         assert (r.json()["outcome"], r.json()["token"]["level"]) == ("passed", "effective"), r.text
-        assert await run.services.store.get_sanction(check["sid"]) is None  # settled
+        assert await run.services.store.sanctions.get_sanction(check["sid"]) is None  # settled
 
         # Attempts used up for the only method that could reach it: nothing weaker is offered.
         other = await run.start_check("hinted-too")

@@ -32,8 +32,8 @@ def with_policy(settings: Settings, tmp_path: Path, replace: dict[str, str], **c
 
 async def events(run: Running, event_type: str) -> list[dict[str, Any]]:
     store = run.services.store
-    await store.ensure_group("abuse-test")
-    got = [json.loads(d.event.body) for d in await store.read_events("abuse-test", "t", 200, 0)]
+    await store.events.ensure_group("abuse-test")
+    got = [json.loads(d.event.body) for d in await store.events.read_events("abuse-test", "t", 200, 0)]
     run.__dict__.setdefault("seen", []).extend(got)
     return [e for e in run.__dict__["seen"] if e["type"] == event_type]
 
@@ -87,7 +87,7 @@ async def test_method_shopping_locks_then_demands_a_stronger_method(tmp_path: Pa
             r = await run.evidence(again["check_id"], verified)
             assert r.json()["outcome"] == "passed", r.text
             assert r.json()["token"]["level"] == "effective"
-            assert await run.services.store.get_sanction(again["sid"]) is None  # settled
+            assert await run.services.store.sanctions.get_sanction(again["sid"]) is None  # settled
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ async def test_liveness_failure_revokes_tokens_locks_and_notifies(tmp_path: Path
         async with running(settings) as run:
             sid, token = await run.adult_token("spoofer")
             assert await introspect(run, token)
-            generation = (await run.services.store.get_record(sid)).generation  # type: ignore[union-attr]
+            generation = (await run.services.store.records.get_record(sid)).generation  # type: ignore[union-attr]
             run.clock.advance(timedelta(seconds=5))
             check = await run.start_check("spoofer")
             r = await run.evidence(
@@ -165,7 +165,7 @@ async def test_liveness_failure_revokes_tokens_locks_and_notifies(tmp_path: Path
             )
             assert (r.json()["outcome"], r.json()["reason"]) == ("failed", "liveness_failed")
             assert not await introspect(run, token)  # every outstanding token is void
-            record = await run.services.store.get_record(sid)
+            record = await run.services.store.records.get_record(sid)
             assert record is not None and record.generation == generation + 1
             r = await run.http.post("/v1/tokens/refresh", json={"sid": sid}, headers=AUTH)
             assert_locked(r, "liveness_failed", "real, present person")

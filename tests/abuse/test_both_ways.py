@@ -69,8 +69,8 @@ async def _check(
 
 async def _events(run: Running, event_type: str) -> list[dict[str, Any]]:
     store = run.services.store
-    await store.ensure_group("both-ways")
-    got = [json.loads(d.event.body) for d in await store.read_events("both-ways", "t", 200, 0)]
+    await store.events.ensure_group("both-ways")
+    got = [json.loads(d.event.body) for d in await store.events.read_events("both-ways", "t", 200, 0)]
     run.__dict__.setdefault("seen", []).extend(got)
     return [e for e in run.__dict__["seen"] if e["type"] == event_type]
 
@@ -131,7 +131,7 @@ async def test_a_weaker_result_cannot_move_a_band_older_and_says_what_would(tmp_
         assert "more certainty" in refused["consequence"]
         (event,) = _audit(run, "band.upgrade_refused")
         assert (event["band_from"], event["band_to"], event["min_level"]) == ("13_15", "18_plus", "effective")
-        record = await run.services.store.get_record(sid)
+        record = await run.services.store.records.get_record(sid)
         assert record is not None and (record.band, record.upper_level) == ("13_15", "effective")
         refresh = await run.http.post("/v1/tokens/refresh", json={"sid": sid}, headers=AUTH)
         assert (refresh.json()["band"], refresh.json()["upper_level"]) == ("13_15", "effective")
@@ -240,7 +240,8 @@ async def test_a_new_account_on_a_locked_device_is_locked_too(tmp_path: Path) ->
         )
         assert r.status_code == 201, r.text
         store = run.services.store
-        keys = [k async for k in store._r.scan_iter(match=f"{store._keys.prefix}:*")]  # type: ignore[attr-defined]
+        conn = store._conn  # type: ignore[union-attr]  # a Redis run: its one connection
+        keys = [k async for k in conn.r.scan_iter(match=f"{conn.keys.prefix}:*")]
         assert keys and not [k for k in keys if b"tablet-7" in k]
 
 

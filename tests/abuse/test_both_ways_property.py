@@ -50,9 +50,9 @@ async def _sequence(start: str, steps: list[tuple[int, int]]) -> None:
             await _submit(run, "signup", first)
         for days, birth_year in steps:
             run.clock.advance(timedelta(days=days))
-            before: AssuranceRecord | None = await store.get_record(sid)
+            before: AssuranceRecord | None = await store.records.get_record(sid)
             await _submit(run, "recheck", {"method": "self_declaration", "birth_year": birth_year})
-            after = await store.get_record(sid)
+            after = await store.records.get_record(sid)
             if after is None or after == before:
                 continue
             assert after.method == "self_declaration"  # only this check can have written it

@@ -165,7 +165,7 @@ async def test_birth_year_straddling_15_and_16_gets_the_youngest_band() -> None:
         body = r.json()
         assert body["outcome"] == "passed", body
         assert body["token"]["band"] == "13_15"
-        record = await run.services.store.get_record(check["sid"])
+        record = await run.services.store.records.get_record(check["sid"])
         assert record is not None
         assert record.band == "13_15"
         assert record.age_up_at is None  # a two-year interval gives no exact birthday to age up on
@@ -182,7 +182,7 @@ async def test_os_signal_unknown_status_fails_the_attempt_and_offers_the_next_me
         assert body["check"]["reason"] is None
         assert body["check"]["methods_tried"] == ["os_signal"]
         assert body["check"]["next_method"]["name"] == "self_declaration"
-        assert (await run.services.store.get_record(check["sid"])) is None
+        assert (await run.services.store.records.get_record(check["sid"])) is None
 
 
 async def test_contradicting_signals_fail_as_inconsistent_with_no_record_or_token(tmp_path: Path) -> None:
@@ -201,7 +201,7 @@ async def test_contradicting_signals_fail_as_inconsistent_with_no_record_or_toke
         body = r.json()
         assert (body["outcome"], body["reason"], body["token"]) == ("failed", "inconsistent_signals", None)
         assert (body["check"]["status"], body["check"]["reason"]) == ("failed", "inconsistent_signals")
-        assert (await run.services.store.get_record(check["sid"])) is None
+        assert (await run.services.store.records.get_record(check["sid"])) is None
         refresh = await run.http.post("/v1/tokens/refresh", json={"sid": check["sid"]}, headers=AUTH)
         problem_of(refresh, 404, "unknown_subject")
         flagged = [e for e in run.log_lines() if e.get("event") == "subject.flagged"]
@@ -244,7 +244,7 @@ async def test_inconclusive_after_the_whole_waterfall_fails_when_on_exhausted_is
         body = (await run.evidence(check["check_id"], apple_13_17)).json()  # still [15, 16]
         assert (body["outcome"], body["reason"], body["token"]) == ("failed", "inconclusive", None)
         assert body["check"]["status"] == "failed"
-        assert (await run.services.store.get_record(check["sid"])) is None
+        assert (await run.services.store.records.get_record(check["sid"])) is None
 
 
 # --- bad evidence and methods -------------------------------------------------------------------
@@ -333,7 +333,7 @@ async def test_per_check_attempt_limit_gives_429_and_fails_the_check() -> None:
         assert (state["status"], state["reason"]) == ("failed", "attempts_exhausted")
         assert state["next_method"] is None
         problem_of(await run.evidence(check["check_id"], ADULT_YEAR), 409, "check_closed")
-        assert (await run.services.store.get_record(check["sid"])) is None
+        assert (await run.services.store.records.get_record(check["sid"])) is None
 
 
 @pytest.mark.redis
@@ -425,9 +425,9 @@ async def test_expired_check_is_410_while_its_store_key_still_exists() -> None:
             created_at=int(now.timestamp()),
             expires_at=int(expires.timestamp()),
         )
-        await run.services.store.create_check(check, ttl=3600)
+        await run.services.store.checks.create_check(check, ttl=3600)
         run.clock.advance(timedelta(minutes=16))
-        assert await run.services.store.get_check(check.check_id) is not None
+        assert await run.services.store.checks.get_check(check.check_id) is not None
         problem_of(await run.evidence(check.check_id, ADULT_YEAR), 410, "check_expired")
         problem_of(await get_check(run, check.check_id), 410, "check_expired")
 
@@ -506,8 +506,8 @@ async def test_client_never_uses_another_clients_sid(tmp_path: Path) -> None:
         # Erasure is idempotent, so it answers as for a subject already gone: nothing of theirs.
         erased = await run.http.post("/v1/subjects/erase", json={"sid": sid}, headers=other)
         assert (erased.status_code, erased.json()) == (200, {"erased": True, "found": False})
-        assert await run.services.store.get_record(sid) is not None  # nothing revoked or erased
-        assert await run.services.store.revoked_at(sid) is None
+        assert await run.services.store.records.get_record(sid) is not None  # nothing revoked or erased
+        assert await run.services.store.revocations.revoked_at(sid) is None
         run.clock.advance(timedelta(days=100))
         due = await run.http.get("/v1/rechecks/due", headers=other)
         assert due.json() == {"items": [], "next_cursor": None}

@@ -179,7 +179,7 @@ async def test_recheck_date_is_never_later_than_the_shortest_policy_interval(
         assert body["token"]["band"] == band
         assert body["token"]["recheck_at"] == expected.isoformat()
         assert payload_of(body["token"]["token"])["recheck_at"] == epoch(expected)
-        record = await run.services.store.get_record(check["sid"])
+        record = await run.services.store.records.get_record(check["sid"])
         assert record is not None
         assert (record.assured_at, record.recheck_at) == (ASSURED, expected)
 
@@ -200,7 +200,7 @@ async def test_minor_moves_up_a_band_at_refresh_once_age_up_at_has_passed() -> N
             age_up_at=date(2026, 4, 1),  # 16th birthday in March, rounded up to the month
             policy_version=svc.policy.current.version,
         )
-        await svc.store.put_record(record, ttl=int(timedelta(days=400).total_seconds()))
+        await svc.store.records.put_record(record, ttl=int(timedelta(days=400).total_seconds()))
 
         run.clock.set(datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC))
         assert (await refresh(run, {"subject": "kid-1"})).json()["band"] == "13_15"
@@ -209,7 +209,7 @@ async def test_minor_moves_up_a_band_at_refresh_once_age_up_at_has_passed() -> N
         assert r.status_code == 200, r.text
         assert r.json()["band"] == "16_17"
         assert payload_of(r.json()["token"])["age_band"] == "16_17"
-        stored = await svc.store.get_record(sid)
+        stored = await svc.store.records.get_record(sid)
         assert stored is not None
         assert (stored.band, stored.age_up_at) == ("16_17", date(2028, 4, 1))  # 18 two years on
         assert stored.recheck_at == date(2026, 9, 1)  # ageing up is not a re-check
@@ -255,7 +255,7 @@ async def test_revoke_and_erase_drop_the_record_and_void_issued_tokens(
         r = await run.http.post(path, json={"sid": sid}, headers=AUTH)
         assert r.status_code == 200, r.text
         assert r.json() == done
-        assert await run.services.store.get_record(sid) is None
+        assert await run.services.store.records.get_record(sid) is None
         problem_of(await refresh(run, {"sid": sid}), 404, "unknown_subject")
         assert await introspect(run, token) == {"active": False}
 

@@ -87,7 +87,7 @@ async def test_mdoc_presentation_passes_the_check_at_its_level(
         )
         assert body["outcome"] == "passed", body
         assert (body["token"]["band"], body["token"]["level"]) == ("18_plus", "highly_effective")
-        record = await run.services.store.get_record(check["sid"])
+        record = await run.services.store.records.get_record(check["sid"])
         assert record is not None and record.method == "age_credential"
 
 
@@ -102,7 +102,7 @@ async def test_nonce_is_per_check(tmp_path: Path, pki: Pki, real_now: Any) -> No
             run, b["check_id"], "dc+sd-jwt", sd_jwt_presentation(pki, {"age_over_18": True}, nonce_a)
         )
         assert (body["outcome"], body["reason"]) == ("failed", "binding_mismatch")
-        assert await run.services.store.get_record(b["sid"]) is None
+        assert await run.services.store.records.get_record(b["sid"]) is None
 
 
 async def test_replayed_presentation_counts_once(tmp_path: Path, pki: Pki, real_now: Any) -> None:
@@ -115,7 +115,7 @@ async def test_replayed_presentation_counts_once(tmp_path: Path, pki: Pki, real_
         assert first["outcome"] == "inconclusive", first
         second = await present(run, check["check_id"], "dc+sd-jwt", presentation)
         assert (second["outcome"], second["reason"]) == ("failed", "presentation_replayed")
-        assert await run.services.store.get_record(check["sid"]) is None
+        assert await run.services.store.records.get_record(check["sid"]) is None
 
 
 async def test_os_signal_then_credential_intersect(tmp_path: Path, pki: Pki, real_now: Any) -> None:
@@ -150,7 +150,7 @@ async def test_contradiction_gives_inconsistent_signals_and_no_adult_token(
             run, check["check_id"], "mso_mdoc", mdoc_presentation(pki, {"age_over_18": True}, nonce)
         )
         assert (body["outcome"], body["reason"], body["token"]) == ("failed", "inconsistent_signals", None)
-        assert await run.services.store.get_record(check["sid"]) is None
+        assert await run.services.store.records.get_record(check["sid"]) is None
         flagged = [e for e in run.log_lines() if e.get("event") == "subject.flagged"]
         assert flagged and flagged[-1]["reason"] == "inconsistent_signals"
 

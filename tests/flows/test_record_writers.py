@@ -30,7 +30,7 @@ async def minor(run: Running, subject: str) -> AssuranceRecord:
         method="eid_oidc", jurisdiction="default", assured_at=date(2025, 3, 1),
         recheck_at=date(2026, 9, 1), age_up_at=date(2026, 3, 1), policy_version=svc.policy.current.version,
     )  # fmt: skip
-    await svc.store.put_record(record, int(svc.policy.current.retention.total_seconds()))
+    await svc.store.records.put_record(record, int(svc.policy.current.retention.total_seconds()))
     return record
 
 
@@ -44,7 +44,7 @@ async def test_an_age_up_built_on_a_stale_read_keeps_the_sanctions_revocation() 
             svc, read_by_refresh.sid, "demo", int(NOW.timestamp()), "younger_band", stands=False
         )
         aged = await lifecycle.age_up(svc, read_by_refresh)  # built on the stale read first
-        stored = await svc.store.get_record(read_by_refresh.sid)
+        stored = await svc.store.records.get_record(read_by_refresh.sid)
         assert stored == aged
         assert stored is not None and stored.band == "13_15"  # the age-up happened...
         assert (stored.generation, stored.revoked_for) == (1, "younger_band")  # ...and kept the bump
@@ -68,10 +68,10 @@ async def test_concurrent_generation_bumps_on_redis_are_all_kept() -> None:
                 return None if current is None else replace(current, generation=current.generation + 1)
 
             async def one_writer() -> None:
-                await write_record(svc, record.sid, bump, await svc.store.get_record(record.sid))
+                await write_record(svc, record.sid, bump, await svc.store.records.get_record(record.sid))
 
             await asyncio.gather(*(one_writer() for _ in range(6)))
-            stored = await svc.store.get_record(record.sid)
+            stored = await svc.store.records.get_record(record.sid)
             assert stored is not None and stored.generation == 6
     finally:
         await delete_prefix(admin, prefix)

@@ -130,10 +130,10 @@ def new_key_classes(before: list[str], run: Running) -> set[str]:
 
 async def assert_no_signal(run: Running, check: dict[str, Any]) -> None:
     """A refused callback leaves no signal, interval or record: only its spent attempt."""
-    state = await run.services.store.get_check(check["check_id"])
+    state = await run.services.store.checks.get_check(check["check_id"])
     assert state is not None and state.status.value == "pending"
     assert (state.signals, state.interval_lo, state.interval_hi) == ([], None, None)
-    assert await run.services.store.get_record(check["sid"]) is None
+    assert await run.services.store.records.get_record(check["sid"]) is None
 
 
 # What a refused callback may add: the state's single-use marker, the attempt it spent (check and
@@ -163,14 +163,16 @@ async def test_adult_birthdate_passes_at_the_idps_level(tmp_path: Path, idp: str
 
         result = back(await callback(run, await authorize(location, "adult")))
         assert result == {"check_id": check["check_id"], "outcome": "passed"}
-        record = await run.services.store.get_record(check["sid"])
+        record = await run.services.store.records.get_record(check["sid"])
         assert record is not None
         assert (record.band, record.level, record.method) == ("18_plus", "highly_effective", "eid_oidc")
         assert record.age_up_at is None  # adults have no next band
         view = (await run.http.get(f"/v1/checks/{check['check_id']}", headers=AUTH)).json()
         assert view["status"] == "passed"
         # The birth date appears nowhere: not in logs, not in the store.
-        dump = run.logs.getvalue() + repr(run.services.store.__dict__)
+        store = run.services.store
+        assert isinstance(store, MemoryStore)
+        dump = run.logs.getvalue() + repr(store.contents())
         assert "1990-05-17" not in dump and "19900517" not in dump
 
 
@@ -178,7 +180,7 @@ async def test_minor_birthdate_keeps_only_a_month_rounded_age_up_date(tmp_path: 
     async with app(tmp_path, {"bank": idp_config(idp, "bank")}) as run:
         check, url = await login(run, "teen", subject="teen")
         assert back(await callback(run, url))["outcome"] == "passed"
-        record = await run.services.store.get_record(check["sid"])
+        record = await run.services.store.records.get_record(check["sid"])
         assert record is not None and record.band == "13_15"
         assert record.age_up_at == date(2027, 3, 1)  # 16 on 2027-02-10, rounded up to the month
 
@@ -188,7 +190,7 @@ async def test_age_over_claim_mapping(tmp_path: Path, idp: str) -> None:
     async with app(tmp_path, {"bank": cfg}) as run:
         check, url = await login(run, "over18-only")
         assert back(await callback(run, url))["outcome"] == "passed"
-        record = await run.services.store.get_record(check["sid"])
+        record = await run.services.store.records.get_record(check["sid"])
         assert record is not None and record.band == "18_plus"
 
 
@@ -198,7 +200,7 @@ async def test_no_age_claim_fails_without_a_record(tmp_path: Path, idp: str) -> 
         assert back(await callback(run, url)) == {
             "check_id": check["check_id"], "outcome": "failed", "reason": "age_claim_missing",
         }  # fmt: skip
-        assert await run.services.store.get_record(check["sid"]) is None
+        assert await run.services.store.records.get_record(check["sid"]) is None
 
 
 # --- start -----------------------------------------------------------------------------------------
@@ -238,26 +240,26 @@ async def test_posted_evidence_for_a_redirect_method_is_refused(tmp_path: Path, 
 async def test_wrong_or_missing_state_is_refused(tmp_path: Path, idp: str) -> None:
     async with app(tmp_path, {"bank": idp_config(idp, "bank")}) as run:
         check, url = await login(run, "adult")
-        before, check_before = store_keys(run), await run.services.store.get_check(check["check_id"])
+        before, check_before = store_keys(run), await run.services.store.checks.get_check(check["check_id"])
         for state in ("", "not-a-state", "A" * 200):
             r = await callback(run, url, state=state)
             assert (r.status_code, r.json()["code"]) == (400, "invalid_state")
-        assert await run.services.store.get_record(check["sid"]) is None
+        assert await run.services.store.records.get_record(check["sid"]) is None
         assert store_keys(run) == before  # nothing at all, not even a single-use marker
-        assert await run.services.store.get_check(check["check_id"]) == check_before
+        assert await run.services.store.checks.get_check(check["check_id"]) == check_before
 
 
 async def test_replayed_callback_is_refused(tmp_path: Path, idp: str) -> None:
     async with app(tmp_path, {"bank": idp_config(idp, "bank")}) as run:
         check, url = await login(run, "teen")
         assert back(await callback(run, url))["outcome"] == "passed"
-        before, check_before = store_keys(run), await run.services.store.get_check(check["check_id"])
-        record_before = await run.services.store.get_record(check["sid"])
+        before, check_before = store_keys(run), await run.services.store.checks.get_check(check["check_id"])
+        record_before = await run.services.store.records.get_record(check["sid"])
         r = await callback(run, url)
         assert (r.status_code, r.json()["code"]) == (409, "state_used")
         assert store_keys(run) == before
-        assert await run.services.store.get_check(check["check_id"]) == check_before
-        assert await run.services.store.get_record(check["sid"]) == record_before
+        assert await run.services.store.checks.get_check(check["check_id"]) == check_before
+        assert await run.services.store.records.get_record(check["sid"]) == record_before
 
 
 async def test_callback_code_from_another_check_fails_its_nonce(tmp_path: Path, idp: str) -> None:
@@ -280,12 +282,12 @@ async def test_state_for_one_idp_fails_at_anothers_callback(tmp_path: Path, idp:
     async with app(tmp_path, idps) as run:
         check, url = await login(run, "adult", "bank")
         parts = urlsplit(url)
-        before, check_before = store_keys(run), await run.services.store.get_check(check["check_id"])
+        before, check_before = store_keys(run), await run.services.store.checks.get_check(check["check_id"])
         r = await run.http.get("/v1/oidc/eid/callback", params=parse_qs(parts.query))
         assert (r.status_code, r.json()["code"]) == (400, "invalid_state")
-        assert await run.services.store.get_record(check["sid"]) is None
+        assert await run.services.store.records.get_record(check["sid"]) is None
         assert store_keys(run) == before
-        assert await run.services.store.get_check(check["check_id"]) == check_before
+        assert await run.services.store.checks.get_check(check["check_id"]) == check_before
 
 
 async def test_iss_parameter_of_another_idp_is_a_mix_up(tmp_path: Path, idp: str, other_idp: str) -> None:
@@ -323,5 +325,5 @@ async def test_idp_slow_is_503_within_the_timeout(tmp_path: Path) -> None:
             elapsed = time.monotonic() - t0
             assert (r.status_code, r.json()["code"]) == (503, "identity_provider_unavailable")
             assert 0.45 < elapsed < 0.5 + 1.5  # the timeout, plus a margin for a loaded machine
-            assert await run.services.store.get_record(check["sid"]) is None
+            assert await run.services.store.records.get_record(check["sid"]) is None
             assert store_keys(run) == before

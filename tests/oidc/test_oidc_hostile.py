@@ -50,11 +50,11 @@ async def assert_refused_cleanly(
 ) -> None:
     """Only what the design says a refused callback leaves; the check holds no signal."""
     assert await env.changes(before) == (SANCTIONED if circumvention else SPENT)
-    state = await env.run.services.store.get_check(check["check_id"])
+    state = await env.run.services.store.checks.get_check(check["check_id"])
     assert state is not None
     assert (state.status.value, state.signals, state.methods_tried) == ("pending", [], ["bank"])
     assert (state.interval_lo, state.interval_hi) == (None, None)  # no interval, not even a partial one
-    assert await env.run.services.store.get_record(check["sid"]) is None
+    assert await env.run.services.store.records.get_record(check["sid"]) is None
 
 
 async def refused(env: Env, url: str, check: dict[str, Any], reason: str, **replace: str | None) -> None:
@@ -120,7 +120,7 @@ async def test_a_valid_login_at_the_hostile_idp_passes(tmp_path: Path, idp: Host
     async with hostile_env(tmp_path, {"bank": idp_config(idp, "bank")}) as env:
         check, url = await login(env.run, "baseline")
         assert back(await callback(env.run, url)) == {"check_id": check["check_id"], "outcome": "passed"}
-        record = await env.run.services.store.get_record(check["sid"])
+        record = await env.run.services.store.records.get_record(check["sid"])
         assert record is not None and (record.band, record.level) == ("18_plus", "highly_effective")
         # Neither the IdP's subject identifier nor the birth date is logged or stored.
         stored = b"".join((await env.snapshot()).values())

@@ -56,14 +56,14 @@ async def test_os_signal_then_oidc_birthdate_intersect_and_pass(tmp_path: Path, 
         check = await os_first(env, "sixteen-seventeen", SUPERVISED_16_17)
         idp.user = {"birthdate": born(17)}
         assert await then_oidc(env, check) == {"check_id": check["check_id"], "outcome": "passed"}
-        state = await env.run.services.store.get_check(check["check_id"])
+        state = await env.run.services.store.checks.get_check(check["check_id"])
         assert state is not None
         # [16, 17] from the OS and [17, 17] from the birth date: both kept, intersected.
         assert [(n.lo, n.hi, n.level) for n in state.signals] == [
             (16, 17, "effective"), (17, 17, "highly_effective"),
         ]  # fmt: skip
         assert (state.interval_lo, state.interval_hi) == (17, 17)
-        record = await env.run.services.store.get_record(check["sid"])
+        record = await env.run.services.store.records.get_record(check["sid"])
         assert record is not None
         assert (record.band, record.level, record.method) == ("16_17", "highly_effective", "eid_oidc")
         assert record.age_up_at is not None and record.age_up_at.day == 1  # month-rounded, no birthday
@@ -77,9 +77,9 @@ async def test_os_adult_then_oidc_adult_pass_at_the_oidc_level(tmp_path: Path, i
         check = await os_first(env, "adult", VERIFIED_ADULT)
         idp.user = {"birthdate": born(35)}
         assert (await then_oidc(env, check))["outcome"] == "passed"
-        state = await env.run.services.store.get_check(check["check_id"])
+        state = await env.run.services.store.checks.get_check(check["check_id"])
         assert state is not None and (state.interval_lo, state.interval_hi) == (35, 35)
-        record = await env.run.services.store.get_record(check["sid"])
+        record = await env.run.services.store.records.get_record(check["sid"])
         assert record is not None and (record.band, record.level) == ("18_plus", "highly_effective")
 
 
@@ -99,16 +99,16 @@ async def test_contradiction_is_inconsistent_signals_flagged_and_tokenless(
         assert await then_oidc(env, check) == {
             "check_id": check["check_id"], "outcome": "failed", "reason": "inconsistent_signals",
         }  # fmt: skip
-        state = await env.run.services.store.get_check(check["check_id"])
+        state = await env.run.services.store.checks.get_check(check["check_id"])
         assert state is not None and (state.status.value, state.reason) == ("failed", "inconsistent_signals")
         # No record, so no token: not for the older band, not for any band.
-        assert await env.run.services.store.get_record(check["sid"]) is None
+        assert await env.run.services.store.records.get_record(check["sid"]) is None
         r = await env.run.http.post("/v1/tokens/refresh", json={"sid": check["sid"]}, headers=AUTH)
         assert r.status_code != 200 and "token" not in r.json()
         # A circumvention signal: the subject is flagged and the policy's sanction is in force.
         flagged = [e for e in env.run.log_lines() if e.get("event") == "subject.flagged"]
         assert [e.get("reason") for e in flagged] == ["inconsistent_signals"]
-        sanction = await env.run.services.store.get_sanction(check["sid"])
+        sanction = await env.run.services.store.sanctions.get_sanction(check["sid"])
         assert sanction is not None and sanction.signal == "inconsistent_signals"
         # The birth date reached no log line and no stored value.
         assert born(age) not in env.run.logs.getvalue()

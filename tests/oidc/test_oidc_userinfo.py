@@ -21,6 +21,8 @@ from test_oidc_flow import app, authorize, start
 from test_oidc_flow import idp_config as mock_config
 from test_oidc_hostile import SANCTIONED, SPENT, assert_untouched_but_for_the_marker
 
+from service.store.memory import MemoryStore
+
 pytestmark = pytest.mark.anyio
 
 USERS = [
@@ -50,9 +52,11 @@ async def test_birthdate_only_at_userinfo_completes_the_check(tmp_path: Path, co
         r = await start(run, check["check_id"])
         result = back(await callback(run, await authorize(r.headers["location"], "teen")))
         assert result == {"check_id": check["check_id"], "outcome": "passed"}
-        record = await run.services.store.get_record(check["sid"])
+        record = await run.services.store.records.get_record(check["sid"])
         assert record is not None and (record.band, record.method) == ("13_15", "eid_oidc")
-        dump = run.logs.getvalue() + repr(run.services.store.__dict__)
+        store = run.services.store
+        assert isinstance(store, MemoryStore)
+        dump = run.logs.getvalue() + repr(store.contents())
         assert "2011-02-10" not in dump  # read at UserInfo, still never kept
 
 
@@ -131,7 +135,7 @@ async def test_hostile_userinfo_is_refused_with_no_partial_state(
         result = back(await callback(env.run, url))
         assert result == {"check_id": check["check_id"], "outcome": "failed", "reason": reason}
         assert await env.changes(before) == (SANCTIONED if circumvention else SPENT)
-        assert await env.run.services.store.get_record(check["sid"]) is None
+        assert await env.run.services.store.records.get_record(check["sid"]) is None
 
 
 async def test_userinfo_server_error_is_a_503_that_spends_nothing(tmp_path: Path, idp: HostileIdp) -> None:

@@ -105,7 +105,7 @@ async def test_webhook_events_in_the_stream_retries_and_dead_letters_hold_only_l
         async with httpx.AsyncClient(timeout=cfg.timeout_s) as http:
             receiver.status = 410  # gone for good: dead-lettered at once
             sid, _ = await run.adult_token("kim")  # check.completed
-            await svc.store.ensure_group(cfg.group)  # the stream exists now
+            await svc.store.events.ensure_group(cfg.group)  # the stream exists now
             assert await deliver_once(svc, http, cfg) == 1
             receiver.status = 500  # retried later
             r = await run.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)  # subject.revoked
@@ -151,7 +151,7 @@ async def test_publishing_an_event_with_an_unlisted_field_is_refused(tmp_path: P
     async with webhook_env(tmp_path) as (settings, _, prefix), running(settings) as run:
         with pytest.raises(ValueError, match=r"missing from the data inventory: \['body.data.birthdate'\]"):
             await publish(run.services, "demo", CHECK_COMPLETED, {"sid": "x", "birthdate": "2012-01-02"})
-        assert await run.services.store.dead_letters(10) == []
+        assert await run.services.store.events.dead_letters(10) == []
         admin = redis.asyncio.Redis.from_url(redis_url())
         try:
             assert await admin.exists(Keys(prefix).events()) == 0

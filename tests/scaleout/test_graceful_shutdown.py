@@ -113,9 +113,9 @@ async def test_a_stopping_worker_hands_back_what_it_did_not_deliver(tmp_path: Pa
         assert len(receiver.events("check.completed")) == 1
         # The rest is pending but handed back: any consumer may claim it without the idle wait.
         store = run.services.store
-        claimable = await store.claim_stale("webhooks", "probe", WorkerConfig("x").claim_idle_ms, 100)
+        claimable = await store.events.claim_stale("webhooks", "probe", WorkerConfig("x").claim_idle_ms, 100)
         assert len([d for d in claimable if d.event.type == "check.completed"]) == 3
-        await store.hand_back("webhooks", "probe", [d.entry_id for d in claimable], 60_000)
+        await store.events.hand_back("webhooks", "probe", [d.entry_id for d in claimable], 60_000)
         receiver.hang_on_type = None
         second = _worker(env, "w2")  # another replica: claims them at once (claim-idle is 60 s)
         try:

@@ -51,7 +51,7 @@ async def test_failover_recovers_and_loses_no_acknowledged_revocation() -> None:
             assert revoked.status_code == 200
             sids = [derive_sid(svc.pepper, "demo", f"subject-{i}") for i in range(SUBJECTS + 20)]
             for s in sids:
-                await svc.store.put_record(_record(s), 3600)
+                await svc.store.records.put_record(_record(s), 3600)
             acked: list[str] = [sid]
             killed = asyncio.Event()
             queue = list(sids[:SUBJECTS])
@@ -98,8 +98,8 @@ async def test_failover_recovers_and_loses_no_acknowledged_revocation() -> None:
             )
 
             # Every acknowledged revocation survived on the new primary.
-            lost = [s for s in acked if await svc.store.revoked_at(s) is None]
-            revived = [s for s in acked if await svc.store.get_record(s) is not None]
+            lost = [s for s in acked if await svc.store.revocations.revoked_at(s) is None]
+            revived = [s for s in acked if await svc.store.records.get_record(s) is not None]
             assert not lost, f"{len(lost)} acknowledged revocations lost"
             assert not revived, f"{len(revived)} revoked records came back"
             assert len(acked) > KILL_AFTER

@@ -14,14 +14,23 @@ import redis.asyncio
 from redis.asyncio.cluster import RedisCluster
 from redis_cluster import local_cluster
 from redis_server import delete_prefix, redis_url
-from store_backends import Backend, MemoryBackend, RedisBackend
+from store_backends import Backend, MemoryBackend, RedisBackend, Store
 from store_factories import NOW
 
 from service.core.clock import FixedClock
-from service.store.base import Store
 from service.store.memory import MemoryStore
 from service.store.redis import RedisStore
 from service.store.redis_url import connect
+from service.store.roles import (
+    CheckStore,
+    CounterStore,
+    EventStream,
+    RecordStore,
+    RevocationStore,
+    SanctionStore,
+    SingleUse,
+    TimerStore,
+)
 
 
 @pytest.fixture
@@ -69,3 +78,46 @@ async def backend(request: pytest.FixtureRequest, clock: FixedClock, prefix: str
 @pytest.fixture
 def store(backend: Backend) -> Store:
     return backend.store
+
+
+# One fixture per role: each role's slice of the contract suite sees only that role.
+
+
+@pytest.fixture
+def check_store(store: Store) -> CheckStore:
+    return store.checks
+
+
+@pytest.fixture
+def record_store(store: Store) -> RecordStore:
+    return store.records
+
+
+@pytest.fixture
+def revocation_store(store: Store) -> RevocationStore:
+    return store.revocations
+
+
+@pytest.fixture
+def single_use(store: Store) -> SingleUse:
+    return store.once
+
+
+@pytest.fixture
+def counter_store(store: Store) -> CounterStore:
+    return store.counters
+
+
+@pytest.fixture
+def sanction_store(store: Store) -> SanctionStore:
+    return store.sanctions
+
+
+@pytest.fixture
+def timer_store(store: Store) -> TimerStore:
+    return store.timers
+
+
+@pytest.fixture
+def event_stream(store: Store) -> EventStream:
+    return store.events

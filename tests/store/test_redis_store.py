@@ -38,16 +38,16 @@ async def test_an_unreachable_server_is_store_unavailable() -> None:
     record = make_record()
     calls: list[Callable[[], Awaitable[object]]] = [
         store.ping,
-        lambda: store.create_check(make_check(NOW), ttl=60),
-        lambda: store.update_check(make_check(NOW)),
-        lambda: store.claim_attempt("chk_x", limit=1, ttl=60),
-        lambda: store.get_record(record.sid),
-        lambda: store.put_record(record, ttl=60),
-        lambda: store.delete_record(record.sid, CLIENT),
-        lambda: store.due(CLIENT, TODAY, None, 10),
-        lambda: store.revoke(record.sid, revoked_at=1, ttl=60),
-        lambda: store.revoked_at(record.sid),
-        lambda: store.use_once("nonce", ttl=60),
+        lambda: store.checks.create_check(make_check(NOW), ttl=60),
+        lambda: store.checks.update_check(make_check(NOW)),
+        lambda: store.checks.claim_attempt("chk_x", limit=1, ttl=60),
+        lambda: store.records.get_record(record.sid),
+        lambda: store.records.put_record(record, ttl=60),
+        lambda: store.records.delete_record(record.sid, CLIENT),
+        lambda: store.records.due(CLIENT, TODAY, None, 10),
+        lambda: store.revocations.revoke(record.sid, revoked_at=1, ttl=60),
+        lambda: store.revocations.revoked_at(record.sid),
+        lambda: store.once.use_once("nonce", ttl=60),
     ]
     try:
         for call in calls:
@@ -70,12 +70,12 @@ async def test_due_removes_entries_whose_record_is_gone(admin: redis.asyncio.Red
     try:
         records = [make_record(recheck_at=TODAY - timedelta(days=1)) for _ in range(6)]
         for record in records:
-            await store.put_record(record, ttl=3600)
+            await store.records.put_record(record, ttl=3600)
         for record in records[:4]:
-            await store.delete_record(record.sid, OTHER_CLIENT)  # leaves the entry behind
+            await store.records.delete_record(record.sid, OTHER_CLIENT)  # leaves the entry behind
         due_key = Keys(prefix).due(CLIENT)
         assert await admin.zcard(due_key) == 6
-        page = await store.due(CLIENT, TODAY, None, 10)
+        page = await store.records.due(CLIENT, TODAY, None, 10)
         assert {e.sid for e in page.entries} == {r.sid for r in records[4:]}
         assert await admin.zcard(due_key) == 2
     finally:
@@ -88,8 +88,8 @@ async def test_index_scores_are_recheck_days_and_the_index_has_the_longest_ttl(
     store = RedisStore.from_url(redis_url(), prefix)
     try:
         record = make_record()
-        await store.put_record(record, ttl=7200)
-        await store.put_record(make_record(), ttl=60)
+        await store.records.put_record(record, ttl=7200)
+        await store.records.put_record(make_record(), ttl=60)
         due_key = Keys(prefix).due(CLIENT)
         assert await admin.zscore(due_key, record.sid) == day_score(record.recheck_at)
         assert 7190 < await admin.ttl(due_key) <= 7200
@@ -102,15 +102,15 @@ async def test_a_client_that_decodes_responses_works_too(prefix: str) -> None:
     admin = redis.asyncio.Redis.from_url(redis_url())
     try:
         check = make_check(NOW)
-        await store.create_check(check, ttl=60)
-        assert await store.get_check(check.check_id) == check
-        assert await store.update_check(check)
-        assert await store.claim_attempt(check.check_id, limit=2, ttl=60) == 1
+        await store.checks.create_check(check, ttl=60)
+        assert await store.checks.get_check(check.check_id) == check
+        assert await store.checks.update_check(check)
+        assert await store.checks.claim_attempt(check.check_id, limit=2, ttl=60) == 1
         record = make_record(recheck_at=TODAY - timedelta(days=1))
-        await store.put_record(record, ttl=60)
-        assert [e.sid for e in (await store.due(CLIENT, TODAY, None, 5)).entries] == [record.sid]
-        await store.revoke(record.sid, revoked_at=5, ttl=60)
-        assert await store.revoked_at(record.sid) == 5
+        await store.records.put_record(record, ttl=60)
+        assert [e.sid for e in (await store.records.due(CLIENT, TODAY, None, 5)).entries] == [record.sid]
+        await store.revocations.revoke(record.sid, revoked_at=5, ttl=60)
+        assert await store.revocations.revoked_at(record.sid) == 5
     finally:
         await delete_prefix(admin, prefix)
         await store.close()

@@ -33,15 +33,15 @@ async def put(run: Running, subject: str) -> AssuranceRecord:
         method="eid_oidc", jurisdiction="default", assured_at=date(2021, 3, 1),
         recheck_at=date(2026, 9, 1), age_up_at=date(2021, 4, 1), policy_version=svc.policy.current.version,
     )  # fmt: skip
-    await svc.store.put_record(record, int(svc.policy.current.retention.total_seconds()))
+    await svc.store.records.put_record(record, int(svc.policy.current.retention.total_seconds()))
     await lifecycle.schedule(svc, record)
     return record
 
 
 async def band_changes(run: Running) -> list[dict[str, Any]]:
     store = run.services.store
-    await store.ensure_group("age-up-test")
-    got = [json.loads(d.event.body) for d in await store.read_events("age-up-test", "t", 100, 0)]
+    await store.events.ensure_group("age-up-test")
+    got = [json.loads(d.event.body) for d in await store.events.read_events("age-up-test", "t", 100, 0)]
     return [e["data"] for e in got if e["type"] == "subject.band_changed"]
 
 
@@ -68,7 +68,7 @@ async def test_refresh_worker_and_the_rule_itself_age_up_alike(tmp_path: Path) -
         assert (aged.band, aged.age_up_at) == ("16_17", date(2026, 4, 1))
         assert r.json()["band"] == "16_17"
         for record in (by_rule, by_refresh, by_worker):
-            stored = await svc.store.get_record(record.sid)
+            stored = await svc.store.records.get_record(record.sid)
             assert stored is not None
             assert (stored.band, stored.age_up_at) == ("16_17", date(2026, 4, 1))
         # One notice per subject for the whole catch-up, with the band it ended in.
@@ -76,9 +76,9 @@ async def test_refresh_worker_and_the_rule_itself_age_up_alike(tmp_path: Path) -
         assert sorted(c["sid"] for c in changes) == sorted(r.sid for r in (by_rule, by_refresh, by_worker))
         assert {(c["band"], c["reason"]) for c in changes} == {("16_17", "age_up")}
         # Each timer now points at the next age-up day, before the re-check.
-        due = await svc.store.timers_due("demo", date(2026, 4, 2), 10)
+        due = await svc.store.timers.timers_due("demo", date(2026, 4, 2), 10)
         assert sorted(sid for sid, _ in due) == sorted(r.sid for r in (by_rule, by_refresh, by_worker))
-        assert await svc.store.timers_due("demo", date(2026, 4, 1), 10) == []
+        assert await svc.store.timers.timers_due("demo", date(2026, 4, 1), 10) == []
 
 
 async def test_racing_age_ups_of_one_record_notify_the_app_once(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ async def test_racing_age_ups_of_one_record_notify_the_app_once(tmp_path: Path) 
         async with anyio.create_task_group() as tg:
             for _ in range(3):
                 tg.start_soon(age_up, run.services, replace(record))
-        stored = await run.services.store.get_record(record.sid)
+        stored = await run.services.store.records.get_record(record.sid)
         assert stored is not None and stored.band == "16_17"
         assert [c["band"] for c in await band_changes(run)] == ["16_17"]
         assert len([e for e in run.log_lines() if e.get("event") == "subject.band_changed"]) == 1

@@ -70,5 +70,5 @@ async def test_a_killed_worker_loses_nothing_and_the_app_sees_each_event_once(tm
         assert set(receiver.arrivals.values()) == {1, 2}
         assert receiver.arrivals[killed_id] == 2  # the interrupted one was delivered again
         assert receiver.rejected == 0
-        assert await run.services.store.dead_letters(10) == []
-        assert await run.services.store.read_own_pending("webhooks", "w1", 10) == []
+        assert await run.services.store.events.dead_letters(10) == []
+        assert await run.services.store.events.read_own_pending("webhooks", "w1", 10) == []

@@ -34,7 +34,7 @@ async def drain(run_services: object, cfg: WorkerConfig = FAST, rounds: int = 40
 
 async def test_check_completed_is_delivered_signed(tmp_path: Path) -> None:
     async with webhook_env(tmp_path) as (settings, receiver, _), running(settings) as run:
-        await run.services.store.ensure_group(FAST.group)
+        await run.services.store.events.ensure_group(FAST.group)
         sid, _ = await run.adult_token("hooked-user")
         await drain(run.services)
         (event,) = receiver.wait_for(1, event_type="check.completed")
@@ -51,7 +51,7 @@ async def test_check_completed_is_delivered_signed(tmp_path: Path) -> None:
 async def test_failures_are_retried_with_the_same_id_then_delivered(tmp_path: Path) -> None:
     async with webhook_env(tmp_path) as (settings, receiver, _), running(settings) as run:
         receiver.fail_first = 2
-        await run.services.store.ensure_group(FAST.group)
+        await run.services.store.events.ensure_group(FAST.group)
         await run.adult_token("retry-user")
         await drain(run.services)
         (event_id,) = list(receiver.effects)
@@ -75,10 +75,10 @@ async def test_after_max_attempts_the_event_is_dead_lettered(tmp_path: Path) -> 
     )
     async with webhook_env(tmp_path) as (settings, receiver, _), running(settings) as run:
         receiver.status = 503
-        await run.services.store.ensure_group(cfg.group)
+        await run.services.store.events.ensure_group(cfg.group)
         await run.adult_token("dead-user")
         await drain(run.services, cfg)
-        (dead,) = await run.services.store.dead_letters(10)
+        (dead,) = await run.services.store.events.dead_letters(10)
         assert dead.type == "check.completed"
         assert dead.attempt == 3
         assert receiver.arrivals[dead.event_id] == 3
@@ -88,16 +88,16 @@ async def test_after_max_attempts_the_event_is_dead_lettered(tmp_path: Path) -> 
 async def test_gone_endpoints_are_dead_lettered_at_once(tmp_path: Path) -> None:
     async with webhook_env(tmp_path) as (settings, receiver, _), running(settings) as run:
         receiver.status = 410
-        await run.services.store.ensure_group(FAST.group)
+        await run.services.store.events.ensure_group(FAST.group)
         await run.adult_token("gone-user")
         await drain(run.services)
-        (dead,) = await run.services.store.dead_letters(10)
+        (dead,) = await run.services.store.events.dead_letters(10)
         assert receiver.arrivals[dead.event_id] == 1
 
 
 async def test_revocation_by_the_app_is_an_event_too(tmp_path: Path) -> None:
     async with webhook_env(tmp_path) as (settings, receiver, _), running(settings) as run:
-        await run.services.store.ensure_group(FAST.group)
+        await run.services.store.events.ensure_group(FAST.group)
         sid, _ = await run.adult_token("revoked-user")
         r = await run.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)
         assert r.status_code == 200, r.text
@@ -108,7 +108,7 @@ async def test_revocation_by_the_app_is_an_event_too(tmp_path: Path) -> None:
 
 async def test_two_workers_share_the_stream_without_duplicates(tmp_path: Path) -> None:
     async with webhook_env(tmp_path) as (settings, receiver, _), running(settings) as run:
-        await run.services.store.ensure_group(FAST.group)
+        await run.services.store.events.ensure_group(FAST.group)
         for i in range(8):
             await run.adult_token(f"many-{i}")
         one = WorkerConfig(consumer="a", block_ms=0, timeout_s=2.0, claim_idle_ms=5000, batch=2)

@@ -115,8 +115,8 @@ async def test_another_worker_takes_over_a_killed_workers_delivery_after_claim_i
         # Nothing is left pending with any consumer, and nothing was dead-lettered.
         store = run.services.store
         for name in logs:
-            assert await store.read_own_pending("webhooks", name, 10) == []
-        assert await store.dead_letters(10) == []
+            assert await store.events.read_own_pending("webhooks", name, 10) == []
+        assert await store.events.dead_letters(10) == []
         # Each worker's audit trail passed the PII guard into a hash chain that verifies; the
         # killed worker's chain is intact but open (no shutdown checkpoint), as a reviewer sees.
         for name, log in logs.items():

@@ -39,15 +39,15 @@ async def put(run: Running, subject: str, **fields: Any) -> AssuranceRecord:
     }  # fmt: skip
     base.update(fields)
     record = AssuranceRecord(**base)  # as a passing check with an exact interval writes it
-    await svc.store.put_record(record, int(svc.policy.current.retention.total_seconds()))
+    await svc.store.records.put_record(record, int(svc.policy.current.retention.total_seconds()))
     await lifecycle.schedule(svc, record)
     return record
 
 
 async def events(run: Running) -> list[dict[str, Any]]:
     store = run.services.store
-    await store.ensure_group("test")
-    return [json.loads(d.event.body) for d in await store.read_events("test", "t", 100, 0)]
+    await store.events.ensure_group("test")
+    return [json.loads(d.event.body) for d in await store.events.read_events("test", "t", 100, 0)]
 
 
 async def test_age_up_moves_the_band_on_the_day_and_tells_the_app(tmp_path: Path) -> None:
@@ -58,13 +58,13 @@ async def test_age_up_moves_the_band_on_the_day_and_tells_the_app(tmp_path: Path
         assert await run_timers(run.services) == 0
         run.clock.set(datetime(2026, 4, 1, 0, 1, tzinfo=UTC))
         assert await run_timers(run.services) == 1
-        moved = await run.services.store.get_record(record.sid)
+        moved = await run.services.store.records.get_record(record.sid)
         assert moved is not None
         assert (moved.band, moved.age_up_at) == ("16_17", date(2028, 4, 1))  # 16 → 18: two years on
         (changed,) = [e for e in await events(run) if e["type"] == "subject.band_changed"]
         assert changed["data"] == {"sid": record.sid, "band": "16_17", "reason": "age_up"}
         # The next timer is the re-check date; nothing runs before it.
-        assert await run.services.store.timers_due("demo", date(2026, 9, 1), 10) == []
+        assert await run.services.store.timers.timers_due("demo", date(2026, 9, 1), 10) == []
         r = await run.http.post("/v1/tokens/refresh", json={"sid": record.sid}, headers=AUTH)
         assert r.json()["band"] == "16_17"
 
@@ -77,7 +77,7 @@ async def test_age_up_waits_for_a_check_when_the_next_band_needs_a_higher_level(
         record = await put(run, "almost-adult", band="16_17", age_up_at=date(2026, 4, 1))
         run.clock.set(datetime(2026, 4, 2, tzinfo=UTC))
         assert await run_timers(run.services) == 1
-        kept = await run.services.store.get_record(record.sid)
+        kept = await run.services.store.records.get_record(record.sid)
         assert kept is not None
         assert kept.band == "16_17"  # a basic level cannot assert 18_plus here: the re-check will
         assert [e for e in await events(run) if e["type"] == "subject.band_changed"] == []
@@ -113,4 +113,4 @@ async def test_timers_of_erased_subjects_are_dropped(tmp_path: Path) -> None:
         assert r.status_code == 200
         run.clock.set(datetime(2026, 3, 12, tzinfo=UTC))
         assert await run_timers(run.services) == 0
-        assert await run.services.store.timers_due("demo", date(2027, 1, 1), 10) == []
+        assert await run.services.store.timers.timers_due("demo", date(2027, 1, 1), 10) == []

@@ -1,4 +1,11 @@
-"""The Store protocol. One contract suite (tests/store/test_contract.py) runs on every backend."""
+"""The store's roles: one protocol per kind of thing it holds.
+
+A use case depends on the roles it touches, never on the whole store. Each role has its own
+slice of the contract suite (tests/store/test_<role>_contract.py), run on every backend; the
+memory and Redis stores implement each role in a module of its own and compose them.
+
+Every key has a TTL and a pseudonymous name. All ttl arguments are seconds (> 0).
+"""
 
 from __future__ import annotations
 
@@ -23,10 +30,9 @@ class DuePage:
     cursor: str | None  # opaque; None when there is nothing more
 
 
-class Store(Protocol):
-    """Every key has a TTL and a pseudonymous name. All ttl arguments are seconds (> 0)."""
+class CheckStore(Protocol):
+    """Checks, their attempt counters, and each subject's index of checks (erasure by sid)."""
 
-    # Checks -----------------------------------------------------------------
     async def create_check(self, check: CheckState, ttl: int) -> None:
         """Store a new check; raises ValueError if the id is already taken."""
 
@@ -46,7 +52,6 @@ class Store(Protocol):
         vendor's side, not the user's). Never goes below zero, never creates the counter, and
         keeps its TTL. Returns the new count (0 when there is no counter)."""
 
-    # Checks of a subject (erasure) -------------------------------------------
     async def track_check(self, sid: str, check_id: str, ttl: int) -> None:
         """Index a check under its subject, so that erasure by sid finds it. The index lives as
         long as the longest-lived check put in it (``ttl``: that check's TTL)."""
@@ -58,7 +63,10 @@ class Store(Protocol):
         """Remove the sid's index and every check it names, with their attempt counters.
         Returns how many of those checks still existed."""
 
-    # Records ----------------------------------------------------------------
+
+class RecordStore(Protocol):
+    """Assurance records, and each client's due index of them by re-check date."""
+
     async def put_record(self, record: AssuranceRecord, ttl: int) -> None:
         """Store the record and (re)index it in its client's due index by recheck_at."""
 
@@ -78,7 +86,10 @@ class Store(Protocol):
         """The client's sids with recheck_at < before, ordered by (recheck_at, sid).
         Entries whose record no longer exists are skipped."""
 
-    # Revocation -------------------------------------------------------------
+
+class RevocationStore(Protocol):
+    """Revocation markers: tokens of a sid issued at or before the marker are void."""
+
     async def revoke(self, sid: str, revoked_at: int, ttl: int) -> None:
         """Remember that tokens for ``sid`` issued at or before ``revoked_at`` are void."""
 
@@ -87,11 +98,17 @@ class Store(Protocol):
     async def revoked_at_many(self, sids: Sequence[str]) -> list[int | None]:
         """``revoked_at`` of each sid, in order, in one round trip (decisions on many tokens)."""
 
-    # Single use ---------------------------------------------------------------
+
+class SingleUse(Protocol):
+    """Single-use markers: callbacks, presentations and notices that must count once."""
+
     async def use_once(self, key: str, ttl: int) -> bool:
         """True the first time a key is used within its TTL, False afterwards (atomic)."""
 
-    # Abuse counters -----------------------------------------------------------
+
+class CounterStore(Protocol):
+    """Abuse counters and distinct sets, in fixed windows, keyed by pseudonyms."""
+
     async def count_hit(self, scope: str, subject: str, ttl: int) -> int:
         """Add one to a fixed-window counter and return the new count. The window opens at the
         first hit and lasts ``ttl``. ``subject`` is a pseudonym (a sid or a keyed hash)."""
@@ -105,7 +122,10 @@ class Store(Protocol):
     async def clear_counters(self, subject: str, scopes: list[str]) -> None:
         """Forget these counters and sets of a subject (e.g. failures after a passing check)."""
 
-    # Sanctions ------------------------------------------------------------------
+
+class SanctionStore(Protocol):
+    """Sanctions in force, of a subject and of a device (its keyed hash)."""
+
     async def put_sanction(self, sanction: Sanction, ttl: int) -> None: ...
 
     async def get_sanction(self, sid: str) -> Sanction | None: ...
@@ -117,7 +137,10 @@ class Store(Protocol):
 
     async def get_device_sanction(self, device: str) -> Sanction | None: ...
 
-    # Lifecycle timers (the worker's due index) -------------------------------------
+
+class TimerStore(Protocol):
+    """Lifecycle timers: each client's index of the day a sid's next step is due (the worker's)."""
+
     async def schedule(self, client_id: str, sid: str, at: date, ttl: int) -> None:
         """Set the day of a sid's next lifecycle step (replacing any earlier setting)."""
 
@@ -126,14 +149,17 @@ class Store(Protocol):
 
     async def unschedule(self, client_id: str, sid: str) -> None: ...
 
-    # Event stream (webhooks) ----------------------------------------------------------
+
+class EventStream(Protocol):
+    """Webhook events: the stream, its consumer groups and pending entries, retries, dead letters."""
+
+    async def publish_event(self, event: QueuedEvent, ttl: int) -> None:
+        """Append an event; the stream (and its retry and dead-letter sets) keep ``ttl``."""
+
     async def erase_events(self, sid: str) -> int:
         """Drop every event naming this sid (``data.sid``), wherever it waits: the stream
         (pending deliveries included), the retry set and the dead letters. Returns how many.
         A delivery already under way may still reach the app; it is never queued again."""
-
-    async def publish_event(self, event: QueuedEvent, ttl: int) -> None:
-        """Append an event; the stream (and its retry and dead-letter sets) keep ``ttl``."""
 
     async def ensure_group(self, group: str) -> None:
         """Create the consumer group (from the start of the stream) if it is missing."""
@@ -167,7 +193,10 @@ class Store(Protocol):
 
     async def dead_letters(self, limit: int) -> list[QueuedEvent]: ...
 
-    # Operations ---------------------------------------------------------------
+
+class StoreHealth(Protocol):
+    """The backend itself: whether it answers (readiness), and closing it at shutdown."""
+
     async def ping(self) -> None:
         """Raise if the backend cannot be reached."""
 

@@ -1,0 +1,95 @@
+"""The Redis store: one server, Sentinel or Cluster.
+
+One connection (service.store.redis.connection) shared by one object per role; ``RedisStore``
+holds them for the composition root, which hands each use case only the roles it needs. Each
+script touches one key (or keys with one hash tag), so the same calls work on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from service.store.keys import DEFAULT_PREFIX, Keys
+from service.store.redis.abuse import RedisCounters, RedisSanctions
+from service.store.redis.checks import RedisChecks
+from service.store.redis.connection import Connection, unavailable
+from service.store.redis.events import RedisEvents
+from service.store.redis.markers import RedisRevocations, RedisSingleUse
+from service.store.redis.records import RedisRecords
+from service.store.redis.timers import RedisTimers
+from service.store.redis_url import connect
+
+if TYPE_CHECKING:
+    from service.store import roles
+
+
+class RedisStore:
+    """Takes ownership of ``client``: ``close`` closes it."""
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        on_error: Callable[[str], None] | None = None,
+        min_replicas_ack: int = 0,
+        replica_ack_timeout_ms: int = 500,
+    ) -> None:
+        self._conn = conn = Connection(
+            client,
+            Keys(prefix),
+            on_error=on_error,
+            min_replicas_ack=min_replicas_ack,
+            replica_ack_timeout_ms=replica_ack_timeout_ms,
+        )
+        self.checks = RedisChecks(conn)
+        self.records = RedisRecords(conn)
+        self.revocations = RedisRevocations(conn)
+        self.once = RedisSingleUse(conn)
+        self.counters = RedisCounters(conn)
+        self.sanctions = RedisSanctions(conn)
+        self.timers = RedisTimers(conn)
+        self.events = RedisEvents(conn)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        on_error: Callable[[str], None] | None = None,
+        min_replicas_ack: int = 0,
+        replica_ack_timeout_ms: int = 500,
+    ) -> RedisStore:
+        return cls(  # one server, Sentinel or Cluster
+            connect(url),
+            prefix,
+            on_error=on_error,
+            min_replicas_ack=min_replicas_ack,
+            replica_ack_timeout_ms=replica_ack_timeout_ms,
+        )
+
+    async def ping(self) -> None:
+        with unavailable(self._conn.on_error):
+            await self._conn.r.ping()
+
+    async def close(self) -> None:
+        await self._conn.r.aclose()
+
+
+if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
+    _checks: type[roles.CheckStore] = RedisChecks
+    _records: type[roles.RecordStore] = RedisRecords
+    _revocations: type[roles.RevocationStore] = RedisRevocations
+    _once: type[roles.SingleUse] = RedisSingleUse
+    _counters: type[roles.CounterStore] = RedisCounters
+    _sanctions: type[roles.SanctionStore] = RedisSanctions
+    _timers: type[roles.TimerStore] = RedisTimers
+    _events: type[roles.EventStream] = RedisEvents
+    _health: type[roles.StoreHealth] = RedisStore
+
+__all__ = ["RedisStore"]
