@@ -25,6 +25,7 @@ from service.api.policy.endpoints import admin_router as policy_admin_router
 from service.api.policy.endpoints import router as policy_router
 from service.api.privacy.endpoints import router as privacy_router
 from service.api.rechecks.endpoints import router as rechecks_router
+from service.api.services import Services
 from service.api.tokens.endpoints import router as tokens_router
 from service.api.tracing import TraceRequests
 from service.api.wellknown import router as wellknown_router
@@ -33,9 +34,20 @@ from service.audit.events import Audit
 from service.audit.logging import configure_logging, get_logger
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock, SystemClock
-from service.flows.context import Services
+from service.flows.abuse import AbuseControl
+from service.flows.bundle import BundleSigning
+from service.flows.checks import CheckFlow
+from service.flows.decisions import DecisionFlow
+from service.flows.events import Publishing
+from service.flows.issuing import Issuing
 from service.flows.key_reload import KeyReloader
+from service.flows.lifecycle import Lifecycle
 from service.flows.policy_reload import PolicyReloader
+from service.flows.records import RecordWriting
+from service.flows.subjects import SubjectLookup
+from service.flows.token_cache import TokenCache
+from service.flows.tokens import SubjectRemoval, TokenFlow
+from service.flows.worker import WorkerFlow
 from service.observability.metrics import Metrics
 from service.observability.tracing import Tracing
 from service.policy.holder import PolicyHolder
@@ -114,20 +126,52 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     else:
         store = MemoryStore(clock)
     tokens = settings.tokens
+    signer = TokenSigner(keyring, tokens.issuer, lifetime=tokens.lifetime, clock=clock)
+    verifier = TokenVerifier(keyring, tokens.issuer, clock, tokens.leeway_seconds)
+    audit = Audit()
+    # Revocation markers outlive every token they void: lifetime + leeway + verifier cache.
+    revocation_ttl = int(tokens.lifetime.total_seconds()) + tokens.leeway_seconds + 60
+    # Each use case gets the store roles and collaborators it touches, and nothing else.
+    publishing = Publishing(clients, clock, store.events, audit)
+    writing = RecordWriting(policy, store.records)
+    lifecycle = Lifecycle(policy, clock, audit, store.once, store.timers, writing, publishing)
+    issuing = Issuing(policy, signer, keyring, audit, metrics)
+    subjects = SubjectLookup(pepper, store.records, store.checks)
+    abuse = AbuseControl(
+        policy, clock, pepper, audit, store.counters, store.sanctions, store.once, store.revocations,
+        revocation_ttl, writing, publishing,
+    )  # fmt: skip
+    checks = CheckFlow(
+        policy, registry, clock, pepper, audit, metrics, store.checks, store.records, store.once,
+        subjects, abuse, lifecycle, writing, issuing,
+    )  # fmt: skip
+    tokens_flow = TokenFlow(
+        policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
+        lifecycle, issuing, checks,
+    )  # fmt: skip
+    removal = SubjectRemoval(
+        clock, pepper, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
+        store.timers, store.sanctions, store.counters, store.events, publishing,
+    )  # fmt: skip
     return Services(
+        checks=checks,
+        tokens=tokens_flow,
+        removal=removal,
+        decisions=DecisionFlow(policy, clock, audit, metrics, verifier, TokenCache(), store.revocations),
+        bundles=BundleSigning(policy, keyring, signer, clock),
+        worker=WorkerFlow(
+            clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle
+        ),
+        store=store,
         policy=policy,
         providers=registry,
-        store=store,
-        keyring=keyring,
-        signer=TokenSigner(keyring, tokens.issuer, lifetime=tokens.lifetime, clock=clock),
-        verifier=TokenVerifier(keyring, tokens.issuer, clock, tokens.leeway_seconds),
         clients=clients,
-        audit=Audit(),
+        keyring=keyring,
+        audit=audit,
         clock=clock,
         pepper=pepper,
-        revocation_ttl=int(tokens.lifetime.total_seconds()) + tokens.leeway_seconds + 60,
-        dev_clock=dev_clock if clock is dev_clock else None,
         metrics=metrics,
+        dev_clock=dev_clock if clock is dev_clock else None,
         keys_file=settings.tokens.keys_file,
     )
 
@@ -165,9 +209,9 @@ def create_app(
         services = build_services(settings, clock)
         app.state.services = services
         services.metrics.tracing = tracing
-        keys = KeyReloader(services)
+        keys = KeyReloader(services.keyring, services.keys_file)
         keys.start(watch=settings.policy_watch)
-        reloader = PolicyReloader(services, also_on_sighup=[keys.reload])
+        reloader = PolicyReloader(services.policy, also_on_sighup=[keys.reload])
         reloader.start(watch=settings.policy_watch, sighup=True)
         try:
             yield

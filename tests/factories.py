@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import AsyncIterator
@@ -16,9 +17,10 @@ from answers import recording
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from providers.registry import Registry
+from service.api.services import Services
 from service.app import DEMO_ADMIN_KEY, DEMO_CLIENT_KEY, create_app
 from service.core.clock import FixedClock
-from service.flows.context import Services
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +47,13 @@ class Running:
     def services(self) -> Services:
         services: Services = self.app.state.services
         return services
+
+    def use_providers(self, providers: Registry) -> None:
+        """Swap the app's provider registry, wherever the composition root wired it."""
+        svc = self.services
+        checks = dataclasses.replace(svc.checks, providers=providers)
+        tokens = dataclasses.replace(svc.tokens, checking=checks)
+        self.app.state.services = dataclasses.replace(svc, providers=providers, checks=checks, tokens=tokens)
 
     def log_lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.logs.getvalue().splitlines() if line.strip()]

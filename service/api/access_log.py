@@ -11,8 +11,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.services import Services
 from service.audit.logging import get_logger
-from service.flows.context import Services
 
 
 class RequestObserver:

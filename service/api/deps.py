@@ -18,9 +18,9 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from service.api.problems import UnsupportedMediaType
+from service.api.services import Services
 from service.clients.registry import Client
 from service.core.errors import AgebandError, Forbidden, Unauthorized
-from service.flows.context import Services
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from service.api.services import Services
 from service.app import DEMO_CLIENT_KEY, build_services
 from service.audit.chain import AuditChain, AuditStream
 from service.audit.logging import configure_logging
@@ -23,7 +24,6 @@ from service.clients.registry import Client
 from service.core.clock import FixedClock
 from service.core.errors import AgebandError
 from service.flows import abuse, checks, decisions, tokens
-from service.flows.context import Services
 from service.flows.results import EvidenceResult
 from service.flows.subjects import SubjectRef
 from service.policy.testing import CheckSpec, DecideSpec, Result, Scenario, Suite, load_suite
@@ -85,18 +85,31 @@ async def run_scenario(path: Path, suite: Suite, scenario: Scenario) -> str | No
 
 async def _check(run: _Run, spec: CheckSpec) -> str | None:
     jurisdiction = spec.jurisdiction or run.scenario.jurisdiction
-    origin = abuse.origin_of(run.svc, run.client.id, spec.device, None)
+    origin = abuse.origin_of(run.svc.pepper, run.client.id, spec.device, None)
     got: dict[str, Any]
     try:
         started = await checks.start_check(
-            run.svc, run.client, SubjectRef(spec.subject), jurisdiction, spec.purpose, None, origin=origin
+            run.svc.checks,
+            run.client,
+            SubjectRef(spec.subject),
+            jurisdiction,
+            spec.purpose,
+            None,
+            origin=origin,
         )
         result: EvidenceResult | None = None
         for evidence in spec.evidence:
             method = str(evidence.get("method", ""))
             body = {k: v for k, v in evidence.items() if k != "method"}
             result = await checks.submit_evidence(
-                run.svc, run.client, started.check_id, method, body, len(str(body)), None, origin=origin
+                run.svc.checks,
+                run.client,
+                started.check_id,
+                method,
+                body,
+                len(str(body)),
+                None,
+                origin=origin,
             )
         assert result is not None  # noqa: S101 - evidence has at least one item
         token = result.token
@@ -124,7 +137,12 @@ async def _decide(run: _Run, spec: DecideSpec) -> str | None:
         got: dict[str, Any]
         try:
             d = await decisions.decide(
-                run.svc, run.client, action=action, jurisdiction=jurisdiction, actor=actor, target=target
+                run.svc.decisions,
+                run.client,
+                action=action,
+                jurisdiction=jurisdiction,
+                actor=actor,
+                target=target,
             )
             o = d.outcome
             got = {
@@ -145,7 +163,7 @@ async def _token(run: _Run, subject: str | None) -> str | None:
     if subject is None:
         return None
     try:
-        issued = await tokens.refresh(run.svc, run.client, SubjectRef(subject))
+        issued = await tokens.refresh(run.svc.tokens, run.client, SubjectRef(subject))
     except AgebandError:
         return run.last_token.get(subject)  # locked, voided or due: what the app last held
     run.last_token[subject] = issued.token

@@ -69,7 +69,7 @@ def worker(
         # From here a SIGTERM is a clean stop: supervisors (and tests) may wait for this line.
         services.audit.emit("worker.started", consumer=cfg.consumer)
         try:
-            await run(services, cfg, stop)
+            await run(services.worker, cfg, stop)
         finally:
             await services.store.close()
             stream.close()  # the shutdown checkpoint

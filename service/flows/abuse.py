@@ -30,14 +30,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from service.audit.events import Audit
+from service.core.clock import Clock
 from service.core.ids import keyed_hash
 from service.flows import events
 from service.flows.abuse_errors import RateLimited, StrongerMethodRequired, SubjectLocked
-from service.flows.context import Services
-from service.flows.records import write_record
+from service.flows.records import RecordWriting, write_record
 from service.policy.compiled import Jurisdiction, Limit, Policy, SanctionRule
+from service.policy.holder import PolicyHolder
 from service.policy.model import AbuseSignal
 from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.roles import CounterStore, RevocationStore, SanctionStore, SingleUse
 
 ATTEMPTS = "attempts"
 FAILURES = "failures"
@@ -48,6 +51,25 @@ IP_HEADER = "ageband-client-ip"
 
 
 @dataclass(frozen=True, slots=True)
+class AbuseControl:
+    """What counting attempts and imposing sanctions touch: the counters (keyed by the pepper's
+    hashes), the sanctions, and for a revoking sanction the markers, the record and the app."""
+
+    policy: PolicyHolder
+    clock: Clock
+    pepper: bytes
+    audit: Audit
+    counters: CounterStore
+    sanctions: SanctionStore
+    once: SingleUse  # each subject counted once per device window
+    revocations: RevocationStore
+    # Revocation markers outlive every token they void: lifetime + leeway + verifier cache.
+    revocation_ttl: int
+    writing: RecordWriting
+    publishing: events.Publishing
+
+
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where an attempt came from, as keyed hashes (never the raw values)."""
 
@@ -55,13 +77,13 @@ class Origin:
     ip: str | None = None
 
 
-def origin_of(svc: Services, client_id: str, device: str | None, ip: str | None) -> Origin:
+def origin_of(pepper: bytes, client_id: str, device: str | None, ip: str | None) -> Origin:
     """Hash what the app relayed at once; the raw values go no further than this call."""
 
     def pseudonym(kind: str, value: str | None) -> str | None:
         if not value or len(value) > 256:
             return None
-        return f"{kind}_" + keyed_hash(svc.pepper, f"{kind}\x00{client_id}\x00{value.strip()}")
+        return f"{kind}_" + keyed_hash(pepper, f"{kind}\x00{client_id}\x00{value.strip()}")
 
     return Origin(pseudonym("dev", device), pseudonym("ip", ip))
 
@@ -74,11 +96,13 @@ def _seconds(delta: timedelta) -> int:
     return max(1, int(delta.total_seconds()))
 
 
-def _now(svc: Services) -> int:
+def _now(svc: AbuseControl) -> int:
     return int(svc.clock.now().timestamp())
 
 
-async def guard(svc: Services, sid: str, locale: str | None, device: str | None = None) -> Sanction | None:
+async def guard(
+    svc: AbuseControl, sid: str, locale: str | None, device: str | None = None
+) -> Sanction | None:
     """Refuse a locked subject, or a subject on a locked device (a new account on the same
     device inherits the lock); otherwise the sanction still in force (for its minimum level)."""
     sanction = await in_force(svc, sid, device)
@@ -95,13 +119,13 @@ async def guard(svc: Services, sid: str, locale: str | None, device: str | None 
     return sanction
 
 
-async def in_force(svc: Services, sid: str, device: str | None) -> Sanction | None:
+async def in_force(svc: AbuseControl, sid: str, device: str | None) -> Sanction | None:
     """The subject's sanction or its device's, whichever binds more: a lock first, then the
     higher minimum level."""
-    own = await svc.store.sanctions.get_sanction(sid)
+    own = await svc.sanctions.get_sanction(sid)
     if device is None:
         return own
-    other = await svc.store.sanctions.get_device_sanction(device)
+    other = await svc.sanctions.get_device_sanction(device)
     if other is None or other.until <= _now(svc):
         return own
     if own is None or own.until <= _now(svc):
@@ -115,7 +139,7 @@ async def in_force(svc: Services, sid: str, device: str | None) -> Sanction | No
     return other if weight(other) > weight(own) else own
 
 
-def _rule(svc: Services, sanction: Sanction) -> SanctionRule | None:
+def _rule(svc: AbuseControl, sanction: Sanction) -> SanctionRule | None:
     for juris in svc.policy.current.jurisdictions.values():
         if (rule := juris.abuse.sanctions.get(sanction.signal)) is not None:
             return rule
@@ -140,7 +164,7 @@ def reaching(policy: Policy, names: list[str], sanction: Sanction | None) -> lis
 
 
 def strong_enough(
-    svc: Services, names: list[str], sanction: Sanction | None, locale: str | None, juris: Jurisdiction
+    svc: AbuseControl, names: list[str], sanction: Sanction | None, locale: str | None, juris: Jurisdiction
 ) -> list[str]:
     """Only the methods that can reach a sanction's minimum level; none at all is an error."""
     if sanction is None or sanction.min_level is None:
@@ -158,7 +182,7 @@ def strong_enough(
     return kept
 
 
-async def required_level(svc: Services, sid: str, level: str, device: str | None = None) -> str:
+async def required_level(svc: AbuseControl, sid: str, level: str, device: str | None = None) -> str:
     """The policy's level for a band, raised to a sanction's minimum level (the subject's or
     its device's)."""
     sanction = await in_force(svc, sid, device)
@@ -168,7 +192,9 @@ async def required_level(svc: Services, sid: str, level: str, device: str | None
     return levels.highest([level, sanction.min_level])
 
 
-async def needs_recheck(svc: Services, record: AssuranceRecord, locale: str | None = None) -> Sanction | None:
+async def needs_recheck(
+    svc: AbuseControl, record: AssuranceRecord, locale: str | None = None
+) -> Sanction | None:
     """A refresh must not outlive a sanction: the sanction whose minimum level is above the
     record's (check again), or None. A lock raises ``SubjectLocked``."""
     sanction = await guard(svc, record.sid, locale)
@@ -190,7 +216,7 @@ def tokens_voided(record: AssuranceRecord) -> bool:
     return record.generation != record.passed_generation
 
 
-def voided_notice(svc: Services, record: AssuranceRecord, locale: str | None) -> dict[str, str | None]:
+def voided_notice(svc: AbuseControl, record: AssuranceRecord, locale: str | None) -> dict[str, str | None]:
     """Why a voided record needs a new check: the revoking signal and the policy's message."""
     juris = svc.policy.current.jurisdictions.get(record.jurisdiction)
     rule = juris.abuse.sanctions.get(record.revoked_for) if juris and record.revoked_for else None
@@ -200,7 +226,7 @@ def voided_notice(svc: Services, record: AssuranceRecord, locale: str | None) ->
     }
 
 
-def notice(svc: Services, sanction: Sanction, locale: str | None) -> dict[str, str | None]:
+def notice(svc: AbuseControl, sanction: Sanction, locale: str | None) -> dict[str, str | None]:
     """A sanction for a response: its reason code and the policy's message for the user."""
     rule = _rule(svc, sanction)
     return {
@@ -210,7 +236,7 @@ def notice(svc: Services, sanction: Sanction, locale: str | None) -> dict[str, s
 
 
 async def count_attempt(
-    svc: Services, check: CheckState, juris: Jurisdiction, method: str, origin: Origin, locale: str | None
+    svc: AbuseControl, check: CheckState, juris: Jurisdiction, method: str, origin: Origin, locale: str | None
 ) -> AbuseSignal | None:
     """Count one attempt per sid, device and IP; shopping once a failure is on file. Returns the
     signal whose sanction was imposed but lets the attempt go on (one that locks raises)."""
@@ -223,7 +249,7 @@ async def count_attempt(
     for scope, subject, limit in scopes:
         if limit is None or subject is None:
             continue
-        if await svc.store.counters.count_hit(ATTEMPTS, subject, _seconds(limit.window)) > limit.max:
+        if await svc.counters.count_hit(ATTEMPTS, subject, _seconds(limit.window)) > limit.max:
             await impose(svc, check, juris, AbuseSignal.RATE_LIMITED, scope=scope)
             raise RateLimited(
                 "too many attempts in a short time",
@@ -236,18 +262,18 @@ async def count_attempt(
         # Members are keyed hashes of sids: the set counts accounts, it lists nobody.
         member = keyed_hash(svc.pepper, f"member\x00{check.sid}")
         window = _seconds(shared.window)
-        new = await svc.store.once.use_once(f"{SUBJECTS}|{origin.device}|{member}", window)
-        seen = await svc.store.counters.add_distinct(SUBJECTS, origin.device, member, window)
+        new = await svc.once.use_once(f"{SUBJECTS}|{origin.device}|{member}", window)
+        seen = await svc.counters.add_distinct(SUBJECTS, origin.device, member, window)
         if new and seen > shared.max:  # a subject beyond the limit, once each
             imposed = await impose(svc, check, juris, AbuseSignal.SHARED_DEVICE, scope="device")
             await guard(svc, check.sid, locale, origin.device)  # a lock stops this attempt too
             if imposed is not None:
                 return AbuseSignal.SHARED_DEVICE
     shop = abuse.method_shopping
-    if shop is not None and await svc.store.counters.peek_count(FAILURES, check.sid) > 0:
-        tried = await svc.store.counters.add_distinct(SHOPPING, check.sid, method, _seconds(shop.window))
+    if shop is not None and await svc.counters.peek_count(FAILURES, check.sid) > 0:
+        tried = await svc.counters.add_distinct(SHOPPING, check.sid, method, _seconds(shop.window))
         if tried >= shop.max:
-            await svc.store.counters.clear_counters(check.sid, [SHOPPING])
+            await svc.counters.clear_counters(check.sid, [SHOPPING])
             imposed = await impose(svc, check, juris, AbuseSignal.METHOD_SHOPPING)
             await guard(svc, check.sid, locale)  # a lock stops this attempt too
             return AbuseSignal.METHOD_SHOPPING if imposed else None
@@ -255,39 +281,37 @@ async def count_attempt(
 
 
 async def count_failure(
-    svc: Services, check: CheckState, juris: Jurisdiction, method: str, *, circumvention: bool
+    svc: AbuseControl, check: CheckState, juris: Jurisdiction, method: str, *, circumvention: bool
 ) -> AbuseSignal | None:
     """A failed attempt: cooldown counting, the shopping set, and liveness failures. Returns the
     signal whose sanction this failure brought on, if any."""
     abuse = juris.abuse
     window = abuse.failures.window if abuse.failures else timedelta(hours=1)
-    failures = await svc.store.counters.count_hit(FAILURES, check.sid, _seconds(window))
+    failures = await svc.counters.count_hit(FAILURES, check.sid, _seconds(window))
     if check.device is not None:  # a fresh account on the same device does not start from zero
-        failures = max(failures, await svc.store.counters.count_hit(FAILURES, check.device, _seconds(window)))
+        failures = max(failures, await svc.counters.count_hit(FAILURES, check.device, _seconds(window)))
     if abuse.method_shopping is not None:
-        await svc.store.counters.add_distinct(
-            SHOPPING, check.sid, method, _seconds(abuse.method_shopping.window)
-        )
+        await svc.counters.add_distinct(SHOPPING, check.sid, method, _seconds(abuse.method_shopping.window))
     signal = None
     if circumvention:
         signal = AbuseSignal.LIVENESS_FAILED
     elif abuse.failures is not None and failures >= abuse.failures.max:
-        await svc.store.counters.clear_counters(check.sid, [FAILURES])
+        await svc.counters.clear_counters(check.sid, [FAILURES])
         signal = AbuseSignal.REPEATED_FAILURES
     if signal is not None and await impose(svc, check, juris, signal) is not None:
         return signal
     return None
 
 
-async def inconsistent(svc: Services, check: CheckState, juris: Jurisdiction) -> AbuseSignal | None:
+async def inconsistent(svc: AbuseControl, check: CheckState, juris: Jurisdiction) -> AbuseSignal | None:
     """Contradictory signals in one check: the policy's ``inconsistent_signals`` sanction."""
-    await svc.store.counters.count_hit(FAILURES, check.sid, _seconds(timedelta(hours=1)))
+    await svc.counters.count_hit(FAILURES, check.sid, _seconds(timedelta(hours=1)))
     signal = AbuseSignal.INCONSISTENT_SIGNALS
     return signal if await impose(svc, check, juris, signal, flagged_already=True) else None
 
 
 async def after_pass(
-    svc: Services,
+    svc: AbuseControl,
     check: CheckState,
     juris: Jurisdiction,
     previous: AssuranceRecord | None,
@@ -306,15 +330,15 @@ async def after_pass(
         and record.band in bands
         and bands.get(record.band).lo < bands.get(previous.band).lo
     )
-    await svc.store.counters.clear_counters(check.sid, [FAILURES, SHOPPING])
-    sanction = await svc.store.sanctions.get_sanction(check.sid)
+    await svc.counters.clear_counters(check.sid, [FAILURES, SHOPPING])
+    sanction = await svc.sanctions.get_sanction(check.sid)
     levels = svc.policy.current.levels
     if (
         sanction is not None
         and sanction.min_level in levels
         and levels.at_least(record.level, sanction.min_level or record.level)
     ):
-        await svc.store.sanctions.clear_sanction(check.sid)
+        await svc.sanctions.clear_sanction(check.sid)
     if younger:
         # Tokens issued before this second are void; the record and token of this check are not:
         # they already protect the subject as the younger band.
@@ -324,14 +348,16 @@ async def after_pass(
     return None
 
 
-def consequence(svc: Services, juris: Jurisdiction, signal: AbuseSignal, locale: str | None) -> str | None:
+def consequence(
+    svc: AbuseControl, juris: Jurisdiction, signal: AbuseSignal, locale: str | None
+) -> str | None:
     """The policy's message for the user about ``signal``'s sanction, in their language."""
     rule = juris.abuse.sanctions.get(signal.value)
     return svc.policy.current.text(rule.message, locale) if rule else None
 
 
 async def impose(
-    svc: Services,
+    svc: AbuseControl,
     check: CheckState,
     juris: Jurisdiction,
     signal: AbuseSignal,
@@ -356,9 +382,11 @@ async def impose(
     if not flagged_already:
         svc.audit.emit("subject.flagged", reason=signal.value, scope=scope, **ctx)
     if rule is None:
-        await events.publish(svc, check.client_id, events.FLAGGED, {"sid": check.sid, "reason": signal.value})
+        await events.publish(
+            svc.publishing, check.client_id, events.FLAGGED, {"sid": check.sid, "reason": signal.value}
+        )
         return None
-    existing = await svc.store.sanctions.get_sanction(check.sid)
+    existing = await svc.sanctions.get_sanction(check.sid)
     locked_until = now + _seconds(rule.lock) if rule.lock else None
     min_level = rule.min_level
     until = max(locked_until or now, now + _seconds(rule.remember) if min_level else now)
@@ -373,11 +401,11 @@ async def impose(
         until = max(until, existing.until)
     sanction = Sanction(check.sid, check.client_id, signal.value, now, locked_until, min_level, until)
     if locked_until is not None or min_level is not None:
-        await svc.store.sanctions.put_sanction(sanction, max(1, until - now))
+        await svc.sanctions.put_sanction(sanction, max(1, until - now))
         if check.device is not None:
             # The device carries it too, with no sid: a new account on it inherits the sanction.
             on_device = replace(sanction, sid=check.device)
-            await svc.store.sanctions.put_device_sanction(check.device, on_device, max(1, until - now))
+            await svc.sanctions.put_device_sanction(check.device, on_device, max(1, until - now))
     if rule.revoke_tokens:
         at, stands = (now, False) if revoke_before is None else (revoke_before, True)
         await _revoke_tokens(svc, check.sid, check.client_id, at, signal.value, stands=stands)
@@ -397,14 +425,14 @@ async def impose(
                 "tokens_revoked": rule.revoke_tokens,
             },
         }
-        await events.publish(svc, check.client_id, events.FLAGGED, data)
+        await events.publish(svc.publishing, check.client_id, events.FLAGGED, data)
     return sanction
 
 
 async def _revoke_tokens(
-    svc: Services, sid: str, client_id: str, at: int, signal: str, *, stands: bool
+    svc: AbuseControl, sid: str, client_id: str, at: int, signal: str, *, stands: bool
 ) -> None:
-    await svc.store.revocations.revoke(sid, at, svc.revocation_ttl)
+    await svc.revocations.revoke(sid, at, svc.revocation_ttl)
 
     def bumped(record: AssuranceRecord | None) -> AssuranceRecord | None:
         if record is None or record.client_id != client_id:
@@ -415,6 +443,6 @@ async def _revoke_tokens(
         # No token from this record until a new check passes (refresh, introspection).
         return replace(record, generation=generation, revoked_for=signal)
 
-    await write_record(svc, sid, bumped, await svc.store.records.get_record(sid))
+    await write_record(svc.writing, sid, bumped, await svc.writing.records.get_record(sid))
     svc.audit.emit("subject.revoked", client=client_id, sid=sid, reason="sanction")
-    await events.publish(svc, client_id, events.REVOKED, {"sid": sid, "reason": "sanction"})
+    await events.publish(svc.publishing, client_id, events.REVOKED, {"sid": sid, "reason": "sanction"})

@@ -16,11 +16,24 @@ import orjson
 from joserfc.jws import JWSRegistry
 from joserfc.util import urlsafe_b64encode
 
-from service.flows.context import Services
+from service.core.clock import Clock
 from service.policy.bundle import bundle_payload
+from service.policy.holder import PolicyHolder
+from service.tokens.keys import KeyRing
+from service.tokens.signer import TokenSigner
 
 BUNDLE_TYPE = "ageband-bundle+jwt"
 BUNDLE_LIFETIME = 600  # seconds: apps refetch (If-None-Match) well within it
+
+
+@dataclass(frozen=True, slots=True)
+class BundleSigning:
+    """What signing the bundle touches: the compiled policy and the token keys and issuer."""
+
+    policy: PolicyHolder
+    keyring: KeyRing
+    signer: TokenSigner  # the issuer
+    clock: Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +48,7 @@ class SignedBundle:
 _signed: dict[tuple[str, str, str], SignedBundle] = {}
 
 
-def signed_bundle(svc: Services) -> SignedBundle:
+def signed_bundle(svc: BundleSigning) -> SignedBundle:
     """The compact JWS, its entity tag (version, kid and iat: what makes a bundle differ), its exp."""
     policy = svc.policy.current
     key = svc.keyring.signing_key

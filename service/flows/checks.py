@@ -10,14 +10,17 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from providers.base import Failure, MethodParams, Outcome, ProviderContext, Signal
+from providers.registry import Registry
+from service.audit.events import Audit
 from service.clients.registry import Client
+from service.core.clock import Clock
 from service.core.dates import day_of, recheck_date
 from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
 from service.flows import abuse, edges, evidence_errors, lifecycle
-from service.flows.context import Services
+from service.flows.abuse import AbuseControl
 from service.flows.errors import (
     CheckBusy,
     CheckClosed,
@@ -30,9 +33,10 @@ from service.flows.errors import (
     UnknownCheck,
     UnknownMethod,
 )
-from service.flows.issuing import issue_token
+from service.flows.issuing import Issuing, issue_token
+from service.flows.lifecycle import Lifecycle
 from service.flows.presentations import presentation_nonce, single_use
-from service.flows.records import write_record
+from service.flows.records import RecordWriting, write_record
 from service.flows.results import (
     CheckView,
     EvidenceResult,
@@ -40,16 +44,40 @@ from service.flows.results import (
     MethodOffer,
     StartedCheck,
 )
-from service.flows.subjects import SubjectRef, resolve_sid
+from service.flows.subjects import SubjectLookup, SubjectRef, resolve_sid
+from service.observability.metrics import Metrics
 from service.policy.compiled import BAND_UPGRADE_NEEDS_LEVEL, SELF_DECLARATION, Jurisdiction, Method, Policy
+from service.policy.holder import PolicyHolder
 from service.policy.model import AbuseSignal, OnExhausted, OnInconclusive
 from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote
+from service.store.roles import CheckStore, RecordStore, SingleUse
 
 CONFIRM = "confirm"  # the purpose of a check that corroborates the band on record
 
 
+@dataclass(frozen=True, slots=True)
+class CheckFlow:
+    """What starting and advancing a check touches: the policy and providers, the check, the
+    record a passing check writes (and the token it issues), and its collaborators."""
+
+    policy: PolicyHolder
+    providers: Registry
+    clock: Clock
+    pepper: bytes  # presentation nonces
+    audit: Audit
+    metrics: Metrics
+    checks: CheckStore
+    records: RecordStore  # the band on record: confirming checks and the edges a pass may move
+    once: SingleUse  # a presentation counts once
+    subjects: SubjectLookup
+    abuse: AbuseControl
+    lifecycle: Lifecycle
+    writing: RecordWriting
+    issuing: Issuing
+
+
 async def start_check(
-    svc: Services,
+    svc: CheckFlow,
     client: Client,
     ref: SubjectRef,
     jurisdiction: str,
@@ -61,12 +89,12 @@ async def start_check(
     juris = policy.jurisdiction(jurisdiction)
     if not client.allows(jurisdiction):
         raise JurisdictionNotAllowed(f"client may not run checks for {jurisdiction!r}")
-    sid = await resolve_sid(svc, client, ref)
+    sid = await resolve_sid(svc.subjects, client, ref)
     device = origin.device if origin is not None else None
-    sanction = await abuse.guard(svc, sid, locale, device)  # a locked subject cannot start a check
+    sanction = await abuse.guard(svc.abuse, sid, locale, device)  # a locked subject cannot start a check
     confirming = purpose == CONFIRM
     usable = _usable(svc, juris, upper_only=confirming)
-    usable = abuse.strong_enough(svc, usable, sanction, locale, juris)
+    usable = abuse.strong_enough(svc.abuse, usable, sanction, locale, juris)
     offers = [_offer(policy, policy.methods[m], locale) for m in usable]
     if not offers:
         raise NoMethodAvailable("no method of this jurisdiction's waterfall is available")
@@ -84,7 +112,7 @@ async def start_check(
         device=device,
     )
     if confirming:
-        record = await svc.store.records.get_record(sid)
+        record = await svc.records.get_record(sid)
         if record is not None and record.client_id == client.id and record.band in policy.bands:
             # The band on record is where the check starts: new evidence can narrow it (and so
             # confirm its upper edge) or contradict it, never move it.
@@ -92,8 +120,8 @@ async def start_check(
             check.signals.append(SignalNote(record.level, band.lo, band.hi, record.method))
             check.interval_lo, check.interval_hi = band.lo, band.hi
     # Indexed first: a check erasure by sid cannot find must never exist.
-    await svc.store.checks.track_check(sid, check.check_id, _ttl(juris))
-    await svc.store.checks.create_check(check, _ttl(juris))
+    await svc.checks.track_check(sid, check.check_id, _ttl(juris))
+    await svc.checks.create_check(check, _ttl(juris))
     svc.audit.emit(
         "check.started", client=client.id, sid=sid, check_id=check.check_id,
         pol=policy.version, jur=jurisdiction, purpose=purpose,
@@ -111,13 +139,13 @@ async def start_check(
     )
 
 
-async def get_check(svc: Services, client: Client, check_id: str, locale: str | None) -> CheckView:
+async def get_check(svc: CheckFlow, client: Client, check_id: str, locale: str | None) -> CheckView:
     check = await _load(svc, client, check_id)
     return await _view(svc, check, locale)
 
 
 async def submit_evidence(
-    svc: Services,
+    svc: CheckFlow,
     client: Client,
     check_id: str,
     method_name: str,
@@ -158,7 +186,7 @@ async def submit_evidence(
             f"no attempts left for {method_name!r}", allowed=await _next_names(svc, juris, check)
         )
     ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
-    claimed = await svc.store.checks.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris))
+    claimed = await svc.checks.claim_attempt(check.check_id, juris.per_check_attempts, _ttl(juris))
     if claimed is None:
         await _finish_failed(svc, check, "attempts_exhausted")
         svc.metrics.check_submission(method_name, "attempts_exhausted")
@@ -167,12 +195,12 @@ async def submit_evidence(
     try:
         origin = origin or abuse.Origin()
         check.device = origin.device or check.device
-        await abuse.guard(svc, check.sid, locale, check.device)
-        flagged = await abuse.count_attempt(svc, check, juris, method_name, origin, locale)
+        await abuse.guard(svc.abuse, check.sid, locale, check.device)
+        flagged = await abuse.count_attempt(svc.abuse, check, juris, method_name, origin, locale)
     except AgebandError:
         # Refused before the evidence is looked at (a lock, a rate limit): the check's attempt
         # goes back, so the store's count stays the check's own.
-        await svc.store.checks.release_attempt(check.check_id)
+        await svc.checks.release_attempt(check.check_id)
         raise
 
     svc.audit.evidence_received(kind=method.method_class, size=size, attempt=claimed, **ctx)
@@ -186,7 +214,7 @@ async def submit_evidence(
     outcome = await _call_provider(svc, check, method, evidence, claimed, left, ctx, call)
 
     check.methods_tried.append(method_name)
-    outcome = await single_use(svc, outcome, _ttl(juris))
+    outcome = await single_use(svc.once, outcome, _ttl(juris))
     if isinstance(outcome, Failure):
         result = await _after_failure(svc, check, juris, outcome, locale)
     else:
@@ -199,17 +227,21 @@ async def submit_evidence(
 
 
 def _with_consequence(
-    svc: Services, juris: Jurisdiction, result: EvidenceResult, signal: AbuseSignal | None, locale: str | None
+    svc: CheckFlow,
+    juris: Jurisdiction,
+    result: EvidenceResult,
+    signal: AbuseSignal | None,
+    locale: str | None,
 ) -> EvidenceResult:
     """A sanction this submission brought on reaches the user: its code and the policy's message."""
     if signal is None:
         return result
-    text = abuse.consequence(svc, juris, signal, locale)
+    text = abuse.consequence(svc.abuse, juris, signal, locale)
     return replace(result, sanction=signal.value, consequence=text)
 
 
 async def _call_provider(
-    svc: Services,
+    svc: CheckFlow,
     check: CheckState,
     method: Method,
     evidence: dict[str, Any],
@@ -244,13 +276,13 @@ async def _call_provider(
         raise rejected from None
     except AgebandError as exc:
         if exc.status >= 500:
-            await svc.store.checks.release_attempt(check.check_id)
+            await svc.checks.release_attempt(check.check_id)
             svc.audit.emit("check.attempt_released", reason=exc.code, attempt=claimed, **ctx)
         raise
 
 
 @contextmanager
-def _vendor_failures(svc: Services, **facts: Any) -> Iterator[None]:
+def _vendor_failures(svc: CheckFlow, **facts: Any) -> Iterator[None]:
     """A provider's own exception may quote the evidence: the audit keeps its type and frames
     (the PII guard drops message and locals), and the caller gets a 502 with no word of it."""
     try:
@@ -263,7 +295,7 @@ def _vendor_failures(svc: Services, **facts: Any) -> Iterator[None]:
 
 
 async def _after_failure(
-    svc: Services, check: CheckState, juris: Jurisdiction, failure: Failure, locale: str | None
+    svc: CheckFlow, check: CheckState, juris: Jurisdiction, failure: Failure, locale: str | None
 ) -> EvidenceResult:
     if await _next_names(svc, juris, check):
         await _save(svc, check)
@@ -274,13 +306,13 @@ async def _after_failure(
     else:
         await _finish_failed(svc, check, failure.reason)
     method = check.methods_tried[-1]
-    signal = await abuse.count_failure(svc, check, juris, method, circumvention=failure.circumvention)
+    signal = await abuse.count_failure(svc.abuse, check, juris, method, circumvention=failure.circumvention)
     result = EvidenceResult(await _view(svc, check, locale), "failed", failure.reason, None)
     return _with_consequence(svc, juris, result, signal, locale)
 
 
 async def _after_signal(
-    svc: Services,
+    svc: CheckFlow,
     client: Client,
     check: CheckState,
     policy: Policy,
@@ -301,7 +333,7 @@ async def _after_signal(
 
     if isinstance(resolution, Contradiction):
         await _finish_failed(svc, check, "inconsistent_signals", circumvention=True)
-        sanctioned = await abuse.inconsistent(svc, check, juris)
+        sanctioned = await abuse.inconsistent(svc.abuse, check, juris)
         result = EvidenceResult(await _view(svc, check, locale), "failed", "inconsistent_signals", None)
         return _with_consequence(svc, juris, result, sanctioned, locale)
     if isinstance(resolution, Inconclusive):
@@ -319,7 +351,7 @@ async def _after_signal(
         band = resolution.band.name
         band_level = _level_for_band(policy, check, resolution.band.interval)
 
-    need = await abuse.required_level(svc, check.sid, juris.required_level[band], check.device)
+    need = await abuse.required_level(svc.abuse, check.sid, juris.required_level[band], check.device)
     if not policy.levels.at_least(band_level, need):
         if await _may_reach(svc, juris, check, need):
             await _save(svc, check)
@@ -327,7 +359,7 @@ async def _after_signal(
         await _finish_failed(svc, check, "insufficient_assurance")
         return EvidenceResult(await _view(svc, check, locale), "failed", "insufficient_assurance", None)
 
-    previous = await svc.store.records.get_record(check.sid)
+    previous = await svc.records.get_record(check.sid)
     if previous is not None and previous.client_id != client.id:
         previous = None
     move = edges.judge(policy, juris, previous, check.signals, band, day_of(svc.clock.now()))
@@ -343,7 +375,7 @@ async def _after_signal(
 
 
 async def _upgrade_refused(
-    svc: Services,
+    svc: CheckFlow,
     check: CheckState,
     juris: Jurisdiction,
     previous: AssuranceRecord | None,
@@ -409,7 +441,7 @@ class Assured:
 
 
 async def _pass(
-    svc: Services,
+    svc: CheckFlow,
     client: Client,
     check: CheckState,
     policy: Policy,
@@ -447,25 +479,25 @@ async def _pass(
 
     try:
         previous, stored = await write_record(
-            svc, check.sid, passed, await svc.store.records.get_record(check.sid)
+            svc.writing, check.sid, passed, await svc.records.get_record(check.sid)
         )
         assert stored is not None  # noqa: S101 - ``passed`` always builds a record
         record = stored
     except Exception:
         # Leave no partial state: the check goes back to pending so the user can retry.
         check.status = CheckStatus.PENDING
-        await svc.store.checks.update_check(check)
+        await svc.checks.update_check(check)
         raise
     ctx = {"client": client.id, "sid": check.sid, "check_id": check.check_id, "pol": policy.version}
     svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
     svc.audit.emit("check.completed", outcome="passed", method_class=method.method_class, **ctx)
-    await lifecycle.schedule(svc, record)
-    signal = await abuse.after_pass(svc, check, juris, previous, record, move.adult_claims_minor)
+    await lifecycle.schedule(svc.lifecycle, record)
+    signal = await abuse.after_pass(svc.abuse, check, juris, previous, record, move.adult_claims_minor)
     await lifecycle.check_completed(
-        svc, client.id, check.sid, check.check_id, "passed", band=band, level=level, reason=None,
-        upper_level=assured.upper_level,
+        svc.lifecycle.publishing, client.id, check.sid, check.check_id, "passed", band=band, level=level,
+        reason=None, upper_level=assured.upper_level,
     )  # fmt: skip
-    return issue_token(svc, record, recheck_due=False), signal
+    return issue_token(svc.issuing, record, recheck_due=False), signal
 
 
 # What record.stored names: every field of the stored record, derived so it cannot drift.
@@ -473,7 +505,7 @@ _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(AssuranceRecord))
 
 
 async def _finish_failed(
-    svc: Services, check: CheckState, reason: str, *, circumvention: bool = False
+    svc: CheckFlow, check: CheckState, reason: str, *, circumvention: bool = False
 ) -> None:
     check.status = CheckStatus.FAILED
     check.reason = reason
@@ -483,7 +515,7 @@ async def _finish_failed(
         pol=check.policy_version, outcome="failed", reason=reason,
     )  # fmt: skip
     await lifecycle.check_completed(
-        svc,
+        svc.lifecycle.publishing,
         check.client_id,
         check.sid,
         check.check_id,
@@ -500,17 +532,17 @@ async def _finish_failed(
         )  # fmt: skip
 
 
-async def _save(svc: Services, check: CheckState) -> None:
-    if not await svc.store.checks.update_check(check):
+async def _save(svc: CheckFlow, check: CheckState) -> None:
+    if not await svc.checks.update_check(check):
         raise CheckBusy("the check changed meanwhile; fetch it and try again")
 
 
-async def _load(svc: Services, client: Client, check_id: str) -> CheckState:
+async def _load(svc: CheckFlow, client: Client, check_id: str) -> CheckState:
     expiry = check_expiry(check_id)
     if expiry is None:
         raise UnknownCheck("unknown check")
     now = svc.clock.now().timestamp()
-    check = await svc.store.checks.get_check(check_id)
+    check = await svc.checks.get_check(check_id)
     if check is None or check.client_id != client.id:
         if check is None and expiry <= now:
             raise CheckExpired("the check has expired; start a new one")
@@ -520,7 +552,7 @@ async def _load(svc: Services, client: Client, check_id: str) -> CheckState:
     return check
 
 
-def _usable(svc: Services, juris: Jurisdiction, *, upper_only: bool = False) -> list[str]:
+def _usable(svc: CheckFlow, juris: Jurisdiction, *, upper_only: bool = False) -> list[str]:
     """The waterfall's methods this deployment can run; with ``upper_only``, only those that can
     establish a band's upper edge (a confirming check)."""
     methods = svc.policy.current.methods
@@ -536,7 +568,7 @@ def _confirms(method: Method) -> bool:
     )
 
 
-async def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
+async def _next_names(svc: CheckFlow, juris: Jurisdiction, check: CheckState) -> list[str]:
     """Methods still worth offering: usable, attempts left, and able to reach the minimum level
     of a sanction in force (one imposed during this check too)."""
     if check.status is not CheckStatus.PENDING:
@@ -546,15 +578,15 @@ async def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> 
         return []
     usable = _usable(svc, juris, upper_only=check.purpose == CONFIRM)
     names = [m for m in usable if check.methods_tried.count(m) < juris.per_method_attempts]
-    return abuse.reaching(svc.policy.current, names, await abuse.in_force(svc, check.sid, check.device))
+    return abuse.reaching(svc.policy.current, names, await abuse.in_force(svc.abuse, check.sid, check.device))
 
 
-async def _untried(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
+async def _untried(svc: CheckFlow, juris: Jurisdiction, check: CheckState) -> list[str]:
     """Methods to step up to: trying a method again cannot narrow what it already said."""
     return [m for m in await _next_names(svc, juris, check) if m not in check.methods_tried]
 
 
-async def _may_reach(svc: Services, juris: Jurisdiction, check: CheckState, need: str) -> bool:
+async def _may_reach(svc: CheckFlow, juris: Jurisdiction, check: CheckState, need: str) -> bool:
     """After a signal below the needed level: go on while a method is untried, or one with attempts
     left can give that level (e.g. an OS signal from a verified source, after a self-declared one)."""
     policy = svc.policy.current
@@ -569,7 +601,7 @@ def _offer(policy: Policy, method: Method, locale: str | None) -> MethodOffer:
     return MethodOffer(method.name, method.method_class, text)
 
 
-async def _view(svc: Services, check: CheckState, locale: str | None) -> CheckView:
+async def _view(svc: CheckFlow, check: CheckState, locale: str | None) -> CheckView:
     policy = svc.policy.current
     juris = policy.jurisdictions.get(check.jurisdiction)
     names = await _next_names(svc, juris, check) if juris else []

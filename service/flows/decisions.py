@@ -15,21 +15,41 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from service.audit.events import Audit
 from service.clients.registry import Client
+from service.core.clock import Clock
 from service.core.errors import AgebandError
-from service.flows.context import Services
 from service.flows.errors import JurisdictionNotAllowed
-from service.flows.token_cache import VerifiedParty
+from service.flows.token_cache import TokenCache, VerifiedParty
+from service.observability.metrics import Metrics
 from service.policy.compiled import Jurisdiction, Policy
+from service.policy.holder import PolicyHolder
 from service.policy.interactions import Outcome, PartyKey, Step, evaluate
 from service.policy.rule_loader import scope_of
 from service.policy.tables import ActorTable, DecisionTables, UnknownParty
+from service.store.roles import RevocationStore
+from service.tokens.verifier import TokenVerifier
 
 SHOW_SAFETY_RESOURCES = "show_safety_resources"
 UNKNOWN: PartyKey = (None, None, None)
 # A batch of new tokens costs a signature check each (~0.1-0.3 ms): after this many, the batch
 # lets the event loop serve other requests before it goes on, so it never stalls the worker.
 VERIFY_SLICE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFlow:
+    """What a decision touches: the compiled tables, the verified-token cache and, for a party
+    given as a token, its subject's revocation marker."""
+
+    policy: PolicyHolder
+    clock: Clock
+    audit: Audit
+    metrics: Metrics
+    verifier: TokenVerifier
+    # Verified tokens that decisions were asked about, until each one's exp.
+    token_cache: TokenCache
+    revocations: RevocationStore
 
 
 class Target(Protocol):
@@ -96,7 +116,7 @@ class BatchDecision:
     policy_version: str
 
 
-def _verified(svc: Services, client: Client, token: str, now: float, which: str) -> VerifiedParty:
+def _verified(svc: DecisionFlow, client: Client, token: str, now: float, which: str) -> VerifiedParty:
     try:
         return svc.token_cache.verify(svc.verifier, token, audience=client.id, now=now)
     except AgebandError as exc:
@@ -104,10 +124,10 @@ def _verified(svc: Services, client: Client, token: str, now: float, which: str)
         raise InvalidPartyToken(f"the {which}'s token is not valid", party=which) from None
 
 
-async def _revoked(svc: Services, parties: Sequence[VerifiedParty]) -> set[VerifiedParty]:
+async def _revoked(svc: DecisionFlow, parties: Sequence[VerifiedParty]) -> set[VerifiedParty]:
     """The parties whose subject was revoked (or erased) at or after their token was issued."""
     sids = list({p.sub for p in parties})
-    marks = dict(zip(sids, await svc.store.revocations.revoked_at_many(sids), strict=True))
+    marks = dict(zip(sids, await svc.revocations.revoked_at_many(sids), strict=True))
     out: set[VerifiedParty] = set()
     for p in parties:
         mark = marks[p.sub]
@@ -116,12 +136,12 @@ async def _revoked(svc: Services, parties: Sequence[VerifiedParty]) -> set[Verif
     return out
 
 
-def _reject_revoked(svc: Services, client: Client, party: VerifiedParty, which: str) -> None:
+def _reject_revoked(svc: DecisionFlow, client: Client, party: VerifiedParty, which: str) -> None:
     svc.audit.emit("token.rejected", client=client.id, sid=party.sub, reason="revoked_or_erased", kind=which)
 
 
 async def _token_keys(
-    svc: Services, client: Client, policy: Policy, actor: PartyIn, target: PartyIn
+    svc: DecisionFlow, client: Client, policy: Policy, actor: PartyIn, target: PartyIn
 ) -> tuple[PartyKey, PartyKey, bool]:
     """Both parties' keys, tokens verified (cached) and their subjects checked for revocation.
 
@@ -167,7 +187,7 @@ def safety_resources(juris: Jurisdiction, country: str | None) -> tuple[Mapping[
 
 
 async def decide(
-    svc: Services,
+    svc: DecisionFlow,
     client: Client,
     *,
     action: str,
@@ -212,7 +232,7 @@ async def decide(
 
 
 async def decide_batch(
-    svc: Services,
+    svc: DecisionFlow,
     client: Client,
     *,
     action: str,
@@ -289,7 +309,7 @@ def _unique_ids(targets: Sequence[Target]) -> None:
 
 
 def _actor_row(
-    svc: Services,
+    svc: DecisionFlow,
     client: Client,
     tables: DecisionTables,
     jurisdiction: str,
@@ -311,7 +331,7 @@ def _actor_row(
 
 
 async def _live_only(
-    svc: Services,
+    svc: DecisionFlow,
     client: Client,
     actor_party: VerifiedParty | None,
     allowed: list[str],
@@ -331,7 +351,7 @@ async def _live_only(
     return allowed
 
 
-def _target_party(svc: Services, client: Client, token: str, now: float) -> VerifiedParty | None:
+def _target_party(svc: DecisionFlow, client: Client, token: str, now: float) -> VerifiedParty | None:
     """A target token that does not verify is denied (and audited), not an error for the batch."""
     try:
         return svc.token_cache.verify(svc.verifier, token, audience=client.id, now=now)
@@ -341,7 +361,7 @@ def _target_party(svc: Services, client: Client, token: str, now: float) -> Veri
 
 
 def _without_revoked(
-    svc: Services,
+    svc: DecisionFlow,
     client: Client,
     allowed: list[str],
     held: list[tuple[Target, VerifiedParty, int]],

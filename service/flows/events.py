@@ -7,12 +7,16 @@ Only clients with a webhook in the clients file get events. A body holds pseudon
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from service.audit.events import Audit
+from service.clients.registry import ClientRegistry
+from service.core.clock import Clock
 from service.core.ids import new_jti
-from service.flows.context import Services
 from service.store.events import EVENT_FIELD_NAMES, QueuedEvent, stored_field_names
+from service.store.roles import EventStream
 
 # How long an undelivered event (and the stream, retry and dead-letter keys) is kept.
 EVENT_TTL = int(timedelta(days=7).total_seconds())
@@ -25,7 +29,17 @@ REVOKED = "subject.revoked"
 EVENT_TYPES = (CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED)
 
 
-async def publish(svc: Services, client_id: str, event_type: str, data: dict[str, Any]) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Publishing:
+    """What queueing an event touches: the clients file (who has a webhook) and the stream."""
+
+    clients: ClientRegistry
+    clock: Clock
+    events: EventStream
+    audit: Audit
+
+
+async def publish(svc: Publishing, client_id: str, event_type: str, data: dict[str, Any]) -> str | None:
     """Queue one event for the client's webhook; None when the client has no webhook."""
     if event_type not in EVENT_TYPES:
         raise ValueError("unknown event type")
@@ -43,7 +57,7 @@ async def publish(svc: Services, client_id: str, event_type: str, data: dict[str
     if unlisted := sorted(stored_field_names(event.fields()) - EVENT_FIELD_NAMES):
         # The data inventory lists every stored field: list a new one in service/store/events.py.
         raise ValueError(f"event fields missing from the data inventory: {unlisted}")
-    await svc.store.events.publish_event(event, EVENT_TTL)
+    await svc.events.publish_event(event, EVENT_TTL)
     svc.audit.emit(
         "webhook.queued", client=client_id, sid=data.get("sid"), event_id=event_id, event_type=event_type
     )

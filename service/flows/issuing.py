@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from service.audit.events import Audit
 from service.core.dates import epoch
-from service.flows.context import Services
 from service.flows.results import IssuedToken
+from service.observability.metrics import Metrics
+from service.policy.holder import PolicyHolder
 from service.store.records import AssuranceRecord
 from service.tokens.claims import CLAIM_NAMES
+from service.tokens.keys import KeyRing
+from service.tokens.signer import TokenSigner
 
 
-def issue_token(svc: Services, record: AssuranceRecord, *, recheck_due: bool) -> IssuedToken:
+@dataclass(frozen=True, slots=True)
+class Issuing:
+    """What issuing a token touches: the signer (and its key ring), the audit and metrics."""
+
+    policy: PolicyHolder
+    signer: TokenSigner
+    keyring: KeyRing
+    audit: Audit
+    metrics: Metrics
+
+
+def issue_token(svc: Issuing, record: AssuranceRecord, *, recheck_due: bool) -> IssuedToken:
     token, claims = svc.signer.issue(
         client_id=record.client_id,
         sid=record.sid,

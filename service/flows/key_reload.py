@@ -15,7 +15,6 @@ from pathlib import Path
 
 from service.audit.logging import get_logger
 from service.core.errors import AgebandError
-from service.flows.context import Services
 from service.tokens.keys import KeyConfigError, KeyRing, load_key_manifest
 
 
@@ -38,20 +37,20 @@ class KeysReloaded:
     changed: bool
 
 
-def _load(svc: Services) -> KeyRing:
-    if svc.keys_file is None:
+def _load(keys_file: Path | None) -> KeyRing:
+    if keys_file is None:
         raise KeysNotReloadable("no key manifest configured")
     try:
-        return load_key_manifest(svc.keys_file)
+        return load_key_manifest(keys_file)
     except KeyConfigError as exc:
         # The message names the file and the problem, never key material.
         get_logger("ageband.tokens").warning("keys.rejected", audit=True, errors=[str(exc)])
         raise KeysRejected("the key manifest is invalid", errors=[str(exc)]) from None
 
 
-def _adopt(svc: Services, ring: KeyRing, trigger: str) -> KeysReloaded:
-    before = [k.kid for k in svc.keyring.keys], svc.keyring.signing_key.kid
-    svc.keyring.adopt(ring)
+def _adopt(keyring: KeyRing, ring: KeyRing, trigger: str) -> KeysReloaded:
+    before = [k.kid for k in keyring.keys], keyring.signing_key.kid
+    keyring.adopt(ring)
     kids = [k.kid for k in ring.keys]
     get_logger("ageband.tokens").info(
         "keys.loaded", audit=True, reason=trigger, kid=ring.signing_key.kid, keys=kids
@@ -59,27 +58,29 @@ def _adopt(svc: Services, ring: KeyRing, trigger: str) -> KeysReloaded:
     return KeysReloaded(ring.signing_key.kid, kids, (kids, ring.signing_key.kid) != before)
 
 
-def reload_keys(svc: Services, trigger: str) -> KeysReloaded:
-    """Reload now, on the event loop's thread (the swap must not interleave with a request)."""
-    return _adopt(svc, _load(svc), trigger)
+def reload_keys(keyring: KeyRing, keys_file: Path | None, trigger: str) -> KeysReloaded:
+    """Reload ``keyring`` from the manifest now, on the event loop's thread (the swap must not
+    interleave with a request)."""
+    return _adopt(keyring, _load(keys_file), trigger)
 
 
 class KeyReloader:
     """Watches the manifest's directory (a Secret volume swaps a symlink, not the file)."""
 
-    def __init__(self, svc: Services) -> None:
-        self._svc = svc
+    def __init__(self, keyring: KeyRing, keys_file: Path | None) -> None:
+        self._keyring = keyring
+        self._keys_file = keys_file
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def reload(self, trigger: str) -> None:
         with contextlib.suppress(KeysRejected, KeysNotReloadable):  # logged; the live ring stays
-            ring = await asyncio.to_thread(_load, self._svc)  # file reads off the loop
-            _adopt(self._svc, ring, trigger)  # the swap on the loop
+            ring = await asyncio.to_thread(_load, self._keys_file)  # file reads off the loop
+            _adopt(self._keyring, ring, trigger)  # the swap on the loop
 
     def start(self, *, watch: bool) -> None:
-        if watch and self._svc.keys_file is not None:
-            watched = self._svc.keys_file.parent
+        if watch and self._keys_file is not None:
+            watched = self._keys_file.parent
             self._task = asyncio.get_running_loop().create_task(self._watch(watched))
 
     async def _watch(self, folder: Path) -> None:

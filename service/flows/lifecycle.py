@@ -8,15 +8,32 @@ due, and sets the next timer (or none).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from service.audit.events import Audit
+from service.core.clock import Clock
 from service.core.dates import add_years, day_of
 from service.flows import events
-from service.flows.context import Services
-from service.flows.records import write_record
+from service.flows.records import RecordWriting, write_record
 from service.policy.compiled import Policy
+from service.policy.holder import PolicyHolder
 from service.store.records import AssuranceRecord
+from service.store.roles import SingleUse, TimerStore
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """What a record's lifecycle touches: its timer, the age-up write, and the app's notices
+    (each sent once: the single-use markers)."""
+
+    policy: PolicyHolder
+    clock: Clock
+    audit: Audit
+    once: SingleUse
+    timers: TimerStore
+    writing: RecordWriting
+    publishing: events.Publishing
 
 
 def level_allows(policy: Policy, record: AssuranceRecord, band: str) -> bool:
@@ -31,7 +48,7 @@ def level_allows(policy: Policy, record: AssuranceRecord, band: str) -> bool:
     )
 
 
-async def age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
+async def age_up(svc: Lifecycle, record: AssuranceRecord) -> AssuranceRecord:
     """The one age-up rule, applied by refresh and by the worker's timers alike.
 
     Once ``age_up_at`` has passed, an exact-interval minor moves into the next band, and on
@@ -51,7 +68,7 @@ async def age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
             return None  # erased (or never this client's) meanwhile
         return _aged(policy, current, today)
 
-    before, after = await write_record(svc, record.sid, aged, record)
+    before, after = await write_record(svc.writing, record.sid, aged, record)
     if after is None:
         return before if before is not None else record
     record = after
@@ -59,13 +76,13 @@ async def age_up(svc: Services, record: AssuranceRecord) -> AssuranceRecord:
     # Refresh and several workers may age one record at once: they write the same record,
     # and one of them tells the app, once per band this record reaches.
     once = f"band_changed|{record.sid}|{record.assured_at.isoformat()}|{record.band}"
-    if await svc.store.once.use_once(once, ttl):
+    if await svc.once.use_once(once, ttl):
         svc.audit.emit(
             "subject.band_changed", client=record.client_id, sid=record.sid,
             pol=record.policy_version, band=record.band, reason="age_up",
         )  # fmt: skip
         data = {"sid": record.sid, "band": record.band, "reason": "age_up"}
-        await events.publish(svc, record.client_id, events.BAND_CHANGED, data)
+        await events.publish(svc.publishing, record.client_id, events.BAND_CHANGED, data)
     await schedule(svc, record)
     return record
 
@@ -92,36 +109,32 @@ def next_step(record: AssuranceRecord, today: date) -> date | None:
     return min(ahead, default=None)
 
 
-async def schedule(svc: Services, record: AssuranceRecord) -> None:
+async def schedule(svc: Lifecycle, record: AssuranceRecord) -> None:
     """(Re)set the record's timer; its earliest step may already be due (the worker catches up)."""
     steps = [d for d in (record.age_up_at, record.recheck_at) if d is not None]
     ttl = int(svc.policy.current.retention.total_seconds())
     if steps:
-        await svc.store.timers.schedule(record.client_id, record.sid, min(steps), ttl)
+        await svc.timers.schedule(record.client_id, record.sid, min(steps), ttl)
 
 
 async def check_completed(
-    svc: Services, client_id: str, sid: str, check_id: str, outcome: str, **facts: str | None
+    svc: events.Publishing, client_id: str, sid: str, check_id: str, outcome: str, **facts: str | None
 ) -> None:
     data = {"sid": sid, "check_id": check_id, "outcome": outcome, **facts}
     await events.publish(svc, client_id, events.CHECK_COMPLETED, data)
 
 
-async def recheck_due(svc: Services, record: AssuranceRecord) -> bool:
+async def recheck_due(svc: Lifecycle, record: AssuranceRecord) -> bool:
     """Tell the app once per re-check date; True if this call sent the notice."""
     juris = svc.policy.current.jurisdictions.get(record.jurisdiction)
     grace = juris.grace if juris else timedelta(0)
     ttl = int(svc.policy.current.retention.total_seconds())
-    if not await svc.store.once.use_once(f"recheck_due|{record.sid}|{record.recheck_at.isoformat()}", ttl):
+    if not await svc.once.use_once(f"recheck_due|{record.sid}|{record.recheck_at.isoformat()}", ttl):
         return False
     grace_ends = record.recheck_at + grace
     svc.audit.emit("subject.recheck_due", client=record.client_id, sid=record.sid, pol=record.policy_version)
     data = {
         "sid": record.sid, "recheck_at": record.recheck_at.isoformat(), "grace_ends": grace_ends.isoformat(),
     }  # fmt: skip
-    await events.publish(svc, record.client_id, events.RECHECK_DUE, data)
+    await events.publish(svc.publishing, record.client_id, events.RECHECK_DUE, data)
     return True
-
-
-def today(svc: Services) -> date:
-    return day_of(svc.clock.now())

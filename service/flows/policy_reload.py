@@ -15,7 +15,7 @@ from typing import Any
 
 from service.audit.logging import get_logger
 from service.core.errors import AgebandError
-from service.flows.context import Services
+from service.policy.holder import PolicyHolder
 from service.policy.yaml_source import PolicyError
 
 MAX_LOGGED_ISSUES = 20
@@ -33,12 +33,12 @@ class Reloaded:
     changed: bool
 
 
-def reload_policy(svc: Services, trigger: str) -> Reloaded:
+def reload_policy(holder: PolicyHolder, trigger: str) -> Reloaded:
     """Reload now. PolicyRejected (with the issues) when the files are invalid."""
     log = get_logger("ageband.policy")
-    before = svc.policy.current.version
+    before = holder.current.version
     try:
-        policy = svc.policy.reload()
+        policy = holder.reload()
     except PolicyError as exc:
         issues = [str(i) for i in exc.issues[:MAX_LOGGED_ISSUES]]
         log.warning(
@@ -53,9 +53,12 @@ class PolicyReloader:
     """Watches the policy path and listens for SIGHUP while the app runs."""
 
     def __init__(
-        self, svc: Services, *, also_on_sighup: Sequence[Callable[[str], Coroutine[Any, Any, None]]] = ()
+        self,
+        holder: PolicyHolder,
+        *,
+        also_on_sighup: Sequence[Callable[[str], Coroutine[Any, Any, None]]] = (),
     ) -> None:
-        self._svc = svc
+        self._holder = holder
         self._also_on_sighup = tuple(also_on_sighup)  # other reloads one SIGHUP triggers (keys)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -66,7 +69,7 @@ class PolicyReloader:
     async def reload(self, trigger: str) -> None:
         async with self._lock:  # one load at a time; the swap itself is atomic anyway
             with contextlib.suppress(PolicyRejected):  # logged and shown in /readyz
-                await asyncio.to_thread(reload_policy, self._svc, trigger)
+                await asyncio.to_thread(reload_policy, self._holder, trigger)
 
     def start(self, *, watch: bool, sighup: bool) -> None:
         loop = asyncio.get_running_loop()
@@ -88,7 +91,7 @@ class PolicyReloader:
     async def _watch(self) -> None:
         from watchfiles import awatch
 
-        path = self._svc.policy.path
+        path = self._holder.path
         async for _ in awatch(path, stop_event=self._stop, debounce=200, recursive=False):
             await self.reload("file_change")
 

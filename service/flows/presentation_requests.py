@@ -7,15 +7,14 @@ from typing import Any
 
 from providers.base import PresentationProvider
 from service.clients.registry import Client
-from service.flows.checks import get_check
-from service.flows.context import Services
+from service.flows.checks import CheckFlow, get_check
 from service.flows.errors import CheckClosed, MethodNotAllowed, MethodUnavailable, UnknownMethod
 from service.flows.presentations import presentation_nonce
 from service.store.records import CheckStatus
 
 
 async def presentation_request(
-    svc: Services, client: Client, check_id: str, method: str
+    svc: CheckFlow, client: Client, check_id: str, method: str
 ) -> Mapping[str, Any]:
     """What the app hands its user's wallet for this check: audience, nonce, formats, query."""
     view = await get_check(svc, client, check_id, None)

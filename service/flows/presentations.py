@@ -12,7 +12,7 @@ import hashlib
 import hmac
 
 from providers.base import Failure, Outcome, Signal
-from service.flows.context import Services
+from service.store.roles import SingleUse
 
 REPLAYED = "presentation_replayed"
 
@@ -22,10 +22,10 @@ def presentation_nonce(pepper: bytes, check_id: str, method: str) -> str:
     return base64.urlsafe_b64encode(hmac.new(pepper, msg, hashlib.sha256).digest()).rstrip(b"=").decode()
 
 
-async def single_use(svc: Services, outcome: Outcome, ttl: int) -> Outcome:
+async def single_use(once: SingleUse, outcome: Outcome, ttl: int) -> Outcome:
     """A signal from a presentation already counted becomes a failure (a circumvention signal)."""
     if not isinstance(outcome, Signal) or outcome.replay_key is None:
         return outcome
-    if await svc.store.once.use_once(f"presentation:{outcome.replay_key}", ttl):
+    if await once.use_once(f"presentation:{outcome.replay_key}", ttl):
         return outcome
     return Failure(REPLAYED, circumvention=True)

@@ -9,18 +9,28 @@ sanction's generation bump overwritten by an age-up would let voided tokens be i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from service.flows.context import Services
 from service.flows.errors import RecordBusy
+from service.policy.holder import PolicyHolder
 from service.store.records import AssuranceRecord
+from service.store.roles import RecordStore
 
 _ATTEMPTS = 8
 
 Build = Callable[[AssuranceRecord | None], AssuranceRecord | None]
 
 
+@dataclass(frozen=True, slots=True)
+class RecordWriting:
+    """What writing a record touches: the records, and the policy's retention (their TTL)."""
+
+    policy: PolicyHolder
+    records: RecordStore
+
+
 async def write_record(
-    svc: Services, sid: str, build: Build, current: AssuranceRecord | None
+    svc: RecordWriting, sid: str, build: Build, current: AssuranceRecord | None
 ) -> tuple[AssuranceRecord | None, AssuranceRecord | None]:
     """Store ``build(current)`` unless another writer changed the record since ``current``
     was read; then read again and rebuild. ``build`` returns None to leave the record as it is.
@@ -30,7 +40,7 @@ async def write_record(
         successor = build(current)
         if successor is None:
             return current, None
-        if await svc.store.records.replace_record(current, successor, ttl):
+        if await svc.records.replace_record(current, successor, ttl):
             return current, successor
-        current = await svc.store.records.get_record(sid)
+        current = await svc.records.get_record(sid)
     raise RecordBusy("the subject's record kept changing under concurrent requests; try again")

@@ -27,11 +27,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from providers.base import AuthorizationRequest, RedirectProvider
-from service.clients.registry import Client
+from service.clients.registry import Client, ClientRegistry
 from service.core import base64url
 from service.core.errors import AgebandError
-from service.flows.checks import get_check, submit_evidence
-from service.flows.context import Services
+from service.flows.checks import CheckFlow, get_check, submit_evidence
 from service.flows.errors import (
     CheckClosed,
     MethodNotAllowed,
@@ -84,14 +83,14 @@ def _key(pepper: bytes) -> AESGCM:
     return AESGCM(hkdf.derive(pepper))
 
 
-def _seal(svc: Services, provider: str, s: _Sealed) -> str:
+def _seal(pepper: bytes, provider: str, s: _Sealed) -> str:
     iv = secrets.token_bytes(12)
     body = json.dumps([s.check_id, s.client_id, s.return_url, s.nonce, s.verifier, s.expires_at]).encode()
-    blob = iv + _key(svc.pepper).encrypt(iv, body, provider.encode())
+    blob = iv + _key(pepper).encrypt(iv, body, provider.encode())
     return base64.urlsafe_b64encode(blob).rstrip(b"=").decode()
 
 
-def _unseal(svc: Services, provider: str, state: str) -> _Sealed:
+def _unseal(svc: CheckFlow, provider: str, state: str) -> _Sealed:
     if not state or len(state) > MAX_STATE:
         raise InvalidState("the callback's state is missing or malformed")
     try:
@@ -107,7 +106,7 @@ def _unseal(svc: Services, provider: str, state: str) -> _Sealed:
     return sealed
 
 
-async def _redirect_provider(svc: Services, client: Client, check_id: str, name: str) -> RedirectProvider:
+async def _redirect_provider(svc: CheckFlow, client: Client, check_id: str, name: str) -> RedirectProvider:
     view = await get_check(svc, client, check_id, None)
     if view.status is not CheckStatus.PENDING:
         raise CheckClosed(f"the check is {view.status.value}", status_now=view.status.value)
@@ -126,11 +125,11 @@ async def _redirect_provider(svc: Services, client: Client, check_id: str, name:
     return provider
 
 
-def _redirects(svc: Services) -> list[str]:
+def _redirects(svc: CheckFlow) -> list[str]:
     return [n for n in svc.providers.names if isinstance(svc.providers.get(n), RedirectProvider)]
 
 
-async def start_redirect(svc: Services, client: Client, check_id: str, name: str, return_url: str) -> str:
+async def start_redirect(svc: CheckFlow, client: Client, check_id: str, name: str, return_url: str) -> str:
     """The identity provider's authorization URL for this check. Nothing is stored."""
     # The provider first: a name that answers nowhere is the caller's mistake to hear of, even
     # when its return URL is wrong too.
@@ -143,22 +142,25 @@ async def start_redirect(svc: Services, client: Client, check_id: str, name: str
     sealed = _Sealed(
         check_id, client.id, return_url, secrets.token_urlsafe(32), secrets.token_urlsafe(64), expires
     )
-    state = _seal(svc, name, sealed)
+    state = _seal(svc.pepper, name, sealed)
     return await provider.authorization_url(AuthorizationRequest(state, sealed.nonce, sealed.verifier))
 
 
-async def finish_redirect(svc: Services, name: str, params: Mapping[str, str]) -> Completed:
-    """Complete the check from the callback; where to send the user next."""
+async def finish_redirect(
+    svc: CheckFlow, clients: ClientRegistry, name: str, params: Mapping[str, str]
+) -> Completed:
+    """Complete the check from the callback (whose client only the sealed state names); where to
+    send the user next."""
     provider = svc.providers.get(name)
     if not isinstance(provider, RedirectProvider):
         raise UnknownProvider(f"no OpenID Connect provider {name!r} on this deployment")
     state = params.get("state", "")
     sealed = _unseal(svc, name, state)
-    client = svc.clients.get(sealed.client_id)
+    client = clients.get(sealed.client_id)
     if client is None:
         raise InvalidState("the callback's state is not one of ours")
     ttl = max(1, sealed.expires_at - int(svc.clock.now().timestamp()) + 60)
-    if not await svc.store.once.use_once("redirect-state:" + hashlib.sha256(state.encode()).hexdigest(), ttl):
+    if not await svc.once.use_once("redirect-state:" + hashlib.sha256(state.encode()).hexdigest(), ttl):
         raise StateUsed("this callback was already used; start again")
     await _redirect_provider(svc, client, sealed.check_id, name)  # still pending and offered
     request = AuthorizationRequest(state, sealed.nonce, sealed.verifier)

@@ -6,9 +6,18 @@ from dataclasses import dataclass
 
 from service.clients.registry import Client
 from service.core.ids import derive_sid, is_sid
-from service.flows.context import Services
 from service.flows.errors import UnknownSubject
 from service.store.records import AssuranceRecord
+from service.store.roles import CheckStore, RecordStore
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectLookup:
+    """What finding a subject touches: the pepper its sid is keyed by, its record and checks."""
+
+    pepper: bytes
+    records: RecordStore
+    checks: CheckStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,24 +26,24 @@ class SubjectRef:
     sid: str | None = None
 
 
-def sid_of(svc: Services, client: Client, ref: SubjectRef) -> str | None:
+def sid_of(svc: SubjectLookup, client: Client, ref: SubjectRef) -> str | None:
     """The sid this client means, or None for a malformed sid (which names nobody)."""
     if ref.subject is not None:
         return derive_sid(svc.pepper, client.id, ref.subject)
     return ref.sid if ref.sid and is_sid(ref.sid) else None
 
 
-async def own_record(svc: Services, client: Client, ref: SubjectRef) -> AssuranceRecord:
+async def own_record(svc: SubjectLookup, client: Client, ref: SubjectRef) -> AssuranceRecord:
     """The caller's record for a subject. Sids are pairwise, and a record also names its
     client, so one app can never reach another app's users, even with a copied sid."""
     sid = sid_of(svc, client, ref)
-    record = await svc.store.records.get_record(sid) if sid else None
+    record = await svc.records.get_record(sid) if sid else None
     if record is None or record.client_id != client.id:
         raise UnknownSubject("no assurance record for this subject; run a check")
     return record
 
 
-async def resolve_sid(svc: Services, client: Client, ref: SubjectRef) -> str:
+async def resolve_sid(svc: SubjectLookup, client: Client, ref: SubjectRef) -> str:
     """A sid to start a check for: any subject reference, or a sid this client already has."""
     if ref.subject is not None:
         return derive_sid(svc.pepper, client.id, ref.subject)
@@ -48,7 +57,7 @@ class Erasable:
     sweep: bool  # whether the erasure may touch the sid's keys
 
 
-async def erasable(svc: Services, client: Client, ref: SubjectRef) -> Erasable | None:
+async def erasable(svc: SubjectLookup, client: Client, ref: SubjectRef) -> Erasable | None:
     """What an erasure may sweep (None for a malformed sid, which names nobody).
 
     A record or a check of this client proves the sid is its own; so does a subject reference
@@ -58,10 +67,10 @@ async def erasable(svc: Services, client: Client, ref: SubjectRef) -> Erasable |
     sid = sid_of(svc, client, ref)
     if sid is None:
         return None
-    record = await svc.store.records.get_record(sid)
+    record = await svc.records.get_record(sid)
     found = record is not None and record.client_id == client.id
-    for check_id in [] if found else await svc.store.checks.subject_checks(sid):
-        check = await svc.store.checks.get_check(check_id)
+    for check_id in [] if found else await svc.checks.subject_checks(sid):
+        check = await svc.checks.get_check(check_id)
         if check is not None and check.client_id == client.id:
             found = True
             break

@@ -6,21 +6,75 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from service.audit.events import sid_ref
+from service.audit.events import Audit, sid_ref
 from service.clients.registry import Client
+from service.core.clock import Clock
 from service.core.dates import start_of_day
 from service.core.errors import AgebandError
 from service.flows import abuse, events, lifecycle
-from service.flows.checks import start_check
-from service.flows.context import Services
+from service.flows.abuse import AbuseControl
+from service.flows.checks import CheckFlow, start_check
 from service.flows.errors import RecheckRequired
-from service.flows.issuing import issue_token
+from service.flows.events import Publishing
+from service.flows.issuing import Issuing, issue_token
+from service.flows.lifecycle import Lifecycle
 from service.flows.results import IssuedToken
-from service.flows.subjects import SubjectRef, erasable, own_record
+from service.flows.subjects import SubjectLookup, SubjectRef, erasable, own_record
+from service.observability.metrics import Metrics
+from service.policy.holder import PolicyHolder
+from service.store.roles import (
+    CheckStore,
+    CounterStore,
+    EventStream,
+    RecordStore,
+    RevocationStore,
+    SanctionStore,
+    TimerStore,
+)
+from service.tokens.verifier import TokenVerifier
 
 
-async def refresh(svc: Services, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
-    record = await own_record(svc, client, ref)
+@dataclass(frozen=True, slots=True)
+class TokenFlow:
+    """What refresh and introspection touch: the record and its revocation marker, the sanction
+    in force, the age-up, a new check when one is due, and the signer."""
+
+    policy: PolicyHolder
+    clock: Clock
+    audit: Audit
+    metrics: Metrics
+    verifier: TokenVerifier
+    records: RecordStore
+    revocations: RevocationStore
+    subjects: SubjectLookup
+    abuse: AbuseControl
+    lifecycle: Lifecycle
+    issuing: Issuing
+    checking: CheckFlow  # the re-check refresh starts
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRemoval:
+    """What revoking and erasing a subject touch: every role that may hold something of it."""
+
+    clock: Clock
+    pepper: bytes  # the erased sid's keyed reference in the audit trail
+    audit: Audit
+    # Revocation markers outlive every token they void: lifetime + leeway + verifier cache.
+    revocation_ttl: int
+    subjects: SubjectLookup
+    records: RecordStore
+    revocations: RevocationStore
+    checks: CheckStore
+    timers: TimerStore
+    sanctions: SanctionStore
+    counters: CounterStore
+    events: EventStream
+    publishing: Publishing
+
+
+async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
+    record = await own_record(svc.subjects, client, ref)
     policy = svc.policy.current
     now = svc.clock.now()
     juris = policy.jurisdictions.get(record.jurisdiction)
@@ -29,17 +83,20 @@ async def refresh(svc: Services, client: Client, ref: SubjectRef, locale: str | 
     # A sanction's lock answers 429 here; a sanction's minimum level above the record's asks for a
     # check, and so do tokens voided by a sanction since the last passing check (lock over or not).
     expired = now >= recheck_at + grace
-    sanction = None if expired else await abuse.needs_recheck(svc, record, locale)
+    sanction = None if expired else await abuse.needs_recheck(svc.abuse, record, locale)
     voided = abuse.tokens_voided(record)
     if expired or sanction is not None or voided:
         svc.metrics.refresh("recheck_required")
         started = await start_check(
-            svc, client, SubjectRef(sid=record.sid), record.jurisdiction, "recheck", locale
+            svc.checking, client, SubjectRef(sid=record.sid), record.jurisdiction, "recheck", locale
         )
         if sanction is not None:
-            why, notice = "a sanction is in force", abuse.notice(svc, sanction, locale)
+            why, notice = "a sanction is in force", abuse.notice(svc.abuse, sanction, locale)
         elif voided:
-            why, notice = "a sanction revoked this subject's tokens", abuse.voided_notice(svc, record, locale)
+            why, notice = (
+                "a sanction revoked this subject's tokens",
+                abuse.voided_notice(svc.abuse, record, locale),
+            )
         else:
             why, notice = "the re-check date and its grace period have passed", {}
         raise RecheckRequired(
@@ -50,9 +107,9 @@ async def refresh(svc: Services, client: Client, ref: SubjectRef, locale: str | 
             # The sanction's code and the policy's message, so the user learns why and what follows.
             **notice,
         )
-    record = await lifecycle.age_up(svc, record)
+    record = await lifecycle.age_up(svc.lifecycle, record)
     svc.metrics.refresh("issued_recheck_due" if now >= recheck_at else "issued")
-    return issue_token(svc, record, recheck_due=now >= recheck_at)
+    return issue_token(svc.issuing, record, recheck_due=now >= recheck_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +118,15 @@ class Introspection:
     claims: dict[str, Any] | None = None
 
 
-async def introspect(svc: Services, client: Client, token: str) -> Introspection:
+async def introspect(svc: TokenFlow, client: Client, token: str) -> Introspection:
     try:
         claims = svc.verifier.verify(token, audience=client.id)
     except AgebandError as exc:
         svc.audit.emit("token.rejected", client=client.id, reason=str(exc)[:120])
         svc.metrics.introspection(active=False)
         return Introspection(active=False)
-    revoked = await svc.store.revocations.revoked_at(claims.sub)
-    record = await svc.store.records.get_record(claims.sub)
+    revoked = await svc.revocations.revoked_at(claims.sub)
+    record = await svc.records.get_record(claims.sub)
     if (
         record is None
         or record.client_id != client.id
@@ -102,36 +159,36 @@ async def introspect(svc: Services, client: Client, token: str) -> Introspection
     )
 
 
-async def revoke(svc: Services, client: Client, ref: SubjectRef) -> None:
+async def revoke(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> None:
     """Void every outstanding token and drop the record."""
-    sid = (await own_record(svc, client, ref)).sid
-    await svc.store.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
-    await svc.store.records.delete_record(sid, client.id)
+    sid = (await own_record(svc.subjects, client, ref)).sid
+    await svc.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
+    await svc.records.delete_record(sid, client.id)
     svc.audit.emit("subject.revoked", client=client.id, sid=sid)
-    await events.publish(svc, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})
+    await events.publish(svc.publishing, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})
 
 
-async def erase(svc: Services, client: Client, ref: SubjectRef) -> bool:
+async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
     """Erase every key of the subject; whether a record or check of it was still stored.
 
     Idempotent: a repeated erasure finds nothing and is no error. Erasure is revocation too:
     only the revocation marker (a timestamp that must outlive the record to void issued tokens)
     stays, until its short TTL ends.
     """
-    target = await erasable(svc, client, ref)
+    target = await erasable(svc.subjects, client, ref)
     if target is None:
         return False
     sid, checks, dropped = target.sid, 0, 0
     if target.found:
-        await svc.store.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
-        await svc.store.records.delete_record(sid, client.id)
+        await svc.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
+        await svc.records.delete_record(sid, client.id)
     if target.sweep:
-        checks = await svc.store.checks.erase_checks(sid)  # open and just-finished checks included
-        await svc.store.timers.unschedule(client.id, sid)
-        await svc.store.sanctions.clear_sanction(sid)
-        await svc.store.counters.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
+        checks = await svc.checks.erase_checks(sid)  # open and just-finished checks included
+        await svc.timers.unschedule(client.id, sid)
+        await svc.sanctions.clear_sanction(sid)
+        await svc.counters.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
         # Webhook events not yet delivered (queued, retrying or dead-lettered) name the sid too.
-        dropped = await svc.store.events.erase_events(sid)
+        dropped = await svc.events.erase_events(sid)
     # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
     svc.audit.subject_erased(
         client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks, events=dropped,

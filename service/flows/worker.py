@@ -16,14 +16,33 @@ from datetime import timedelta
 
 import httpx
 
+from service.audit.events import Audit
+from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, SystemClock
 from service.core.dates import day_of
 from service.flows import lifecycle
-from service.flows.context import Services
 from service.flows.events import EVENT_TTL
+from service.flows.lifecycle import Lifecycle
+from service.policy.holder import PolicyHolder
 from service.store.errors import StoreUnavailable
 from service.store.events import Delivery
+from service.store.roles import EventStream, RecordStore, TimerStore
 from service.webhooks.delivery import deliver
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFlow:
+    """What the worker touches: the event stream and the clients' webhooks, and each client's
+    timers with the records they name."""
+
+    clients: ClientRegistry
+    policy: PolicyHolder  # the retention: the timers' TTL
+    clock: Clock
+    audit: Audit
+    events: EventStream
+    timers: TimerStore
+    records: RecordStore
+    lifecycle: Lifecycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +70,7 @@ class WorkerConfig:
 
 
 async def deliver_once(
-    svc: Services,
+    svc: WorkerFlow,
     http: httpx.AsyncClient,
     cfg: WorkerConfig,
     wall: Clock | None = None,
@@ -59,15 +78,15 @@ async def deliver_once(
 ) -> int:
     """One round: release due retries, claim stale entries, read new ones, deliver them."""
     wall = wall or SystemClock()  # signatures carry real time: receivers check it
-    await svc.store.events.release_retries(int(wall.now().timestamp() * 1000), 100)
-    deliveries = await svc.store.events.claim_stale(cfg.group, cfg.consumer, cfg.claim_idle_ms, cfg.batch)
+    await svc.events.release_retries(int(wall.now().timestamp() * 1000), 100)
+    deliveries = await svc.events.claim_stale(cfg.group, cfg.consumer, cfg.claim_idle_ms, cfg.batch)
     if not deliveries:
-        deliveries = await svc.store.events.read_events(cfg.group, cfg.consumer, cfg.batch, cfg.block_ms)
+        deliveries = await svc.events.read_events(cfg.group, cfg.consumer, cfg.batch, cfg.block_ms)
     return await _deliver_all(svc, http, cfg, deliveries, wall, stop)
 
 
 async def _deliver_all(
-    svc: Services,
+    svc: WorkerFlow,
     http: httpx.AsyncClient,
     cfg: WorkerConfig,
     deliveries: list[Delivery],
@@ -79,7 +98,7 @@ async def _deliver_all(
     for i, d in enumerate(deliveries):
         if stop is not None and stop.is_set():
             rest = [x.entry_id for x in deliveries[i:]]
-            await svc.store.events.hand_back(cfg.group, cfg.consumer, rest, cfg.claim_idle_ms)
+            await svc.events.hand_back(cfg.group, cfg.consumer, rest, cfg.claim_idle_ms)
             svc.audit.emit("worker.handed_back", consumer=cfg.consumer, count=len(rest))
             return i
         await _deliver(svc, http, cfg, d, wall)
@@ -87,14 +106,14 @@ async def _deliver_all(
 
 
 async def _deliver(
-    svc: Services, http: httpx.AsyncClient, cfg: WorkerConfig, d: Delivery, wall: Clock
+    svc: WorkerFlow, http: httpx.AsyncClient, cfg: WorkerConfig, d: Delivery, wall: Clock
 ) -> None:
     event = d.event
     ctx = {"client": event.client_id, "event_id": event.event_id, "event_type": event.type}
     client = svc.clients.get(event.client_id)
     if client is None or client.webhook is None:
         # The client or its webhook left the configuration: keep the event for operators.
-        await svc.store.events.dead_letter(cfg.group, d.entry_id, event, EVENT_TTL)
+        await svc.events.dead_letter(cfg.group, d.entry_id, event, EVENT_TTL)
         svc.audit.emit("webhook.dead_lettered", reason="no_webhook", attempt=event.attempt, **ctx)
         return
     result = await deliver(
@@ -107,7 +126,7 @@ async def _deliver(
     )
     attempt = event.attempt + 1
     if result.delivered:
-        await svc.store.events.ack_event(cfg.group, d.entry_id)
+        await svc.events.ack_event(cfg.group, d.entry_id)
         svc.audit.emit(
             "webhook.delivered", attempt=attempt, http_status=result.status, redelivered=d.redelivered, **ctx
         )
@@ -115,48 +134,48 @@ async def _deliver(
     failed = type(event)(event.event_id, event.client_id, event.type, event.body, attempt)
     if result.retry and attempt < cfg.max_attempts:
         at = int(wall.now().timestamp() * 1000) + cfg.backoff_ms(attempt)
-        await svc.store.events.retry_event(cfg.group, d.entry_id, failed, at, EVENT_TTL)
+        await svc.events.retry_event(cfg.group, d.entry_id, failed, at, EVENT_TTL)
         svc.audit.emit("webhook.retry", attempt=attempt, http_status=result.status, **ctx)
     else:
-        await svc.store.events.dead_letter(cfg.group, d.entry_id, failed, EVENT_TTL)
+        await svc.events.dead_letter(cfg.group, d.entry_id, failed, EVENT_TTL)
         svc.audit.emit(
             "webhook.dead_lettered", reason="failed", attempt=attempt, http_status=result.status, **ctx
         )
 
 
-async def run_timers(svc: Services, limit: int = 500) -> int:
+async def run_timers(svc: WorkerFlow, limit: int = 500) -> int:
     """Age-ups and re-check notices for every timer due today or earlier; returns how many ran."""
     today = day_of(svc.clock.now())
     done = 0
     for client_id in svc.clients.client_ids:
-        for sid, _ in await svc.store.timers.timers_due(client_id, today + timedelta(days=1), limit):
-            record = await svc.store.records.get_record(sid)
+        for sid, _ in await svc.timers.timers_due(client_id, today + timedelta(days=1), limit):
+            record = await svc.records.get_record(sid)
             if record is None or record.client_id != client_id:
-                await svc.store.timers.unschedule(client_id, sid)
+                await svc.timers.unschedule(client_id, sid)
                 continue
-            record = await lifecycle.age_up(svc, record)  # notifies subject.band_changed
+            record = await lifecycle.age_up(svc.lifecycle, record)  # notifies subject.band_changed
             if record.recheck_at <= today:
-                await lifecycle.recheck_due(svc, record)  # once per re-check date
+                await lifecycle.recheck_due(svc.lifecycle, record)  # once per re-check date
             nxt = lifecycle.next_step(record, today)
             if nxt is None:
-                await svc.store.timers.unschedule(client_id, sid)
+                await svc.timers.unschedule(client_id, sid)
             else:
-                await svc.store.timers.schedule(
+                await svc.timers.schedule(
                     client_id, sid, nxt, int(svc.policy.current.retention.total_seconds())
                 )
             done += 1
     return done
 
 
-async def run(svc: Services, cfg: WorkerConfig, stop: asyncio.Event) -> None:
+async def run(svc: WorkerFlow, cfg: WorkerConfig, stop: asyncio.Event) -> None:
     """Loop until ``stop`` is set. Store outages are waited out, never fatal."""
     loop = asyncio.get_running_loop()
     next_timers = 0.0
-    await svc.store.events.ensure_group(cfg.group)
+    await svc.events.ensure_group(cfg.group)
     async with httpx.AsyncClient(timeout=cfg.timeout_s) as http:
         # What this consumer had in hand when it last stopped (or was killed) goes first.
         while not stop.is_set() and (
-            own := await svc.store.events.read_own_pending(cfg.group, cfg.consumer, cfg.batch)
+            own := await svc.events.read_own_pending(cfg.group, cfg.consumer, cfg.batch)
         ):
             await _deliver_all(svc, http, cfg, own, SystemClock(), stop)
         while not stop.is_set():

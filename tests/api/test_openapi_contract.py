@@ -598,7 +598,7 @@ def with_os_signal(run: Running, provider: Gate) -> None:
     registry would load one)."""
     svc = run.services
     providers = Registry({**{n: svc.providers.get(n) for n in svc.providers.names}, "os_signal": provider})
-    run.app.state.services = dataclasses.replace(svc, providers=providers)
+    run.use_providers(providers)
 
 
 @scenario("check_busy")

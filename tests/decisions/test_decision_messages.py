@@ -33,7 +33,7 @@ async def _decide(r: Running, locale: str | None, **body: Any) -> dict[str, Any]
 
 async def _token(r: Running, band: str) -> str:
     """A genuine token of this service whose band the policy does not have (an older policy's)."""
-    token, _ = r.services.signer.issue(
+    token, _ = r.services.tokens.issuing.signer.issue(
         client_id="demo", sid="s" * 43, band=band, level="basic", method="self_declaration",
         jurisdiction="default", policy_version="0" * 16, recheck_at=1_800_000_000,
     )  # fmt: skip

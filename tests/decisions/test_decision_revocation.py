@@ -46,7 +46,7 @@ async def test_a_revoked_targets_cached_token_is_denied_as_invalid() -> None:
         assert ok.status_code == 200 and ok.json()["allowed"] is True, ok.text
         targets = [{"id": "a", "token": teen}, {"id": "b", "token": other}, {"id": "c", "token": teen}]
         assert (await _batch(r, minor, targets)).json()["allowed"] == ["a", "b", "c"]
-        assert len(r.services.token_cache) == 2  # both tokens are cached now
+        assert len(r.services.decisions.token_cache) == 2  # both tokens are cached now
 
         assert (await r.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)).status_code == 200
         single = await _single(r, minor, {"token": teen})
@@ -94,11 +94,11 @@ async def test_a_revocation_on_one_replica_is_seen_by_anothers_cache(tmp_path: P
             sid, teen = await _teen_token(a, "teen-r3")
             confirmed = {"band": "16_17", "level": "effective", "upper_level": "effective"}
             assert (await _single(b, confirmed, {"token": teen})).json()["allowed"] is True
-            assert len(b.services.token_cache) == 1
+            assert len(b.services.decisions.token_cache) == 1
             revoke = await a.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)
             assert revoke.status_code == 200
             # Replica b never heard of the revocation; its cache still holds the token.
-            assert len(b.services.token_cache) == 1
+            assert len(b.services.decisions.token_cache) == 1
             assert (await _single(b, {"band": "16_17"}, {"token": teen})).status_code == 400
             out = (await _batch(b, {"band": "16_17"}, [{"id": "t", "token": teen}])).json()
             assert (out["allowed"], out["reasons"]["t"]["reason"]) == ([], "invalid_token")

@@ -28,7 +28,7 @@ async def test_actor_and_target_tokens_decide_like_their_bands() -> None:
         )
         assert d.status_code == 200, d.text
         assert (d.json()["allowed"], d.json()["reason"]) == (False, "minor_account_protected")
-        cache = r.services.token_cache
+        cache = r.services.decisions.token_cache
         assert len(cache) == 2
         assert cache.misses == 2
         # The cache is keyed by the token's SHA-256; the token itself is not kept.
@@ -89,7 +89,7 @@ async def test_cached_token_expires_with_the_token_and_keeps_its_audience(tmp_pa
         r.clock.advance(timedelta(minutes=6))  # past exp (5 min) and the verifier's 30 s leeway
         late = await r.http.post("/v1/decisions", json=body, headers=AUTH)
         assert late.status_code == 400
-        assert len(r.services.token_cache) == 0
+        assert len(r.services.decisions.token_cache) == 0
 
 
 def test_cache_is_bounded() -> None:
@@ -104,7 +104,7 @@ async def test_a_batch_of_new_tokens_lets_other_requests_run_while_it_verifies()
     async with running() as r:
         n = 6 * VERIFY_SLICE  # six slices: no single gap should come near the whole request
         tokens = [
-            r.services.signer.issue(
+            r.services.tokens.issuing.signer.issue(
                 client_id="demo", sid=f"s{i:042d}", band="18_plus", level="basic", method="self_declaration",
                 jurisdiction="default", policy_version="v", recheck_at=1_800_000_000,
             )[0]
@@ -119,7 +119,7 @@ async def test_a_batch_of_new_tokens_lets_other_requests_run_while_it_verifies()
 
         async def ticker() -> None:
             while True:
-                seen.append(r.services.token_cache.misses)
+                seen.append(r.services.decisions.token_cache.misses)
                 await asyncio.sleep(0)
 
         beat = asyncio.create_task(ticker())
@@ -127,7 +127,7 @@ async def test_a_batch_of_new_tokens_lets_other_requests_run_while_it_verifies()
         resp = await r.http.post("/v1/decisions/batch", json=body, headers=AUTH)
         beat.cancel()
         assert resp.status_code == 200 and len(resp.json()["allowed"]) == n
-        assert r.services.token_cache.misses == n
+        assert r.services.decisions.token_cache.misses == n
         # Counted, not timed: between two turns of the ticker the batch checked at most one
         # slice, so it gave the loop back at least once per slice.
         during = [m for m in seen if m > 0]

@@ -68,7 +68,7 @@ async def test_bundle_carries_issuer_and_a_short_validity() -> None:
     async with running() as r:
         token, jwks, now = await _fetch(r)
         payload = _payload(token)
-        assert payload["iss"] == r.services.signer.issuer == ISSUER
+        assert payload["iss"] == r.services.tokens.issuing.signer.issuer == ISSUER
         assert payload["iat"] == int(now)
         assert payload["exp"] == int(now) + BUNDLE_LIFETIME
         assert BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now).version == payload["pol"]
@@ -90,7 +90,7 @@ async def test_bundle_and_token_types_are_never_confused() -> None:
         # ... and the service's token verifier refuses a bundle presented as a token (by its size
         # first; its typ would be refused next).
         with pytest.raises(InvalidToken):
-            r.services.verifier.verify(token, audience="demo")
+            r.services.tokens.verifier.verify(token, audience="demo")
 
 
 async def test_bundle_is_re_signed_before_half_its_lifetime_is_gone() -> None:

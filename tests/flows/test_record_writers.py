@@ -41,9 +41,9 @@ async def test_an_age_up_built_on_a_stale_read_keeps_the_sanctions_revocation() 
         svc = run.services
         read_by_refresh = await minor(run, "raced-by-a-sanction")
         await abuse._revoke_tokens(
-            svc, read_by_refresh.sid, "demo", int(NOW.timestamp()), "younger_band", stands=False
+            svc.checks.abuse, read_by_refresh.sid, "demo", int(NOW.timestamp()), "younger_band", stands=False
         )
-        aged = await lifecycle.age_up(svc, read_by_refresh)  # built on the stale read first
+        aged = await lifecycle.age_up(svc.worker.lifecycle, read_by_refresh)  # built on the stale read first
         stored = await svc.store.records.get_record(read_by_refresh.sid)
         assert stored == aged
         assert stored is not None and stored.band == "13_15"  # the age-up happened...
@@ -68,7 +68,12 @@ async def test_concurrent_generation_bumps_on_redis_are_all_kept() -> None:
                 return None if current is None else replace(current, generation=current.generation + 1)
 
             async def one_writer() -> None:
-                await write_record(svc, record.sid, bump, await svc.store.records.get_record(record.sid))
+                await write_record(
+                    svc.worker.lifecycle.writing,
+                    record.sid,
+                    bump,
+                    await svc.store.records.get_record(record.sid),
+                )
 
             await asyncio.gather(*(one_writer() for _ in range(6)))
             stored = await svc.store.records.get_record(record.sid)

@@ -10,7 +10,6 @@ or the tokens; the privacy report over the logs must find no violation.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import uuid
 from collections.abc import Mapping
@@ -138,7 +137,7 @@ async def test_canaries_leak_nowhere(canary: str, tmp_path: Path) -> None:
             leaky = Registry(
                 {**{n: svc.providers.get(n) for n in svc.providers.names}, "os_signal": LeakyProvider()}
             )
-            run.app.state.services = dataclasses.replace(svc, providers=leaky)
+            run.use_providers(leaky)
             r = await run.http.post(
                 "/v1/checks", json={"subject": canary, "jurisdiction": "default"}, headers=AUTH
             )

@@ -41,7 +41,7 @@ async def test_record_ttl_is_the_policy_retention_and_erasure_leaves_only_a_time
         # timestamp and nothing else, for the token lifetime plus leeway. Everything else, the
         # passed check and its attempt counter included, is gone.
         marker = remaining.pop(keys.revoked(sid))
-        assert marker[0].isdigit() and 0 < marker[1] <= run.services.revocation_ttl
+        assert marker[0].isdigit() and 0 < marker[1] <= run.services.removal.revocation_ttl
         assert remaining == {}, sorted(remaining)
         assert sid not in erase_logs
         assert sid_ref(pepper, sid) in erase_logs and '"subject.erased"' in erase_logs
@@ -78,7 +78,7 @@ async def test_erasure_removes_open_and_just_finished_checks(by: str) -> None:
             assert r.status_code == 200, r.text
             remaining = await mentions(admin, prefix, sid)
             marker = remaining.pop(keys.revoked(sid))
-            assert marker[0].isdigit() and 0 < marker[1] <= run.services.revocation_ttl
+            assert marker[0].isdigit() and 0 < marker[1] <= run.services.removal.revocation_ttl
             assert remaining == {}, sorted(remaining)
             assert await admin.exists(keys.attempts(first["check_id"])) == 0
             erased = [e for e in run.log_lines() if e.get("event") == "subject.erased"]

@@ -106,10 +106,10 @@ async def test_webhook_events_in_the_stream_retries_and_dead_letters_hold_only_l
             receiver.status = 410  # gone for good: dead-lettered at once
             sid, _ = await run.adult_token("kim")  # check.completed
             await svc.store.events.ensure_group(cfg.group)  # the stream exists now
-            assert await deliver_once(svc, http, cfg) == 1
+            assert await deliver_once(svc.worker, http, cfg) == 1
             receiver.status = 500  # retried later
             r = await run.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)  # subject.revoked
-            assert r.status_code == 200 and await deliver_once(svc, http, cfg) == 1
+            assert r.status_code == 200 and await deliver_once(svc.worker, http, cfg) == 1
         await run.adult_token("lee")  # stays on the stream, undelivered
         try:
             seen: dict[str, set[str]] = {}

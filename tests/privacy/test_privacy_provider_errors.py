@@ -3,7 +3,6 @@ error from its structure (code, field paths, error types) and drops every text a
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from importlib.metadata import EntryPoint
 
@@ -42,10 +41,9 @@ async def test_a_providers_error_texts_and_extras_reach_no_response_log_or_store
         async with running(settings) as run:
             # The provider is loaded from its entry point, as start-up loads an installed one.
             echo = build([InstanceConfig("os_signal", "echo", {})], eps={"echo": ECHO})
-            svc = run.services
             providers = build([InstanceConfig("self_declaration", "self_declaration", {})])
             merged = {n: p for r in (providers, echo) for n in r.names if (p := r.get(n)) is not None}
-            run.app.state.services = dataclasses.replace(svc, providers=type(echo)(merged))
+            run.use_providers(type(echo)(merged))
             check = await run.start_check("ivy")
             body = {"method": "os_signal", "mode": mode, "birthdate": CANARY_DATE, "name": CANARY_NAME}
             r = await run.evidence(check["check_id"], body)

@@ -34,7 +34,7 @@ async def put(run: Running, subject: str) -> AssuranceRecord:
         recheck_at=date(2026, 9, 1), age_up_at=date(2021, 4, 1), policy_version=svc.policy.current.version,
     )  # fmt: skip
     await svc.store.records.put_record(record, int(svc.policy.current.retention.total_seconds()))
-    await lifecycle.schedule(svc, record)
+    await lifecycle.schedule(svc.worker.lifecycle, record)
     return record
 
 
@@ -59,10 +59,10 @@ async def test_refresh_worker_and_the_rule_itself_age_up_alike(tmp_path: Path) -
         svc = run.services
         by_rule, by_refresh, by_worker = [await put(run, s) for s in ("rule", "refresh", "worker")]
 
-        aged = await age_up(svc, by_rule)
+        aged = await age_up(svc.worker.lifecycle, by_rule)
         r = await run.http.post("/v1/tokens/refresh", json={"sid": by_refresh.sid}, headers=AUTH)
         assert r.status_code == 200, r.text
-        assert await worker.run_timers(svc) == 1  # only by_worker is still due: the others moved on
+        assert await worker.run_timers(svc.worker) == 1  # only by_worker is still due: the others moved on
 
         # under_13 → 13_15 on 2021-04-01 → 16_17 on 2024-04-01; 18_plus waits for 2026-04-01.
         assert (aged.band, aged.age_up_at) == ("16_17", date(2026, 4, 1))

@@ -19,13 +19,13 @@ FAST = WorkerConfig(consumer="t1", block_ms=0, timeout_s=2.0, claim_idle_ms=5000
 
 async def drain(run_services: object, cfg: WorkerConfig = FAST, rounds: int = 40) -> None:
     """Deliver until a few rounds in a row find nothing (retries wait out their backoff)."""
-    from service.flows.context import Services
+    from service.api.services import Services
 
     assert isinstance(run_services, Services)
     idle = 0
     async with httpx.AsyncClient(timeout=cfg.timeout_s) as http:
         for _ in range(rounds):
-            n = await deliver_once(run_services, http, cfg)
+            n = await deliver_once(run_services.worker, http, cfg)
             idle = idle + 1 if n == 0 else 0
             if idle >= 5:
                 return

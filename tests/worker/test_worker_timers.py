@@ -40,7 +40,7 @@ async def put(run: Running, subject: str, **fields: Any) -> AssuranceRecord:
     base.update(fields)
     record = AssuranceRecord(**base)  # as a passing check with an exact interval writes it
     await svc.store.records.put_record(record, int(svc.policy.current.retention.total_seconds()))
-    await lifecycle.schedule(svc, record)
+    await lifecycle.schedule(svc.worker.lifecycle, record)
     return record
 
 
@@ -53,11 +53,11 @@ async def events(run: Running) -> list[dict[str, Any]]:
 async def test_age_up_moves_the_band_on_the_day_and_tells_the_app(tmp_path: Path) -> None:
     async with running(settings(tmp_path), at=START) as run:
         record = await put(run, "minor", age_up_at=date(2026, 4, 1))
-        assert await run_timers(run.services) == 0
+        assert await run_timers(run.services.worker) == 0
         run.clock.set(datetime(2026, 3, 31, 23, 59, tzinfo=UTC))
-        assert await run_timers(run.services) == 0
+        assert await run_timers(run.services.worker) == 0
         run.clock.set(datetime(2026, 4, 1, 0, 1, tzinfo=UTC))
-        assert await run_timers(run.services) == 1
+        assert await run_timers(run.services.worker) == 1
         moved = await run.services.store.records.get_record(record.sid)
         assert moved is not None
         assert (moved.band, moved.age_up_at) == ("16_17", date(2028, 4, 1))  # 16 → 18: two years on
@@ -76,7 +76,7 @@ async def test_age_up_waits_for_a_check_when_the_next_band_needs_a_higher_level(
     async with running(settings(tmp_path, policy_path=policy), at=START) as run:
         record = await put(run, "almost-adult", band="16_17", age_up_at=date(2026, 4, 1))
         run.clock.set(datetime(2026, 4, 2, tzinfo=UTC))
-        assert await run_timers(run.services) == 1
+        assert await run_timers(run.services.worker) == 1
         kept = await run.services.store.records.get_record(record.sid)
         assert kept is not None
         assert kept.band == "16_17"  # a basic level cannot assert 18_plus here: the re-check will
@@ -90,11 +90,11 @@ async def test_recheck_due_then_grace_then_recheck_required(tmp_path: Path) -> N
         record = await put(run, "rechecked", band="18_plus", recheck_at=date(2026, 4, 1))
         refresh = {"json": {"sid": record.sid}, "headers": AUTH}
         run.clock.set(datetime(2026, 3, 31, 23, 0, tzinfo=UTC))
-        await run_timers(run.services)
+        await run_timers(run.services.worker)
         assert (await run.http.post("/v1/tokens/refresh", **refresh)).json()["recheck_due"] is False
         run.clock.set(datetime(2026, 4, 1, 0, 0, tzinfo=UTC))
-        assert await run_timers(run.services) == 1
-        assert await run_timers(run.services) == 0  # the timer is gone: one notice per date
+        assert await run_timers(run.services.worker) == 1
+        assert await run_timers(run.services.worker) == 0  # the timer is gone: one notice per date
         (due,) = [e for e in await events(run) if e["type"] == "subject.recheck_due"]
         assert due["data"] == {"sid": record.sid, "recheck_at": "2026-04-01", "grace_ends": "2026-04-15"}
         r = await run.http.post("/v1/tokens/refresh", **refresh)
@@ -112,5 +112,5 @@ async def test_timers_of_erased_subjects_are_dropped(tmp_path: Path) -> None:
         r = await run.http.post("/v1/subjects/erase", json={"sid": record.sid}, headers=AUTH)
         assert r.status_code == 200
         run.clock.set(datetime(2026, 3, 12, tzinfo=UTC))
-        assert await run_timers(run.services) == 0
+        assert await run_timers(run.services.worker) == 0
         assert await run.services.store.timers.timers_due("demo", date(2027, 1, 1), 10) == []

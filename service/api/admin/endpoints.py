@@ -46,5 +46,5 @@ class KeysReloadOut(BaseModel):
 @raises(KeysNotReloadable, KeysRejected)
 async def reload_signing_keys(caller: AdminActionDep) -> KeysReloadOut:
     """Re-read the key manifest now (also done on file change and SIGHUP). All or nothing."""
-    done = reload_keys(caller.svc, "admin")
+    done = reload_keys(caller.svc.keyring, caller.svc.keys_file, "admin")
     return KeysReloadOut(active_kid=done.active, kids=done.kids, changed=done.changed)

@@ -67,13 +67,13 @@ async def create_check(
     Relay the user's device id in ``Ageband-Device``: a lock on that device (from another
     account's sanction) refuses the check too. Only its keyed hash is kept."""
     started = await flow.start_check(
-        caller.svc,
+        caller.svc.checks,
         caller.client,
         SubjectRef(body.subject, body.sid),
         body.jurisdiction,
         body.purpose,
         caller.locale,
-        origin=abuse.origin_of(caller.svc, caller.client.id, device, None),
+        origin=abuse.origin_of(caller.svc.pepper, caller.client.id, device, None),
     )
     return StartCheckResponse.of(started)
 
@@ -82,7 +82,7 @@ async def create_check(
 @raises(UnknownCheck, CheckExpired, StoreUnavailable)
 async def get_check(check_id: CheckId, caller: CallerDep) -> CheckResponse:
     """The check's state: status, methods tried, attempts left, what comes next."""
-    return CheckResponse.of(await flow.get_check(caller.svc, caller.client, check_id, caller.locale))
+    return CheckResponse.of(await flow.get_check(caller.svc.checks, caller.client, check_id, caller.locale))
 
 
 @router.post("/{check_id}/evidence")
@@ -103,9 +103,9 @@ async def submit_evidence(
     evidence = dict(body.model_extra or {})
     if body.model_extra:
         body.model_extra.clear()  # the flow owns the only copy and drops it after the provider
-    origin = abuse.origin_of(caller.svc, caller.client.id, device, client_ip)
+    origin = abuse.origin_of(caller.svc.pepper, caller.client.id, device, client_ip)
     result = await flow.submit_evidence(
-        caller.svc, caller.client, check_id, body.method, evidence, size, caller.locale, origin=origin
+        caller.svc.checks, caller.client, check_id, body.method, evidence, size, caller.locale, origin=origin
     )
     return EvidenceResponse.of(result)
 
@@ -123,9 +123,9 @@ async def upload_evidence(
     file part, other fields as text parts. Same outcomes as the JSON evidence endpoint; the
     upload is held in memory only and dropped after the provider call."""
     upload = await read_upload(request)
-    origin = abuse.origin_of(caller.svc, caller.client.id, device, client_ip)
+    origin = abuse.origin_of(caller.svc.pepper, caller.client.id, device, client_ip)
     result = await flow.submit_evidence(
-        caller.svc, caller.client, check_id, upload.method, upload.evidence, upload.size, caller.locale,
-        origin=origin,
+        caller.svc.checks, caller.client, check_id, upload.method, upload.evidence, upload.size,
+        caller.locale, origin=origin,
     )  # fmt: skip
     return EvidenceResponse.of(result)

@@ -42,5 +42,5 @@ async def get_presentation_request(
     check_id: CheckId, method: MethodName, caller: CallerDep
 ) -> PresentationRequestResponse:
     """What the app passes to its user's wallet before submitting the presentation as evidence."""
-    req = await presentation_request(caller.svc, caller.client, check_id, method)
+    req = await presentation_request(caller.svc.checks, caller.client, check_id, method)
     return PresentationRequestResponse.model_validate(dict(req))

@@ -38,7 +38,7 @@ async def decide(request: Request, caller: JsonCallerDep) -> Response:
     body = await parse_body(request, DecisionRequest)
     with caller.svc.metrics.time_decision("single"):
         d = await flow.decide(
-            caller.svc,
+            caller.svc.decisions,
             caller.client,
             action=body.action,
             jurisdiction=body.jurisdiction,
@@ -74,7 +74,7 @@ async def decide_batch(request: Request, caller: JsonCallerDep) -> Response:
     body = await parse_body(request, BatchRequest)
     with caller.svc.metrics.time_decision("batch"):
         d = await flow.decide_batch(
-            caller.svc,
+            caller.svc.decisions,
             caller.client,
             action=body.action,
             jurisdiction=body.jurisdiction,

@@ -50,7 +50,7 @@ async def start_oidc_login(
 ) -> RedirectResponse:
     """Redirect (303) to the identity provider. The app's back end calls this and sends its user
     to the ``Location``; after the login the user comes back to ``return_url``."""
-    url = await start_redirect(caller.svc, caller.client, check_id, provider, return_url)
+    url = await start_redirect(caller.svc.checks, caller.client, check_id, provider, return_url)
     return RedirectResponse(url, status_code=303, headers={"cache-control": "no-store"})
 
 
@@ -60,7 +60,7 @@ async def oidc_callback(provider: Provider, request: Request, svc: ServicesDep) 
     """The identity provider's redirect URI. Completes the check, then redirects (303) to the
     app's return URL with ``check_id`` and ``outcome``; the app fetches the result itself."""
     params = {k: v[:MAX_STATE] for k in _CALLBACK_PARAMS if (v := request.query_params.get(k)) is not None}
-    done = await finish_redirect(svc, provider, params)
+    done = await finish_redirect(svc.checks, svc.clients, provider, params)
     return RedirectResponse(
         done.location,
         status_code=303,

@@ -34,7 +34,7 @@ class ReloadOut(BaseModel):
 )
 async def get_policy_bundle(request: Request, caller: CallerDep) -> Response:
     """The compiled decision tables as a signed bundle: decide locally, with no network call."""
-    signed = signed_bundle(caller.svc)
+    signed = signed_bundle(caller.svc.bundles)
     headers = {"ETag": signed.etag, "Cache-Control": "private, max-age=60"}
     if request.headers.get("if-none-match") == signed.etag:
         return Response(status_code=304, headers=headers)
@@ -45,5 +45,5 @@ async def get_policy_bundle(request: Request, caller: CallerDep) -> Response:
 @raises(policy_reload.PolicyRejected)
 async def reload_policy(caller: AdminActionDep) -> ReloadOut:
     """Reload the policy files now (also done on file change and SIGHUP). All or nothing."""
-    done = policy_reload.reload_policy(caller.svc, "admin")
+    done = policy_reload.reload_policy(caller.svc.policy, "admin")
     return ReloadOut(policy_version=done.version, changed=done.changed)

@@ -35,7 +35,7 @@ async def list_due_rechecks(
     limit: Annotated[int, Query(ge=1, le=flow.MAX_PAGE)] = 100,
 ) -> DueResponse:
     """Your subjects whose re-check is due, oldest first, a page at a time."""
-    page = await flow.due(caller.svc, caller.client, before, cursor, limit)
+    page = await flow.due(caller.svc.store.records, caller.svc.clock, caller.client, before, cursor, limit)
     return DueResponse(
         items=[DueItem(sid=e.sid, recheck_at=e.recheck_at) for e in page.entries],
         next_cursor=page.cursor,

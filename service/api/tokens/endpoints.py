@@ -42,7 +42,9 @@ async def refresh_token(request: Request, caller: JsonCallerDep) -> Response:
     """A fresh token while the record is valid; 409 ``recheck_required`` (with a new check) after grace,
     or while a sanction demands a higher level (then with its ``reason`` and ``consequence``)."""
     body = await parse_body(request, RefreshRequest)
-    issued = await flow.refresh(caller.svc, caller.client, SubjectRef(body.subject, body.sid), caller.locale)
+    issued = await flow.refresh(
+        caller.svc.tokens, caller.client, SubjectRef(body.subject, body.sid), caller.locale
+    )
     return json_payload(TokenOut.payload(issued))
 
 
@@ -74,7 +76,7 @@ async def introspect_token(request: Request, caller: CallerDep) -> IntrospectRes
         parsed = IntrospectRequest.model_validate(data)
     except (UnicodeDecodeError, ValueError, ValidationError, RecursionError):
         raise MalformedIntrospection("expected a 'token' parameter") from None
-    result = await flow.introspect(caller.svc, caller.client, parsed.token)
+    result = await flow.introspect(caller.svc.tokens, caller.client, parsed.token)
     return IntrospectResponse(active=result.active, **(result.claims or {}))
 
 
@@ -82,7 +84,7 @@ async def introspect_token(request: Request, caller: CallerDep) -> IntrospectRes
 @raises(UnknownSubject, StoreUnavailable)
 async def revoke_subject(body: RevokeRequest, caller: JsonCallerDep) -> RevokeResponse:
     """Void every outstanding token of a subject and drop its record."""
-    await flow.revoke(caller.svc, caller.client, SubjectRef(body.subject, body.sid))
+    await flow.revoke(caller.svc.removal, caller.client, SubjectRef(body.subject, body.sid))
     return RevokeResponse(revoked=True)
 
 
@@ -91,5 +93,5 @@ async def revoke_subject(body: RevokeRequest, caller: JsonCallerDep) -> RevokeRe
 async def erase_subject(body: RevokeRequest, caller: JsonCallerDep) -> EraseResponse:
     """Erase a subject (e.g. on account deletion): everything stored of it goes, and its tokens
     fail introspection. Idempotent: erasing again answers 200 with ``found`` false."""
-    found = await flow.erase(caller.svc, caller.client, SubjectRef(body.subject, body.sid))
+    found = await flow.erase(caller.svc.removal, caller.client, SubjectRef(body.subject, body.sid))
     return EraseResponse(erased=True, found=found)

@@ -1,0 +1,51 @@
+"""What the composition root (service/app.py) builds and leaves in ``app.state.services``.
+
+Flows never see this object: each endpoint hands its use case the bundle made for it
+(``svc.checks``, ``svc.tokens``, ...), whose fields are exactly the roles that use case touches.
+The rest is what the endpoints and middleware read themselves: the clients (authentication),
+metrics, readiness (the store's health, providers, policy) and the key set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from providers.registry import Registry
+from service.audit.events import Audit
+from service.clients.registry import ClientRegistry
+from service.core.clock import Clock, OffsetClock
+from service.flows.bundle import BundleSigning
+from service.flows.checks import CheckFlow
+from service.flows.decisions import DecisionFlow
+from service.flows.tokens import SubjectRemoval, TokenFlow
+from service.flows.worker import WorkerFlow
+from service.observability.metrics import Metrics
+from service.policy.holder import PolicyHolder
+from service.store.memory import MemoryStore
+from service.store.redis import RedisStore
+from service.tokens.keys import KeyRing
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    # The use cases, one bundle each.
+    checks: CheckFlow  # checks, their redirects and wallet requests
+    tokens: TokenFlow  # refresh and introspection
+    removal: SubjectRemoval  # revocation and erasure
+    decisions: DecisionFlow
+    bundles: BundleSigning
+    worker: WorkerFlow  # ``ageband worker``
+    # What the endpoints, middleware and the CLI read themselves.
+    store: MemoryStore | RedisStore  # every role; its health for /readyz, closed at shutdown
+    policy: PolicyHolder
+    providers: Registry
+    clients: ClientRegistry
+    keyring: KeyRing
+    audit: Audit
+    clock: Clock
+    pepper: bytes  # keyed hashes of the device and IP an app relays
+    metrics: Metrics
+    dev_clock: OffsetClock | None = None
+    # The key manifest the key ring is reloaded from (None: keys fixed at start-up).
+    keys_file: Path | None = None
