@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import structlog
 
-from service.audit.logging import bound_logger_class
+from service.audit.bound_logger import bound_logger_class
 
 
 class Sink:
