@@ -48,12 +48,13 @@ class Running:
         services: Services = self.app.state.services
         return services
 
+    def rewire(self, **changes: Any) -> None:
+        """Replace collaborators (``providers=``, ``revocation_ttl=``) wherever the composition
+        root wired them: in app state and in every use case's bundle that holds them."""
+        self.app.state.services = rewired(self.services, **changes)
+
     def use_providers(self, providers: Registry) -> None:
-        """Swap the app's provider registry, wherever the composition root wired it."""
-        svc = self.services
-        checks = dataclasses.replace(svc.checks, providers=providers)
-        tokens = dataclasses.replace(svc.tokens, checking=checks)
-        self.app.state.services = dataclasses.replace(svc, providers=providers, checks=checks, tokens=tokens)
+        self.rewire(providers=providers)
 
     def log_lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.logs.getvalue().splitlines() if line.strip()]
@@ -96,6 +97,30 @@ class Running:
         body = r.json()
         assert body["outcome"] == "passed", body
         return check["sid"], body["token"]["token"]
+
+
+def rewired(services: Services, **changes: Any) -> Services:
+    """A copy of the wiring with ``changes`` in every bundle that has those fields. Only the
+    bundles are copied (a bundle shared by two use cases stays shared); the parts they hold
+    (store, policy holder, caches) stay the very same objects."""
+    done: dict[int, Any] = {}
+
+    def walk(bundle: Any) -> Any:
+        if id(bundle) not in done:
+            new = {f.name: changes[f.name] for f in dataclasses.fields(bundle) if f.name in changes}
+            for f in dataclasses.fields(bundle):
+                value = getattr(bundle, f.name)
+                if f.name not in new and _is_bundle(value) and (walked := walk(value)) is not value:
+                    new[f.name] = walked
+            done[id(bundle)] = dataclasses.replace(bundle, **new) if new else bundle
+        return done[id(bundle)]
+
+    out: Services = walk(services)
+    return out
+
+
+def _is_bundle(value: object) -> bool:
+    return dataclasses.is_dataclass(value) and type(value).__module__.startswith("service.flows.")
 
 
 @asynccontextmanager

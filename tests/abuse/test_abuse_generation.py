@@ -6,7 +6,6 @@ a real Redis, with the app's revoke and erase endpoints alongside."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,7 +55,7 @@ async def app_on(backend: str, tmp_path: Path) -> AsyncIterator[Running]:
     settings: Settings = make_settings(**overrides)
     try:
         async with running(settings) as run:
-            run.app.state.services = dataclasses.replace(run.services, revocation_ttl=SHORT)
+            run.rewire(revocation_ttl=SHORT)
             yield run
     finally:
         if backend == "redis":

@@ -150,7 +150,12 @@ def test_every_event_field_is_in_the_inventory_with_purpose_and_personal_flag() 
 async def test_publishing_an_event_with_an_unlisted_field_is_refused(tmp_path: Path) -> None:
     async with webhook_env(tmp_path) as (settings, _, prefix), running(settings) as run:
         with pytest.raises(ValueError, match=r"missing from the data inventory: \['body.data.birthdate'\]"):
-            await publish(run.services, "demo", CHECK_COMPLETED, {"sid": "x", "birthdate": "2012-01-02"})
+            await publish(
+                run.services.worker.lifecycle.publishing,
+                "demo",
+                CHECK_COMPLETED,
+                {"sid": "x", "birthdate": "2012-01-02"},
+            )
         assert await run.services.store.events.dead_letters(10) == []
         admin = redis.asyncio.Redis.from_url(redis_url())
         try:

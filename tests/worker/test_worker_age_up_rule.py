@@ -91,7 +91,7 @@ async def test_racing_age_ups_of_one_record_notify_the_app_once(tmp_path: Path) 
         record = await put(run, "raced")
         async with anyio.create_task_group() as tg:
             for _ in range(3):
-                tg.start_soon(age_up, run.services, replace(record))
+                tg.start_soon(age_up, run.services.worker.lifecycle, replace(record))
         stored = await run.services.store.records.get_record(record.sid)
         assert stored is not None and stored.band == "16_17"
         assert [c["band"] for c in await band_changes(run)] == ["16_17"]
