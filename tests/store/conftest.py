@@ -14,7 +14,7 @@ import redis.asyncio
 from redis.asyncio.cluster import RedisCluster
 from redis_cluster import local_cluster
 from redis_server import delete_prefix, redis_url
-from store_backends import Backend, MemoryBackend, RedisBackend, Store
+from store_backends import Backend, MemoryBackend, RedisBackend, WholeStore
 from store_factories import NOW
 
 from service.core.clock import FixedClock
@@ -76,7 +76,7 @@ async def backend(request: pytest.FixtureRequest, clock: FixedClock, prefix: str
 
 
 @pytest.fixture
-def store(backend: Backend) -> Store:
+def store(backend: Backend) -> WholeStore:
     return backend.store
 
 
@@ -84,40 +84,40 @@ def store(backend: Backend) -> Store:
 
 
 @pytest.fixture
-def check_store(store: Store) -> CheckStore:
+def check_store(store: WholeStore) -> CheckStore:
     return store.checks
 
 
 @pytest.fixture
-def record_store(store: Store) -> RecordStore:
+def record_store(store: WholeStore) -> RecordStore:
     return store.records
 
 
 @pytest.fixture
-def revocation_store(store: Store) -> RevocationStore:
+def revocation_store(store: WholeStore) -> RevocationStore:
     return store.revocations
 
 
 @pytest.fixture
-def single_use(store: Store) -> SingleUse:
+def single_use(store: WholeStore) -> SingleUse:
     return store.once
 
 
 @pytest.fixture
-def counter_store(store: Store) -> CounterStore:
+def counter_store(store: WholeStore) -> CounterStore:
     return store.counters
 
 
 @pytest.fixture
-def sanction_store(store: Store) -> SanctionStore:
+def sanction_store(store: WholeStore) -> SanctionStore:
     return store.sanctions
 
 
 @pytest.fixture
-def timer_store(store: Store) -> TimerStore:
+def timer_store(store: WholeStore) -> TimerStore:
     return store.timers
 
 
 @pytest.fixture
-def event_stream(store: Store) -> EventStream:
+def event_stream(store: WholeStore) -> EventStream:
     return store.events

@@ -56,4 +56,4 @@ class RedisBackend:
 
 Backend = MemoryBackend | RedisBackend
 # The whole store, every role: for the tests of the key space as a whole.
-Store = MemoryStore | RedisStore
+WholeStore = MemoryStore | RedisStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from store_backends import Backend, Store
+from store_backends import Backend, WholeStore
 from store_factories import (
     CLIENT,
     NOW,
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.anyio
 TODAY = NOW.date()
 
 
-async def write_one_of_everything(store: Store) -> None:
+async def write_one_of_everything(store: WholeStore) -> None:
     sid = sid_for(SUBJECT_REF)
     check = make_check(NOW, sid=sid)
     await store.checks.track_check(sid, check.check_id, ttl=900)
@@ -42,7 +42,7 @@ async def write_one_of_everything(store: Store) -> None:
     await write_one_of_each_lifecycle_key(store, sid)
 
 
-async def write_one_of_each_lifecycle_key(store: Store, sid: str) -> None:
+async def write_one_of_each_lifecycle_key(store: WholeStore, sid: str) -> None:
     """The abuse, sanction, timer and event key classes."""
     await store.counters.count_hit("attempts", sid, ttl=600)
     await store.counters.add_distinct("shopping", sid, "os_signal", ttl=600)
@@ -103,5 +103,5 @@ async def test_keys_expire(backend: Backend) -> None:
     assert page.entries == [DueEntry(kept.sid, day)]  # the expired record's entry is skipped
 
 
-async def test_ping_answers(store: Store) -> None:
+async def test_ping_answers(store: WholeStore) -> None:
     await store.ping()
