@@ -47,7 +47,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -86,8 +86,8 @@ from providers.evidence import parse_evidence
 from service.core import base64url
 from service.core.errors import InvalidEvidence
 
-MDOC = "mso_mdoc"
-SD_JWT = "dc+sd-jwt"
+MDOC: Final = "mso_mdoc"
+SD_JWT: Final = "dc+sd-jwt"
 MDOC_QUERY = "age_mdoc"  # DCQL credential query ids, as the vp_token answers them
 SD_JWT_QUERY = "age_sd_jwt"
 Format = Literal["mso_mdoc", "dc+sd-jwt"]
@@ -106,6 +106,8 @@ _PREFIXES = (
 REQUEST_LIFETIME = timedelta(minutes=5)
 WALLET_AUDIENCE = "https://self-issued.me/v2"  # a request object's aud (OpenID4VP 1.0 §5.8)
 Enc = Literal["A128GCM", "A256GCM"]
+_ENCS: tuple[Enc, ...] = ("A128GCM", "A256GCM")  # HAIP 1.0
+_DEFAULT_VARIANT: tuple[ClientIdVariant, ...] = ("client_id",)  # OpenID4VP 1.0
 
 
 class _RequestSigning(BaseModel):
@@ -126,13 +128,15 @@ class _Config(BaseModel):
     status: StatusConfig | None = None
     namespace: str | None = None
     issuer_keys: list[str] = Field(default_factory=list)
-    client_id_variants: list[ClientIdVariant] = Field(default_factory=lambda: ["client_id"], min_length=1)
+    client_id_variants: list[ClientIdVariant] = Field(
+        default_factory=lambda: list(_DEFAULT_VARIANT), min_length=1
+    )
     origins: list[Annotated[str, StringConstraints(pattern=r"^https?://[^/?#]+$", max_length=256)]] = Field(
         default_factory=list
     )
     max_presentation_bytes: int = Field(default=DEFAULT_MAX_PRESENTATION, ge=1024, le=MAX_PRESENTATION)
     request_signing: _RequestSigning | None = None
-    response_encryption: list[Enc] = Field(default_factory=lambda: ["A128GCM", "A256GCM"], min_length=1)
+    response_encryption: list[Enc] = Field(default_factory=lambda: list(_ENCS), min_length=1)
 
     @model_validator(mode="after")
     def _some_trust(self) -> _Config:
@@ -315,9 +319,11 @@ class AgeCredentialProvider:
         presentation = items[0]
         if not 16 <= len(presentation) <= MAX_PRESENTATION:
             raise _invalid("vp_token", "the presentation is too short or too long", "string_too_long")
-        fmt: Format = {MDOC_QUERY: MDOC, SD_JWT_QUERY: SD_JWT}.get(
-            str(query), SD_JWT if "~" in presentation else MDOC
-        )
+        fmt: Format = SD_JWT if "~" in presentation else MDOC  # a query id not ours: by its shape
+        if query == MDOC_QUERY:
+            fmt = MDOC
+        elif query == SD_JWT_QUERY:
+            fmt = SD_JWT
         return fmt, presentation
 
     @property
@@ -408,9 +414,7 @@ class _Signer:
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
         )
-        self._x5c = [
-            base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in chain
-        ]
+        self._x5c = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in chain]
 
     @classmethod
     def load(cls, cfg: _RequestSigning, client_id: str) -> _Signer:

@@ -102,7 +102,7 @@ def _document(response: Any, doc_type: str) -> Mapping[Any, Any]:
         raise Rejected(MALFORMED)
     if not all(isinstance(d, Mapping) for d in documents):
         raise Rejected(MALFORMED)
-    ours = [d for d in documents if d.get("docType") == doc_type]
+    ours: list[Mapping[Any, Any]] = [d for d in documents if d.get("docType") == doc_type]
     if not ours:
         raise Rejected(WRONG_TYPE)
     if len(ours) > 1:

@@ -38,3 +38,5 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     # The key manifest the key ring is reloaded from (None: keys fixed at start-up).
     keys_file: Path | None = None
+    # Where wallets reach this service (the OpenID4VP request_uri and response_uri); None: not set.
+    public_url: str | None = None
