@@ -246,7 +246,8 @@ class AgeCredentialProvider:
             "dcql_query": self._dcql(),
             "client_metadata": self._client_metadata(request.encryption_jwk),
         }
-        if request.origin is None or self._signer is not None:
+        signed = request.signed and self._signer is not None
+        if request.origin is None or signed:
             claims["client_id"] = self._cfg.audience
         if request.response_uri is not None:
             claims["response_uri"] = request.response_uri
@@ -254,9 +255,9 @@ class AgeCredentialProvider:
             claims["state"] = request.state
         if request.wallet_nonce is not None:
             claims["wallet_nonce"] = request.wallet_nonce
-        if request.origin is not None and self._signer is not None:
+        if request.origin is not None and signed:
             claims["expected_origins"] = [request.origin]
-        if self._signer is not None:
+        if signed:
             issued = int(now.timestamp())
             claims.update(aud=WALLET_AUDIENCE, iat=issued, exp=issued + int(REQUEST_LIFETIME.total_seconds()))
         return claims

@@ -175,7 +175,8 @@ class WalletRequest:
     ``response_mode`` is ``direct_post``, ``direct_post.jwt``, ``dc_api`` or ``dc_api.jwt``;
     ``encryption_jwk`` the public JWK of the check's response encryption key (the ``.jwt``
     modes); ``origin`` the page's origin (DC API); ``wallet_nonce`` a wallet's nonce from a
-    ``request_uri_method=post`` request."""
+    ``request_uri_method=post`` request; ``signed``: the request goes as a signed request object
+    (an unsigned one names no client id over the DC API and carries no JWT claims)."""
 
     nonce: str
     state: str | None
@@ -184,6 +185,7 @@ class WalletRequest:
     encryption_jwk: Mapping[str, Any] | None = None
     origin: str | None = None
     wallet_nonce: str | None = None
+    signed: bool = False
 
 
 @runtime_checkable

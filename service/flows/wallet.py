@@ -39,6 +39,7 @@ from providers.credentials.errors import UNSUPPORTED_HANDOVER
 from service.clients.registry import Client
 from service.core import base64url
 from service.core.errors import AgebandError, Conflict
+from service.core.ids import check_expiry
 from service.flows.checks import get_check, submit_evidence
 from service.flows.context import Services
 from service.flows.errors import (
@@ -157,10 +158,13 @@ async def _pending_wallet(svc: Services, client: Client, check_id: str, method: 
 
 async def _check_owner(svc: Services, check_id: str) -> Client:
     """The client a check belongs to, for the endpoints a wallet calls (no API key)."""
-    if len(check_id) > 64:
+    expiry = check_expiry(check_id) if len(check_id) <= 64 else None
+    if expiry is None:
         raise UnknownCheck("unknown check")
     check = await svc.store.get_check(check_id)
     if check is None:
+        if expiry <= svc.clock.now().timestamp():
+            raise CheckExpired("the check has expired; start a new one")
         raise UnknownCheck("unknown check")
     if check.expires_at <= svc.clock.now().timestamp():
         raise CheckExpired("the check has expired; start a new one")
@@ -187,7 +191,7 @@ async def wallet_links(
         link = "openid4vp://?" + urlencode({"client_id": client_id, "request_uri": by_ref})
         return WalletLinks(by_ref, link, mode)
     claims = provider.authorization_request(
-        _request(svc, check_id, method, mode, response_uri, None, None), svc.clock.now()
+        _request(svc, check_id, method, mode, response_uri, None, None, signed=False), svc.clock.now()
     )
     params = {k: v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for k, v in claims.items()}
     return WalletLinks(None, "openid4vp://?" + urlencode(params), mode)
@@ -201,6 +205,7 @@ def _request(
     response_uri: str | None,
     origin: str | None,
     wallet_nonce: str | None,
+    signed: bool = True,
 ) -> WalletRequest:
     encrypted = mode in (DIRECT_POST_JWT, DC_API_JWT)
     return WalletRequest(
@@ -211,6 +216,7 @@ def _request(
         encryption_jwk=public_jwk(response_key(svc.pepper, check_id, method)) if encrypted else None,
         origin=origin,
         wallet_nonce=wallet_nonce,
+        signed=signed,
     )
 
 
@@ -239,7 +245,7 @@ async def dc_api_request(
     if signed and not provider.signs_requests:
         raise WalletUnavailable("this method's instance has no request signing key")
     mode = DC_API_JWT if encrypted else DC_API
-    request = _request(svc, check_id, method, mode, None, origin, None)
+    request = _request(svc, check_id, method, mode, None, origin, None, signed=signed)
     claims = provider.authorization_request(request, svc.clock.now())
     if signed:
         data: dict[str, Any] = {"request": provider.sign_request(claims)}

@@ -17,7 +17,6 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from providers.base import WalletProvider
-from service.api.checks.endpoints import SUBMISSION
 from service.api.checks.schemas import EvidenceResponse
 from service.api.deps import CallerDep, JsonCallerDep, ServicesDep
 from service.api.responses import raises
@@ -43,6 +42,7 @@ REQUEST_ERRORS = (
     UnknownCheck, CheckExpired, CheckClosed, UnknownMethod, MethodNotAllowed, MethodUnavailable,
     flow.WalletUnavailable, StoreUnavailable,
 )  # fmt: skip
+RESPONSE_ERRORS = tuple(e for e in REQUEST_ERRORS if e is not flow.WalletUnavailable)
 _FORM_FIELDS = ("vp_token", "state", "response", "error", "error_description", "wallet_nonce")
 _NO_STORE = {"cache-control": "no-store"}
 
@@ -117,7 +117,7 @@ async def create_dc_api_request(
 
 
 @wallet_api_router.post("/{check_id}/presentation/{method}/dc-api/response")
-@raises(*SUBMISSION, flow.OriginNotAllowed, flow.InvalidWalletResponse)
+@raises(*RESPONSE_ERRORS, flow.OriginNotAllowed, flow.InvalidWalletResponse)
 async def submit_dc_api_response(
     check_id: CheckId, method: MethodName, body: DcApiResponseBody, request: Request, caller: JsonCallerDep
 ) -> EvidenceResponse:
@@ -168,14 +168,14 @@ async def post_request_object(
 
 
 @router.post("/{method}/{check_id}/response")
-@raises(*SUBMISSION, flow.WalletUnavailable, flow.InvalidWalletResponse)
+@raises(*REQUEST_ERRORS, flow.InvalidWalletResponse)
 async def post_wallet_response(
     method: MethodName, check_id: CheckId, request: Request, svc: ServicesDep
 ) -> WalletResponseAck:
     """The wallet's response (``application/x-www-form-urlencoded``): ``vp_token`` and ``state``
     (direct_post) or ``response``, a JWE to the check's key (direct_post.jwt)."""
+    size = len(await request.body())  # read first: the form is parsed from the kept body
     form = await _form(request)
-    size = len(await request.body())
     outcome = await flow.direct_post(svc, method, check_id, form, size)
     return WalletResponseAck(outcome=outcome)
 
