@@ -760,9 +760,7 @@ async def a_wallet_method_without_signing_key_or_public_url(env: Env, op: str) -
     """No request signing key (request objects, a signed DC API request), or no public URL (links,
     the response endpoint)."""
     no_url = op in ("getWalletLinks", "postWalletResponse")
-    settings = wallet_settings(
-        env.tmp_path, signing=no_url, public_url=None if no_url else "https://a.test"
-    )
+    settings = wallet_settings(env.tmp_path, signing=no_url, public_url=None if no_url else "https://a.test")
     async with running(settings) as run:
         check_id = (await run.start_check())["check_id"]
         given = {"json": {"origin": ORIGIN, "signed": True}} if op == "createDcApiRequest" else {}

@@ -31,6 +31,7 @@ from joserfc.jwk import ECKey
 from sd_jwt.common import SDObj
 
 from service.core import base64url
+from service.store.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
 
@@ -361,3 +362,53 @@ async def test_wallet_responses_have_their_own_body_limit(
         huge = {"vp_token": "A" * 600_000, "state": claims["state"]}
         r = await run.http.post(_path(claims["response_uri"]), data=huge)
         assert r.status_code == 413, r.text
+
+
+# --- privacy ---------------------------------------------------------------------------------
+
+CANARY_NAME = "Canaryperson-4417"
+CANARY_DATE = "1979-03-08"
+
+
+async def test_what_a_wallet_discloses_beyond_age_reaches_no_log_store_or_response(
+    tmp_path: Path, pki: Pki, real_now: datetime
+) -> None:
+    """A wallet that discloses more than asked (a name, a birth date) through direct_post.jwt and
+    the DC API: none of it reaches the logs, the store or any answer."""
+    async with running(settings(tmp_path, pki), at=real_now) as run:
+        answers: list[str] = []
+        check = await run.start_check("canary-wallet")
+        claims = await _request_object(run, check["check_id"])
+        transcript = session_transcript(
+            claims["client_id"], claims["nonce"], claims["response_uri"], _thumbprint(claims)
+        )
+        extra = {"age_over_18": True, "family_name": CANARY_NAME, "birth_date": CANARY_DATE}
+        response = _encrypt(
+            claims, {"vp_token": {"age_mdoc": [_mdoc(pki, transcript, extra)]}, "state": claims["state"]}
+        )
+        r = await run.http.post(_path(claims["response_uri"]), data={"response": response})
+        assert r.json() == {"outcome": "passed"}, r.text
+        answers.append(r.text)
+        other = await run.start_check("canary-dc")
+        data = (await _dc_request(run, other["check_id"], encrypted=False))["requests"][0]["data"]
+        signed = _verified_request(data["request"])
+        holder = ec.generate_private_key(ec.SECP256R1())
+        issuance = issue_sd_jwt(pki, {"age_over_18": True, "given_name": CANARY_NAME}, holder)
+        presentation = present_sd_jwt(
+            issuance, holder, signed["nonce"], {"age_over_18": True, "given_name": True},
+            audience=signed["client_id"],
+        )  # fmt: skip
+        body = await _dc_response(
+            run, other["check_id"], "openid4vp-v1-signed", {"vp_token": {"age_sd_jwt": [presentation]}}
+        )
+        assert body["outcome"] == "passed", body
+        answers.append(json.dumps(body))
+        store = run.services.store
+        assert isinstance(store, MemoryStore)
+        kept = [f"{k}={store._data[k].value!r}" for k, _ in store.keys_with_expiry()]
+        assert kept, "the flows stored nothing: the scan proves nothing"
+        logs = run.logs.getvalue()
+        for canary in (CANARY_NAME, CANARY_DATE):
+            assert canary not in logs
+            assert not any(canary in k for k in kept)
+            assert not any(canary in a for a in answers)
