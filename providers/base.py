@@ -196,6 +196,10 @@ class WalletProvider(PresentationProvider, Protocol):
     def signs_requests(self) -> bool:
         """Whether the instance has a request signing key (signed request objects, JAR)."""
 
+    @property
+    def response_encryption(self) -> tuple[str, ...]:
+        """The JWE ``enc`` values offered for encrypted responses (``alg`` is ECDH-ES)."""
+
     def allows_origin(self, origin: str) -> bool:
         """Whether a Digital Credentials API request may be made for this web origin."""
 

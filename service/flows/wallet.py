@@ -280,8 +280,15 @@ def _vp_token(value: Any) -> dict[str, Any]:
             value = json.loads(value)
         except ValueError:
             raise InvalidWalletResponse("vp_token is not a JSON object") from None
-    if not isinstance(value, dict) or not value:
-        raise InvalidWalletResponse("vp_token must be a JSON object of presentations per query")
+    if not isinstance(value, dict) or len(value) != 1:
+        raise InvalidWalletResponse("vp_token must answer the one credential query of the request")
+    (presentations,) = value.values()
+    if (
+        not isinstance(presentations, list)
+        or len(presentations) != 1
+        or not isinstance(presentations[0], str)
+    ):
+        raise InvalidWalletResponse("vp_token must hold exactly one presentation, as a string")
     return value
 
 
@@ -314,8 +321,9 @@ async def direct_post(svc: Services, method: str, check_id: str, form: Mapping[s
     _, response_uri = _urls(svc, method, check_id)
     key = response_key(svc.pepper, check_id, method)
     if "response" in form:
-        encs = getattr(provider, "response_encryption", ("A128GCM", "A256GCM"))
-        payload: Mapping[str, Any] = _decrypt(svc, check_id, method, form["response"], tuple(encs))
+        payload: Mapping[str, Any] = _decrypt(
+            svc, check_id, method, form["response"], provider.response_encryption
+        )
         channel = WalletChannel(response_uri=response_uri, thumbprint=thumbprint(key))
     else:
         payload = form
@@ -359,8 +367,7 @@ async def dc_api_response(
         token = data.get("response")
         if not isinstance(token, str):
             raise InvalidWalletResponse("response must be a compact JWE")
-        encs = getattr(provider, "response_encryption", ("A128GCM", "A256GCM"))
-        data = _decrypt(svc, check_id, method, token, tuple(encs))
+        data = _decrypt(svc, check_id, method, token, provider.response_encryption)
     channel = WalletChannel(
         origin=origin, thumbprint=thumbprint(key) if encrypted else None, signed=protocol == SIGNED
     )

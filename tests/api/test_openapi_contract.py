@@ -495,6 +495,8 @@ async def attempts_past_the_subjects_limit(env: Env, op: str) -> httpx.Response:
 
 @scenario("invalid_evidence")
 async def evidence_off_the_methods_schema(env: Env, op: str) -> httpx.Response:
+    if op in ("postWalletResponse", "submitDcApiResponse"):
+        return await a_presentation_over_the_methods_cap(env, op)
     async with running() as run:
         return await submit(
             run, op, (await run.start_check())["check_id"], {"method": "os_signal", "source": "x"}
@@ -723,7 +725,7 @@ async def a_policy_broken_since_start_up(env: Env, op: str) -> httpx.Response:
 
 
 def wallet_settings(
-    tmp_path: Path, *, signing: bool = True, public_url: str | None = "https://ageband.test"
+    tmp_path: Path, *, signing: bool = True, public_url: str | None = "https://ageband.test", **more: Any
 ) -> Settings:
     """age_credential in the default waterfall, with the DC API origin and (optionally) a request
     signing key and the public URL wallets reach the service at."""
@@ -733,7 +735,7 @@ def wallet_settings(
         replace={default_waterfall_line(): "waterfall: [age_credential, os_signal, self_declaration]"},
     )
     sign = verifier_signing()
-    config = pki.config(origins=[ORIGIN])
+    config = pki.config(origins=[ORIGIN], **more)
     if signing:
         config["request_signing"] = {"key": sign["key"], "certificates": sign["certificates"]}
     return make_settings(
@@ -765,6 +767,21 @@ async def a_wallet_method_without_signing_key_or_public_url(env: Env, op: str) -
         check_id = (await run.start_check())["check_id"]
         given = {"json": {"origin": ORIGIN, "signed": True}} if op == "createDcApiRequest" else {}
         return await send(run, op, Refs(check_id=check_id, method="age_credential"), **given)
+
+
+async def a_presentation_over_the_methods_cap(env: Env, op: str) -> httpx.Response:
+    """One presentation longer than the instance's max_presentation_bytes."""
+    async with running(wallet_settings(env.tmp_path, max_presentation_bytes=1024)) as run:
+        refs = Refs(check_id=(await run.start_check())["check_id"], method="age_credential")
+        vp_token = {"age_mdoc": ["A" * 2048]}
+        if op == "submitDcApiResponse":
+            body = dict(sample(op, refs)["json"], data={"vp_token": vp_token})
+            return await send(run, op, refs, json=body)
+        links = (await send(run, "getWalletLinks", refs)).json()
+        request_object = (await run.http.get(urlsplit(links["request_uri"]).path)).text
+        claims = json.loads(base64.urlsafe_b64decode(request_object.split(".")[1] + "=="))
+        form = {"vp_token": json.dumps(vp_token), "state": claims["state"]}
+        return await send(run, op, refs, params={"response_mode": "direct_post"}, data=form)
 
 
 @scenario("invalid_wallet_response")

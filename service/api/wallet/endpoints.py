@@ -20,6 +20,7 @@ from providers.base import WalletProvider
 from service.api.checks.schemas import EvidenceResponse
 from service.api.deps import CallerDep, JsonCallerDep, ServicesDep
 from service.api.responses import raises
+from service.core.errors import InvalidEvidence
 from service.flows import wallet as flow
 from service.flows.errors import (
     CheckClosed,
@@ -117,7 +118,7 @@ async def create_dc_api_request(
 
 
 @wallet_api_router.post("/{check_id}/presentation/{method}/dc-api/response")
-@raises(*RESPONSE_ERRORS, flow.OriginNotAllowed, flow.InvalidWalletResponse)
+@raises(*RESPONSE_ERRORS, flow.OriginNotAllowed, flow.InvalidWalletResponse, InvalidEvidence)
 async def submit_dc_api_response(
     check_id: CheckId, method: MethodName, body: DcApiResponseBody, request: Request, caller: JsonCallerDep
 ) -> EvidenceResponse:
@@ -168,7 +169,7 @@ async def post_request_object(
 
 
 @router.post("/{method}/{check_id}/response")
-@raises(*REQUEST_ERRORS, flow.InvalidWalletResponse)
+@raises(*REQUEST_ERRORS, flow.InvalidWalletResponse, InvalidEvidence)
 async def post_wallet_response(
     method: MethodName, check_id: CheckId, request: Request, svc: ServicesDep
 ) -> WalletResponseAck:
