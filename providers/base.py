@@ -31,6 +31,8 @@ class MethodParams:
     sigma_k: float = 1.0
     max_sigma: float | None = None
     liveness: bool = False
+    # Estimates: years added to the point estimate for the upper edge (see Signal.at_most).
+    upper_margin: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,15 @@ class Signal:
     # A digest of the presentation, when the evidence must never be accepted twice; the flow
     # marks it used (atomically) before it counts the signal.
     replay_key: str | None = None
+    # The oldest age the evidence allows when it bounds the age from above (a band's upper
+    # edge, for children's spaces); None: the interval's own ``hi``. An estimate sets it from
+    # the point estimate, as its buffered ``hi`` is meant to protect the lower edge.
+    at_most: int | None = None
+
+    @property
+    def upper_bound(self) -> int | None:
+        """What this signal says the age is at most (None: nothing, unbounded)."""
+        return self.at_most if self.at_most is not None else self.interval.hi
 
 
 @dataclass(frozen=True, slots=True)

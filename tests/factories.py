@@ -75,6 +75,19 @@ class Running:
         assert body["outcome"] == "passed", body
         return check["sid"], body["token"]["token"]
 
+    async def guardian_token(
+        self, subject: str = "child-1", lower: int = 13, upper: int = 15
+    ) -> tuple[str, str]:
+        """A minor band a parent vouches for (Apple's guardian-declared range): its upper edge is
+        confirmed, so the minor may talk to other confirmed minors. Returns (sid, token)."""
+        check = await self.start_check(subject)
+        os_signal = {"method": "os_signal", "source": "apple", "declaration": "guardian_declared"}
+        r = await self.evidence(check["check_id"], {**os_signal, "lower_bound": lower, "upper_bound": upper})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["outcome"] == "passed", body
+        return check["sid"], body["token"]["token"]
+
 
 @asynccontextmanager
 async def running(settings: Settings | None = None, *, at: datetime = PINNED) -> AsyncIterator[Running]:

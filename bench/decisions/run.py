@@ -137,8 +137,8 @@ def in_process(seconds: float = 3.0) -> float:
 
     policy = load_policy(ROOT / "policies")
     targets = json.loads((OUT / "decisions-work" / "targets.json").read_text())
-    keys = [(t["band"], None) for t in targets]
-    row = policy.tables.for_actor("default", "profile.view", ("18_plus", None))
+    keys = [(t["band"], None, None) for t in targets]
+    row = policy.tables.for_actor("default", "profile.view", ("18_plus", None, None))
     n = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:

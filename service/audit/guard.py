@@ -41,6 +41,8 @@ ALLOWED_KEYS = frozenset(
         "event_type", "http_status", "consumer", "redelivered",
         # the address the service listens on (service.listening), never a caller's
         "host", "port",
+        # a refused move to an older band: the bands (codes) and the method names that would do
+        "band_from", "band_to", "methods",
     }
 )  # fmt: skip
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from service.cli.policy_diff import SUMMARY_COLUMNS, headline, summary_rows
+from service.cli.scenarios import run_scenarios
 from service.cli.tables import print_table
 from service.policy.compiled import Policy
 from service.policy.diff import diff_policies, grouped, party_label
@@ -28,8 +29,8 @@ from service.policy.yaml_source import PolicyError
 PolicyPath = Annotated[Path, typer.Argument(help="Policy file or directory.")]
 
 
-def _party(band: str | None, level: str | None) -> PartyKey:
-    return (None, None) if band in (None, "unknown") else (band, level)
+def _party(band: str | None, level: str | None, upper: str | None = None) -> PartyKey:
+    return (None, None, None) if band in (None, "unknown") else (band, level, upper)
 
 
 def _load(path: Path, err: Console) -> Policy:
@@ -76,14 +77,15 @@ def policy_test(
     path: PolicyPath = Path("policies"),
     junit: Annotated[Path | None, typer.Option("--junit-xml", help="Also write JUnit XML here.")] = None,
 ) -> None:
-    """Run the suites in <policy>/tests/*_test.yaml (each with a pinned 'now')."""
+    """Run the suites in <policy>/tests/*_test.yaml (each with a pinned 'now'): their decision
+    cases, and their scenarios of checks and decisions through the real check flow."""
     policy = _load(path, err)
     files = suite_files(path)
     if not files:
         err.print(f"[red]no *_test.yaml suites under {path}/tests[/]", highlight=False)
         raise typer.Exit(1)
     try:
-        results = run_suites(policy, files)
+        results = run_suites(policy, files) + run_scenarios(path, files)
     except SuiteError as exc:
         err.print(f"[red]error[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -105,20 +107,26 @@ def policy_explain(
     action: Annotated[str, typer.Option(help="e.g. profile.view")],
     actor: Annotated[str, typer.Option(help="Actor band, or 'unknown'.")] = "unknown",
     target: Annotated[str, typer.Option(help="Target band, or 'unknown'.")] = "unknown",
-    actor_level: Annotated[str | None, typer.Option(help="Actor's assurance level.")] = None,
-    target_level: Annotated[str | None, typer.Option(help="Target's assurance level.")] = None,
+    actor_level: Annotated[str | None, typer.Option(help="Actor's assurance level (lower edge).")] = None,
+    target_level: Annotated[str | None, typer.Option(help="Target's assurance level (lower edge).")] = None,
+    actor_upper_level: Annotated[
+        str | None, typer.Option(help="How well the actor's band's upper edge is established.")
+    ] = None,
+    target_upper_level: Annotated[
+        str | None, typer.Option(help="How well the target's band's upper edge is established.")
+    ] = None,
     path: Annotated[Path, typer.Option("--policy", help="Policy file or directory.")] = Path("policies"),
 ) -> None:
     """The decision, the rule that made it, and why every other rule did or did not match."""
     policy = _load(path, err)
-    a, t = _party(actor, actor_level), _party(target, target_level)
+    a, t = _party(actor, actor_level, actor_upper_level), _party(target, target_level, target_upper_level)
     try:
         outcome = policy.tables.decide(jurisdiction, action, a, t)
     except Exception as exc:  # noqa: BLE001  # an AgebandError or KeyError: report, exit 2
         err.print(f"[red]error[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     juris = policy.jurisdiction(jurisdiction)
-    _, trace = evaluate(scope_of(juris, policy.levels), action, a, t)
+    _, trace = evaluate(scope_of(juris, policy.levels, policy.bands), action, a, t)
     effect = "[green]ALLOW[/]" if outcome.allowed else "[red]DENY[/]"
     out.print(
         f"{effect} {jurisdiction} {action}: actor {party_label(a)} → target {party_label(t)}\n"
@@ -127,11 +135,13 @@ def policy_explain(
     )
     if a[0] is None:
         out.print(
-            f"actor of unknown age is evaluated as {juris.unknown_actor} with no level", highlight=False
+            f"actor of unknown age is evaluated as {juris.unknown_actor} with no level on either edge",
+            highlight=False,
         )
     if t[0] is None:
         out.print(
-            f"target of unknown age is evaluated as {juris.unknown_target} with no level", highlight=False
+            f"target of unknown age is evaluated as {juris.unknown_target} with no level on either edge",
+            highlight=False,
         )
     if outcome.obligations:
         out.print(f"obligations: {', '.join(outcome.obligations)}", highlight=False)

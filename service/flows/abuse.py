@@ -8,10 +8,14 @@ Signals: too many attempts per sid, device or IP (``rate_limited``); repeated fa
 (``repeated_failures``, a cooldown); many methods tried after a failure (``method_shopping``);
 a provider's circumvention failure such as a failed liveness check (``liveness_failed``);
 contradictory signals in one check (``inconsistent_signals``); a re-check that finds a younger
-band than the record holds (``younger_band``). The policy names the sanction for each.
+band than the record holds (``younger_band``), or a minor band for a subject assured adult
+(``adult_claims_minor``). The policy names the sanction for each.
 
 Sanctions: a lock (checks and refreshes answer 429 ``subject_locked``), a minimum level for
-the next check, revoking every outstanding token, and a ``subject.flagged`` webhook. Tokens
+the next check, revoking every outstanding token, and a ``subject.flagged`` webhook. A lock or a
+minimum level also binds the device the app relayed (its keyed hash, kept until the sanction
+lapses), so a new account on the same device inherits it; failures count per device too, and
+more distinct subjects from one device in a window than the policy allows is ``shared_device``. Tokens
 carry no generation claim, so revocation writes the revocation marker, which introspection
 compares with ``iat``, and bumps ``generation`` in the record past ``passed_generation`` (see
 ``tokens_voided``): introspection then refuses every token of the record, and refresh asks for a
@@ -38,6 +42,7 @@ from service.store.records import AssuranceRecord, CheckState, Sanction
 ATTEMPTS = "attempts"
 FAILURES = "failures"
 SHOPPING = "shopping"
+SUBJECTS = "subjects"  # the distinct subjects checked from one device
 DEVICE_HEADER = "ageband-device"
 IP_HEADER = "ageband-client-ip"
 
@@ -73,19 +78,41 @@ def _now(svc: Services) -> int:
     return int(svc.clock.now().timestamp())
 
 
-async def guard(svc: Services, sid: str, locale: str | None) -> Sanction | None:
-    """Refuse a locked subject; otherwise the sanction still in force (for its minimum level)."""
-    sanction = await svc.store.get_sanction(sid)
+async def guard(svc: Services, sid: str, locale: str | None, device: str | None = None) -> Sanction | None:
+    """Refuse a locked subject, or a subject on a locked device (a new account on the same
+    device inherits the lock); otherwise the sanction still in force (for its minimum level)."""
+    sanction = await in_force(svc, sid, device)
     if sanction is not None and sanction.locked_until is not None and sanction.locked_until > _now(svc):
         rule = _rule(svc, sanction)
         raise SubjectLocked(
             "checks and refreshes are locked for this subject for a while",
             reason=sanction.signal,
+            scope="device" if sanction.sid == device else "sid",
             locked_until=datetime.fromtimestamp(sanction.locked_until, UTC).isoformat(),
             retry_after=sanction.locked_until - _now(svc),
             consequence=svc.policy.current.text(rule.message, locale) if rule else None,
         )
     return sanction
+
+
+async def in_force(svc: Services, sid: str, device: str | None) -> Sanction | None:
+    """The subject's sanction or its device's, whichever binds more: a lock first, then the
+    higher minimum level."""
+    own = await svc.store.get_sanction(sid)
+    if device is None:
+        return own
+    other = await svc.store.get_device_sanction(device)
+    if other is None or other.until <= _now(svc):
+        return own
+    if own is None or own.until <= _now(svc):
+        return other
+    now, levels = _now(svc), svc.policy.current.levels
+
+    def weight(s: Sanction) -> tuple[bool, int]:
+        locked = s.locked_until is not None and s.locked_until > now
+        return locked, levels.rank(s.min_level) if s.min_level in levels else -1  # type: ignore[arg-type]
+
+    return other if weight(other) > weight(own) else own
 
 
 def _rule(svc: Services, sanction: Sanction) -> SanctionRule | None:
@@ -131,9 +158,10 @@ def strong_enough(
     return kept
 
 
-async def required_level(svc: Services, sid: str, level: str) -> str:
-    """The policy's level for a band, raised to a sanction's minimum level."""
-    sanction = await svc.store.get_sanction(sid)
+async def required_level(svc: Services, sid: str, level: str, device: str | None = None) -> str:
+    """The policy's level for a band, raised to a sanction's minimum level (the subject's or
+    its device's)."""
+    sanction = await in_force(svc, sid, device)
     levels = svc.policy.current.levels
     if sanction is None or sanction.min_level is None or sanction.min_level not in levels:
         return level
@@ -203,6 +231,18 @@ async def count_attempt(
                 retry_after=_seconds(limit.window),
                 consequence=consequence(svc, juris, AbuseSignal.RATE_LIMITED, locale),
             )
+    shared = abuse.shared_device
+    if shared is not None and origin.device is not None:
+        # Members are keyed hashes of sids: the set counts accounts, it lists nobody.
+        member = keyed_hash(svc.pepper, f"member\x00{check.sid}")
+        window = _seconds(shared.window)
+        new = await svc.store.use_once(f"{SUBJECTS}|{origin.device}|{member}", window)
+        seen = await svc.store.add_distinct(SUBJECTS, origin.device, member, window)
+        if new and seen > shared.max:  # a subject beyond the limit, once each
+            imposed = await impose(svc, check, juris, AbuseSignal.SHARED_DEVICE, scope="device")
+            await guard(svc, check.sid, locale, origin.device)  # a lock stops this attempt too
+            if imposed is not None:
+                return AbuseSignal.SHARED_DEVICE
     shop = abuse.method_shopping
     if shop is not None and await svc.store.peek_count(FAILURES, check.sid) > 0:
         tried = await svc.store.add_distinct(SHOPPING, check.sid, method, _seconds(shop.window))
@@ -222,6 +262,8 @@ async def count_failure(
     abuse = juris.abuse
     window = abuse.failures.window if abuse.failures else timedelta(hours=1)
     failures = await svc.store.count_hit(FAILURES, check.sid, _seconds(window))
+    if check.device is not None:  # a fresh account on the same device does not start from zero
+        failures = max(failures, await svc.store.count_hit(FAILURES, check.device, _seconds(window)))
     if abuse.method_shopping is not None:
         await svc.store.add_distinct(SHOPPING, check.sid, method, _seconds(abuse.method_shopping.window))
     signal = None
@@ -248,10 +290,12 @@ async def after_pass(
     juris: Jurisdiction,
     previous: AssuranceRecord | None,
     record: AssuranceRecord,
+    adult_claims_minor: bool = False,
 ) -> AbuseSignal | None:
     """A passing check: a younger band than the record held is a signal (returned when the policy
-    sanctions it); a pass at the required level settles a sanction's minimum level, and clears
-    the failure counters."""
+    sanctions it), ``adult_claims_minor`` when an assured adult now claims a minor band (the
+    grooming pattern; see service.flows.edges); a pass at the required level settles a
+    sanction's minimum level, and clears the failure counters."""
     bands = svc.policy.current.bands
     younger = (
         previous is not None
@@ -270,8 +314,9 @@ async def after_pass(
     ):
         await svc.store.clear_sanction(check.sid)
     if younger:
-        # Tokens issued before this second are void; the record and token of this check are not.
-        signal = AbuseSignal.YOUNGER_BAND
+        # Tokens issued before this second are void; the record and token of this check are not:
+        # they already protect the subject as the younger band.
+        signal = AbuseSignal.ADULT_CLAIMS_MINOR if adult_claims_minor else AbuseSignal.YOUNGER_BAND
         if await impose(svc, check, juris, signal, revoke_before=_now(svc) - 1) is not None:
             return signal
     return None
@@ -327,6 +372,10 @@ async def impose(
     sanction = Sanction(check.sid, check.client_id, signal.value, now, locked_until, min_level, until)
     if locked_until is not None or min_level is not None:
         await svc.store.put_sanction(sanction, max(1, until - now))
+        if check.device is not None:
+            # The device carries it too, with no sid: a new account on it inherits the sanction.
+            on_device = replace(sanction, sid=check.device)
+            await svc.store.put_device_sanction(check.device, on_device, max(1, until - now))
     if rule.revoke_tokens:
         at, stands = (now, False) if revoke_before is None else (revoke_before, True)
         await _revoke_tokens(svc, check.sid, check.client_id, at, signal.value, stands=stands)

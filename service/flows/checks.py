@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
-from service.flows import abuse, evidence_errors, lifecycle
+from service.flows import abuse, edges, evidence_errors, lifecycle
 from service.flows.context import Services
 from service.flows.errors import (
     CheckBusy,
@@ -41,9 +41,11 @@ from service.flows.results import (
     StartedCheck,
 )
 from service.flows.subjects import SubjectRef, resolve_sid
-from service.policy.compiled import Jurisdiction, Method, Policy
+from service.policy.compiled import BAND_UPGRADE_NEEDS_LEVEL, SELF_DECLARATION, Jurisdiction, Method, Policy
 from service.policy.model import AbuseSignal, OnExhausted, OnInconclusive
 from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote
+
+CONFIRM = "confirm"  # the purpose of a check that corroborates the band on record
 
 
 async def start_check(
@@ -53,14 +55,18 @@ async def start_check(
     jurisdiction: str,
     purpose: str,
     locale: str | None,
+    origin: abuse.Origin | None = None,
 ) -> StartedCheck:
     policy = svc.policy.current
     juris = policy.jurisdiction(jurisdiction)
     if not client.allows(jurisdiction):
         raise JurisdictionNotAllowed(f"client may not run checks for {jurisdiction!r}")
     sid = await resolve_sid(svc, client, ref)
-    sanction = await abuse.guard(svc, sid, locale)  # a locked subject cannot start a check
-    usable = abuse.strong_enough(svc, _usable(svc, juris), sanction, locale, juris)
+    device = origin.device if origin is not None else None
+    sanction = await abuse.guard(svc, sid, locale, device)  # a locked subject cannot start a check
+    confirming = purpose == CONFIRM
+    usable = _usable(svc, juris, upper_only=confirming)
+    usable = abuse.strong_enough(svc, usable, sanction, locale, juris)
     offers = [_offer(policy, policy.methods[m], locale) for m in usable]
     if not offers:
         raise NoMethodAvailable("no method of this jurisdiction's waterfall is available")
@@ -75,7 +81,16 @@ async def start_check(
         policy_version=policy.version,
         created_at=int(now.timestamp()),
         expires_at=int(expires.timestamp()),
+        device=device,
     )
+    if confirming:
+        record = await svc.store.get_record(sid)
+        if record is not None and record.client_id == client.id and record.band in policy.bands:
+            # The band on record is where the check starts: new evidence can narrow it (and so
+            # confirm its upper edge) or contradict it, never move it.
+            band = policy.bands.get(record.band)
+            check.signals.append(SignalNote(record.level, band.lo, band.hi, record.method))
+            check.interval_lo, check.interval_hi = band.lo, band.hi
     # Indexed first: a check erasure by sid cannot find must never exist.
     await svc.store.track_check(sid, check.check_id, _ttl(juris))
     await svc.store.create_check(check, _ttl(juris))
@@ -123,10 +138,11 @@ async def submit_evidence(
     if method is None:
         # Known: the waterfall's methods this deployment can run (not those whose provider is off).
         raise UnknownMethod("the method is not one of this jurisdiction's", known=_usable(svc, juris))
-    if method_name not in juris.waterfall:
+    if method_name not in juris.waterfall or (check.purpose == CONFIRM and not _confirms(method)):
         raise MethodNotAllowed(
-            f"{method_name!r} is not offered in {check.jurisdiction!r}",
-            allowed=list(juris.waterfall),
+            f"{method_name!r} is not offered in {check.jurisdiction!r}"
+            + (" to confirm a band" if check.purpose == CONFIRM else ""),
+            allowed=_usable(svc, juris, upper_only=check.purpose == CONFIRM),
         )
     provider = svc.providers.get(method_name)
     if provider is None:
@@ -149,8 +165,10 @@ async def submit_evidence(
         raise TooManyAttempts("this check has no attempts left")
     check.attempts = claimed
     try:
-        await abuse.guard(svc, check.sid, locale)
-        flagged = await abuse.count_attempt(svc, check, juris, method_name, origin or abuse.Origin(), locale)
+        origin = origin or abuse.Origin()
+        check.device = origin.device or check.device
+        await abuse.guard(svc, check.sid, locale, check.device)
+        flagged = await abuse.count_attempt(svc, check, juris, method_name, origin, locale)
     except AgebandError:
         # Refused before the evidence is looked at (a lock, a rate limit): the check's attempt
         # goes back, so the store's count stays the check's own.
@@ -158,7 +176,9 @@ async def submit_evidence(
         raise
 
     svc.audit.evidence_received(kind=method.method_class, size=size, attempt=claimed, **ctx)
-    params = MethodParams(method.name, method.buffer, method.sigma_k, method.max_sigma, method.liveness)
+    params = MethodParams(
+        method.name, method.buffer, method.sigma_k, method.max_sigma, method.liveness, method.upper_margin
+    )
     nonce = presentation_nonce(svc.pepper, check.check_id, method_name)
     pctx = ProviderContext(svc.clock.now(), policy.bands, params, nonce=nonce)
     call = (lambda: run(pctx)) if run is not None else (lambda: provider.submit(evidence, pctx))
@@ -270,7 +290,11 @@ async def _after_signal(
     locale: str | None,
 ) -> EvidenceResult:
     level = method.level_for(signal.qualifier)
-    check.signals.append(SignalNote(level, signal.interval.lo, signal.interval.hi))
+    upper = method.upper_level_for(signal.qualifier)
+    at_most = signal.upper_bound if upper is not None else None
+    check.signals.append(
+        SignalNote(level, signal.interval.lo, signal.interval.hi, method.method_class, upper, at_most)
+    )
     combined = _combined(check)
     check.interval_lo, check.interval_hi = combined.lo, combined.hi
     resolution = resolve(combined, policy.bands)
@@ -295,7 +319,7 @@ async def _after_signal(
         band = resolution.band.name
         band_level = _level_for_band(policy, check, resolution.band.interval)
 
-    need = await abuse.required_level(svc, check.sid, juris.required_level[band])
+    need = await abuse.required_level(svc, check.sid, juris.required_level[band], check.device)
     if not policy.levels.at_least(band_level, need):
         if await _may_reach(svc, juris, check, need):
             await _save(svc, check)
@@ -303,10 +327,57 @@ async def _after_signal(
         await _finish_failed(svc, check, "insufficient_assurance")
         return EvidenceResult(await _view(svc, check, locale), "failed", "insufficient_assurance", None)
 
+    previous = await svc.store.get_record(check.sid)
+    if previous is not None and previous.client_id != client.id:
+        previous = None
+    move = edges.judge(policy, juris, previous, check.signals, band, day_of(svc.clock.now()))
+    if move.upgrade_refused:
+        return await _upgrade_refused(svc, check, juris, previous, band, move.needs, locale)
+    upper = edges.confirmed_upper(policy, edges.upper_level(policy, check.signals, band), move)
     age_up = signal.age_up_at if signal.interval.within(policy.bands.get(band).interval) else None
-    token, sanctioned = await _pass(svc, client, check, policy, juris, method, band, band_level, age_up)
+    token, sanctioned = await _pass(
+        svc, client, check, policy, juris, method, Assured(band, band_level, upper), age_up, move
+    )
     result = EvidenceResult(await _view(svc, check, locale), "passed", None, token)
     return _with_consequence(svc, juris, result, sanctioned, locale)
+
+
+async def _upgrade_refused(
+    svc: Services,
+    check: CheckState,
+    juris: Jurisdiction,
+    previous: AssuranceRecord | None,
+    band: str,
+    needs: str | None,
+    locale: str | None,
+) -> EvidenceResult:
+    """The check would move the record's band older without the evidence to: the band on record
+    stays. The check goes on while a method that could prove it is left, else it fails."""
+    policy = svc.policy.current
+    floor = needs or policy.levels.names[0]
+    names = [
+        m
+        for m in await _next_names(svc, juris, check)
+        if policy.methods[m].method_class != SELF_DECLARATION
+        and policy.levels.at_least(abuse.method_level(policy, m), floor)
+    ]
+    reason = BAND_UPGRADE_NEEDS_LEVEL
+    svc.audit.emit(
+        "band.upgrade_refused", client=check.client_id, sid=check.sid, check_id=check.check_id,
+        pol=check.policy_version, band_from=previous.band if previous else None, band_to=band,
+        min_level=floor, methods=names,
+    )  # fmt: skip
+    if names:
+        await _save(svc, check)
+        outcome = "inconclusive"
+    else:
+        await _finish_failed(svc, check, reason)
+        outcome = "failed"
+    offers = tuple(_offer(policy, policy.methods[m], locale) for m in names)
+    return EvidenceResult(
+        await _view(svc, check, locale), outcome, reason, None,
+        consequence=policy.message(reason, locale), methods=offers, min_level=floor,
+    )  # fmt: skip
 
 
 def _combined(check: CheckState) -> AgeInterval:
@@ -328,6 +399,15 @@ def _level_for_band(policy: Policy, check: CheckState, band: AgeInterval) -> str
     return min((n.level for n in check.signals), key=policy.levels.rank)
 
 
+@dataclass(frozen=True, slots=True)
+class Assured:
+    """What a passing check establishes: the band, and the level of each of its edges."""
+
+    band: str
+    level: str  # the lower edge ("at least 13")
+    upper_level: str | None  # the upper edge ("at most 15"); None: not established
+
+
 async def _pass(
     svc: Services,
     client: Client,
@@ -335,11 +415,12 @@ async def _pass(
     policy: Policy,
     juris: Jurisdiction,
     method: Method,
-    band: str,
-    level: str,
+    assured: Assured,
     age_up: date | None,
+    move: edges.Move,
 ) -> tuple[IssuedToken, AbuseSignal | None]:
     """Store the record and issue the token; also the signal whose sanction the pass brought on."""
+    band, level = assured.band, assured.level
     now = svc.clock.now()
     check.status = CheckStatus.PASSED
     await _save(svc, check)  # the CAS makes this submission the only one that completes the check
@@ -354,6 +435,7 @@ async def _pass(
         recheck_at=recheck_date(now, juris.recheck_interval(band, method.name)),
         age_up_at=age_up if policy.bands.next_after(band) is not None else None,
         policy_version=policy.version,
+        upper_level=assured.upper_level,
     )
     ttl = int(policy.retention.total_seconds())
 
@@ -376,10 +458,11 @@ async def _pass(
     svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
     svc.audit.emit("check.completed", outcome="passed", method_class=method.method_class, **ctx)
     await lifecycle.schedule(svc, record)
-    signal = await abuse.after_pass(svc, check, juris, previous, record)
+    signal = await abuse.after_pass(svc, check, juris, previous, record, move.adult_claims_minor)
     await lifecycle.check_completed(
-        svc, client.id, check.sid, check.check_id, "passed", band=band, level=level, reason=None
-    )
+        svc, client.id, check.sid, check.check_id, "passed", band=band, level=level, reason=None,
+        upper_level=assured.upper_level,
+    )  # fmt: skip
     return issue_token(svc, record, recheck_due=False), signal
 
 
@@ -398,7 +481,15 @@ async def _finish_failed(
         pol=check.policy_version, outcome="failed", reason=reason,
     )  # fmt: skip
     await lifecycle.check_completed(
-        svc, check.client_id, check.sid, check.check_id, "failed", band=None, level=None, reason=reason
+        svc,
+        check.client_id,
+        check.sid,
+        check.check_id,
+        "failed",
+        band=None,
+        level=None,
+        reason=reason,
+        upper_level=None,
     )
     if circumvention:
         svc.audit.emit(
@@ -427,8 +518,20 @@ async def _load(svc: Services, client: Client, check_id: str) -> CheckState:
     return check
 
 
-def _usable(svc: Services, juris: Jurisdiction) -> list[str]:
-    return [m for m in juris.waterfall if svc.providers.available(m)]
+def _usable(svc: Services, juris: Jurisdiction, *, upper_only: bool = False) -> list[str]:
+    """The waterfall's methods this deployment can run; with ``upper_only``, only those that can
+    establish a band's upper edge (a confirming check)."""
+    methods = svc.policy.current.methods
+    return [
+        m for m in juris.waterfall if svc.providers.available(m) and (not upper_only or _confirms(methods[m]))
+    ]
+
+
+def _confirms(method: Method) -> bool:
+    """Whether any signal of the method can establish a band's upper edge."""
+    return method.upper_level_for(None) is not None or any(
+        method.upper_level_for(q) is not None for q in method.qualifier_upper_levels
+    )
 
 
 async def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:
@@ -439,8 +542,9 @@ async def _next_names(svc: Services, juris: Jurisdiction, check: CheckState) -> 
     left = juris.per_check_attempts - check.attempts
     if left <= 0:
         return []
-    names = [m for m in _usable(svc, juris) if check.methods_tried.count(m) < juris.per_method_attempts]
-    return abuse.reaching(svc.policy.current, names, await svc.store.get_sanction(check.sid))
+    usable = _usable(svc, juris, upper_only=check.purpose == CONFIRM)
+    names = [m for m in usable if check.methods_tried.count(m) < juris.per_method_attempts]
+    return abuse.reaching(svc.policy.current, names, await abuse.in_force(svc, check.sid, check.device))
 
 
 async def _untried(svc: Services, juris: Jurisdiction, check: CheckState) -> list[str]:

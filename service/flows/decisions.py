@@ -23,10 +23,10 @@ from service.flows.token_cache import VerifiedParty
 from service.policy.compiled import Jurisdiction, Policy
 from service.policy.interactions import Outcome, PartyKey, Step, evaluate
 from service.policy.rule_loader import scope_of
-from service.policy.tables import ActorTable, DecisionTables, UnknownParty, normalize
+from service.policy.tables import ActorTable, DecisionTables, UnknownParty
 
 SHOW_SAFETY_RESOURCES = "show_safety_resources"
-UNKNOWN: PartyKey = (None, None)
+UNKNOWN: PartyKey = (None, None, None)
 # A batch of new tokens costs a signature check each (~0.1-0.3 ms): after this many, the batch
 # lets the event loop serve other requests before it goes on, so it never stalls the worker.
 VERIFY_SLICE = 200
@@ -39,6 +39,8 @@ class Target(Protocol):
     def band(self) -> str | None: ...
     @property
     def level(self) -> str | None: ...
+    @property
+    def upper_level(self) -> str | None: ...
     @property
     def token(self) -> str | None: ...
 
@@ -69,6 +71,11 @@ class PartyIn:
     band: str | None = None
     level: str | None = None
     token: str | None = None
+    upper_level: str | None = None
+
+    @property
+    def key(self) -> PartyKey:
+        return (self.band, self.level, self.upper_level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +134,12 @@ async def _token_keys(
     stale = False
     for which, party in (("actor", actor), ("target", target)):
         if party.token is None:
-            keys.append((party.band, party.level))
+            keys.append(party.key)
             continue
         v = _verified(svc, client, party.token, now, which)
         tokens.append((which, v))
-        if policy.tables.knows((v.band, v.level)):
-            keys.append((v.band, v.level))
+        if policy.tables.knows(v.key):
+            keys.append(v.key)
         else:
             keys.append(UNKNOWN)
             stale = True
@@ -173,8 +180,8 @@ async def decide(
 ) -> Decision:
     policy = svc.policy.current
     juris = _jurisdiction(policy, client, jurisdiction)
-    actor_key: PartyKey = (actor.band, actor.level)
-    target_key: PartyKey = (target.band, target.level)
+    actor_key: PartyKey = actor.key
+    target_key: PartyKey = target.key
     stale = False
     if actor.token is not None or target.token is not None:
         actor_key, target_key, stale = await _token_keys(svc, client, policy, actor, target)
@@ -183,8 +190,9 @@ async def decide(
         outcome = policy.tables.unknown_band
     trace = None
     if explain:
-        scope = scope_of(juris, policy.levels)
-        trace = evaluate(scope, action, normalize(actor_key), normalize(target_key))[1]
+        scope = scope_of(juris, policy.levels, policy.bands)
+        tables = policy.tables
+        trace = evaluate(scope, action, tables.normalize(actor_key), tables.normalize(target_key))[1]
     effect = "allow" if outcome.allowed else "deny"
     svc.metrics.decision(action, effect)  # the action is the policy's: the lookup above refused others
     svc.audit.emit(
@@ -233,10 +241,10 @@ async def decide_batch(
     cache = svc.token_cache
     pause_at = cache.misses + VERIFY_SLICE
     for index, t in enumerate(targets):
-        band, level, token = t.band, t.level, t.token
+        band, level, upper, token = t.band, t.level, t.upper_level, t.token
         if token is None:
-            outcome = row.get((band, level))
-        elif band is None and level is None:
+            outcome = row.get((band, level, upper))
+        elif band is None and level is None and upper is None:
             party = _target_party(svc, client, token, now)
             if cache.misses >= pause_at:
                 pause_at = cache.misses + VERIFY_SLICE
@@ -244,12 +252,12 @@ async def decide_batch(
             if party is None:
                 outcome = invalid
             else:
-                outcome = row.get((party.band, party.level)) or stale
+                outcome = row.get(party.key) or stale
                 held.append((t, party, len(allowed) if outcome.allowed else -1))
         else:
             raise TokenWithBand("a target has both a token and a band or level", target=index)
         if outcome is None:
-            outcome = row.get(normalize((band, level)))
+            outcome = row.get(tables.normalize((band, level, upper)))
             if outcome is None:
                 raise UnknownParty("a target's band or level is not in the policy", target=index)
         if outcome.allowed:
@@ -294,10 +302,10 @@ def _actor_row(
     An actor token of a band this policy lacks gets a row of ``unknown_band`` denials.
     """
     if actor.token is None:
-        return tables.for_actor(jurisdiction, action, (actor.band, actor.level)), None
+        return tables.for_actor(jurisdiction, action, actor.key), None
     party = _verified(svc, client, actor.token, now, "actor")
-    if tables.knows((party.band, party.level)):
-        return tables.for_actor(jurisdiction, action, (party.band, party.level)), party
+    if tables.knows(party.key):
+        return tables.for_actor(jurisdiction, action, party.key), party
     tables.for_actor(jurisdiction, action, UNKNOWN)  # still refuses an unknown action or jurisdiction
     return dict.fromkeys(tables.party_keys, tables.unknown_band), party
 

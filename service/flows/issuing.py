@@ -19,6 +19,7 @@ def issue_token(svc: Services, record: AssuranceRecord, *, recheck_due: bool) ->
         jurisdiction=record.jurisdiction,
         policy_version=svc.policy.current.version,
         recheck_at=epoch(record.recheck_at),
+        upper_level=record.upper_level,
     )
     svc.audit.token_issued(
         claims=CLAIM_NAMES, kid=svc.keyring.signing_key.kid,
@@ -32,4 +33,5 @@ def issue_token(svc: Services, record: AssuranceRecord, *, recheck_due: bool) ->
         level=record.level,
         recheck_at=record.recheck_at,
         recheck_due=recheck_due,
+        upper_level=record.upper_level,
     )

@@ -23,6 +23,7 @@ class IssuedToken:
     level: str
     recheck_at: date
     recheck_due: bool
+    upper_level: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,4 +58,6 @@ class EvidenceResult:
     reason: str | None
     token: IssuedToken | None
     sanction: str | None = None  # the abuse signal whose sanction this submission brought on
-    consequence: str | None = None  # the policy's message for the user about that sanction
+    consequence: str | None = None  # the policy's message for the user about that sanction or refusal
+    methods: tuple[MethodOffer, ...] = ()  # with band_upgrade_needs_level: the methods that would do
+    min_level: str | None = None  # with band_upgrade_needs_level: the level they must reach

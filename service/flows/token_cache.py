@@ -1,7 +1,8 @@
 """Verified age-band tokens, cached for decisions on hot paths.
 
 Keyed by the SHA-256 of the token (the token itself is never kept), an entry holds only what a
-decision needs (band, level, audience, and the sid and iat its revocation is checked by) and lives
+decision needs (band, both edges' levels, audience, and the sid and iat its revocation is checked
+by) and lives
 until the token's own ``exp``. The size is bounded: when full, expired entries go first, then the
 oldest. The cache proves only the signature and claims: whether the subject was revoked since is
 asked of the store on every decision (service.flows.decisions), so no entry outlives a revocation.
@@ -26,6 +27,12 @@ class VerifiedParty:
     exp: int
     sub: str  # the pairwise sid
     iat: int
+    upper_level: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        """The party as the decision tables know it: band and both edges' levels."""
+        return (self.band, self.level, self.upper_level)
 
 
 class TokenCache:
@@ -53,7 +60,9 @@ class TokenCache:
             del self._entries[key]
         self.misses += 1
         claims = verifier.verify(token, audience=audience)
-        entry = VerifiedParty(claims.age_band, claims.level, claims.aud, claims.exp, claims.sub, claims.iat)
+        entry = VerifiedParty(
+            claims.age_band, claims.level, claims.aud, claims.exp, claims.sub, claims.iat, claims.upper_level
+        )
         if entry.exp > now:  # a token inside the verifier's leeway is used, not cached
             self._put(key, entry, now)
         return entry

@@ -93,6 +93,7 @@ async def introspect(svc: Services, client: Client, token: str) -> Introspection
             "jti": claims.jti,
             "age_band": claims.age_band,
             "level": claims.level,
+            "upper_level": claims.upper_level,
             "method": claims.method,
             "jur": claims.jur,
             "pol": claims.pol,

@@ -13,7 +13,7 @@ from service.core.levels import Levels
 from service.policy.compiled import Abuse, Limit, SanctionRule
 from service.policy.model import AbuseSpec, JurisdictionSpec, WindowLimit
 
-LIMITS = ("per_sid", "per_device", "per_ip", "failures", "method_shopping")
+LIMITS = ("per_sid", "per_device", "per_ip", "failures", "method_shopping", "shared_device")
 Problem = tuple[tuple[str | int, ...], str]  # path under the jurisdiction, message
 
 

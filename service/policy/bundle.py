@@ -1,9 +1,13 @@
 """The decision tables as a self-contained document an app can evaluate locally.
 
-Layout (``v: 1``): ``keys`` lists every party as ``"band:level"`` (``"band:"`` with no level,
-``""`` for an unknown band); ``outcomes`` lists each distinct outcome once; and
-``jurisdictions[code].tables[action][i][j]`` is the index of the outcome for actor ``keys[i]``
-and target ``keys[j]``; ``service[reason]`` is the index of the service's own denials
+Layout (``v: 2``): ``keys`` lists every party as ``"band:level:upper_level"`` (an empty part
+where a level is not stated, ``""`` for an unknown band); ``outcomes`` lists each distinct
+outcome once. Per jurisdiction, ``actor_class[i]`` and ``target_class[i]`` give the class of
+party ``keys[i]`` on each side (parties its rules cannot tell apart), and
+``tables[action][a][t]`` is the index of the outcome for an actor of class ``a`` and a target
+of class ``t``: the decision for actor ``keys[i]`` and target ``keys[j]`` is
+``outcomes[tables[action][actor_class[i]][target_class[j]]]``. ``service[reason]`` is the index
+of the service's own denials
 (``no_matching_rule``, ``invalid_token``, ``unknown_band``), so an app words them as the service
 does. The service signs it (``typ: ageband-bundle+jwt``, with ``iss``, ``iat`` and ``exp``) with
 its token keys.
@@ -16,17 +20,16 @@ from typing import Any
 from service.policy.compiled import Policy
 from service.policy.interactions import Outcome, PartyKey
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
 
 
 def key_string(key: PartyKey) -> str:
-    band, level = key
-    return "" if band is None else f"{band}:{level or ''}"
+    band, level, upper = key
+    return "" if band is None else f"{band}:{level or ''}:{upper or ''}"
 
 
 def bundle_payload(policy: Policy) -> dict[str, Any]:
     tables = policy.tables
-    keys = tables.party_keys
     index: dict[int, int] = {}
     outcomes: list[Outcome] = []
 
@@ -37,13 +40,14 @@ def bundle_payload(policy: Policy) -> dict[str, Any]:
         return index[id(o)]
 
     jurisdictions: dict[str, Any] = {}
-    for code, by_action in tables.cells.items():
+    for code, table in tables.compact.items():
         juris = policy.jurisdictions[code]
         jurisdictions[code] = {
             "safety_resources": {c: list(r) for c, r in juris.safety_resources.items()},
+            "actor_class": list(table.actor_class),
+            "target_class": list(table.target_class),
             "tables": {
-                action: [[ref(by_actor[a][t]) for t in keys] for a in keys]
-                for action, by_actor in by_action.items()
+                action: [[ref(o) for o in row] for row in grid] for action, grid in table.grids.items()
             },
         }
     service = {reason: ref(o) for reason, o in tables.service.items()}
@@ -54,7 +58,7 @@ def bundle_payload(policy: Policy) -> dict[str, Any]:
         "bands": list(policy.bands.names),
         "levels": list(policy.levels.names),
         "actions": list(tables.actions),
-        "keys": [key_string(k) for k in keys],
+        "keys": [key_string(k) for k in tables.party_keys],
         "outcomes": [
             {
                 "allowed": o.allowed,

@@ -13,6 +13,19 @@ from service.policy.interactions import Rule
 from service.policy.model import OnExhausted, OnInconclusive
 from service.policy.tables import DecisionTables
 
+SELF_DECLARATION = "self_declaration"  # the method class that never confirms an upper edge
+DEFAULT_ADULT_AGE = 18
+BAND_UPGRADE_NEEDS_LEVEL = "band_upgrade_needs_level"
+# The check flow's own refusals, worded for the user; a policy's ``messages`` override them.
+CHECK_MESSAGES: Mapping[str, Mapping[str, str]] = {
+    BAND_UPGRADE_NEEDS_LEVEL: {
+        "en": "Your age band can only move to an older one with a method that gives more certainty "
+        "about your age. Your current band stays as it is.",
+        "de": "Ihre Altersgruppe kann nur mit einer Methode, die Ihr Alter sicherer feststellt, zu "
+        "einer älteren wechseln. Ihre bisherige Altersgruppe bleibt bestehen.",
+    },
+}
+
 
 class UnknownJurisdiction(AgebandError):
     status = 400
@@ -32,11 +45,23 @@ class Method:
     on_inconclusive: OnInconclusive | None
     qualifier_levels: Mapping[str, str]
     description: Mapping[str, str]
+    # The band's upper edge ("at most 15"): who may establish it, and at which level.
+    upper_level: str | None = None
+    qualifier_upper_levels: Mapping[str, str] = field(default_factory=dict)
+    upper_margin: float = 0.0
 
     def level_for(self, qualifier: str | None) -> str:
         if qualifier is None:
             return self.level
         return self.qualifier_levels.get(qualifier, self.level)
+
+    def upper_level_for(self, qualifier: str | None) -> str | None:
+        """The level at which a signal of this method bounds the age from above, or None."""
+        if self.method_class == SELF_DECLARATION:
+            return None  # anyone can type a child's birth year: it never confirms a minor band
+        if qualifier is not None and qualifier in self.qualifier_upper_levels:
+            return self.qualifier_upper_levels[qualifier]
+        return self.upper_level
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +91,7 @@ class Abuse:
     per_ip: Limit | None = None
     failures: Limit | None = None
     method_shopping: Limit | None = None
+    shared_device: Limit | None = None
     sanctions: Mapping[str, SanctionRule] = field(default_factory=dict)
 
 
@@ -90,6 +116,8 @@ class Jurisdiction:
     safety_resources: Mapping[str, tuple[Mapping[str, str], ...]] = field(default_factory=dict)
     abuse: Abuse = field(default_factory=Abuse)
     extends: str | None = None  # the jurisdiction it inherits from, as written
+    # A band moves older (other than by age-up) only on a lower edge at this level or above.
+    upgrade_level: str | None = None
 
     def recheck_interval(self, band: str, method: str) -> timedelta:
         """The shortest interval that applies: a record is never re-checked later than any allows."""
@@ -115,6 +143,19 @@ class Policy:
     files: tuple[str, ...]
     actions: tuple[str, ...] = ()
     tables: DecisionTables = field(default_factory=lambda: DecisionTables({}, (), ()))
+    adult_age: int = DEFAULT_ADULT_AGE
+    messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # the policy's own
+
+    def message(self, reason: str, locale: str | None) -> str | None:
+        """The policy's text for one of the service's own refusals, over the built-in one."""
+        texts = {**CHECK_MESSAGES.get(reason, {}), **self.messages.get(reason, {})}
+        return self.text(texts, locale) if texts else None
+
+    def is_minor_band(self, band: str) -> bool:
+        """A band wholly below the age of majority (one that straddles it is not: it may hold
+        adults; ``ageband policy lint`` warns about such a band)."""
+        hi = self.bands.get(band).hi
+        return hi is not None and hi < self.adult_age
 
     def jurisdiction(self, code: str) -> Jurisdiction:
         try:

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from service.core.durations import format_duration
-from service.policy.bundle import key_string
 from service.policy.compiled import Jurisdiction, Policy
 from service.policy.interactions import Outcome, PartyKey, Rule
 
@@ -212,7 +211,7 @@ def grouped(diff: PolicyDiff) -> list[DecisionGroup]:
         by_actor.setdefault(d.actor, set()).add(d.target)
     out = []
     for (code, action, old, new), by_actor in cells.items():
-        actors_by_targets: dict[frozenset[PartyKey], list[PartyKey]] = {}
+        actors_by_targets: dict[frozenset[PartyKey], list[PartyKey]] = {}  # alike: one row
         for actor, changed in by_actor.items():
             actors_by_targets.setdefault(frozenset(changed), []).append(actor)
         for targets, actors in actors_by_targets.items():
@@ -231,7 +230,8 @@ def grouped(diff: PolicyDiff) -> list[DecisionGroup]:
 
 
 def describe_parties(parties: set[PartyKey], keys: tuple[PartyKey, ...]) -> str:
-    """``any``, or bands whose every level is in the set as ``16_17 (any level)``, else each."""
+    """``any``; a band whose every variant is in the set as ``16_17 (any level)``; a band and
+    lower-edge level with every upper edge as ``13_15@basic (any upper edge)``; else each."""
     if parties >= set(keys):
         return "any"
     labels = []
@@ -240,8 +240,14 @@ def describe_parties(parties: set[PartyKey], keys: tuple[PartyKey, ...]) -> str:
         have = [k for k in variants if k in parties]
         if len(have) == len(variants) > 1:
             labels.append(f"{band} (any level)")
-        else:
-            labels += [party_label(k) for k in have]
+            continue
+        for level in dict.fromkeys(k[1] for k in variants):
+            same = [k for k in variants if k[1] == level]
+            mine = [k for k in same if k in parties]
+            if len(mine) == len(same) > 1:
+                labels.append(f"{party_label((band, level, None))} (any upper edge)")
+            else:
+                labels += [party_label(k) for k in mine]
     return ", ".join(labels)
 
 
@@ -261,12 +267,17 @@ def _allows(text: str | None) -> bool:
 
 
 def party_label(key: PartyKey) -> str:
-    """``18_plus@effective``, ``18_plus`` (no level stated) or ``unknown``."""
-    return key_string(key).rstrip(":").replace(":", "@") or "unknown"
+    """``18_plus@effective``, ``18_plus`` (no level stated), ``13_15@basic (upper effective)``
+    (the band's upper edge established at effective) or ``unknown``."""
+    band, level, upper = key
+    if band is None:
+        return "unknown"
+    label = f"{band}@{level}" if level else band
+    return f"{label} (upper {upper})" if upper else label
 
 
-def _key_order(key: PartyKey) -> tuple[str, str]:
-    return (key[0] or "", key[1] or "")
+def _key_order(key: PartyKey) -> tuple[str, str, str]:
+    return (key[0] or "", key[1] or "", key[2] or "")
 
 
 def _code_order(code: str) -> tuple[bool, str]:

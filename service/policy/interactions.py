@@ -1,10 +1,13 @@
 """Interaction rules as the loader resolves them, and the one evaluator the tables are built with.
 
-A party (actor or target) is known to a decision as ``(band, level)``; either may be None.
-An unknown band is evaluated as the jurisdiction's ``unknown_actor`` / ``unknown_target`` band
-(by default the oldest / the youngest, so an unknown target counts as a child and an unknown
-actor is held to what adults may do) and never has an assurance level. A known band with no
-level stated ranks below every level.
+A party (actor or target) is known to a decision as ``(band, level, upper_level)``; any may be
+None. ``level`` says how well the band's lower edge is established ("at least 13", what adult
+access needs), ``upper_level`` how well its upper edge is ("at most 15", what entry to
+children's spaces needs); None means not established. An unknown band is evaluated as the
+jurisdiction's ``unknown_actor`` / ``unknown_target`` band (by default the oldest / the
+youngest, so an unknown target counts as a child and an unknown actor is held to what adults
+may do) and has no assurance on either edge. A known band with no level stated ranks below
+every level.
 
 Precedence: among the matching rules, the highest priority decides; at equal priority a deny
 beats an allow; ties between equal rules go to the one declared first. When no rule matches,
@@ -16,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# (band, level): None where the band or the level is unknown.
-PartyKey = tuple[str | None, str | None]
+# (band, level, upper_level): None where the band or an edge's level is unknown.
+PartyKey = tuple[str | None, str | None, str | None]
 
 NO_RULE = "default-deny"
 NO_RULE_REASON = "no_matching_rule"
@@ -53,6 +56,8 @@ class Party:
     bands: frozenset[str] | None = None
     min_level: str | None = None
     below_level: str | None = None
+    min_upper_level: str | None = None
+    below_upper_level: str | None = None
 
     def describe(self) -> str:
         parts = []
@@ -62,7 +67,33 @@ class Party:
             parts.append(f"level ≥ {self.min_level}")
         if self.below_level is not None:
             parts.append(f"level < {self.below_level}")
+        if self.min_upper_level is not None:
+            parts.append(f"upper edge ≥ {self.min_upper_level}")
+        if self.below_upper_level is not None:
+            parts.append(f"upper edge < {self.below_upper_level}")
         return " and ".join(parts) or "any"
+
+
+@dataclass(frozen=True, slots=True)
+class Distance:
+    """How many bands apart actor and target must be; None means no bound."""
+
+    min: int | None = None
+    max: int | None = None
+
+    def misses(self, distance: int) -> str | None:
+        if self.min is not None and distance < self.min:
+            return f"bands {distance} apart, fewer than {self.min}"
+        if self.max is not None and distance > self.max:
+            return f"bands {distance} apart, more than {self.max}"
+        return None
+
+    def describe(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"bands {self.min} to {self.max} apart"
+        if self.min is not None:
+            return f"bands at least {self.min} apart"
+        return f"bands at most {self.max} apart"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +111,7 @@ class Rule:
     defined_in: str = ""
     file: str = ""
     line: int | None = None
+    band_distance: Distance | None = None
 
     @property
     def effect(self) -> str:
@@ -120,6 +152,7 @@ class Scope:
     level_rank: Mapping[str, int]
     unknown_actor: str
     unknown_target: str
+    band_rank: Mapping[str, int] = field(default_factory=dict)  # youngest band 0
     outcomes: Mapping[str, Outcome] = field(default_factory=dict)  # rule name → its shared Outcome
     default_deny: Outcome = DEFAULT_DENY  # when no rule matches: the policy's texts
 
@@ -135,38 +168,60 @@ class Step:
     priority: int
 
 
-def _party_misses(cond: Party, band: str, rank: int, scope: Scope) -> str | None:
-    if cond.bands is not None and band not in cond.bands:
-        return f"band {band} not in {', '.join(sorted(cond.bands))}"
-    if cond.min_level is not None and rank < scope.level_rank[cond.min_level]:
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """A party as the rules see it: its band (an unknown one replaced) and its edges' ranks."""
+
+    band: str
+    rank: int
+    upper_rank: int
+
+
+def party_misses(cond: Party, party: Effective, scope: Scope) -> str | None:
+    if cond.bands is not None and party.band not in cond.bands:
+        return f"band {party.band} not in {', '.join(sorted(cond.bands))}"
+    if cond.min_level is not None and party.rank < scope.level_rank[cond.min_level]:
         return f"level below {cond.min_level}"
-    if cond.below_level is not None and rank >= scope.level_rank[cond.below_level]:
+    if cond.below_level is not None and party.rank >= scope.level_rank[cond.below_level]:
         return f"level not below {cond.below_level}"
+    if cond.min_upper_level is not None and party.upper_rank < scope.level_rank[cond.min_upper_level]:
+        return f"upper edge below {cond.min_upper_level}"
+    if cond.below_upper_level is not None and party.upper_rank >= scope.level_rank[cond.below_upper_level]:
+        return f"upper edge not below {cond.below_upper_level}"
     return None
 
 
-def effective(key: PartyKey, unknown_as: str, scope: Scope) -> tuple[str, int]:
-    band, level = key
+def effective(key: PartyKey, unknown_as: str, scope: Scope) -> Effective:
+    band, level, upper = key
     if band is None:
-        return unknown_as, NO_LEVEL
-    return band, scope.level_rank[level] if level is not None else NO_LEVEL
+        return Effective(unknown_as, NO_LEVEL, NO_LEVEL)
+    rank = scope.level_rank[level] if level is not None else NO_LEVEL
+    return Effective(band, rank, scope.level_rank[upper] if upper is not None else NO_LEVEL)
+
+
+def rule_misses(rule: Rule, action: str, actor: Effective, target: Effective, scope: Scope) -> str | None:
+    """Why a rule does not match, or None when it does."""
+    if action not in rule.actions:
+        return f"does not cover {action}"
+    miss = party_misses(rule.actor, actor, scope)
+    if miss:
+        return f"actor {miss}"
+    miss = party_misses(rule.target, target, scope)
+    if miss:
+        return f"target {miss}"
+    if rule.band_distance is not None:
+        return rule.band_distance.misses(abs(scope.band_rank[actor.band] - scope.band_rank[target.band]))
+    return None
 
 
 def evaluate(scope: Scope, action: str, actor: PartyKey, target: PartyKey) -> tuple[Outcome, list[Step]]:
     """The decision and its trace: every rule, whether it matched, and why not."""
-    a_band, a_rank = effective(actor, scope.unknown_actor, scope)
-    t_band, t_rank = effective(target, scope.unknown_target, scope)
+    a = effective(actor, scope.unknown_actor, scope)
+    t = effective(target, scope.unknown_target, scope)
     trace: list[Step] = []
     best: Rule | None = None
     for rule in scope.rules:
-        if action not in rule.actions:
-            why: str | None = f"does not cover {action}"
-        else:
-            miss = _party_misses(rule.actor, a_band, a_rank, scope)
-            why = f"actor {miss}" if miss else None
-            if why is None:
-                miss = _party_misses(rule.target, t_band, t_rank, scope)
-                why = f"target {miss}" if miss else None
+        why = rule_misses(rule, action, a, t, scope)
         trace.append(Step(rule.name, why is None, why or "matched", rule.effect, rule.priority))
         if why is None and (
             best is None

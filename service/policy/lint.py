@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.policy.compiled import Policy
-from service.policy.interactions import NO_RULE, Rule, evaluate
+from service.policy.interactions import NO_RULE, PartyKey, Rule, evaluate
 from service.policy.loader import load_policy
-from service.policy.rule_loader import scope_of
+from service.policy.rule_loader import party_classes, scope_of
 from service.policy.yaml_source import PolicyError
 
 
@@ -38,6 +38,14 @@ def _band(band: str | None) -> str:
     return band or "unknown"
 
 
+def _members(keys: tuple[PartyKey, ...], classes: tuple[int, ...]) -> list[list[PartyKey]]:
+    """The parties of each class, in class order."""
+    out: list[list[PartyKey]] = [[] for _ in range(max(classes, default=-1) + 1)]
+    for key, c in zip(keys, classes, strict=True):
+        out[c].append(key)
+    return out
+
+
 def lint(path: Path) -> list[Finding]:
     try:
         policy = load_policy(path)
@@ -52,17 +60,21 @@ def lint_policy(policy: Policy) -> list[Finding]:
     locales = sorted({*policy.explanation_why, policy.default_locale})
     keys = policy.tables.party_keys
     for code, juris in policy.jurisdictions.items():
-        scope = scope_of(juris, policy.levels)
+        scope = scope_of(juris, policy.levels, policy.bands)
         decided: set[str] = set()
         ties: dict[tuple[str, str], int] = defaultdict(int)
         uncovered: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        # One evaluation per pair of party classes (parties the rules cannot tell apart), each
+        # counted for every pair of parties it stands for.
+        sides = [party_classes(keys, scope, side) for side in ("actor", "target")]
+        members = [_members(keys, classes) for classes, _ in sides]
         for action in policy.actions:
-            for actor in keys:
-                for target in keys:
+            for actor, a_keys in zip(sides[0][1], members[0], strict=True):
+                for target, t_keys in zip(sides[1][1], members[1], strict=True):
                     outcome, trace = evaluate(scope, action, actor, target)
                     decided.add(outcome.rule)
                     if outcome.rule == NO_RULE:
-                        uncovered[action].add((_band(actor[0]), _band(target[0])))
+                        uncovered[action].update((_band(a[0]), _band(t[0])) for a in a_keys for t in t_keys)
                         continue
                     top = [s for s in trace if s.matched and s.priority == max(
                         x.priority for x in trace if x.matched
@@ -71,7 +83,7 @@ def lint_policy(policy: Policy) -> list[Finding]:
                     denies = [s.rule for s in top if s.effect == "deny"]
                     for a in allows:
                         for d in denies:
-                            ties[(a, d)] += 1
+                            ties[(a, d)] += len(a_keys) * len(t_keys)
         for rule in juris.rules:
             if rule.defined_in != code:
                 continue  # reported where it is written
@@ -107,6 +119,19 @@ def lint_policy(policy: Policy) -> list[Finding]:
                 "warning", "uncovered", code,
                 f"no rule covers {action} for actor→target band(s) {shown} (default deny)",
             ))  # fmt: skip
+    straddling = [
+        b.name for b in policy.bands if b.lo < policy.adult_age and not policy.is_minor_band(b.name)
+    ]
+    out.extend(
+        Finding(
+            "warning",
+            "straddles_majority",
+            "bands",
+            f"band {name!r} holds minors and adults alike (the age of majority is {policy.adult_age}): "
+            "it never counts as a minor band, so an adult claiming it raises no adult_claims_minor",
+        )
+        for name in straddling
+    )
     out.extend(
         Finding(
             "warning",

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from service.core.bands import Band, BandError, BandSet
 from service.core.levels import Levels
 from service.policy.abuse import abuse_problems, compile_abuse
-from service.policy.compiled import Jurisdiction, Method, Policy
+from service.policy.compiled import DEFAULT_ADULT_AGE, SELF_DECLARATION, Jurisdiction, Method, Policy
 from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
 from service.policy.rule_loader import build_tables, resolve, with_interactions
 from service.policy.salvage import Gaps, salvage
@@ -27,9 +27,12 @@ from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, for
 MAX_CHECK_TTL = timedelta(minutes=15)
 SINGLE_SECTIONS = (
     "bands", "levels", "methods", "explanation", "default_locale", "retention", "actions", "messages",
+    "adult_age",
 )  # fmt: skip
 REQUIRED_SECTIONS = ("bands", "levels", "methods", "explanation")
-DEFAULTS: dict[str, Any] = {"default_locale": "en", "retention": timedelta(days=400)}
+DEFAULTS: dict[str, Any] = {
+    "default_locale": "en", "retention": timedelta(days=400), "adult_age": DEFAULT_ADULT_AGE,
+}  # fmt: skip
 _BAND_FIELDS = {"lo": "min", "hi": "max", "name": "name"}  # core names → policy names
 
 
@@ -149,6 +152,7 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]], gaps:
         chk.add(single["retention"][1], ("retention",), "must be more than 0")
 
     bands = _bands(single["bands"], chk)
+    adult_age = single.get("adult_age", (DEFAULTS["adult_age"], None))[0]
     levels_spec, levels_src = single["levels"]
     try:
         levels = Levels(levels_spec)
@@ -189,6 +193,8 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]], gaps:
         files=tuple(src.file for _, src, _ in docs),
         actions=actions,
         tables=build_tables(jurisdictions, bands, levels, actions, _service_messages(single)),
+        adult_age=adult_age,
+        messages=_service_messages(single),
     )
 
 
@@ -219,13 +225,17 @@ def _methods(
     for name, m in specs.items():
         if m.level not in levels:
             chk.add(src, ("methods", name, "level"), _unknown("level", m.level, levels.names))
-        for q, lvl in m.qualifier_levels.items():
-            if lvl not in levels:
-                chk.add(
-                    src,
-                    ("methods", name, "qualifier_levels", q),
-                    _unknown("level", lvl, levels.names),
-                )
+        for field in ("qualifier_levels", "qualifier_upper_levels"):
+            for q, lvl in getattr(m, field).items():
+                if lvl not in levels:
+                    chk.add(src, ("methods", name, field, q), _unknown("level", lvl, levels.names))
+        if m.upper_level is not None and m.upper_level not in levels:
+            chk.add(src, ("methods", name, "upper_level"), _unknown("level", m.upper_level, levels.names))
+        if m.class_ == SELF_DECLARATION:
+            for field in ("upper_level", "qualifier_upper_levels", "upper_margin"):
+                if field in m.model_fields_set:
+                    chk.add(src, ("methods", name, field), "self-declaration never establishes an upper "
+                            "edge: anyone can state a child's birth year")  # fmt: skip
         out[name] = Method(
             name=name,
             method_class=m.class_,
@@ -237,6 +247,9 @@ def _methods(
             on_inconclusive=m.on_inconclusive,
             qualifier_levels=dict(m.qualifier_levels),
             description=dict(m.description),
+            upper_level=m.upper_level if m.upper_level in levels else None,
+            qualifier_upper_levels={q: v for q, v in m.qualifier_upper_levels.items() if v in levels},
+            upper_margin=m.upper_margin,
         )
     return out
 
@@ -310,6 +323,7 @@ def _jurisdiction(
     if missing:
         chk.add(src, (*base, "required_level"), f"no required level for band(s) {', '.join(missing)}")
     values = {f: inherited(f) for f in ("waterfall", "on_inconclusive", "on_exhausted", "grace")}
+    upgrade_level = inherited("upgrade_level")
     for field, value in values.items():
         if value is None:
             chk.add(src, base, f"{field!r} is not set here or in any jurisdiction it extends")
@@ -335,6 +349,7 @@ def _jurisdiction(
         per_method_attempts=attempts.per_method if attempts else 3,
         abuse=abuse,
         check_ttl=ttl if ttl is not None else MAX_CHECK_TTL,
+        upgrade_level=upgrade_level if upgrade_level in levels else levels.names[0],
     )
 
 
@@ -353,6 +368,8 @@ def _check_refs(
             chk.add(src, (*base, "required_level", name), _unknown("band", name, bands.names))
         if lvl not in levels:
             chk.add(src, (*base, "required_level", name), _unknown("level", lvl, levels.names))
+    if spec.upgrade_level is not None and spec.upgrade_level not in levels:
+        chk.add(src, (*base, "upgrade_level"), _unknown("level", spec.upgrade_level, levels.names))
     for i, m in enumerate(spec.waterfall or []):
         if m not in methods:
             chk.add(src, (*base, "waterfall", i), _unknown("method", m, sorted(methods)))

@@ -58,6 +58,23 @@ class MethodSpec(_Model):
         default_factory=dict,
         description="Level per provider qualifier (e.g. an OS signal's source tier).",
     )
+    upper_level: Name | None = Field(
+        default=None,
+        description="Level at which this method establishes a band's upper edge ('at most 15', what "
+        "entry to children's spaces needs). Omitted: it establishes none. Never for self-declaration.",
+    )
+    qualifier_upper_levels: dict[Name, Name] = Field(
+        default_factory=dict,
+        description="Upper-edge level per provider qualifier, e.g. a supervised or guardian-declared "
+        "OS account; a qualifier not listed establishes no upper edge (unless upper_level is set).",
+    )
+    upper_margin: float = Field(
+        default=0.0,
+        ge=0,
+        le=20,
+        description="Estimates: years added to the point estimate before it bounds the age from "
+        "above. The upper edge of a band holds when floor(estimate + margin) is at most its top age.",
+    )
     description: Localized = Field(
         default_factory=dict, description="What the user is asked for, per locale."
     )
@@ -94,6 +111,23 @@ class PartyCondition(_Model):
     below_level: Name | None = Field(
         default=None, description="The party's assurance level must be lower than this (unknown always is)."
     )
+    min_upper_level: Name | None = Field(
+        default=None,
+        description="The party's band's upper edge ('at most 15') must be established at least at this "
+        "level. A self-declared, unknown or adult party never matches.",
+    )
+    below_upper_level: Name | None = Field(
+        default=None,
+        description="The party's band's upper edge must be established below this level, or not at "
+        "all (self-declared, unknown). With the lowest level: the band is unconfirmed.",
+    )
+
+
+class BandDistance(_Model):
+    """How many bands apart the actor and target are (0: the same band; 1: adjacent)."""
+
+    min: int | None = Field(default=None, ge=0, le=100, description="At least this many bands apart.")
+    max: int | None = Field(default=None, ge=0, le=100, description="At most this many bands apart.")
 
 
 class RuleSpec(_Model):
@@ -107,6 +141,11 @@ class RuleSpec(_Model):
     actions: list[Name] = Field(min_length=1, description="Actions (declared under 'actions') it covers.")
     actor: PartyCondition = Field(default_factory=PartyCondition)
     target: PartyCondition = Field(default_factory=PartyCondition)
+    band_distance: BandDistance | None = Field(
+        default=None,
+        description="How far apart the actor's and target's bands are (by their order in 'bands'; an "
+        "unknown band counts as unknown_actor / unknown_target), e.g. {max: 1}: same or adjacent.",
+    )
     effect: Effect
     priority: int = Field(
         default=0, ge=-1000, le=1000, description="Higher wins; at equal priority deny beats allow."
@@ -140,6 +179,8 @@ class AbuseSignal(StrEnum):
     LIVENESS_FAILED = "liveness_failed"  # a provider saw a spoof (a circumvention failure)
     INCONSISTENT_SIGNALS = "inconsistent_signals"  # contradictory signals within one check
     YOUNGER_BAND = "younger_band"  # a re-check found a younger band than the record holds
+    ADULT_CLAIMS_MINOR = "adult_claims_minor"  # a subject assured adult now claims a minor band
+    SHARED_DEVICE = "shared_device"  # many distinct subjects checked from one device
 
 
 class WindowLimit(_Model):
@@ -168,6 +209,11 @@ class AbuseSpec(_Model):
     method_shopping: WindowLimit | None = Field(
         default=None, description="Distinct methods tried after a failure (max) within the window."
     )
+    shared_device: WindowLimit | None = Field(
+        default=None,
+        description="Distinct subjects checked from one device (the app's keyed device hash) within "
+        "the window; more raise shared_device.",
+    )
     sanctions: dict[AbuseSignal, SanctionSpec] | None = None
 
 
@@ -195,6 +241,12 @@ class JurisdictionSpec(_Model):
     disable_rules: list[Name] | None = Field(
         default=None, description="Inherited rules that do not apply here."
     )
+    upgrade_level: Name | None = Field(
+        default=None,
+        description="A record's band moves older, other than by age-up, only on evidence whose lower "
+        "edge is established at this level or above, and never below the level that set the band. "
+        "Self-declaration alone never moves a band older. Default: the lowest level.",
+    )
     unknown_actor: Name | None = Field(
         default=None, description="Band an actor of unknown band is evaluated as (default: the oldest)."
     )
@@ -213,6 +265,8 @@ class ServiceReason(StrEnum):
     # A party's token did not verify, or its subject was revoked.
     INVALID_TOKEN = "invalid_token"  # noqa: S105  # a reason code, not a secret
     UNKNOWN_BAND = "unknown_band"  # a token's band or level is not in this policy (an older one)
+    # A check that would move a band older without evidence at the jurisdiction's upgrade level.
+    BAND_UPGRADE_NEEDS_LEVEL = "band_upgrade_needs_level"
 
 
 class Explanation(_Model):
@@ -231,12 +285,20 @@ class PolicyDocument(_Model):
     explanation: Explanation | None = None
     default_locale: Locale | None = None
     retention: Duration | None = Field(default=None, description="How long an assurance record is kept.")
+    adult_age: int | None = Field(
+        default=None,
+        ge=1,
+        le=150,
+        description="The age of majority (default 18): bands wholly below it are minor bands. A band "
+        "should start at it (lint warns when one straddles it).",
+    )
     actions: dict[Name, ActionSpec] | None = Field(
         default=None, description="The actions interaction rules may name, e.g. profile.view."
     )
     messages: dict[ServiceReason, Localized] | None = Field(
         default=None,
-        description="User-facing messages per locale for the denials the service makes itself "
-        "(no_matching_rule, invalid_token, unknown_band); merged over built-in English and German.",
+        description="User-facing messages per locale for the refusals the service makes itself "
+        "(no_matching_rule, invalid_token, unknown_band, band_upgrade_needs_level); merged over "
+        "built-in English and German.",
     )
     jurisdictions: dict[JurisdictionCode, JurisdictionSpec] = Field(default_factory=dict)

@@ -17,17 +17,21 @@ from service.policy.compiled import Jurisdiction
 from service.policy.interactions import (
     DEFAULT_DENY,
     NO_RULE_REASON,
+    Distance,
+    Effective,
     Outcome,
     Party,
     PartyKey,
     Rule,
     Scope,
+    effective,
     evaluate,
     outcome_of,
+    party_misses,
     service_outcomes,
 )
-from service.policy.model import JurisdictionSpec, PartyCondition
-from service.policy.tables import DecisionTables
+from service.policy.model import BandDistance, JurisdictionSpec, PartyCondition
+from service.policy.tables import CompactTable, DecisionTables
 from service.policy.yaml_source import Path_, SourceMap
 
 Chain = list[tuple[str, JurisdictionSpec, SourceMap]]
@@ -49,15 +53,22 @@ class _Refs:
         for i, band in enumerate(cond.bands or []):
             if band not in self.bands:
                 self.add(src, (*at, "bands", i), _unknown("band", band, self.bands.names))
-        for name in ("min_level", "below_level"):
+        levels: dict[str, str | None] = {}
+        for name in ("min_level", "below_level", "min_upper_level", "below_upper_level"):
             level = getattr(cond, name)
             if level is not None and level not in self.levels:
                 self.add(src, (*at, name), _unknown("level", level, self.levels.names))
-        return Party(
-            bands=frozenset(cond.bands) if cond.bands is not None else None,
-            min_level=cond.min_level if cond.min_level in self.levels else None,
-            below_level=cond.below_level if cond.below_level in self.levels else None,
-        )
+            levels[name] = level if level in self.levels else None
+        return Party(bands=frozenset(cond.bands) if cond.bands is not None else None, **levels)
+
+    def distance(self, spec: BandDistance | None, src: SourceMap, at: Path_) -> Distance | None:
+        if spec is None:
+            return None
+        if spec.min is None and spec.max is None:
+            self.add(src, at, "give min, max or both")
+        elif spec.min is not None and spec.max is not None and spec.min > spec.max:
+            self.add(src, (*at, "min"), f"min {spec.min} is more than max {spec.max}")
+        return Distance(spec.min, spec.max)
 
 
 def resolve(
@@ -97,6 +108,7 @@ def resolve(
                 actions=frozenset(r.actions),
                 actor=silent.party(r.actor, src, (*at, "actor")),
                 target=silent.party(r.target, src, (*at, "target")),
+                band_distance=silent.distance(r.band_distance, src, (*at, "band_distance")),
                 allow=r.effect == "allow",
                 priority=r.priority,
                 reason=r.reason,
@@ -120,15 +132,19 @@ def resolve(
 
 
 def party_keys(bands: BandSet, levels: Levels) -> tuple[PartyKey, ...]:
-    """Every (band, level) a party can be: unknown, and each band with no level or each level."""
-    keys: list[PartyKey] = [(None, None)]
+    """Every (band, level, upper_level) a party can be: unknown, and each band with no level or
+    each level on either edge."""
+    keys: list[PartyKey] = [(None, None, None)]
+    stated = (None, *levels.names)
     for band in bands.names:
-        keys.append((band, None))
-        keys.extend((band, level) for level in levels.names)
+        uppers = stated if bands.get(band).hi is not None else (None,)  # the top band has no upper edge
+        keys.extend((band, level, upper) for level in stated for upper in uppers)
     return tuple(keys)
 
 
-def scope_of(jurisdiction: Jurisdiction, levels: Levels, default_deny: Outcome = DEFAULT_DENY) -> Scope:
+def scope_of(
+    jurisdiction: Jurisdiction, levels: Levels, bands: BandSet, default_deny: Outcome = DEFAULT_DENY
+) -> Scope:
     return Scope(
         rules=jurisdiction.rules,
         level_rank={name: levels.rank(name) for name in levels.names},
@@ -136,7 +152,37 @@ def scope_of(jurisdiction: Jurisdiction, levels: Levels, default_deny: Outcome =
         unknown_target=jurisdiction.unknown_target,
         outcomes={r.name: outcome_of(r) for r in jurisdiction.rules},
         default_deny=default_deny,
+        band_rank={name: bands.rank(name) for name in bands.names},
     )
+
+
+def party_classes(
+    keys: tuple[PartyKey, ...], scope: Scope, side: str
+) -> tuple[tuple[int, ...], list[PartyKey]]:
+    """Parties the rules cannot tell apart share a class: each key's class, and one key per class.
+
+    Two parties are alike when they meet the same rules' conditions on this side and, if a rule
+    bounds the distance between bands, are evaluated as the same band.
+    """
+    unknown_as = scope.unknown_actor if side == "actor" else scope.unknown_target
+    by_band = any(rule.band_distance is not None for rule in scope.rules)
+    seen: dict[tuple[object, ...], int] = {}
+    classes: list[int] = []
+    representatives: list[PartyKey] = []
+    for key in keys:
+        party = effective(key, unknown_as, scope)
+        probes = [_meets(rule, side, party, scope) for rule in scope.rules]
+        signature = (party.band if by_band else None, *probes)
+        if signature not in seen:
+            seen[signature] = len(representatives)
+            representatives.append(key)
+        classes.append(seen[signature])
+    return tuple(classes), representatives
+
+
+def _meets(rule: Rule, side: str, party: Effective, scope: Scope) -> bool:
+    cond = rule.actor if side == "actor" else rule.target
+    return party_misses(cond, party, scope) is None
 
 
 def build_tables(
@@ -146,20 +192,35 @@ def build_tables(
     actions: tuple[str, ...],
     messages: Mapping[str, Mapping[str, str]] | None = None,
 ) -> DecisionTables:
-    """Every cell, evaluated once; ``messages`` are the policy's texts for the service's denials."""
+    """Every cell, with ``messages`` the policy's texts for the service's denials.
+
+    Each rule is evaluated once per pair of party classes, not per pair of parties: the
+    classes come from the rules' conditions (a few per side), the parties from every band and
+    level on both edges (a hundred). Actors of one class share one row.
+    """
     keys = party_keys(bands, levels)
     service = service_outcomes(messages or {})
     cells: dict[str, dict[str, dict[PartyKey, dict[PartyKey, Outcome]]]] = {}
+    compact: dict[str, CompactTable] = {}
     for code, jurisdiction in jurisdictions.items():
-        scope = scope_of(jurisdiction, levels, service[NO_RULE_REASON])
-        cells[code] = {
-            action: {
-                actor: {target: evaluate(scope, action, actor, target)[0] for target in keys}
-                for actor in keys
-            }
-            for action in actions
-        }
-    return DecisionTables(cells, keys, actions, service)
+        scope = scope_of(jurisdiction, levels, bands, service[NO_RULE_REASON])
+        actor_class, actor_reps = party_classes(keys, scope, "actor")
+        target_class, target_reps = party_classes(keys, scope, "target")
+        by_action: dict[str, dict[PartyKey, dict[PartyKey, Outcome]]] = {}
+        grids: dict[str, tuple[tuple[Outcome, ...], ...]] = {}
+        for action in actions:
+            grid = tuple(
+                tuple(evaluate(scope, action, actor, target)[0] for target in target_reps)
+                for actor in actor_reps
+            )
+            rows = [
+                {key: outcomes[c] for key, c in zip(keys, target_class, strict=True)} for outcomes in grid
+            ]
+            by_action[action] = {key: rows[c] for key, c in zip(keys, actor_class, strict=True)}
+            grids[action] = grid
+        cells[code] = by_action
+        compact[code] = CompactTable(actor_class, target_class, grids)
+    return DecisionTables(cells, keys, actions, service, compact, top_band=bands.names[-1])
 
 
 def with_interactions(jurisdiction: Jurisdiction, fields: dict[str, Any]) -> Jurisdiction:

@@ -8,10 +8,32 @@
         action: profile.view
         actor: {band: 18_plus, level: effective}
         target: {band: 13_15}              # omit band for an unknown party
+      - name: corroborated teens can talk
+        jurisdiction: GB
+        action: message.send
+        actor: {band: 13_15, level: effective, upper_level: effective}   # upper_level: the band's
+        target: {band: 13_15, level: effective, upper_level: effective}  # upper edge's assurance
+        expect: {effect: allow}
         expect: {effect: deny, rule: adults-cannot-reach-minors, reason: minor_account_protected}
       - name: a self-declared adult is re-checked within 90 days
         recheck: {jurisdiction: default, band: 18_plus, method: self_declaration, assured_at: 2025-12-01}
         expect: {due: true}
+
+A suite may also hold ``scenarios``: sequences of real checks and decisions, run through the
+check flow in process (memory store, the pinned clock), for what a table cannot show, such as
+a subject whose band moves::
+
+    scenarios:
+      - name: an adult cannot pose as a child
+        jurisdiction: GB
+        steps:
+          - check: {subject: poser, evidence: [{method: self_declaration, birth_year: 2011}]}
+            expect: {outcome: passed, band: 13_15, upper_level: null}
+          - check: {subject: kid, evidence: [{method: os_signal, source: apple,
+                    declaration: guardian_declared, lower_bound: 13, upper_bound: 15}]}
+          - decide: {actor: poser, target: kid, actions: [message.send]}
+            expect: {effect: deny, reason: minor_band_unconfirmed}
+          - advance: P2D
 
 The same suites run under pytest and through ``ageband policy test``.
 """
@@ -23,8 +45,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from service.core.durations import Duration
 from service.policy.compiled import Policy
 from service.policy.yaml_source import PolicyError, format_path, read
 
@@ -36,6 +59,11 @@ class _M(BaseModel):
 class PartyCase(_M):
     band: str | None = None
     level: str | None = None
+    upper_level: str | None = None  # how well the band's upper edge is established; omit: not at all
+
+    @property
+    def key(self) -> tuple[str | None, str | None, str | None]:
+        return (self.band, self.level, self.upper_level)
 
 
 class Expect(_M):
@@ -63,10 +91,86 @@ class Case(_M):
     expect: Expect
 
 
+class CheckExpect(_M):
+    """What a check step must end with; a field left out is not checked (null is checked)."""
+
+    outcome: Literal["passed", "inconclusive", "failed"] | None = None
+    reason: str | None = None
+    band: str | None = None
+    level: str | None = None
+    upper_level: str | None = None
+    sanction: str | None = None
+    error: str | None = Field(default=None, description="The problem code the step is refused with.")
+
+
+class CheckSpec(_M):
+    subject: str = Field(description="A name for the app's user, kept for the scenario's later steps.")
+    jurisdiction: str | None = None
+    purpose: Literal["signup", "recheck", "step_up", "access", "confirm"] = "signup"
+    device: str | None = Field(default=None, description="The device id the app relays, if any.")
+    evidence: list[dict[str, Any]] = Field(min_length=1, description="Submitted in order, in one check.")
+    expect: CheckExpect | None = None
+
+
+class DecideExpect(_M):
+    effect: Literal["allow", "deny"] | None = None
+    rule: str | None = None
+    reason: str | None = None
+    error: str | None = None
+
+
+class DecideSpec(_M):
+    actor: str | None = Field(default=None, description="A subject of the scenario; omitted: unknown.")
+    target: str | None = Field(default=None, description="A subject of the scenario; omitted: unknown.")
+    actions: list[str] = Field(min_length=1)
+    jurisdiction: str | None = None
+    expect: DecideExpect | None = None
+
+
+class Step(_M):
+    """Exactly one of ``check``, ``decide`` or ``advance``; ``expect`` beside a check or a
+    decide says what it must end with."""
+
+    check: CheckSpec | None = None
+    decide: DecideSpec | None = None
+    advance: Duration | None = Field(default=None, description="Move the pinned clock on.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expect_goes_with_its_step(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "expect" in data:
+            data = dict(data)
+            expect = data.pop("expect")
+            kinds = [k for k in ("check", "decide") if isinstance(data.get(k), dict)]
+            if len(kinds) != 1:
+                raise ValueError("expect goes beside a check or a decide")
+            data[kinds[0]] = {**data[kinds[0]], "expect": expect}
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        if sum(x is not None for x in (self.check, self.decide, self.advance)) != 1:
+            raise ValueError("a step is exactly one of check, decide or advance")
+        return self
+
+
+class Scenario(_M):
+    name: str
+    jurisdiction: str = "default"
+    steps: list[Step] = Field(min_length=1)
+
+
 class Suite(_M):
     name: str
     now: datetime = Field(description="Pinned time for every case of the suite.")
-    tests: list[Case] = Field(min_length=1)
+    tests: list[Case] = Field(default_factory=list)
+    scenarios: list[Scenario] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Suite:
+        if not self.tests and not self.scenarios:
+            raise ValueError("a suite needs tests, scenarios or both")
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +224,8 @@ def run_case(policy: Policy, suite: Suite, case: Case) -> str | None:
         o = policy.tables.decide(
             case.jurisdiction,
             case.action,
-            (case.actor.band, case.actor.level),
-            (case.target.band, case.target.level),
+            case.actor.key,
+            case.target.key,
         )
     except Exception as exc:  # noqa: BLE001  # a failing case reports any error as its failure
         return f"error: {exc}"

@@ -95,6 +95,7 @@ _SUBJECT_PARTS = {
     "client_id": _f("client_id", "string", "the app (a configured client id)", personal=False),
     "sha256": _f("sha256", "hex", "SHA-256 of a token id, nonce or state: never the value", personal=False),
     "subject": _f("subject", "string", "a sid, or a keyed hash of a device or IP address"),
+    "device": _f("device", "string", "a keyed hash (per client) of the device id the app relays"),
     "scope": _f("scope", "string", "which limit the counter is for (a code)", personal=False),
     "prefix": _f("prefix", "string", "the deployment's key prefix", personal=False),
 }
@@ -105,6 +106,7 @@ SHAPES: dict[str, ValueShape] = {
     "check": _json(CheckState),
     "record": _json(AssuranceRecord),
     "sanction": _json(Sanction),
+    "device_sanction": _json(Sanction),
     "subject_checks": ValueShape(
         "set", (_f("check_id", "string", "member: a check started for the subject (found by erasure)"),)
     ),

@@ -112,6 +112,11 @@ class Store(Protocol):
 
     async def clear_sanction(self, sid: str) -> None: ...
 
+    async def put_device_sanction(self, device: str, sanction: Sanction, ttl: int) -> None:
+        """Keep a sanction for a device (its keyed hash): a new account on it inherits it."""
+
+    async def get_device_sanction(self, device: str) -> Sanction | None: ...
+
     # Lifecycle timers (the worker's due index) -------------------------------------
     async def schedule(self, client_id: str, sid: str, at: date, ttl: int) -> None:
         """Set the day of a sid's next lifecycle step (replacing any earlier setting)."""

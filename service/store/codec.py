@@ -1,7 +1,10 @@
 """Stored forms: records as compact JSON, due-index members and due cursors.
 
 Decoding is strict (unknown or missing fields and wrong types raise ValueError) so a
-payload written by another version, or tampered with, is noticed instead of half-read.
+payload written by another version, or tampered with, is noticed instead of half-read. The one
+exception is a field added by a later version, listed in ``ADDED_LATER``: a payload written
+before it existed reads with the field's default (chosen to be the protective one), so an
+upgrade needs no migration.
 """
 
 from __future__ import annotations
@@ -18,9 +21,17 @@ from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from service.store.errors import InvalidCursor
-from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.records import AssuranceRecord, CheckState, Sanction, SignalNote
 
 T = TypeVar("T", CheckState, AssuranceRecord, Sanction)
+
+# Fields a payload from an earlier version lacks, read as their default: an upper edge nothing
+# established (the party counts as unconfirmed in children's spaces).
+ADDED_LATER: dict[type, frozenset[str]] = {
+    AssuranceRecord: frozenset({"upper_level"}),
+    SignalNote: frozenset({"method_class", "upper_level", "at_most"}),
+    CheckState: frozenset({"device"}),
+}
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The member is always a sid: a truncated or altered one must not parse as a position.
@@ -45,9 +56,9 @@ def decode(cls: type[T], raw: str | bytes) -> T:
     convert, names = _decoder(cls)
     if unknown := sorted(set(data) - names):
         raise ValueError(f"{cls.__name__}: unknown fields {unknown}")
-    if missing := sorted(names - set(data)):
+    if len(data) != len(names) and (missing := sorted(names - set(data) - ADDED_LATER.get(cls, set()))):
         raise ValueError(f"{cls.__name__}: missing fields {missing}")
-    return cls(**{name: c(data[name]) for name, c in convert.items()})
+    return cls(**{name: c(data[name]) for name, c in convert.items() if name in data})
 
 
 Convert = Callable[[Any], Any]
@@ -102,9 +113,9 @@ def _converter(where: str, tp: Any) -> Convert:
         def as_object(v: Any) -> Any:
             if not isinstance(v, dict):
                 raise ValueError(f"{where}: expected an object")
-            if set(v) != names:
+            if set(v) != names and not names - ADDED_LATER.get(cls, frozenset()) <= set(v) <= names:
                 raise ValueError(f"{where}: fields must be exactly {sorted(names)}")
-            return cls(**{n: c(v[n]) for n, c in fields.items()})
+            return cls(**{n: c(v[n]) for n, c in fields.items() if n in v})
 
         return as_object
     if tp is date:

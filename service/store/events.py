@@ -79,7 +79,10 @@ EVENT_FIELDS: tuple[EventField, ...] = (
     EventField("body.data.check_id", "string", "the check that completed", True),
     EventField("body.data.outcome", "string", "passed or failed", True),
     EventField("body.data.band", "string", "the age band after the check or age-up", True),
-    EventField("body.data.level", "string", "the assurance level reached", True),
+    EventField("body.data.level", "string", "how well the band's lower edge is established", True),
+    EventField(
+        "body.data.upper_level", "string", "how well its upper edge is established (null: not at all)", True
+    ),
     EventField("body.data.reason", "string", "a reason code (failure, revocation or abuse signal)", True),
     EventField("body.data.recheck_at", "day", "the day the re-check is due", True),
     EventField("body.data.grace_ends", "day", "the last day of the re-check's grace period", True),

@@ -49,6 +49,10 @@ class Keys:
     def sanction(self, sid: str) -> str:
         return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:snc"
 
+    def device_sanction(self, device: str) -> str:
+        # ``device`` is the keyed hash of the device id the app relays, never the raw value.
+        return f"{self.prefix}:dev:{{{_part('device', device)}}}:snc"
+
     def subject_checks(self, sid: str) -> str:
         # The subject's open checks: check keys are tagged by check id, so erasure by sid
         # needs this index to find them.
@@ -199,6 +203,15 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="until the sanction lapses (the longer of lock and remember period)",
         survives_restart=True,
         on_loss="a locked subject could check again early (tokens stay revoked)",
+    ),
+    KeyClass(
+        name="device_sanction",
+        pattern="<prefix>:dev:{<device>}:snc",
+        holds="Sanction as JSON, for a device's keyed hash (no sid): signal, lock end, minimum level",
+        purpose="a new account on a sanctioned device inherits the lock and the stronger method",
+        ttl_source="until the sanction lapses (the longer of lock and remember period)",
+        survives_restart=True,
+        on_loss="a new account on a sanctioned device could check again early",
     ),
     KeyClass(
         name="timers",

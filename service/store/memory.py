@@ -332,6 +332,13 @@ class MemoryStore:
     async def clear_sanction(self, sid: str) -> None:
         self._data.pop(self._keys.sanction(sid), None)
 
+    async def put_device_sanction(self, device: str, sanction: Sanction, ttl: int) -> None:
+        self._set(self._keys.device_sanction(device), encode(sanction), ttl)
+
+    async def get_device_sanction(self, device: str) -> Sanction | None:
+        raw = self._str(self._keys.device_sanction(device))
+        return decode(Sanction, raw) if raw is not None else None
+
     # Lifecycle timers -------------------------------------------------------------
     def _timers(self, client_id: str) -> dict[str, int] | None:
         entry = self._get(self._keys.timers(client_id))

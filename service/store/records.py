@@ -24,11 +24,21 @@ class CheckStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SignalNote:
-    """One signal of a check, reduced to its level and interval (no evidence, no qualifier)."""
+    """One signal of a check, reduced to its levels and interval (no evidence, no qualifier)."""
 
     level: str = field(metadata=about("the assurance level this signal reached"))
     lo: int = field(metadata=about("lower end of the signal's age interval, in whole years"))
     hi: int | None = field(metadata=about("upper end of the signal's age interval (null: unbounded)"))
+    method_class: str = field(
+        default="",
+        metadata=about("the method class (self-declaration never moves a band older)", personal=False),
+    )
+    upper_level: str | None = field(
+        default=None, metadata=about("the level at which it bounds the age from above (null: it does not)")
+    )
+    at_most: int | None = field(
+        default=None, metadata=about("the oldest age it allows, for a band's upper edge (null: unbounded)")
+    )
 
 
 @dataclass(slots=True)
@@ -64,6 +74,10 @@ class CheckState:
         default=0, metadata=about("attempts claimed, including evidence that did not parse (attempt limit)")
     )
     reason: str | None = field(default=None, metadata=about("stable reason code once failed"))
+    device: str | None = field(
+        default=None,
+        metadata=about("keyed hash of the device the app relayed: its sanctions bind the device too"),
+    )
     version: int = field(
         default=0, metadata=about("optimistic concurrency: bumped by every successful update", personal=False)
     )
@@ -78,7 +92,7 @@ class AssuranceRecord:
     )
     client_id: str = field(metadata=about("the app the subject belongs to: no other app may read the record"))
     band: str = field(metadata=about("the age band: what tokens assert"))
-    level: str = field(metadata=about("the assurance level reached: what tokens assert"))
+    level: str = field(metadata=about("how well the band's lower edge is established: what tokens assert"))
     method: str = field(metadata=about("the method class used (never the provider's evidence)"))
     jurisdiction: str = field(metadata=about("the rules that set the re-check interval"))
     assured_at: date = field(metadata=about("the day of the check (day only)"))
@@ -98,6 +112,13 @@ class AssuranceRecord:
     revoked_for: str | None = field(
         default=None,
         metadata=about("the abuse signal whose sanction voided the tokens (a code): the user's explanation"),
+    )
+    upper_level: str | None = field(
+        default=None,
+        metadata=about(
+            "how well the band's upper edge is established (null: not at all, e.g. self-declared): "
+            "what entry to children's spaces needs; tokens assert it"
+        ),
     )
 
 

@@ -547,6 +547,15 @@ class RedisStore:
         with _unavailable():
             await self._replicated(lambda r: r.delete(key))
 
+    async def put_device_sanction(self, device: str, sanction: Sanction, ttl: int) -> None:
+        with _unavailable():
+            await self._r.set(self._keys.device_sanction(device), encode(sanction), ex=require_ttl(ttl))
+
+    async def get_device_sanction(self, device: str) -> Sanction | None:
+        with _unavailable():
+            raw = await self._r.get(self._keys.device_sanction(device))
+        return decode(Sanction, raw) if raw is not None else None
+
     # Lifecycle timers -------------------------------------------------------------
     async def schedule(self, client_id: str, sid: str, at: date, ttl: int) -> None:
         with _unavailable():

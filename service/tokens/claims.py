@@ -1,4 +1,4 @@
-"""The age-band token's claims: exactly these twelve, nothing else (data minimisation)."""
+"""The age-band token's claims: exactly these thirteen, nothing else (data minimisation)."""
 
 from __future__ import annotations
 
@@ -33,13 +33,14 @@ class TokenClaims(NamedTuple):
     exp: int
     jti: str
     age_band: str
-    level: str
+    level: str  # how well the band's lower edge ("at least 13") is established
+    upper_level: str | None  # how well its upper edge ("at most 15") is; None: not established
     method: str  # the method class only
     jur: str
     pol: str  # policy version
     recheck_at: int  # epoch seconds, coarse
 
-    def to_payload(self) -> dict[str, str | int]:
+    def to_payload(self) -> dict[str, str | int | None]:
         # Written out rather than dataclasses.asdict (which deep-copies): this is the hot path.
         return {
             "iss": self.iss,
@@ -50,6 +51,7 @@ class TokenClaims(NamedTuple):
             "jti": self.jti,
             "age_band": self.age_band,
             "level": self.level,
+            "upper_level": self.upper_level,
             "method": self.method,
             "jur": self.jur,
             "pol": self.pol,
@@ -66,10 +68,14 @@ class TokenClaims(NamedTuple):
             value = getattr(self, name)
             if type(value) is not str or not value:
                 raise ClaimsError(f"claim {name} must be a non-empty string")
+        for name in _NULLABLE_STR_CLAIMS:
+            value = getattr(self, name)
+            if value is not None and (type(value) is not str or not value):
+                raise ClaimsError(f"claim {name} must be null or a non-empty string")
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, object]) -> TokenClaims:
-        """Exactly the twelve claims with their types, or ClaimsError."""
+        """Exactly the thirteen claims with their types, or ClaimsError."""
         for name in CLAIM_NAMES:
             if name not in payload:
                 raise ClaimsError(f"missing claim {name}")
@@ -82,4 +88,5 @@ class TokenClaims(NamedTuple):
 
 CLAIM_NAMES: tuple[str, ...] = TokenClaims._fields
 _INT_CLAIMS = ("iat", "exp", "recheck_at")
-_STR_CLAIMS = tuple(name for name in CLAIM_NAMES if name not in _INT_CLAIMS)
+_NULLABLE_STR_CLAIMS = ("upper_level",)  # always present; null when the edge is not established
+_STR_CLAIMS = tuple(name for name in CLAIM_NAMES if name not in (*_INT_CLAIMS, *_NULLABLE_STR_CLAIMS))

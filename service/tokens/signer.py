@@ -29,9 +29,10 @@ def _payload_json(c: TokenClaims, prefix: str) -> bytes:
     ``prefix`` is the pre-encoded ``{"iss":...`` that never changes for a signer.
     """
     q = encode_basestring_ascii
+    upper = "null" if c.upper_level is None else q(c.upper_level)
     return (
         f'{prefix},"aud":{q(c.aud)},"sub":{q(c.sub)},"iat":{c.iat},"exp":{c.exp},'
-        f'"jti":{q(c.jti)},"age_band":{q(c.age_band)},"level":{q(c.level)},'
+        f'"jti":{q(c.jti)},"age_band":{q(c.age_band)},"level":{q(c.level)},"upper_level":{upper},'
         f'"method":{q(c.method)},"jur":{q(c.jur)},"pol":{q(c.pol)},'
         f'"recheck_at":{c.recheck_at}}}'
     ).encode("ascii")
@@ -84,6 +85,7 @@ class TokenSigner:
         jurisdiction: str,
         policy_version: str,
         recheck_at: int,
+        upper_level: str | None = None,
     ) -> tuple[str, TokenClaims]:
         if self._keyring.signing_key is not self._signing:  # the ring was rotated
             self._use(self._keyring.signing_key)
@@ -97,6 +99,7 @@ class TokenSigner:
             jti=new_jti(),
             age_band=band,
             level=level,
+            upper_level=upper_level,
             method=method,
             jur=jurisdiction,
             pol=policy_version,
@@ -104,8 +107,13 @@ class TokenSigner:
         )
         # The verifier's rules for the caller's values (the rest are ours): never issue a
         # token we would then reject. Inline rather than claims.check(): hot path.
-        if type(recheck_at) is not int or not all(
-            type(v) is str and v for v in (client_id, sid, band, level, method, jurisdiction, policy_version)
+        if (
+            type(recheck_at) is not int
+            or not all(
+                type(v) is str and v
+                for v in (client_id, sid, band, level, method, jurisdiction, policy_version)
+            )
+            or (upper_level is not None and (type(upper_level) is not str or not upper_level))
         ):
             claims.check()  # raises ClaimsError naming the offending claim
         payload = _payload_json(claims, self._payload_prefix)

@@ -147,7 +147,10 @@ async def test_a_younger_band_revokes_earlier_tokens_but_the_check_that_found_it
     """younger_band revokes without a lock, brought on by a passing check: that check's record is
     the new truth, so its token is active and refresh issues at once; the earlier token is void."""
     async with app_on(backend, tmp_path) as run:
-        sid, old = await run.adult_token("younger")
+        first = await run.start_check("younger")
+        older = {"method": "os_signal", "source": "ab1043", "bracket": "16_17"}
+        passed = (await run.evidence(first["check_id"], older)).json()
+        sid, old = first["sid"], passed["token"]["token"]
         run.clock.advance(timedelta(seconds=5))
         check = await run.start_check("younger", purpose="recheck")
         bracket = {"method": "os_signal", "source": "ab1043", "bracket": "13_15"}

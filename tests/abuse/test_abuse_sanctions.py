@@ -219,7 +219,8 @@ async def test_a_passing_recheck_that_finds_a_younger_band_tells_the_user_what_i
     policy's message in the user's language."""
     async with webhook_env(tmp_path) as (settings, _, _), running(settings) as run:
         first = await run.start_check("grew-younger")
-        r = await run.evidence(first["check_id"], ADULT)
+        older = {"method": "os_signal", "source": "ab1043", "bracket": "16_17"}
+        r = await run.evidence(first["check_id"], older)
         assert (r.json()["outcome"], r.json()["sanction"], r.json()["consequence"]) == ("passed", None, None)
         run.clock.advance(timedelta(seconds=10))
         check = await run.start_check("grew-younger", purpose="recheck")

@@ -185,8 +185,13 @@ async def test_liveness_failure_revokes_tokens_locks_and_notifies(tmp_path: Path
 
 
 async def test_a_recheck_finding_a_younger_band_voids_the_older_tokens(tmp_path: Path) -> None:
+    """16-17, then 13-15: a younger minor band. (From an adult band it is adult_claims_minor:
+    tests/abuse/test_both_ways.py.)"""
     async with webhook_env(tmp_path) as (settings, _, _), running(settings) as run:
-        sid, adult_token = await run.adult_token("younger")
+        first = await run.start_check("younger")
+        older = {"method": "os_signal", "source": "ab1043", "bracket": "16_17"}
+        passed = (await run.evidence(first["check_id"], older)).json()
+        sid, adult_token = first["sid"], passed["token"]["token"]
         run.clock.advance(timedelta(seconds=10))
         check = await run.start_check("younger", purpose="recheck")
         r = await run.evidence(
@@ -194,13 +199,13 @@ async def test_a_recheck_finding_a_younger_band_voids_the_older_tokens(tmp_path:
         )
         body = r.json()
         assert (body["outcome"], body["token"]["band"]) == ("passed", "13_15")
-        assert not await introspect(run, adult_token)  # the adult token is void
+        assert not await introspect(run, adult_token)  # the 16-17 token is void
         assert await introspect(run, body["token"]["token"])  # the new, younger one is not
         (flagged,) = await events(run, "subject.flagged")
         assert flagged["data"]["reason"] == "younger_band"
         assert flagged["data"]["sanction"]["tokens_revoked"] is True
         assert [e["data"]["reason"] for e in await events(run, "subject.revoked")] == ["sanction"]
         completed = await events(run, "check.completed")
-        assert [e["data"]["band"] for e in completed] == ["18_plus", "13_15"]
+        assert [e["data"]["band"] for e in completed] == ["16_17", "13_15"]
         refreshed = await run.http.post("/v1/tokens/refresh", json={"sid": sid}, headers=AUTH)
         assert refreshed.json()["band"] == "13_15"

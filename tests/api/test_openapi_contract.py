@@ -469,11 +469,10 @@ async def a_method_the_jurisdiction_does_not_offer(env: Env, op: str) -> httpx.R
             for _ in range(3):
                 assert (await run.evidence(check_id, UNKNOWN_STATUS)).json()["outcome"] == "failed"
             return await submit(run, op, check_id, UNKNOWN_STATUS)
-    # facial_estimation and bank are methods of the deployment, not of US-CA's waterfall
-    estimation = {"type": "http_estimation", "config": env.vendor().config()}
-    async with running(oidc_settings(env.tmp_path, closed_port(), {"facial_estimation": estimation})) as run:
+    # bank is a method of the deployment, not of US-CA's waterfall
+    async with running(oidc_settings(env.tmp_path, closed_port(), {})) as run:
         check_id = (await run.start_check(jurisdiction="US-CA"))["check_id"]
-        return await send(run, op, Refs(check_id=check_id, method="facial_estimation", provider="bank"))
+        return await send(run, op, Refs(check_id=check_id, method="bank", provider="bank"))
 
 
 @scenario("attempts_exhausted")

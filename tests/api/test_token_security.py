@@ -57,6 +57,7 @@ class Target:
             "jti": b64(secrets.token_bytes(16)),
             "age_band": "18_plus",
             "level": "basic",
+            "upper_level": None,
             "method": "self_declaration",
             "jur": "default",
             "pol": self.run.services.policy.current.version,
@@ -200,7 +201,7 @@ async def test_nbf_in_the_future_beyond_leeway_is_inactive(target: Target) -> No
 
 @pytest.mark.parametrize("name", CLAIM_NAMES)
 async def test_missing_required_claim_is_inactive(target: Target, name: str) -> None:
-    assert len(CLAIM_NAMES) == 12
+    assert len(CLAIM_NAMES) == 13
     token = target.forge(claims=without(target.claims(), name))
     await target.refused(token, f"missing claim {name}")
 

@@ -317,7 +317,7 @@ async def test_introspection_accepts_a_form_body() -> None:
         assert body["active"] is True
         assert set(body) == {
             "active", "client_id", "token_type", "iss", "aud", "sub", "iat", "exp", "jti",
-            "age_band", "level", "method", "jur", "pol", "recheck_at",
+            "age_band", "level", "upper_level", "method", "jur", "pol", "recheck_at",
         }  # fmt: skip
         assert (body["sub"], body["aud"], body["age_band"]) == (sid, "demo", "18_plus")
         assert body["token_type"] == "ageband+jwt"

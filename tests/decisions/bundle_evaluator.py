@@ -3,7 +3,7 @@
 Depends only on joserfc (to verify the JWS against the service's JWKS) and the standard library.
 
     ev = BundleEvaluator.verify(bundle_jws, jwks_json, issuer="https://age.example", now=time.time())
-    ev.decide("GB", "profile.view", actor=("18_plus", "effective"), target=("13_15", None))
+    ev.decide("GB", "profile.view", actor=("18_plus", "effective", None), target=("13_15", None, None))
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from joserfc.jwk import KeySet
 
 BUNDLE_TYPE = "ageband-bundle+jwt"
 LEEWAY = 30  # seconds of clock skew tolerated on iat and exp
-Party = tuple[str | None, str | None]  # (band, level); None where unknown
+Party = tuple[str | None, str | None, str | None]  # (band, level, upper_level); None where unknown
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
@@ -53,7 +53,7 @@ class LocalDecision:
 
 class BundleEvaluator:
     def __init__(self, payload: dict[str, Any]) -> None:
-        if payload.get("v") != 1:
+        if payload.get("v") != 2:
             raise ValueError("unsupported bundle version")
         self.payload = payload
         self.version: str = payload["pol"]
@@ -88,14 +88,16 @@ class BundleEvaluator:
 
     @staticmethod
     def key(party: Party) -> str:
-        band, level = party
-        return "" if band is None else f"{band}:{level or ''}"
+        band, level, upper = party
+        return "" if band is None else f"{band}:{level or ''}:{upper or ''}"
 
     def decide(
         self, jurisdiction: str, action: str, actor: Party, target: Party, locale: str | None = None
     ) -> LocalDecision:
-        table = self.payload["jurisdictions"][jurisdiction]["tables"][action]
-        o = self.payload["outcomes"][table[self._index[self.key(actor)]][self._index[self.key(target)]]]
+        juris = self.payload["jurisdictions"][jurisdiction]
+        a = juris["actor_class"][self._index[self.key(actor)]]
+        t = juris["target_class"][self._index[self.key(target)]]
+        o = self.payload["outcomes"][juris["tables"][action][a][t]]
         return LocalDecision(
             o["allowed"], o["rule"], o["reason"], self._text(o["message"], locale), o["obligations"]
         )

@@ -11,7 +11,7 @@ from typing import Any
 
 from service.policy.yaml_source import read
 
-Party = tuple[str | None, str | None]
+Party = tuple[str | None, str | None, str | None]  # band, level, upper_level
 
 
 class Oracle:
@@ -23,6 +23,7 @@ class Oracle:
             self.raw["jurisdictions"].update(doc.pop("jurisdictions", {}) or {})
             self.raw.update(doc)
         self.bands: list[str] = [b["name"] for b in self.raw["bands"]]
+        self.top: list[bool] = ["max" not in b for b in self.raw["bands"]]
         self.levels: list[str] = list(self.raw["levels"])
         self.actions: list[str] = list(self.raw.get("actions") or {})
 
@@ -52,26 +53,36 @@ class Oracle:
     def _rank(self, level: str | None) -> int:
         return self.levels.index(level) if level is not None else -1
 
-    def _matches(self, cond: dict[str, Any] | None, band: str, rank: int) -> bool:
+    def _matches(self, cond: dict[str, Any] | None, band: str, rank: int, upper: int) -> bool:
         cond = cond or {}
         if "bands" in cond and band not in cond["bands"]:
             return False
         if "min_level" in cond and rank < self._rank(cond["min_level"]):
             return False
-        return not ("below_level" in cond and rank >= self._rank(cond["below_level"]))
+        if "below_level" in cond and rank >= self._rank(cond["below_level"]):
+            return False
+        if "min_upper_level" in cond and upper < self._rank(cond["min_upper_level"]):
+            return False
+        return not ("below_upper_level" in cond and upper >= self._rank(cond["below_upper_level"]))
+
+    def _apart(self, rule: dict[str, Any], a_band: str, t_band: str) -> bool:
+        bounds = rule.get("band_distance") or {}
+        distance = abs(self.bands.index(a_band) - self.bands.index(t_band))
+        return bounds.get("min", 0) <= distance <= bounds.get("max", len(self.bands))
 
     def decide(self, code: str, action: str, actor: Party, target: Party) -> tuple[bool, str, str]:
         """(allowed, rule name, reason code)."""
         a_band = actor[0] or self.unknown_as(code, "unknown_actor", self.bands[-1])
-        a_rank = self._rank(actor[1]) if actor[0] else -1
+        a_rank, a_upper = (self._rank(actor[1]), self._rank(actor[2])) if actor[0] else (-1, -1)
         t_band = target[0] or self.unknown_as(code, "unknown_target", self.bands[0])
-        t_rank = self._rank(target[1]) if target[0] else -1
+        t_rank, t_upper = (self._rank(target[1]), self._rank(target[2])) if target[0] else (-1, -1)
         matching = [
             (name, rule)
             for name, rule in self.rules(code)
             if action in rule["actions"]
-            and self._matches(rule.get("actor"), a_band, a_rank)
-            and self._matches(rule.get("target"), t_band, t_rank)
+            and self._matches(rule.get("actor"), a_band, a_rank, a_upper)
+            and self._matches(rule.get("target"), t_band, t_rank, t_upper)
+            and self._apart(rule, a_band, t_band)
         ]
         if not matching:
             return (False, "default-deny", "no_matching_rule")
@@ -82,8 +93,10 @@ class Oracle:
         return (rule["effect"] == "allow", name, rule["reason"])
 
     def parties(self) -> list[Party]:
-        out: list[Party] = [(None, None)]
-        for band in self.bands:
-            out.append((band, None))
-            out.extend((band, level) for level in self.levels)
+        """Unknown, and every band with every level (or none) on each edge; the top band has
+        no upper edge."""
+        out: list[Party] = [(None, None, None)]
+        stated: list[str | None] = [None, *self.levels]
+        for band, top in zip(self.bands, self.top, strict=True):
+            out.extend((band, level, upper) for level in stated for upper in ([None] if top else stated))
         return out

@@ -19,10 +19,8 @@ PROFILE = {"jurisdiction": "default", "action": "profile.view"}
 
 
 async def _teen_token(r: Running, subject: str) -> tuple[str, str]:
-    check = await r.start_check(subject)
-    resp = await r.evidence(check["check_id"], {"method": "self_declaration", "band": "16_17"})
-    assert resp.status_code == 200, resp.text
-    return check["sid"], resp.json()["token"]["token"]
+    """A 16-17 band a parent vouches for: other confirmed minors may reach it."""
+    return await r.guardian_token(subject, 16, 17)
 
 
 async def _single(r: Running, actor: dict[str, Any], target: dict[str, Any]) -> Any:
@@ -43,7 +41,7 @@ async def test_a_revoked_targets_cached_token_is_denied_as_invalid() -> None:
     async with running() as r:
         sid, teen = await _teen_token(r, "teen-r1")
         _, other = await _teen_token(r, "teen-r2")
-        minor = {"band": "13_15"}
+        minor = {"band": "13_15", "level": "effective", "upper_level": "effective"}
         ok = await _single(r, minor, {"token": teen})
         assert ok.status_code == 200 and ok.json()["allowed"] is True, ok.text
         targets = [{"id": "a", "token": teen}, {"id": "b", "token": other}, {"id": "c", "token": teen}]
@@ -94,7 +92,8 @@ async def test_a_revocation_on_one_replica_is_seen_by_anothers_cache(tmp_path: P
     try:
         async with running(settings) as a, running(settings) as b:
             sid, teen = await _teen_token(a, "teen-r3")
-            assert (await _single(b, {"band": "16_17"}, {"token": teen})).json()["allowed"] is True
+            confirmed = {"band": "16_17", "level": "effective", "upper_level": "effective"}
+            assert (await _single(b, confirmed, {"token": teen})).json()["allowed"] is True
             assert len(b.services.token_cache) == 1
             revoke = await a.http.post("/v1/subjects/revoke", json={"sid": sid}, headers=AUTH)
             assert revoke.status_code == 200

@@ -114,14 +114,16 @@ async def test_local_evaluator_reproduces_every_server_decision() -> None:
         local = BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=r.clock.now().timestamp())
         assert local.version == policy.version
         keys = list(policy.tables.party_keys)
-        targets = [{"id": str(i), "band": b, "level": lv} for i, (b, lv) in enumerate(keys)]
+        targets = [
+            {"id": str(i), "band": b, "level": lv, "upper_level": up} for i, (b, lv, up) in enumerate(keys)
+        ]
         checked = 0
         for code in policy.jurisdictions:
             for action in policy.actions:
                 for actor in keys:
                     body = {
                         "jurisdiction": code, "action": action, "targets": targets, "reasons": True,
-                        "actor": {"band": actor[0], "level": actor[1]},
+                        "actor": {"band": actor[0], "level": actor[1], "upper_level": actor[2]},
                     }  # fmt: skip
                     resp = await r.http.post(
                         "/v1/decisions/batch", json=body, headers={**AUTH, "Accept-Language": "de"}
@@ -144,6 +146,8 @@ async def test_local_evaluator_reproduces_every_server_decision() -> None:
             headers=AUTH,
         )).json()  # fmt: skip
         assert (
-            local.decide("default", "message.send", ("13_15", None), ("18_plus", None)).obligations
+            local.decide(
+                "default", "message.send", ("13_15", None, None), ("18_plus", None, None)
+            ).obligations
             == d["obligations"]
         )

@@ -38,17 +38,30 @@ def test_every_number_in_a_pack_has_a_source_comment(code: str) -> None:
 def test_every_pack_keeps_adults_away_from_minors() -> None:
     for code in ["default", *PACKS]:
         for action in ("profile.view", "search.include", "suggest.friend", "contact.request", "message.send"):
-            for target in (("under_13", None), ("13_15", "strict"), ("16_17", "basic"), (None, None)):
-                assert not decide(code, action, ("18_plus", "strict"), target).allowed, (code, action, target)
-                assert not decide(code, action, (None, None), target).allowed, (code, action, target)
+            for target in (
+                ("under_13", None, None),
+                ("13_15", "strict", None),
+                ("16_17", "basic", None),
+                (None, None, None),
+                ("13_15", "strict", "strict"),
+                ("under_13", "effective", "effective"),
+            ):
+                assert not decide(code, action, ("18_plus", "strict", None), target).allowed, (
+                    code,
+                    action,
+                    target,
+                )
+                assert not decide(code, action, (None, None, None), target).allowed, (code, action, target)
 
 
 def test_gb_adult_content_needs_highly_effective_assurance() -> None:
-    assert not decide("GB", "content.view.adult", ("18_plus", "effective"), (None, None)).allowed
-    out = decide("GB", "content.view.adult", ("18_plus", "basic"), (None, None))  # self-declared
+    assert not decide("GB", "content.view.adult", ("18_plus", "effective", None), (None, None, None)).allowed
+    out = decide("GB", "content.view.adult", ("18_plus", "basic", None), (None, None, None))  # self-declared
     assert out.reason == "highly_effective_age_assurance_required"
-    assert decide("GB", "content.view.adult", ("18_plus", "highly_effective"), (None, None)).allowed
-    assert decide("default", "content.view.adult", ("18_plus", "effective"), (None, None)).allowed
+    assert decide(
+        "GB", "content.view.adult", ("18_plus", "highly_effective", None), (None, None, None)
+    ).allowed
+    assert decide("default", "content.view.adult", ("18_plus", "effective", None), (None, None, None)).allowed
 
 
 def test_eu_rechecks_adults_within_three_months() -> None:
@@ -57,21 +70,23 @@ def test_eu_rechecks_adults_within_three_months() -> None:
     eu = policy.jurisdiction("EU")
     for method in policy.methods:
         assert eu.recheck_interval("18_plus", method) + eu.grace <= timedelta(days=89), method
-    assert not decide("EU", "content.view.adult", ("18_plus", "effective"), (None, None)).allowed
+    assert not decide("EU", "content.view.adult", ("18_plus", "effective", None), (None, None, None)).allowed
 
 
 def test_au_minimum_age_16_for_social_features() -> None:
     for band in ("under_13", "13_15"):
-        out = decide("AU", "message.send", (band, "effective"), ("13_15", "effective"))
+        out = decide("AU", "message.send", (band, "effective", None), ("13_15", "effective", None))
         assert (out.allowed, out.reason) == (False, "social_media_minimum_age")
-    assert decide("AU", "message.send", ("16_17", None), ("16_17", None)).allowed
-    assert not decide("AU", "profile.view", ("16_17", None), ("13_15", None)).allowed
+    confirmed = ("16_17", "effective", "effective")
+    assert decide("AU", "message.send", confirmed, confirmed).allowed
+    assert not decide("AU", "profile.view", ("16_17", None, None), ("13_15", None, None)).allowed
 
 
 def test_us_coppa_under_13_and_california_inherits_it() -> None:
     for code in ("US", "US-CA"):
-        out = decide(code, "message.send", ("under_13", "basic"), ("under_13", "basic"))
+        out = decide(code, "message.send", ("under_13", "basic", None), ("under_13", "basic", None))
         assert (out.allowed, out.reason) == (False, "parental_consent_required")
         assert "show_safety_resources" in out.obligations
-        assert decide(code, "message.send", ("13_15", "basic"), ("13_15", "basic")).allowed
+        teen = ("13_15", "basic", "basic")  # a band an estimate confirmed
+        assert decide(code, "message.send", teen, teen).allowed
     assert policy.jurisdiction("US-CA").safety_resources["US"][0]["name"].startswith("Childhelp")

@@ -67,6 +67,7 @@ async def test_an_estimate_becomes_a_buffered_interval(vendor: Vendor) -> None:
         "facial_estimation",
         "liveness.unchecked",
         attributes=("age_estimate", "age_uncertainty"),
+        at_most=30,  # the point estimate, for a band's upper edge (upper_margin 0)
     )
     # sigma·k wins over the buffer when larger
     outcome = await provider.submit({"image": face_b64(30, 2)}, estimation_context(buffer=1, k=2.5))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from pathlib import Path
@@ -12,8 +13,9 @@ from factories import POLICIES
 from typer.testing import CliRunner
 
 from service.cli.main import app
+from service.cli.scenarios import run_scenario
 from service.policy.loader import load_policy
-from service.policy.testing import load_suite, run_case, suite_files
+from service.policy.testing import Suite, load_suite, run_case, suite_files
 
 runner = CliRunner()
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -53,6 +55,7 @@ def test_lint_strict_fails_on_warnings(tmp_path: Path) -> None:
 
 # The shipped suites, one pytest case each: the same data the CLI runs.
 SUITE_CASES = [(f, c.name) for f in suite_files(POLICIES) for c in load_suite(f).tests]
+SCENARIOS = [(f, s.name) for f in suite_files(POLICIES) for s in load_suite(f).scenarios]
 SHIPPED = load_policy(POLICIES)
 
 
@@ -63,13 +66,43 @@ def test_shipped_policy_suites(file: Path, name: str) -> None:
     assert run_case(SHIPPED, suite, case) is None
 
 
+@pytest.mark.parametrize(("file", "name"), SCENARIOS, ids=[n for _, n in SCENARIOS])
+def test_shipped_policy_scenarios(file: Path, name: str) -> None:
+    suite = load_suite(file)
+    scenario = next(s for s in suite.scenarios if s.name == name)
+    assert asyncio.run(run_scenario(POLICIES, suite, scenario)) is None
+
+
+TYPED_2011 = {"method": "self_declaration", "birth_year": 2011}
+
+
+def test_a_scenario_reports_the_step_that_did_not_do_what_it_expects(tmp_path: Path) -> None:
+    suite = Suite.model_validate(
+        {
+            "name": "wrong",
+            "now": "2026-03-10T12:00:00Z",
+            "scenarios": [
+                {
+                    "name": "a poser expected to be confirmed",
+                    "steps": [
+                        {"check": {"subject": "p", "evidence": [TYPED_2011]},
+                         "expect": {"band": "13_15", "upper_level": "basic"}},
+                    ],
+                }
+            ],
+        }
+    )  # fmt: skip
+    failure = asyncio.run(run_scenario(POLICIES, suite, suite.scenarios[0]))
+    assert failure == "step 1: upper_level: expected 'basic', got None"
+
+
 def test_policy_test_command_and_junit_xml(tmp_path: Path) -> None:
     junit = tmp_path / "out.xml"
     result = runner.invoke(app, ["policy", "test", str(POLICIES), "--junit-xml", str(junit)])
     assert result.exit_code == 0, result.output
-    assert f"{len(SUITE_CASES)} passed, 0 failed" in result.output
+    assert f"{len(SUITE_CASES) + len(SCENARIOS)} passed, 0 failed" in result.output
     root = ET.parse(junit).getroot()  # noqa: S314  # our own file
-    assert sum(int(s.get("tests", "0")) for s in root) == len(SUITE_CASES)
+    assert sum(int(s.get("tests", "0")) for s in root) == len(SUITE_CASES) + len(SCENARIOS)
 
 
 def test_policy_test_reports_a_failing_case(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def test_a_rule_change_reads_as_a_summary_a_setting_and_one_grouped_row(tmp_path
     new = _edited(tmp_path, [("default.yaml", rule + ", 16_17]}", rule + "]}")])
     head, sections = _diff(str(POLICIES / "default.yaml"), str(new / "default.yaml"))
     assert head[0].startswith("policy ") and " → " in head[0]
-    assert head[1] == "jurisdictions: 1 changed (default); 1 setting change(s), 25 decision change(s)"
+    assert head[1] == "jurisdictions: 1 changed (default); 1 setting change(s), 125 decision change(s)"
     assert list(sections) == ["summary", "setting changes", "decision changes"]
     assert sections["summary"][1] == [
         {
@@ -72,8 +72,8 @@ def test_a_rule_change_reads_as_a_summary_a_setting_and_one_grouped_row(tmp_path
             "change": "changed",
             "settings": "1",
             "action": "suggest.friend",
-            "decisions": "25",
-            "now allowed": "25",
+            "decisions": "125",
+            "now allowed": "125",
             "now denied": "0",
         }
     ]
@@ -81,7 +81,8 @@ def test_a_rule_change_reads_as_a_summary_a_setting_and_one_grouped_row(tmp_path
     assert setting["setting"] == "rules.adults-not-suggested-to-minors.actor"
     assert setting["old"] == "band in 13_15, 16_17, under_13"
     assert setting["new"] == "band in 13_15, under_13"
-    # 16_17 with no level and each of 4 levels, × the same for 18_plus: 25 cells, one row.
+    # 16_17 with no level or each of 4 levels on either edge (25), × 18_plus with no level or
+    # each of 4 (5; the top band has no upper edge): 125 cells, one row.
     assert sections["decision changes"][1] == [
         {
             "jurisdiction": "default",
@@ -90,7 +91,7 @@ def test_a_rule_change_reads_as_a_summary_a_setting_and_one_grouped_row(tmp_path
             "target": "18_plus (any level)",
             "old": "deny (adults-not-suggested-to-minors)",
             "new": "allow (social-baseline)",
-            "cells": "25",
+            "cells": "125",
         }
     ]
 
@@ -209,7 +210,7 @@ def test_json_has_every_change_and_agrees_with_the_summary(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert len(doc["decisions"]) == sum(sum(j["decisions"].values()) for j in doc["jurisdictions"])
-    assert len(doc["decisions"]) == 25 * len(doc["jurisdictions"])  # every jurisdiction inherits it
+    assert len(doc["decisions"]) == 125 * len(doc["jurisdictions"])  # every jurisdiction inherits it
     first = doc["decisions"][0]
     assert set(first) == {"jurisdiction", "action", "actor", "target", "old", "new"}
     assert first["actor"].startswith("16_17") and first["target"].startswith("18_plus")

@@ -446,6 +446,7 @@ async def write_one_of_each_lifecycle_key(store: Store, sid: str) -> None:
     await store.count_hit("attempts", sid, ttl=600)
     await store.add_distinct("shopping", sid, "os_signal", ttl=600)
     await store.put_sanction(make_sanction(sid), ttl=600)
+    await store.put_device_sanction("dev_" + sid[4:], make_sanction("dev_" + sid[4:]), ttl=600)
     await store.schedule(CLIENT, sid, TODAY, ttl=86_400)
     await store.publish_event(make_event(), ttl=3600)
     await store.publish_event(make_event(), ttl=3600)
@@ -566,6 +567,8 @@ async def test_lifecycle_writes_need_a_positive_ttl(store: Store, ttl: int) -> N
     with pytest.raises(ValueError, match="ttl"):
         await store.put_sanction(make_sanction(sid), ttl=ttl)
     with pytest.raises(ValueError, match="ttl"):
+        await store.put_device_sanction("dev_x", make_sanction("dev_x"), ttl=ttl)
+    with pytest.raises(ValueError, match="ttl"):
         await store.schedule(CLIENT, sid, TODAY, ttl=ttl)
     with pytest.raises(ValueError, match="ttl"):
         await store.publish_event(make_event(), ttl=ttl)
@@ -582,6 +585,16 @@ async def test_sanction_round_trips_and_clears(store: Store) -> None:
     assert await store.get_sanction(sid) == sanction
     await store.clear_sanction(sid)
     assert await store.get_sanction(sid) is None
+
+
+async def test_a_device_sanction_is_kept_apart_from_the_subjects(store: Store) -> None:
+    sid = random_sid()
+    device = "dev_" + sid[4:]  # a keyed hash like the subject's, in its own key space
+    assert await store.get_device_sanction(device) is None
+    sanction = make_sanction(device)
+    await store.put_device_sanction(device, sanction, ttl=600)
+    assert await store.get_device_sanction(device) == sanction
+    assert await store.get_sanction(device) is None and await store.get_device_sanction(sid) is None
 
 
 # Timers -------------------------------------------------------------------------------

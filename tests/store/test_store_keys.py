@@ -61,6 +61,7 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "abuse_counter": keys.counter("attempts", sid),
         "abuse_set": keys.distinct("shopping", sid),
         "sanction": keys.sanction(sid),
+        "device_sanction": keys.device_sanction("dev_" + sid[4:]),
         "subject_checks": keys.subject_checks(sid),
         "timers": keys.timers("acme-app"),
         "event_stream": keys.events(),
@@ -80,7 +81,7 @@ def test_key_classes_say_what_must_survive_a_restart() -> None:
     survive = {kc.name for kc in KEY_CLASSES if kc.survives_restart}
     assert survive == {
         "record", "revocation", "due_index", "single_use",
-        "sanction", "timers", "event_stream", "event_retries", "event_dead_letters",
+        "sanction", "device_sanction", "timers", "event_stream", "event_retries", "event_dead_letters",
     }  # fmt: skip
     for kc in KEY_CLASSES:
         assert kc.holds

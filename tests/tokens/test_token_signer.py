@@ -66,7 +66,7 @@ def test_header_is_exactly_alg_typ_kid(signer: TokenSigner, active_key: SigningK
     assert signer.kid == active_key.kid
 
 
-def test_claims_are_exactly_the_twelve(signer: TokenSigner) -> None:
+def test_claims_are_exactly_the_thirteen(signer: TokenSigner) -> None:
     token, claims = signer.issue(**ARGS)
     payload = json.loads(segments(token)[1])
     assert tuple(payload) == CLAIM_NAMES
@@ -80,6 +80,7 @@ def test_claims_are_exactly_the_twelve(signer: TokenSigner) -> None:
         jti=claims.jti,
         age_band="13-15",
         level="basic",
+        upper_level=None,
         method="os_signal",
         jur="EU",
         pol="2025-03",
@@ -130,12 +131,16 @@ def test_jti_is_fresh_and_128_bits(signer: TokenSigner) -> None:
     "value",
     ['quote " and \\ backslash', "ünïcødé ✓ 🎂", "ctrl \x00\x1f\n\t", "</script>", "a" * 300],
 )
-def test_payload_json_matches_the_json_module(signer: TokenSigner, value: str) -> None:
+@pytest.mark.parametrize("upper", [None, "effective", 'ünï"cødé'])
+def test_payload_json_matches_the_json_module(signer: TokenSigner, value: str, upper: str | None) -> None:
     # The signer writes JSON by hand for speed; it must be byte-identical to json.dumps.
-    token, claims = signer.issue(**{**ARGS, "client_id": value, "band": value, "method": value})
+    token, claims = signer.issue(
+        **{**ARGS, "client_id": value, "band": value, "method": value, "upper_level": upper}
+    )
     payload = segments(token)[1]
     assert payload == json.dumps(claims.to_payload(), separators=(",", ":")).encode()
     assert json.loads(payload)["aud"] == value
+    assert json.loads(payload)["upper_level"] == upper
 
 
 @pytest.mark.parametrize(
@@ -145,6 +150,8 @@ def test_payload_json_matches_the_json_module(signer: TokenSigner, value: str) -
         ("client_id", ""),
         ("sid", None),
         ("level", 3),
+        ("upper_level", ""),
+        ("upper_level", 3),
         ("recheck_at", True),
         ("recheck_at", 1.5),
         ("recheck_at", "1767225600"),

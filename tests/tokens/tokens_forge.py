@@ -116,6 +116,7 @@ def valid_claims() -> dict[str, Any]:
         "jti": "q1w2e3r4t5y6u7i8o9p0aa",
         "age_band": "18+",
         "level": "effective",
+        "upper_level": None,
         "method": "self_declaration",
         "jur": "GB",
         "pol": "2025-02",

@@ -40,7 +40,7 @@ async def test_check_completed_is_delivered_signed(tmp_path: Path) -> None:
         (event,) = receiver.wait_for(1, event_type="check.completed")
         assert event["data"] == {
             "sid": sid, "check_id": event["data"]["check_id"], "outcome": "passed",
-            "band": "18_plus", "level": "basic", "reason": None,
+            "band": "18_plus", "level": "basic", "reason": None, "upper_level": None,
         }  # fmt: skip
         assert receiver.rejected == 0
         assert set(receiver.arrivals.values()) == {1}

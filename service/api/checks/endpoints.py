@@ -59,8 +59,13 @@ SUBMISSION: Errors = (
     UnknownJurisdiction, JurisdictionNotAllowed, UnknownSubject, SubjectLocked, StrongerMethodRequired,
     NoMethodAvailable, StoreUnavailable,
 )  # fmt: skip
-async def create_check(body: StartCheckRequest, caller: JsonCallerDep) -> StartCheckResponse:
-    """Start an age check for a subject; the policy picks the methods."""
+async def create_check(
+    body: StartCheckRequest, caller: JsonCallerDep, device: DeviceHeader = None
+) -> StartCheckResponse:
+    """Start an age check for a subject; the policy picks the methods.
+
+    Relay the user's device id in ``Ageband-Device``: a lock on that device (from another
+    account's sanction) refuses the check too. Only its keyed hash is kept."""
     started = await flow.start_check(
         caller.svc,
         caller.client,
@@ -68,6 +73,7 @@ async def create_check(body: StartCheckRequest, caller: JsonCallerDep) -> StartC
         body.jurisdiction,
         body.purpose,
         caller.locale,
+        origin=abuse.origin_of(caller.svc, caller.client.id, device, None),
     )
     return StartCheckResponse.of(started)
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from service.flows.results import CheckView, EvidenceResult, IssuedToken, MethodOffer, StartedCheck
 
+BAND_UPGRADE = "band_upgrade_needs_level"
 SubjectRefStr = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 SidStr = Annotated[str, StringConstraints(pattern=r"^sid_[A-Za-z0-9_-]{43}$")]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=32)]
@@ -34,7 +35,12 @@ class SubjectBody(_Strict):
 
 class StartCheckRequest(SubjectBody):
     jurisdiction: Code = Field(description="A jurisdiction of the policy, e.g. 'default' or 'GB'.")
-    purpose: Literal["signup", "recheck", "step_up", "access"] = "signup"
+    purpose: Literal["signup", "recheck", "step_up", "access", "confirm"] = Field(
+        default="signup",
+        description="Why the app asks. 'confirm' corroborates the band on record: it offers only the "
+        "methods that can establish a band's upper edge (what children's spaces need), and their "
+        "evidence is combined with the band on record, so it can confirm the band but never move it.",
+    )
 
 
 class MethodOut(BaseModel):
@@ -113,7 +119,13 @@ class TokenOut(BaseModel):
     token_type: Literal["ageband+jwt"] = "ageband+jwt"  # noqa: S105  # a type name, not a secret
     expires_in: int
     band: str
-    level: str
+    level: str = Field(description="How well the band's lower edge ('at least 13') is established.")
+    upper_level: str | None = Field(
+        default=None,
+        description="How well its upper edge ('at most 15') is established; null when it is not (a "
+        "self-declared minor band, or the top band): such a minor counts as unconfirmed in "
+        "children's spaces, and a check with purpose 'confirm' can corroborate it.",
+    )
     recheck_at: date
     recheck_due: bool
 
@@ -124,6 +136,7 @@ class TokenOut(BaseModel):
             expires_in=t.expires_in,
             band=t.band,
             level=t.level,
+            upper_level=t.upper_level,
             recheck_at=t.recheck_at,
             recheck_due=t.recheck_due,
         )
@@ -138,6 +151,7 @@ class TokenOut(BaseModel):
             "expires_in": t.expires_in,
             "band": t.band,
             "level": t.level,
+            "upper_level": t.upper_level,
             "recheck_at": t.recheck_at,
             "recheck_due": t.recheck_due,
         }
@@ -155,8 +169,16 @@ class EvidenceResponse(BaseModel):
     )
     consequence: str | None = Field(
         default=None,
-        description="What that sanction means for the user, in the policy's words and their "
-        "language: show it to them.",
+        description="What that sanction or refusal means for the user, in the policy's words and "
+        "their language: show it to them.",
+    )
+    methods: list[MethodOut] | None = Field(
+        default=None,
+        description="With reason band_upgrade_needs_level: the methods that could prove the older "
+        "band (the band on record stands until one does).",
+    )
+    min_level: str | None = Field(
+        default=None, description="With reason band_upgrade_needs_level: the level they must reach."
     )
 
     @classmethod
@@ -168,4 +190,6 @@ class EvidenceResponse(BaseModel):
             token=TokenOut.of(r.token) if r.token else None,
             sanction=r.sanction,
             consequence=r.consequence,
+            methods=[MethodOut.of(m) for m in r.methods] if r.reason == BAND_UPGRADE else None,
+            min_level=r.min_level,
         )

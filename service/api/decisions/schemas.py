@@ -20,21 +20,30 @@ class _Strict(BaseModel):
 
 
 class PartyBody(_Strict):
-    """A band (with the level it was assured at, if known), or an age-band token; omit both
-    for a party of unknown age (an unknown target counts as a child)."""
+    """A band (with the levels its edges were assured at, if known), or an age-band token; omit
+    both for a party of unknown age (an unknown target counts as a child)."""
 
     band: Name | None = Field(default=None, description="A band of the policy, e.g. 18_plus.")
-    level: Name | None = Field(default=None, description="The assurance level, e.g. effective.")
+    level: Name | None = Field(
+        default=None, description="How well the band's lower edge is established, e.g. effective."
+    )
+    upper_level: Name | None = Field(
+        default=None,
+        description="How well the band's upper edge ('at most 15') is established; omit when it is "
+        "not (a self-declared minor band): the party then counts as unconfirmed in children's spaces.",
+    )
     token: Token | None = Field(default=None, description="An age-band token issued to this client.")
 
     @model_validator(mode="after")
     def _token_or_band(self) -> PartyBody:
-        if self.token is not None and (self.band is not None or self.level is not None):
-            raise ValueError("give either 'token' or 'band'/'level', not both")
+        if self.token is not None and (
+            self.band is not None or self.level is not None or self.upper_level is not None
+        ):
+            raise ValueError("give either 'token' or 'band'/'level'/'upper_level', not both")
         return self
 
     def party(self) -> PartyIn:
-        return PartyIn(self.band, self.level, self.token)
+        return PartyIn(self.band, self.level, self.token, self.upper_level)
 
 
 class DecisionRequest(_Strict):
@@ -52,6 +61,7 @@ class BatchTarget(_Strict):
     )
     band: Name | None = None
     level: Name | None = None
+    upper_level: Name | None = None
     token: Token | None = None
 
 
