@@ -163,6 +163,70 @@ class PresentationProvider(Provider, Protocol):
         """What a wallet needs to make the presentation: audience, nonce, accepted formats."""
 
 
+@dataclass(frozen=True, slots=True)
+class WalletChannel:
+    """How a wallet's OpenID4VP response reached ageband's own endpoints: what the flow knows
+    for certain (the presentation binds to it), never taken from the wallet's word.
+
+    ``response_uri``: the check's ``direct_post`` endpoint (redirect handover); ``origin``: the
+    web origin of a Digital Credentials API request (DC API handover); ``thumbprint``: the JWK
+    thumbprint of the check's response encryption key, when the response came encrypted;
+    ``signed``: the DC API request was signed."""
+
+    response_uri: str | None = None
+    origin: str | None = None
+    thumbprint: bytes | None = None
+    signed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WalletRequest:
+    """What ageband asks of a wallet for one check (OpenID4VP 1.0 authorization request).
+
+    ``response_mode`` is ``direct_post``, ``direct_post.jwt``, ``dc_api`` or ``dc_api.jwt``;
+    ``encryption_jwk`` the public JWK of the check's response encryption key (the ``.jwt``
+    modes); ``origin`` the page's origin (DC API); ``wallet_nonce`` a wallet's nonce from a
+    ``request_uri_method=post`` request; ``signed``: the request goes as a signed request object
+    (an unsigned one names no client id over the DC API and carries no JWT claims)."""
+
+    nonce: str
+    state: str | None
+    response_mode: str
+    response_uri: str | None = None
+    encryption_jwk: Mapping[str, Any] | None = None
+    origin: str | None = None
+    wallet_nonce: str | None = None
+    signed: bool = False
+
+
+@runtime_checkable
+class WalletProvider(PresentationProvider, Protocol):
+    """A presentation provider that ageband hosts the OpenID4VP request and response side for."""
+
+    @property
+    def signs_requests(self) -> bool:
+        """Whether the instance has a request signing key (signed request objects, JAR)."""
+
+    @property
+    def response_encryption(self) -> tuple[str, ...]:
+        """The JWE ``enc`` values offered for encrypted responses (``alg`` is ECDH-ES)."""
+
+    def allows_origin(self, origin: str) -> bool:
+        """Whether a Digital Credentials API request may be made for this web origin."""
+
+    def authorization_request(self, request: WalletRequest, now: datetime) -> Mapping[str, Any]:
+        """The request's parameters: as a signed request object's claims (``signs_requests``)
+        or, unsigned, as they go to the wallet by value."""
+
+    def sign_request(self, claims: Mapping[str, Any]) -> str:
+        """The signed request object (``oauth-authz-req+jwt``) for ``claims``."""
+
+    async def submit_response(
+        self, vp_token: Mapping[str, Any], ctx: ProviderContext, channel: WalletChannel
+    ) -> Outcome:
+        """Verify the ``vp_token`` of a response that reached ageband over ``channel``."""
+
+
 class ProviderFactory(Protocol):
     """What an entry point names: usually the provider class itself."""
 

@@ -18,7 +18,7 @@ from service.api.checks.endpoints import router as checks_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.fastlane import FastLane, lane_routes
-from service.api.limits import EVIDENCE_PATHS, BodyLimit
+from service.api.limits import EVIDENCE_PATHS, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
 from service.api.policy.endpoints import admin_router as policy_admin_router
@@ -28,6 +28,8 @@ from service.api.rechecks.endpoints import router as rechecks_router
 from service.api.services import Services
 from service.api.tokens.endpoints import router as tokens_router
 from service.api.tracing import TraceRequests
+from service.api.wallet.endpoints import router as wallet_router
+from service.api.wallet.endpoints import wallet_api_router
 from service.api.wellknown import router as wellknown_router
 from service.audit.chain import AuditChain, AuditStream, new_chain_id
 from service.audit.events import Audit
@@ -47,6 +49,7 @@ from service.flows.records import RecordWriting
 from service.flows.subjects import SubjectLookup
 from service.flows.token_cache import TokenCache
 from service.flows.tokens import SubjectRemoval, TokenFlow
+from service.flows.wallet import WalletFlow
 from service.flows.worker import WorkerFlow
 from service.observability.metrics import Metrics
 from service.observability.tracing import Tracing
@@ -157,6 +160,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         checks=checks,
         tokens=tokens_flow,
         removal=removal,
+        wallet=WalletFlow(
+            policy, registry, clock, pepper, store.checks, clients, settings.http.public_url, checks
+        ),
         decisions=DecisionFlow(policy, clock, audit, metrics, verifier, TokenCache(), store.revocations),
         bundles=BundleSigning(policy, keyring, signer, clock),
         worker=WorkerFlow(
@@ -252,6 +258,8 @@ def create_app(
         app.include_router(router)
     app.include_router(credentials_router)
     app.include_router(oidc_router)
+    app.include_router(wallet_api_router)
+    app.include_router(wallet_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
     # Innermost: the lane for refresh and decisions runs inside the observer and the body limit.
@@ -263,7 +271,10 @@ def create_app(
         BodyLimit,
         max_bytes=settings.http.max_body_bytes,
         per_path={"/v1/decisions/batch": settings.http.max_batch_body_bytes},
-        per_pattern={EVIDENCE_PATHS: settings.http.max_evidence_body_bytes},
+        per_pattern={
+            EVIDENCE_PATHS: settings.http.max_evidence_body_bytes,
+            WALLET_PATHS: settings.http.max_wallet_body_bytes,
+        },
     )
     if tracing is not None:  # outermost: the span covers everything else
         app.add_middleware(TraceRequests, tracing=tracing)

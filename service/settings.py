@@ -78,6 +78,12 @@ class HttpSettings(BaseModel):
     max_batch_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # Evidence bodies (JSON or multipart) may carry a photo: 5 MiB is 6.7 MiB as base64.
     max_evidence_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024)
+    # Wallet responses (direct_post, direct_post.jwt, the DC API's) carry one presentation each,
+    # whose size each method caps; a real mDL with a portrait is about 50 KB as base64url.
+    max_wallet_body_bytes: int = Field(default=512 * 1024, ge=1024, le=8 * 1024 * 1024)
+    # The service's public base URL, e.g. https://ageband.example: OpenID4VP request_uri and
+    # response_uri are made from it. Unset: no hosted wallet endpoints.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^?#]+$", max_length=256)
 
 
 class AuditSettings(BaseModel):

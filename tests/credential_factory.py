@@ -34,6 +34,8 @@ from sd_jwt.common import SDObj
 from sd_jwt.holder import SDJWTHolder
 from sd_jwt.issuer import SDJWTIssuer
 
+from providers.credentials.trust import TrustList
+
 AV = "eu.europa.ec.av.1"
 AUDIENCE = "x509_san_dns:verifier.ageband.test"
 RESPONSE_URI = "https://verifier.ageband.test/presentations"
@@ -121,6 +123,10 @@ class Pki:
         return cls(root, inter, signer, ds_key)
 
     @property
+    def trust(self) -> TrustList:
+        return TrustList([self.root])
+
+    @property
     def chain(self) -> list[x509.Certificate]:
         return [self.signer, self.intermediate]
 
@@ -150,9 +156,19 @@ def b64url(data: bytes) -> str:
 # --- mdoc ------------------------------------------------------------------------------------
 
 
-def session_transcript(audience: str, nonce: str, response_uri: str) -> list[Any]:
-    info = cbor2.dumps([audience, nonce, None, response_uri])
+def session_transcript(
+    audience: str, nonce: str, response_uri: str, thumbprint: bytes | None = None
+) -> list[Any]:
+    """OpenID4VP 1.0 B.2.6.1: the redirect handover (``thumbprint``: of the response encryption
+    key, when the response is encrypted)."""
+    info = cbor2.dumps([audience, nonce, thumbprint, response_uri])
     return [None, None, ["OpenID4VPHandover", hashlib.sha256(info).digest()]]
+
+
+def dc_api_transcript(origin: str, nonce: str, thumbprint: bytes | None = None) -> list[Any]:
+    """OpenID4VP 1.0 B.2.6.2: the Digital Credentials API handover."""
+    info = cbor2.dumps([origin, nonce, thumbprint])
+    return [None, None, ["OpenID4VPDCAPIHandover", hashlib.sha256(info).digest()]]
 
 
 def issue_mdoc(
@@ -194,13 +210,15 @@ def present_mdoc(
     *,
     audience: str = AUDIENCE,
     response_uri: str = RESPONSE_URI,
+    transcript: list[Any] | None = None,
 ) -> str:
-    """A DeviceResponse with the device signature over the OpenID4VP SessionTranscript, base64url."""
+    """A DeviceResponse with the device signature over the OpenID4VP SessionTranscript (or the
+    one given), base64url."""
     doc = dict(signed["documents"][0])
     device_ns = cbor2.CBORTag(24, cbor2.dumps({}))
     authentication = [
         "DeviceAuthentication",
-        session_transcript(audience, nonce, response_uri),
+        transcript or session_transcript(audience, nonce, response_uri),
         doc["docType"],
         device_ns,
     ]
@@ -281,3 +299,27 @@ def sd_jwt_presentation(pki: Pki, claims: dict[str, Any], nonce: str, **kw: Any)
     holder = ec.generate_private_key(ec.SECP256R1())
     issuance = issue_sd_jwt(pki, claims, holder, **kw)
     return present_sd_jwt(issuance, holder, nonce, dict.fromkeys(claims, True))
+
+
+# --- the verifier's own request signing certificate ----------------------------------------
+
+
+def verifier_signing(dns: str = "verifier.ageband.test") -> dict[str, Any]:
+    """A request signing key and a self-issued certificate naming ``dns`` (x509_san_dns)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC) - timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(dns))
+        .issuer_name(_name(dns))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {"key": pem_key, "certificates": [pem(cert)], "cert": cert}

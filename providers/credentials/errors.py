@@ -22,6 +22,9 @@ WRONG_TYPE = "wrong_credential_type"
 CLAIM_MISSING = "age_claim_missing"
 CLAIMS_INCONSISTENT = "age_claims_inconsistent"
 FORMAT_NOT_ACCEPTED = "format_not_accepted"
+# A genuine presentation for this check made over a handover or device authentication this
+# verifier does not accept (an interop failure, never a circumvention signal).
+UNSUPPORTED_HANDOVER = "unsupported_handover"
 
 REASONS = frozenset(
     {
@@ -35,5 +38,6 @@ REASONS = frozenset(
         CLAIM_MISSING,
         CLAIMS_INCONSISTENT,
         FORMAT_NOT_ACCEPTED,
+        UNSUPPORTED_HANDOVER,
     }
 )

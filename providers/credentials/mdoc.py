@@ -2,16 +2,21 @@
 
 Checks, in order: the DeviceResponse shape; the issuer's ``x5chain`` against the trust list;
 the MSO's ES256 signature; the MSO's docType, digest algorithm and validity window; every
-disclosed element against its digest; and the device signature over a SessionTranscript made
-from the verifier's audience and the check's nonce (the OpenID4VP handover). Only the
-``age_over_NN`` elements are read, and ``age_over_18`` must be among them. The MSO's ``status``
-(a Token Status List entry) is handed back for the provider to check.
+disclosed element against its digest; and the device signature over one of the
+SessionTranscripts the binding accepts (``providers.credentials.binding``). A device signature
+that verifies only over a transcript the binding recognises but does not accept is
+``unsupported_handover``; one that verifies over none is ``binding_mismatch``. Only the
+``age_over_NN`` elements of the configured namespace are read, and ``age_over_18`` must be among
+them. The MSO's ``status`` (a Token Status List entry) is handed back for the provider to check.
+
+A DeviceResponse may hold several documents (a wallet answering a query for more than one);
+exactly one must be of the configured docType.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,12 +25,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from providers.credentials.age_claims import age_over_claims, interval_of
 from providers.credentials.binding import Binding
-from providers.credentials.cose import X5CHAIN, parse_sign1, verify_es256
+from providers.credentials.cose import X5CHAIN, Sign1, parse_sign1, verify_es256
 from providers.credentials.errors import (
     BINDING_MISMATCH,
     CREDENTIAL_EXPIRED,
     MALFORMED,
     TAMPERED,
+    UNSUPPORTED_HANDOVER,
     WRONG_TYPE,
     Rejected,
 )
@@ -36,27 +42,34 @@ from service.core.intervals import AgeInterval
 AV_DOCTYPE = "eu.europa.ec.av.1"
 CLOCK_SKEW = timedelta(seconds=30)
 TAG_ENCODED_CBOR = 24
-
-
-def session_transcript(binding: Binding) -> list[Any]:
-    """OpenID4VP's SessionTranscript: ``[null, null, ["OpenID4VPHandover", SHA-256(info)]]``."""
-    info = cbor2.dumps([binding.audience, binding.nonce, None, binding.response_uri])
-    return [None, None, ["OpenID4VPHandover", hashlib.sha256(info).digest()]]
+MAX_DOCUMENTS = 8
 
 
 def verify_mdoc(
-    raw: bytes, trust: TrustList, binding: Binding, now: datetime, doc_type: str = AV_DOCTYPE
+    raw: bytes,
+    trust: TrustList,
+    binding: Binding,
+    now: datetime,
+    doc_type: str = AV_DOCTYPE,
+    namespace: str | None = None,
 ) -> tuple[AgeInterval, StatusReference | None]:
     """The interval the disclosed claims imply, and the MSO's status list entry (if any)."""
-    response = _loads(raw)
-    if not isinstance(response, Mapping) or response.get("version") != "1.0":
-        raise Rejected(MALFORMED)
-    documents = response.get("documents")
-    if not isinstance(documents, list | tuple) or len(documents) != 1:
-        raise Rejected(MALFORMED)
-    doc = documents[0]
-    if not isinstance(doc, Mapping) or doc.get("docType") != doc_type:
-        raise Rejected(WRONG_TYPE)
+    return verify_mdoc_over(
+        raw, trust, binding.transcripts(), binding.unsupported_transcripts(), now, doc_type, namespace
+    )
+
+
+def verify_mdoc_over(
+    raw: bytes,
+    trust: TrustList,
+    transcripts: Sequence[Any],
+    unsupported: Sequence[Any],
+    now: datetime,
+    doc_type: str = AV_DOCTYPE,
+    namespace: str | None = None,
+) -> tuple[AgeInterval, StatusReference | None]:
+    """As ``verify_mdoc``, with the accepted SessionTranscripts given (e.g. a vector's own)."""
+    doc = _document(_loads(raw), doc_type)
     issuer_signed, device_signed = doc.get("issuerSigned"), doc.get("deviceSigned")
     if not isinstance(issuer_signed, Mapping) or not isinstance(device_signed, Mapping):
         raise Rejected(MALFORMED)
@@ -74,9 +87,27 @@ def verify_mdoc(
         raise Rejected(WRONG_TYPE)
     _check_validity(mso.get("validityInfo"), now)
 
-    elements = _disclosed(issuer_signed.get("nameSpaces"), mso.get("valueDigests"), doc_type)
-    _check_device_auth(device_signed, mso, doc_type, binding)
+    elements = _disclosed(issuer_signed.get("nameSpaces"), mso.get("valueDigests"), namespace or doc_type)
+    _check_device_auth(device_signed, mso, doc_type, transcripts, unsupported)
     return interval_of(age_over_claims(elements), required=18), status_reference(mso)
+
+
+def _document(response: Any, doc_type: str) -> Mapping[Any, Any]:
+    if not isinstance(response, Mapping) or response.get("version") != "1.0":
+        raise Rejected(MALFORMED)
+    if response.get("status", 0) != 0:
+        raise Rejected(MALFORMED)
+    documents = response.get("documents")
+    if not isinstance(documents, list | tuple) or not documents or len(documents) > MAX_DOCUMENTS:
+        raise Rejected(MALFORMED)
+    if not all(isinstance(d, Mapping) for d in documents):
+        raise Rejected(MALFORMED)
+    ours: list[Mapping[Any, Any]] = [d for d in documents if d.get("docType") == doc_type]
+    if not ours:
+        raise Rejected(WRONG_TYPE)
+    if len(ours) > 1:
+        raise Rejected(MALFORMED)  # two credentials of one type: which one proves the age?
+    return ours[0]
 
 
 def _loads(raw: bytes) -> Any:
@@ -131,24 +162,43 @@ def _disclosed(namespaces: Any, digests: Any, doc_type: str) -> dict[str, object
 
 
 def _check_device_auth(
-    device_signed: Mapping[Any, Any], mso: Mapping[Any, Any], doc_type: str, binding: Binding
+    device_signed: Mapping[Any, Any],
+    mso: Mapping[Any, Any],
+    doc_type: str,
+    transcripts: Sequence[Any],
+    unsupported: Sequence[Any],
 ) -> None:
     device_ns = device_signed.get("nameSpaces")
     device_auth = device_signed.get("deviceAuth")
-    if not isinstance(device_auth, Mapping) or "deviceSignature" not in device_auth:
-        raise Rejected(BINDING_MISMATCH)  # a MAC needs a reader key agreement this verifier does not do
+    if not isinstance(device_auth, Mapping):
+        raise Rejected(MALFORMED)
+    if "deviceSignature" not in device_auth:
+        # A deviceMac needs a reader key agreement (ISO 18013-5 §9.1.3.5) this verifier does not do:
+        # a genuine wallet's choice, not a forgery.
+        raise Rejected(UNSUPPORTED_HANDOVER if "deviceMac" in device_auth else MALFORMED)
     _embedded(device_ns)  # must be well-formed; device-signed elements are not read
     key_info = mso.get("deviceKeyInfo")
     device_key = _ec2_key(key_info.get("deviceKey") if isinstance(key_info, Mapping) else None)
     signed = parse_sign1(device_auth["deviceSignature"])
     if signed.payload is not None:
         raise Rejected(MALFORMED)
-    authentication = ["DeviceAuthentication", session_transcript(binding), doc_type, device_ns]
+    if any(_signs(signed, device_key, t, doc_type, device_ns) for t in transcripts):
+        return
+    if any(_signs(signed, device_key, t, doc_type, device_ns) for t in unsupported):
+        raise Rejected(UNSUPPORTED_HANDOVER)
+    raise Rejected(BINDING_MISMATCH)
+
+
+def _signs(
+    signed: Sign1, key: ec.EllipticCurvePublicKey, transcript: Any, doc_type: str, device_ns: Any
+) -> bool:
+    authentication = ["DeviceAuthentication", transcript, doc_type, device_ns]
     expected = cbor2.dumps(cbor2.CBORTag(TAG_ENCODED_CBOR, cbor2.dumps(authentication)))
     try:
-        verify_es256(signed, device_key, detached=expected)
+        verify_es256(signed, key, detached=expected)
     except Rejected:
-        raise Rejected(BINDING_MISMATCH) from None
+        return False
+    return True
 
 
 def _ec2_key(cose_key: Any) -> ec.EllipticCurvePublicKey:

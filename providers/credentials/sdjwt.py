@@ -1,11 +1,12 @@
 """SD-JWT VC presentations (RFC 9901 SD-JWT, IETF SD-JWT VC) that disclose ``age_over_NN``.
 
 Checks: the issuer JWT's ``typ``, pinned ES256 and its ``x5c`` chain against the trust list;
-``vct``; ``exp``/``nbf``/``iat``; every disclosure referenced by a top-level ``_sd`` digest
-(one that is not was tampered with); and a key-binding JWT (``kb+jwt``, ES256, signed by the
-``cnf`` key) whose ``aud``, ``nonce``, fresh ``iat`` and ``sd_hash`` bind it to this
-verifier, this check and exactly these disclosures. Verification uses joserfc, the JOSE
-library of the rest of the service.
+``vct``; ``exp``/``nbf``/``iat``; every disclosure referenced by an ``_sd`` digest or an array
+element's ``...`` digest, at any depth (one that is not was tampered with), so the PID profile's
+``age_equal_or_over`` object with its ``18`` disclosed inside it is read; and a key-binding
+JWT (``kb+jwt``, ES256, signed by the ``cnf`` key) whose ``aud``, ``nonce``, fresh ``iat`` and
+``sd_hash`` bind it to this verifier, this check and exactly these disclosures. Verification
+uses joserfc, the JOSE library of the rest of the service.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from providers.credentials.errors import (
     INVALID_SIGNATURE,
     MALFORMED,
     TAMPERED,
+    UNSUPPORTED_HANDOVER,
     WRONG_TYPE,
     Rejected,
 )
@@ -42,6 +44,7 @@ ISSUER_TYPES = frozenset({"dc+sd-jwt", "vc+sd-jwt"})
 # Header parameters that would let the presenter pick the key or change the rules.
 _FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "crit"})
 LEEWAY = timedelta(seconds=30)
+MAX_DEPTH = 16  # nesting of objects and arrays in a payload; real credentials use a few levels
 # ES256 only; the header holds an x5c chain, well over joserfc's default 512-byte header limit.
 _REGISTRY = JWSRegistry(algorithms=["ES256"])
 _REGISTRY.max_header_length = 8 * 1024
@@ -140,27 +143,86 @@ def _check_times(claims: Mapping[str, Any], now: datetime) -> None:
 
 
 def _disclose(payload: dict[str, Any], disclosures: list[str]) -> dict[str, Any]:
-    digests = payload.get("_sd", [])
-    if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+    """The payload with every disclosure put in place (RFC 9901 §7.1), at any depth: an object's
+    ``_sd`` digests become its properties, an array's ``{"...": digest}`` elements its values.
+
+    Every disclosure must be referenced by a digest in the signed payload or inside another
+    disclosure (one that is not was added: tampered); a digest may be used once; digests with
+    no disclosure are decoys (or claims withheld) and are dropped."""
+    if len(set(disclosures)) != len(disclosures):
         raise Rejected(MALFORMED)
-    if len(set(digests)) != len(digests) or len(set(disclosures)) != len(disclosures):
-        raise Rejected(MALFORMED)
-    claims = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
-    referenced = set(digests)
+    by_digest: dict[str, list[Any]] = {}
     for disclosure in disclosures:
-        if _digest(disclosure) not in referenced:
-            raise Rejected(TAMPERED)
         try:
             decoded = json.loads(_b64(disclosure))
         except ValueError:
             raise Rejected(MALFORMED) from None
-        if not isinstance(decoded, list) or len(decoded) != 3 or not isinstance(decoded[1], str):
+        if not isinstance(decoded, list) or len(decoded) not in (2, 3) or not isinstance(decoded[0], str):
+            raise Rejected(MALFORMED)
+        by_digest[_digest(disclosure)] = decoded
+    used: set[str] = set()
+    claims = _resolve(payload, by_digest, used, depth=0)
+    if used != set(by_digest):
+        raise Rejected(TAMPERED)
+    assert isinstance(claims, dict)  # noqa: S101 - an object resolves to an object
+    claims.pop("_sd_alg", None)
+    return claims
+
+
+def _resolve(value: Any, by_digest: Mapping[str, list[Any]], used: set[str], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise Rejected(MALFORMED)
+    if isinstance(value, dict):
+        return _resolve_object(value, by_digest, used, depth)
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            if isinstance(item, dict) and "..." in item:
+                digest = item["..."]
+                if len(item) != 1 or not isinstance(digest, str):
+                    raise Rejected(MALFORMED)
+                decoded = _take(digest, by_digest, used)
+                if decoded is None:
+                    continue  # a decoy, or an element not disclosed
+                if len(decoded) != 2:
+                    raise Rejected(MALFORMED)
+                out.append(_resolve(decoded[1], by_digest, used, depth + 1))
+            else:
+                out.append(_resolve(item, by_digest, used, depth + 1))
+        return out
+    return value
+
+
+def _resolve_object(
+    obj: dict[str, Any], by_digest: Mapping[str, list[Any]], used: set[str], depth: int
+) -> dict[str, Any]:
+    digests = obj.get("_sd", [])
+    if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+        raise Rejected(MALFORMED)
+    if len(set(digests)) != len(digests):
+        raise Rejected(MALFORMED)
+    out = {k: _resolve(v, by_digest, used, depth + 1) for k, v in obj.items() if k != "_sd"}
+    for digest in digests:
+        decoded = _take(digest, by_digest, used)
+        if decoded is None:
+            continue
+        if len(decoded) != 3 or not isinstance(decoded[1], str):
             raise Rejected(MALFORMED)
         name = decoded[1]
-        if name in claims or name in ("_sd", "_sd_alg", "..."):
+        if name in out or name in ("_sd", "_sd_alg", "..."):
             raise Rejected(MALFORMED)
-        claims[name] = decoded[2]
-    return claims
+        out[name] = _resolve(decoded[2], by_digest, used, depth + 1)
+    return out
+
+
+def _take(digest: str, by_digest: Mapping[str, list[Any]], used: set[str]) -> list[Any] | None:
+    decoded = by_digest.get(digest)
+    if decoded is None:
+        return None
+    if digest in used:
+        raise Rejected(MALFORMED)  # one disclosure in two places
+    used.add(digest)
+    return decoded
 
 
 def _check_key_binding(
@@ -193,7 +255,12 @@ def _check_key_binding(
     t = now.timestamp()
     if iat is None or not t - max_age.total_seconds() <= iat <= t + LEEWAY.total_seconds():
         raise Rejected(BINDING_MISMATCH)
-    if kb.get("aud") != binding.audience or kb.get("nonce") != binding.nonce:
+    if kb.get("nonce") != binding.nonce:
         raise Rejected(BINDING_MISMATCH)
+    aud = kb.get("aud")
+    if not isinstance(aud, str) or aud not in binding.audiences():
+        # Made for this check (the nonce matched) but for an audience spelling that is off here.
+        known = isinstance(aud, str) and aud in binding.unsupported_audiences()
+        raise Rejected(UNSUPPORTED_HANDOVER if known else BINDING_MISMATCH)
     if kb.get("sd_hash") != _digest(presented):
         raise Rejected(TAMPERED)

@@ -12,6 +12,10 @@ naming a host, and an ``extendedKeyUsage`` of TLS client authentication (a docum
 carries the mdoc one, 1.0.18013.5.1.2). In their place the signer, if it states a keyUsage,
 must be allowed digitalSignature, and it must not be a CA. Only EC P-256 signer keys are
 accepted (ES256 is the profile's suite).
+
+Pinned signer keys stand in for an anchor where an issuer publishes its document signer's key
+but no IACA: a leaf certificate carrying a pinned key is trusted by its key, and only its own
+validity window is checked (nothing above it is known).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.verification import (
     ClientVerifier,
@@ -54,18 +59,27 @@ _SIGNER_POLICY = (
 
 
 class TrustList:
-    def __init__(self, anchors: Iterable[x509.Certificate]) -> None:
+    def __init__(
+        self, anchors: Iterable[x509.Certificate], pinned_keys: Iterable[ec.EllipticCurvePublicKey] = ()
+    ) -> None:
         self._anchors = list(anchors)
-        if not self._anchors:
-            raise ValueError("a trust list needs at least one anchor")
+        self._pinned = frozenset(_spki(k) for k in pinned_keys)
+        if not self._anchors and not self._pinned:
+            raise ValueError("a trust list needs at least one anchor or pinned key")
         for anchor in self._anchors:
             if not _is_ca(anchor):
                 raise ValueError("a trust anchor must be a CA certificate")
-        self._store = Store(self._anchors)
+        self._store = Store(self._anchors) if self._anchors else None
 
     @classmethod
-    def from_pem(cls, pems: Iterable[bytes]) -> TrustList:
-        return cls(c for pem in pems for c in x509.load_pem_x509_certificates(pem))
+    def from_pem(cls, pems: Iterable[bytes], pinned: Iterable[bytes] = ()) -> TrustList:
+        keys = []
+        for pem in pinned:
+            key = serialization.load_pem_public_key(pem)
+            if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+                raise ValueError("a pinned issuer key must be an EC P-256 public key")
+            keys.append(key)
+        return cls((c for pem in pems for c in x509.load_pem_x509_certificates(pem)), keys)
 
     def verify_chain(self, chain: list[x509.Certificate], now: datetime) -> ec.EllipticCurvePublicKey:
         """The leaf's public key once a path reaches an anchor; raises ``Rejected`` otherwise.
@@ -76,6 +90,10 @@ class TrustList:
         key usage or critical extension that does not fit."""
         if not chain or len(chain) > MAX_CHAIN:
             raise Rejected(MALFORMED)
+        if self._pinned and _spki(chain[0].public_key()) in self._pinned:
+            return self._pinned_leaf(chain[0], now)
+        if self._store is None:
+            raise Rejected(UNTRUSTED_ISSUER)
         try:
             path = self._verifier(now).verify(chain[0], chain[1:]).chain
         except VerificationError:
@@ -87,7 +105,18 @@ class TrustList:
             raise Rejected(UNTRUSTED_ISSUER)
         return key
 
+    @staticmethod
+    def _pinned_leaf(leaf: x509.Certificate, now: datetime) -> ec.EllipticCurvePublicKey:
+        # The operator vouches for the key itself: the certificate only carries it, so its
+        # extensions are not read (some issuers' test signers carry ones that do not parse).
+        if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
+            raise Rejected(CREDENTIAL_EXPIRED)
+        key = leaf.public_key()
+        assert isinstance(key, ec.EllipticCurvePublicKey)  # noqa: S101 - pinned keys are EC P-256
+        return key
+
     def _verifier(self, at: datetime) -> ClientVerifier:
+        assert self._store is not None  # noqa: S101 - only called with anchors
         return (
             PolicyBuilder()
             .store(self._store)
@@ -108,6 +137,12 @@ class TrustList:
         except (VerificationError, ValueError):
             return UNTRUSTED_ISSUER
         return CREDENTIAL_EXPIRED
+
+
+def _spki(key: object) -> bytes:
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return b""
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _is_ca(cert: x509.Certificate) -> bool:

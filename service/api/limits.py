@@ -62,3 +62,7 @@ class BodyLimit:
 
 # Evidence may carry an image: up to 5 MiB, which is 6.7 MiB as base64 in JSON.
 EVIDENCE_PATHS = r"/v1/checks/[^/]{1,64}/evidence(/upload)?"
+# Wallet responses: direct_post(.jwt) from the wallet, the DC API's result from the page.
+WALLET_PATHS = (
+    r"/v1/wallet/[^/]{1,64}/[^/]{1,64}/response|/v1/checks/[^/]{1,64}/presentation/[^/]{1,64}/dc-api/response"
+)

@@ -19,6 +19,7 @@ from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
 from service.flows.decisions import DecisionFlow
 from service.flows.tokens import SubjectRemoval, TokenFlow
+from service.flows.wallet import WalletFlow
 from service.flows.worker import WorkerFlow
 from service.observability.metrics import Metrics
 from service.policy.holder import PolicyHolder
@@ -33,6 +34,7 @@ class Services:
     checks: CheckFlow  # checks, their redirects and wallet requests
     tokens: TokenFlow  # refresh and introspection
     removal: SubjectRemoval  # revocation and erasure
+    wallet: WalletFlow  # the OpenID4VP request and response side of a check
     decisions: DecisionFlow
     bundles: BundleSigning
     worker: WorkerFlow  # ``ageband worker``

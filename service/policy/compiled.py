@@ -23,6 +23,22 @@ CHECK_MESSAGES: Mapping[str, Mapping[str, str]] = {
         "about your age. Your current band stays as it is.",
         "de": "Ihre Altersgruppe kann nur mit einer Methode, die Ihr Alter sicherer feststellt, zu "
         "einer älteren wechseln. Ihre bisherige Altersgruppe bleibt bestehen.",
+        "fr": "Votre tranche d'âge ne peut passer à une tranche supérieure qu'avec une méthode qui établit "
+        "votre âge de façon plus fiable. Votre tranche actuelle reste inchangée.",
+        "es": "Su franja de edad solo puede pasar a una mayor con un método que determine su edad con más "
+        "certeza. Su franja actual se mantiene.",
+        "it": "La sua fascia d'età può passare a una fascia superiore solo con un metodo che accerti la sua "
+        "età con maggiore sicurezza. La sua fascia attuale resta invariata.",
+        "nl": "Uw leeftijdsgroep kan alleen naar een oudere groep gaan met een methode die uw leeftijd met "
+        "meer zekerheid vaststelt. Uw huidige leeftijdsgroep blijft zoals die is.",
+        "pl": "Zmiana grupy wiekowej na starszą jest możliwa tylko przy użyciu metody, która pewniej ustala "
+        "wiek. Obecna grupa wiekowa pozostaje bez zmian.",
+        "pt-BR": "Sua faixa etária só pode mudar para uma faixa mais alta com um método que confirme sua "
+        "idade com mais certeza. Sua faixa atual continua a mesma.",
+        "sv": "Din åldersgrupp kan bara ändras till en äldre med en metod som ger större säkerhet om din "
+        "ålder. Din nuvarande åldersgrupp står kvar.",
+        "fi": "Ikäryhmäsi voi vaihtua vanhempaan vain tavalla, joka varmistaa ikäsi luotettavammin. Nykyinen "
+        "ikäryhmäsi pysyy ennallaan.",
     },
 }
 

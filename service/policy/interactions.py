@@ -32,14 +32,41 @@ NO_LEVEL = -1  # the rank of an unknown or unstated level: below every level
 # did not verify (or its subject was revoked); a token's band or level is not in the policy (it
 # was issued under an earlier one). A policy's ``messages`` section overrides them per locale.
 SERVICE_MESSAGES: Mapping[str, Mapping[str, str]] = {
-    NO_RULE_REASON: {"en": "This is not allowed.", "de": "Das ist nicht erlaubt."},
+    NO_RULE_REASON: {
+        "en": "This is not allowed.",
+        "de": "Das ist nicht erlaubt.",
+        "fr": "Ce n'est pas autorisé.",
+        "es": "Esto no está permitido.",
+        "it": "Non è consentito.",
+        "nl": "Dit is niet toegestaan.",
+        "pl": "To jest niedozwolone.",
+        "pt-BR": "Isso não é permitido.",
+        "sv": "Det här är inte tillåtet.",
+        "fi": "Tämä ei ole sallittua.",
+    },
     INVALID_TOKEN_REASON: {
         "en": "This is not available right now.",
         "de": "Das ist gerade nicht verfügbar.",
+        "fr": "Ce n'est pas disponible pour le moment.",
+        "es": "Esto no está disponible en este momento.",
+        "it": "Al momento non è disponibile.",
+        "nl": "Dit is op dit moment niet beschikbaar.",
+        "pl": "To jest teraz niedostępne.",
+        "pt-BR": "Isso não está disponível no momento.",
+        "sv": "Det här är inte tillgängligt just nu.",
+        "fi": "Tämä ei ole juuri nyt saatavilla.",
     },
     UNKNOWN_BAND_REASON: {
         "en": "This is not available until the age check is renewed.",
         "de": "Das ist erst nach einer erneuten Altersprüfung verfügbar.",
+        "fr": "Ce n'est disponible qu'une fois la vérification de l'âge renouvelée.",
+        "es": "Esto no estará disponible hasta que se renueve la verificación de edad.",
+        "it": "Sarà disponibile solo dopo una nuova verifica dell'età.",
+        "nl": "Dit is pas beschikbaar na een nieuwe leeftijdscontrole.",
+        "pl": "Będzie to dostępne dopiero po ponownej weryfikacji wieku.",
+        "pt-BR": "Isso só vai ficar disponível depois que a verificação de idade for renovada.",
+        "sv": "Det här blir tillgängligt först när ålderskontrollen har förnyats.",
+        "fi": "Tämä on saatavilla vasta, kun ikätarkistus on uusittu.",
     },
 }
 SERVICE_RULES: Mapping[str, str] = {

@@ -1,19 +1,22 @@
 """Policy lint: what a loadable policy may still get wrong.
 
 Errors are what the loader refuses (file:line, field path). Warnings are rules that can never
-decide anything, rules of opposite effect that tie (deny wins silently), messages (of rules, and
-of the service's own denials) missing a language the policy speaks, and (jurisdiction, action,
-actor band, target band) cells that no rule covers, which fall to the default deny.
+decide anything, rules of opposite effect that tie (deny wins silently), user-facing texts (rule,
+sanction and service messages, method descriptions, the explanation) missing a language the
+policy speaks, and (jurisdiction, action, actor band, target band) cells that no rule covers,
+which fall to the default deny. The languages a policy speaks are those of ``explanation.why``
+and its ``default_locale``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from service.policy.compiled import Policy
-from service.policy.interactions import NO_RULE, PartyKey, Rule, evaluate
+from service.policy.interactions import NO_RULE, SERVICE_MESSAGES, PartyKey, Rule, evaluate
 from service.policy.loader import load_policy
 from service.policy.rule_loader import party_classes, scope_of
 from service.policy.yaml_source import PolicyError
@@ -132,15 +135,39 @@ def lint_policy(policy: Policy) -> list[Finding]:
         )
         for name in straddling
     )
+    out.extend(_untranslated(policy, locales))
     out.extend(
         Finding(
             "warning",
             "missing_translation",
             "messages",
-            f"the service's {reason!r} message has no text in {loc!r} (built-in: en, de)",
+            f"the service's {reason!r} message has no text in {loc!r} "
+            f"(built-in: {', '.join(SERVICE_MESSAGES[reason])})",
         )
         for reason, outcome in policy.tables.service.items()
         for loc in locales
         if loc not in outcome.message
     )
     return out
+
+
+def _untranslated(policy: Policy, locales: list[str]) -> list[Finding]:
+    """Method descriptions, the explanation and sanction messages missing a language: each is
+    shown to the user on the check page or as a refusal's consequence. A sanction is reported in
+    the jurisdiction that writes it, not in every one that inherits it."""
+    texts: list[tuple[str, str, Mapping[str, str]]] = [
+        *(("methods", f"method {n!r} has no description", m.description) for n, m in policy.methods.items()),
+        ("explanation", "explanation.keeps has no text", policy.explanation_keeps),
+        ("explanation", "explanation.why has no text", policy.explanation_why),
+    ]
+    for code, juris in policy.jurisdictions.items():
+        parent = policy.jurisdictions.get(juris.extends) if juris.extends else None
+        for name, sanction in juris.abuse.sanctions.items():
+            if parent is None or parent.abuse.sanctions.get(name) != sanction:
+                texts.append((code, f"sanction {name!r} has no message", sanction.message))
+    return [
+        Finding("warning", "missing_translation", where, f"{what} in {loc!r}")
+        for where, what, text in texts
+        for loc in locales
+        if loc not in text
+    ]

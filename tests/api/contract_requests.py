@@ -23,6 +23,7 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 CREDENTIALS = {"apiKey": AUTH, "adminKey": ADMIN}
 RETURN = "https://app.example/age-check/done"
+ORIGIN = "https://app.example"  # a page that asks over the Digital Credentials API
 ADULT = {"method": "self_declaration", "birth_year": 1990}
 UNKNOWN_STATUS = {"method": "os_signal", "source": "google_play", "user_status": "UNKNOWN"}
 NO_CHECK = "chk_nope"
@@ -58,6 +59,12 @@ def sample(op_id: str, refs: Refs) -> dict[str, Any]:
         "reloadPolicy": {"json": {}},
         "startOidcLogin": {"params": {"return_url": RETURN}},
         "oidcCallback": {"params": {"state": refs.state, "code": "not-a-code"}},
+        "createDcApiRequest": {"json": {"origin": ORIGIN}},
+        "submitDcApiResponse": {
+            "json": {"origin": ORIGIN, "protocol": "openid4vp-v1-unsigned", "data": {"vp_token": {}}}
+        },
+        "postRequestObject": {"data": {"wallet_nonce": "wallet-nonce"}},
+        "postWalletResponse": {"data": {"vp_token": "{}", "state": "not-a-state"}},
     }
     return samples.get(op_id, {})
 

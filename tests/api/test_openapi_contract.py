@@ -28,14 +28,17 @@ from contract_requests import (
     ADULT,
     DOC,
     OPERATIONS,
+    ORIGIN,
     RETURN,
     UNKNOWN_STATUS,
     Refs,
     credential,
     form,
     problem,
+    sample,
     send,
 )
+from credential_factory import Pki, verifier_signing
 from estimation_vendor import Vendor, face, shared_vendor
 from factories import (
     ADMIN,
@@ -71,7 +74,10 @@ DOCUMENTED = sorted(
     for code in documented_codes(response)
 )
 LIMIT = 1024  # the smallest body limit settings allow, for every kind of route
-SMALL_BODIES = {"max_body_bytes": LIMIT, "max_batch_body_bytes": LIMIT, "max_evidence_body_bytes": LIMIT}
+SMALL_BODIES = {
+    "max_body_bytes": LIMIT, "max_batch_body_bytes": LIMIT, "max_evidence_body_bytes": LIMIT,
+    "max_wallet_body_bytes": LIMIT,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -488,6 +494,8 @@ async def attempts_past_the_subjects_limit(env: Env, op: str) -> httpx.Response:
 
 @scenario("invalid_evidence")
 async def evidence_off_the_methods_schema(env: Env, op: str) -> httpx.Response:
+    if op in ("postWalletResponse", "submitDcApiResponse"):
+        return await a_presentation_over_the_methods_cap(env, op)
     async with running() as run:
         return await submit(
             run, op, (await run.start_check())["check_id"], {"method": "os_signal", "source": "x"}
@@ -712,6 +720,83 @@ async def a_policy_broken_since_start_up(env: Env, op: str) -> httpx.Response:
         return await send(run, op)
 
 
+# --- wallet methods (OpenID4VP) ------------------------------------------------------------------------
+
+
+def wallet_settings(
+    tmp_path: Path, *, signing: bool = True, public_url: str | None = "https://ageband.test", **more: Any
+) -> Settings:
+    """age_credential in the default waterfall, with the DC API origin and (optionally) a request
+    signing key and the public URL wallets reach the service at."""
+    pki = Pki.make("Contract")
+    policy = write_policy(
+        tmp_path,
+        replace={default_waterfall_line(): "waterfall: [age_credential, os_signal, self_declaration]"},
+    )
+    sign = verifier_signing()
+    config = pki.config(origins=[ORIGIN], **more)
+    if signing:
+        config["request_signing"] = {"key": sign["key"], "certificates": sign["certificates"]}
+    return make_settings(
+        policy_path=policy,
+        clients_file=clients(tmp_path),
+        http={"public_url": public_url},
+        providers={
+            "enabled": ["os_signal", "self_declaration", "age_credential"],
+            "instances": {"age_credential": {"config": config}},
+        },
+    )
+
+
+@scenario("origin_not_allowed")
+async def an_origin_the_method_does_not_name(env: Env, op: str) -> httpx.Response:
+    async with running(wallet_settings(env.tmp_path)) as run:
+        check_id = (await run.start_check())["check_id"]
+        body = dict(sample(op, Refs())["json"], origin="https://elsewhere.example")
+        return await send(run, op, Refs(check_id=check_id, method="age_credential"), json=body)
+
+
+@scenario("wallet_request_unavailable")
+async def a_wallet_method_without_signing_key_or_public_url(env: Env, op: str) -> httpx.Response:
+    """No request signing key (request objects, a signed DC API request), or no public URL (links,
+    the response endpoint)."""
+    no_url = op in ("getWalletLinks", "postWalletResponse")
+    settings = wallet_settings(env.tmp_path, signing=no_url, public_url=None if no_url else "https://a.test")
+    async with running(settings) as run:
+        check_id = (await run.start_check())["check_id"]
+        given = {"json": {"origin": ORIGIN, "signed": True}} if op == "createDcApiRequest" else {}
+        return await send(run, op, Refs(check_id=check_id, method="age_credential"), **given)
+
+
+async def a_presentation_over_the_methods_cap(env: Env, op: str) -> httpx.Response:
+    """One presentation longer than the instance's max_presentation_bytes."""
+    async with running(wallet_settings(env.tmp_path, max_presentation_bytes=1024)) as run:
+        refs = Refs(check_id=(await run.start_check())["check_id"], method="age_credential")
+        vp_token = {"age_mdoc": ["A" * 2048]}
+        if op == "submitDcApiResponse":
+            body = dict(sample(op, refs)["json"], data={"vp_token": vp_token})
+            return await send(run, op, refs, json=body)
+        links = (await send(run, "getWalletLinks", refs)).json()
+        request_object = (await run.http.get(urlsplit(links["request_uri"]).path)).text
+        claims = json.loads(base64.urlsafe_b64decode(request_object.split(".")[1] + "=="))
+        form = {"vp_token": json.dumps(vp_token), "state": claims["state"]}
+        return await send(run, op, refs, params={"response_mode": "direct_post"}, data=form)
+
+
+@scenario("invalid_wallet_response")
+async def a_wallet_response_of_the_wrong_shape(env: Env, op: str) -> httpx.Response:
+    """A response mode ageband does not answer with, a body that is not a form, or a DC API
+    protocol nobody defined."""
+    async with running(wallet_settings(env.tmp_path)) as run:
+        refs = Refs(check_id=(await run.start_check())["check_id"], method="age_credential")
+        if op in ("getRequestObject", "postRequestObject"):
+            return await send(run, op, refs, params={"response_mode": "fragment"})
+        if op == "postWalletResponse":
+            return await send(run, op, refs, content=b"vp_token", headers={"Content-Type": "text/plain"})
+        body = dict(sample(op, refs)["json"], protocol="carrier-pigeon")
+        return await send(run, op, refs, json=body)
+
+
 # --- the tests ----------------------------------------------------------------------------------------
 
 
@@ -778,7 +863,8 @@ def test_the_document_declares_problems_and_security_of_its_own() -> None:
     assert OPTIONAL_BODY == ["reloadPolicy", "reloadSigningKeys"]
     public = {op for op, (_, _, o) in OPERATIONS.items() if "security" not in o}
     assert public == {
-        "getJwks", "healthz", "readyz", "getMetrics", "getPrivacyInventory", "oidcCallback"
+        "getJwks", "healthz", "readyz", "getMetrics", "getPrivacyInventory", "oidcCallback",
+        "getRequestObject", "postRequestObject", "postWalletResponse",  # the wallet's side of OpenID4VP
     }  # fmt: skip
     admin = {op for op, (_, _, o) in OPERATIONS.items() if o.get("security") == [{"adminKey": []}]}
     assert admin == {"advanceClock", "reloadSigningKeys", "reloadPolicy"}

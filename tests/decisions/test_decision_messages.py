@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from bundle_evaluator import BundleEvaluator
-from factories import AUTH, Running, make_settings, running, write_policy
+from factories import AUTH, POLICIES, Running, make_settings, running, write_policy
 
 from service.policy.lint import lint_policy
 from service.policy.loader import load_policy
@@ -46,7 +46,9 @@ async def test_no_matching_rule_is_localized_with_fallback(tmp_path: Path) -> No
         for locale, text in [
             (None, "This is not allowed."),
             ("de-CH,de;q=0.9", "Das ist nicht erlaubt."),
-            ("fr-FR", "This is not allowed."),  # no French: the policy's default_locale
+            ("fr-FR", "Ce n'est pas autorisé."),
+            ("pt-BR", "Isso não é permitido."),
+            ("da-DK", "This is not allowed."),  # no Danish: the policy's default_locale
         ]:
             d = await _decide(r, locale, **body)
             assert (d["allowed"], d["rule"], d["reason"]) == (False, "default-deny", "no_matching_rule")
@@ -57,7 +59,8 @@ async def test_the_policy_words_the_services_denials(tmp_path: Path) -> None:
     policy = write_policy(
         tmp_path,
         replace={
-            "    de: Das ist nicht erlaubt.\n": "    de: Nicht vorgesehen.\n    fr: Ce n'est pas permis.\n",
+            "    fr: Ce n'est pas autorisé.\n": "    fr: Ce n'est pas permis.\n",
+            "    de: Das ist nicht erlaubt.\n": "    de: Nicht vorgesehen.\n",
             "    de: Das ist gerade nicht verfügbar.\n": "    de: Gerade nicht möglich.\n",
         },
         append=NO_RULES,
@@ -121,12 +124,37 @@ async def test_the_bundle_words_the_services_denials_as_the_server_does() -> Non
 
 
 def test_lint_asks_for_every_language_the_policy_speaks(tmp_path: Path) -> None:
-    french = "    de: Diese App muss Ihre Altersgruppe kennen, um jüngere Nutzer zu schützen.\n"
-    policy = write_policy(
-        tmp_path, replace={french: french + "    fr: Cette appli doit connaître votre âge.\n"}
-    )
+    why = "    fi: Tämän sovelluksen on tiedettävä ikäryhmäsi, jotta se voi suojella nuorempia käyttäjiä.\n"
+    policy = write_policy(tmp_path, replace={why: why + "    da: Denne app skal kende din aldersgruppe.\n"})
     found = [f for f in lint_policy(load_policy(policy)) if f.where == "messages"]
     assert sorted(f.message for f in found) == [
-        f"the service's {reason!r} message has no text in 'fr' (built-in: en, de)"
+        f"the service's {reason!r} message has no text in 'da' "
+        "(built-in: en, de, fr, es, it, nl, pl, pt-BR, sv, fi)"
         for reason in ("invalid_token", "no_matching_rule", "unknown_band")
     ]
+
+
+def test_lint_asks_descriptions_the_explanation_and_sanctions_for_every_language(tmp_path: Path) -> None:
+    """Each is shown to the user (on the check page, or as a refusal's consequence); an inherited
+    sanction is reported once, where it is written."""
+    policy = write_policy(
+        tmp_path,
+        replace={
+            "      sv: Ditt födelseår, som du själv anger det.\n": "",
+            # Renamed to a language the policy does not speak.
+            "    fi: >-\n      Tallennamme": "    da: >-\n      Tallennamme",
+            "            fi: Ikätarkistuksesi epäonnistui": "            da: Ikätarkistuksesi epäonnistui",
+        },
+        append=NO_RULES,
+    )
+    found = [
+        f
+        for f in lint_policy(load_policy(policy))
+        if f.where != "messages" and f.code == "missing_translation"
+    ]
+    assert sorted((f.where, f.message) for f in found) == [
+        ("default", "sanction 'repeated_failures' has no message in 'fi'"),
+        ("explanation", "explanation.keeps has no text in 'fi'"),
+        ("methods", "method 'self_declaration' has no description in 'sv'"),
+    ]
+    assert not [f for f in lint_policy(load_policy(POLICIES)) if f.code == "missing_translation"]

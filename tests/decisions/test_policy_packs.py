@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+import yaml
 from factories import POLICIES
 
+from service.policy.compiled import CHECK_MESSAGES
+from service.policy.interactions import SERVICE_MESSAGES
 from service.policy.loader import load_policy
 
 PACKS = ["GB", "EU", "US", "US-CA", "AU"]
+# The languages of the hosted check page: every user-facing text ships in each of them.
+LANGUAGES = {"en", "de", "fr", "es", "it", "nl", "pl", "pt-BR", "sv", "fi"}
 policy = load_policy(POLICIES)
 decide = policy.tables.decide
 
@@ -33,6 +40,38 @@ def test_every_number_in_a_pack_has_a_source_comment(code: str) -> None:
             continue
         above = [x for x in lines[max(0, i - 8) : i] if x.lstrip().startswith("#")]
         assert above, f"{code}.yaml:{i + 1} has a number and no source comment above it"
+
+
+def _localized(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every text of a pack given per locale (a mapping with an ``en`` key), with its path."""
+    if isinstance(node, dict):
+        if "en" in node:
+            yield path, node
+            return
+        for key, value in node.items():
+            yield from _localized(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _localized(value, f"{path}[{i}]")
+
+
+def test_every_text_of_every_pack_is_in_every_language_of_the_check_page() -> None:
+    """Method descriptions, the explanation, the service's messages, rule and sanction messages."""
+    texts = [
+        found
+        for code in ["default", *PACKS]
+        for found in _localized(yaml.safe_load((POLICIES / f"{code}.yaml").read_text(encoding="utf-8")), code)
+    ]
+    assert {path.split(".")[0] for path, _ in texts} == {"default", *PACKS} - {"US-CA"}  # it adds no text
+    for path, text in texts:
+        assert set(text) == LANGUAGES, path
+        assert all(isinstance(v, str) and v.strip() for v in text.values()), path
+    assert set(policy.explanation_why) == LANGUAGES  # so lint asks every text for all of them
+
+
+def test_the_services_built_in_texts_are_in_every_language_of_the_check_page() -> None:
+    for reason, text in {**SERVICE_MESSAGES, **CHECK_MESSAGES}.items():
+        assert set(text) == LANGUAGES, reason
 
 
 def test_every_pack_keeps_adults_away_from_minors() -> None:

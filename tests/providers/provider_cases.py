@@ -325,7 +325,10 @@ AGE_CREDENTIAL = ConformanceCase(
         Invalid(
             "presentation_not_text", {"format": "mso_mdoc", "presentation": CANARY_NUMBER}, (CANARY_NUMBER,)
         ),
-        Invalid("presentation_huge", {"format": "dc+sd-jwt", "presentation": "A" * 40_000}),
+        # Over the instance's cap (max_presentation_bytes, 128 KiB by default), and over the
+        # ceiling every instance shares (1 MiB).
+        Invalid("presentation_huge", {"format": "dc+sd-jwt", "presentation": "A" * 200_000}),
+        Invalid("presentation_over_ceiling", {"format": "mso_mdoc", "presentation": "A" * 1_100_000}),
         Invalid(
             "unknown_field",
             {"format": "mso_mdoc", "presentation": "A" * 20, "birth_date": CANARY_EMAIL},
