@@ -12,6 +12,7 @@ One string keeps the deployment simple: a Secret holds the whole URL, password i
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -83,6 +84,14 @@ class _Cluster(RedisCluster):
         if self._initialize:
             await self.initialize()  # takes the client's own lock; a no-op once done
         return await super().execute_command(*args, **kwargs)
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        # Nodes that a topology refresh dropped are disconnected by tasks the client starts and
+        # does not await: finish them, so that no connection outlives the client (or its loop).
+        pending = list(getattr(self.nodes_manager, "_background_tasks", ()))
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 class _SentinelPrimary(Redis):
