@@ -125,6 +125,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             on_error=lambda error: metrics.store_error("redis", error),
             min_replicas_ack=settings.store.min_replicas_ack,
             replica_ack_timeout_ms=settings.store.replica_ack_timeout_ms,
+            socket_timeout=settings.store.socket_timeout,
         )
     else:
         store = MemoryStore(clock)
