@@ -17,7 +17,7 @@ from service.api.admin.endpoints import router as admin_router
 from service.api.checks.endpoints import router as checks_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
-from service.api.fastlane import FastLane, lane_routes
+from service.api.direct_routes import DirectRoutes, direct_routes
 from service.api.limits import EVIDENCE_PATHS, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
@@ -263,10 +263,10 @@ def create_app(
     app.include_router(wallet_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
-    # Innermost: the lane for refresh and decisions runs inside the observer and the body limit.
-    lanes = lane_routes(tokens_router, ("/v1/tokens/refresh",))
-    lanes += lane_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
-    app.add_middleware(FastLane, routes=lanes)
+    # Innermost: refresh and decisions go direct, inside the observer and the body limit.
+    direct = direct_routes(tokens_router, ("/v1/tokens/refresh",))
+    direct += direct_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
+    app.add_middleware(DirectRoutes, routes=direct)
     app.add_middleware(RequestObserver)
     app.add_middleware(
         BodyLimit,
