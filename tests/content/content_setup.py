@@ -95,7 +95,7 @@ async def register(
             "depicted": [p.sid for p in people],
             "uploader": (uploader or people[0]).sid,
             "jurisdiction": jurisdiction,
-        },  # fmt: skip
+        },
         headers=AUTH,
     )
     assert r.status_code == 201, r.text
@@ -128,7 +128,5 @@ async def queued_events(run: Running) -> list[dict[str, Any]]:
     """The webhook events queued so far (read from the store's stream, as the worker would)."""
     events = run.services.store.events
     await events.ensure_group("test-reader")
-    out = []
-    for delivery in await events.read_events("test-reader", "t", 1000, 0):
-        out.append(json.loads(delivery.event.body))
-    return out
+    deliveries = await events.read_events("test-reader", "t", 1000, 0)
+    return [json.loads(d.event.body) for d in deliveries]

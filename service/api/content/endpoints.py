@@ -30,7 +30,7 @@ from service.flows.content_errors import (
     UnknownContent,
     UnknownPerformer,
 )
-from service.flows.errors import JurisdictionNotAllowed, RecordBusy
+from service.flows.errors import JurisdictionNotAllowed
 from service.policy.compiled import UnknownJurisdiction
 from service.store.errors import InvalidCursor, StoreUnavailable
 
@@ -39,7 +39,7 @@ router = APIRouter(prefix="/v1/content", tags=["content"])
 ContentId = Annotated[str, Path(max_length=64, description="The content id from POST /v1/content.")]
 PERSON_TOKEN = (
     ContentNotEnabled, UnknownContent, InvalidConsentToken, ConsentTokenStale, ConsentTokenUsed, NotDepicted,
-    RecordBusy, StoreUnavailable,
+    StoreUnavailable,
 )  # fmt: skip
 MAX_PAGE = 500
 
