@@ -133,7 +133,7 @@ async def flag_subject(svc: ContentCascade, client_id: str, sid: str, flag: str)
             if flag == ERASED:
                 item.people[i] = Performer(sid="", role=person.role, flag=ERASED)
                 changed = True
-            elif person.flag != flag:
+            elif person.flag is None:  # the first cause stays: it is what took the item down
                 item.people[i] = replace(
                     person, flag=flag, consent=None if flag == CONSENT_WITHDRAWN else person.consent
                 )

@@ -57,13 +57,15 @@ def consent_hash(pepper: bytes, content_id: str, sid: str, content_hash: str) ->
 
 def judge(policy: Policy, depicted: Depicted, item: ContentItem, today: date, pepper: bytes) -> Verdict:
     recorded = parse_month(item.recorded)
-    uploader = next((p for p in item.people if p.role == UPLOADER), None)
-    actor = _party(policy, depicted, uploader or _first_depicted(item), None)
+    # The uploader acts; one who is also depicted is not listed twice (the first depicted stands in:
+    # every depicted person needs what an uploader needs).
+    uploader = next((p for p in item.people if p.role == UPLOADER), None) or _first_depicted(item)
+    actor = _party(policy, depicted, uploader, None)
     people: list[PersonStatus] = []
     lapses: date | None = None
     found = [_reasons(policy, depicted, item, p, recorded, today, pepper) for p in item.people]
     # The rule needs the uploader: while the uploader has reasons of their own, those explain it.
-    actor_ok = not any(r for p, r in zip(item.people, found, strict=True) if p.role == UPLOADER)
+    actor_ok = not any(r for p, r in zip(item.people, found, strict=True) if p is uploader)
     for index, (person, reasons) in enumerate(zip(item.people, found, strict=True)):
         if not reasons and person.role == DEPICTED and actor_ok:
             outcome = policy.tables.decide(
