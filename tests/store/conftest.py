@@ -23,6 +23,7 @@ from service.store.redis import RedisStore
 from service.store.redis_url import connect
 from service.store.roles import (
     CheckStore,
+    ContentStore,
     CounterStore,
     EventStream,
     RecordStore,
@@ -124,3 +125,8 @@ def timer_store(store: WholeStore) -> TimerStore:
 @pytest.fixture
 def event_stream(store: WholeStore) -> EventStream:
     return store.events
+
+
+@pytest.fixture
+def content_store(store: WholeStore) -> ContentStore:
+    return store.content

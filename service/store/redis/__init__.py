@@ -17,6 +17,7 @@ from service.store.keys import DEFAULT_PREFIX, Keys
 from service.store.redis.abuse import RedisCounters, RedisSanctions
 from service.store.redis.checks import RedisChecks
 from service.store.redis.connection import Connection, unavailable
+from service.store.redis.content import RedisContent
 from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
 from service.store.redis.records import RedisRecords
@@ -54,6 +55,7 @@ class RedisStore:
         self.sanctions = RedisSanctions(conn)
         self.timers = RedisTimers(conn)
         self.events = RedisEvents(conn)
+        self.content = RedisContent(conn)
 
     @classmethod
     def from_url(
@@ -91,6 +93,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _sanctions: type[roles.SanctionStore] = RedisSanctions
     _timers: type[roles.TimerStore] = RedisTimers
     _events: type[roles.EventStream] = RedisEvents
+    _content: type[roles.ContentStore] = RedisContent
     _health: type[roles.StoreHealth] = RedisStore
 
 __all__ = ["RedisStore"]
