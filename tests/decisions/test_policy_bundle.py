@@ -5,22 +5,30 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bundle_evaluator import BUNDLE_TYPE, BundleEvaluator
-from factories import AUTH, Running, running
+from factories import ADMIN, AUTH, Running, make_settings, running
+from pydantic import ValidationError
 
-from service.flows.bundle import BUNDLE_LIFETIME
 from service.tokens.errors import InvalidToken
+from service.tokens.keys import KeyState, generate_key, write_key
 
 pytestmark = pytest.mark.anyio
 ISSUER = "urn:ageband:dev"  # the default settings' token issuer
+LIFETIME, REFRESH = 86_400, 3_600  # the default settings' bundle lifetime and refresh hint
 
 
 def _payload(token: str) -> dict[str, Any]:
     payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     return payload
+
+
+def _header(token: str) -> dict[str, Any]:
+    header: dict[str, Any] = json.loads(base64.urlsafe_b64decode(token.split(".", maxsplit=1)[0] + "=="))
+    return header
 
 
 async def _fetch(r: Running) -> tuple[str, dict[str, Any], float]:
@@ -64,18 +72,19 @@ async def test_respelled_bundle_is_refused() -> None:
                 BundleEvaluator.verify(respelled, jwks, issuer=ISSUER, now=now)
 
 
-async def test_bundle_carries_issuer_and_a_short_validity() -> None:
+async def test_bundle_carries_issuer_a_day_of_validity_and_a_refresh_hint() -> None:
     async with running() as r:
         token, jwks, now = await _fetch(r)
         payload = _payload(token)
         assert payload["iss"] == r.services.tokens.issuing.signer.issuer == ISSUER
         assert payload["iat"] == int(now)
-        assert payload["exp"] == int(now) + BUNDLE_LIFETIME
+        assert payload["exp"] == int(now) + LIFETIME
+        assert payload["refresh_after"] == int(now) + REFRESH
         assert BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now).version == payload["pol"]
         with pytest.raises(ValueError, match="another issuer"):
             BundleEvaluator.verify(token, jwks, issuer="https://someone-else.example", now=now)
         with pytest.raises(ValueError, match="expired"):
-            BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now + BUNDLE_LIFETIME + 31)
+            BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now + LIFETIME + 31)
         with pytest.raises(ValueError, match="future"):
             BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now - 31)
 
@@ -93,17 +102,17 @@ async def test_bundle_and_token_types_are_never_confused() -> None:
             r.services.tokens.verifier.verify(token, audience="demo")
 
 
-async def test_bundle_is_re_signed_before_half_its_lifetime_is_gone() -> None:
+async def test_bundle_is_re_signed_once_its_refresh_time_has_come() -> None:
     async with running() as r:
         first = await r.http.get("/v1/policy/bundle", headers=AUTH)
         etag = first.headers["etag"]
-        r.clock.advance(timedelta(seconds=BUNDLE_LIFETIME // 2 - 1))
+        r.clock.advance(timedelta(seconds=REFRESH - 1))
         same = await r.http.get("/v1/policy/bundle", headers={**AUTH, "If-None-Match": etag})
         assert same.status_code == 304
         r.clock.advance(timedelta(seconds=1))
         fresh = await r.http.get("/v1/policy/bundle", headers={**AUTH, "If-None-Match": etag})
         assert fresh.status_code == 200 and fresh.headers["etag"] != etag
-        assert _payload(fresh.text)["exp"] - r.clock.now().timestamp() == BUNDLE_LIFETIME
+        assert _payload(fresh.text)["exp"] - r.clock.now().timestamp() == LIFETIME
 
 
 async def test_local_evaluator_reproduces_every_server_decision() -> None:
@@ -151,3 +160,47 @@ async def test_local_evaluator_reproduces_every_server_decision() -> None:
             ).obligations
             == d["obligations"]
         )
+
+
+async def test_bundle_lifetime_and_refresh_come_from_settings() -> None:
+    settings = make_settings(bundle={"lifetime": "PT2H", "refresh": "PT10M"})
+    async with running(settings) as r:
+        token, _, now = await _fetch(r)
+        payload = _payload(token)
+        assert (payload["refresh_after"], payload["exp"]) == (int(now) + 600, int(now) + 7200)
+    with pytest.raises(ValidationError, match="at most half"):
+        make_settings(bundle={"lifetime": "PT20M", "refresh": "PT15M"})
+    with pytest.raises(ValidationError):
+        make_settings(bundle={"lifetime": "P8D"})
+
+
+async def test_key_rotation_keeps_offline_bundles_verifying(tmp_path: Path) -> None:
+    """A bundle is signed by the active key only; after a rotation the next bundle is signed by
+    the new key, and a bundle signed before it still verifies while the old key is retired
+    (published), so apps deciding offline never break mid-lifetime."""
+    old = generate_key("EdDSA", state=KeyState.active)
+    new = generate_key("EdDSA", state=KeyState.next)
+    for name, key in (("old.pem", old), ("new.pem", new)):
+        write_key(key, tmp_path / name, "pem")
+    manifest = tmp_path / "keys.json"
+    manifest.write_text(
+        json.dumps([{"path": "old.pem", "state": "active"}, {"path": "new.pem", "state": "next"}])
+    )
+    async with running(make_settings(tokens={"keys_file": manifest}, policy_watch=False)) as r:
+        before, jwks, now = await _fetch(r)
+        assert _header(before)["kid"] == old.kid  # a next key is published, never signs
+        assert {k["kid"] for k in jwks["keys"]} == {old.kid, new.kid}
+        manifest.write_text(
+            json.dumps([{"path": "old.pem", "state": "retired"}, {"path": "new.pem", "state": "active"}])
+        )
+        assert (await r.http.post("/v1/admin/keys/reload", headers=ADMIN)).status_code == 200
+        after, jwks, now = await _fetch(r)
+        assert _header(after)["kid"] == new.kid  # re-signed at once, not at refresh_after
+        for bundle in (before, after):
+            assert BundleEvaluator.verify(bundle, jwks, issuer=ISSUER, now=now)
+        # Dropping the retired key too early is what breaks offline apps: the README says when.
+        manifest.write_text(json.dumps([{"path": "new.pem", "state": "active"}]))
+        assert (await r.http.post("/v1/admin/keys/reload", headers=ADMIN)).status_code == 200
+        jwks = (await r.http.get("/.well-known/jwks.json")).json()
+        with pytest.raises(Exception, match=r"kid|key"):
+            BundleEvaluator.verify(before, jwks, issuer=ISSUER, now=now)
