@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bundle_evaluator import BUNDLE_TYPE, BundleEvaluator
+from ageband_client import InvalidBundle, KeySet, PolicyBundle
+from ageband_client.bundle import BUNDLE_TYPE
 from factories import ADMIN, AUTH, Running, make_settings, running
 from pydantic import ValidationError
 
@@ -24,6 +25,10 @@ LIFETIME, REFRESH = 86_400, 3_600  # the default settings' bundle lifetime and r
 def _payload(token: str) -> dict[str, Any]:
     payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     return payload
+
+
+def _verify(token: str, jwks: dict[str, Any], *, now: float, issuer: str = ISSUER) -> PolicyBundle:
+    return PolicyBundle.verify(token, KeySet(jwks), issuer=issuer, now=now, clock=lambda: now)
 
 
 def _header(token: str) -> dict[str, Any]:
@@ -57,19 +62,19 @@ async def test_tampered_bundle_is_refused() -> None:
         payload = json.loads(base64.urlsafe_b64decode(body + "=="))
         payload["outcomes"][0]["allowed"] = not payload["outcomes"][0]["allowed"]
         forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
-        with pytest.raises(Exception, match="signature"):
-            BundleEvaluator.verify(f"{head}.{forged}.{sig}", jwks, issuer=ISSUER)
+        with pytest.raises(InvalidBundle, match="bad signature"):
+            _verify(f"{head}.{forged}.{sig}", jwks, now=r.clock.now().timestamp())
 
 
 async def test_respelled_bundle_is_refused() -> None:
     # The bundle is signed in canonical base64url; a second spelling of it is not accepted.
     async with running() as r:
         token, jwks, now = await _fetch(r)
-        assert BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now)
+        assert _verify(token, jwks, now=now)
         head, body, sig = token.split(".")
         for respelled in (f"{head}=.{body}.{sig}", f"{head}.{body}.{sig}==", f"{head}.{body}.+{sig[1:]}"):
             with pytest.raises(ValueError, match="canonical"):
-                BundleEvaluator.verify(respelled, jwks, issuer=ISSUER, now=now)
+                _verify(respelled, jwks, now=now)
 
 
 async def test_bundle_carries_issuer_a_day_of_validity_and_a_refresh_hint() -> None:
@@ -80,13 +85,13 @@ async def test_bundle_carries_issuer_a_day_of_validity_and_a_refresh_hint() -> N
         assert payload["iat"] == int(now)
         assert payload["exp"] == int(now) + LIFETIME
         assert payload["refresh_after"] == int(now) + REFRESH
-        assert BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now).version == payload["pol"]
+        assert _verify(token, jwks, now=now).version == payload["pol"]
         with pytest.raises(ValueError, match="another issuer"):
-            BundleEvaluator.verify(token, jwks, issuer="https://someone-else.example", now=now)
+            _verify(token, jwks, issuer="https://someone-else.example", now=now)
         with pytest.raises(ValueError, match="expired"):
-            BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now + LIFETIME + 31)
+            _verify(token, jwks, now=now + LIFETIME + 31)
         with pytest.raises(ValueError, match="future"):
-            BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=now - 31)
+            _verify(token, jwks, now=now - 31)
 
 
 async def test_bundle_and_token_types_are_never_confused() -> None:
@@ -94,8 +99,8 @@ async def test_bundle_and_token_types_are_never_confused() -> None:
         token, jwks, now = await _fetch(r)
         _, age_token = await r.adult_token("bundle-1", 1990)
         # An age-band token is signed by the same keys, but is no bundle ...
-        with pytest.raises(ValueError, match="not a policy bundle"):
-            BundleEvaluator.verify(age_token, jwks, issuer=ISSUER, now=now)
+        with pytest.raises(ValueError, match="wrong typ"):
+            _verify(age_token, jwks, now=now)
         # ... and the service's token verifier refuses a bundle presented as a token (by its size
         # first; its typ would be refused next).
         with pytest.raises(InvalidToken):
@@ -120,7 +125,7 @@ async def test_local_evaluator_reproduces_every_server_decision() -> None:
         policy = r.services.policy.current
         token = (await r.http.get("/v1/policy/bundle", headers=AUTH)).text
         jwks = (await r.http.get("/.well-known/jwks.json")).json()
-        local = BundleEvaluator.verify(token, jwks, issuer=ISSUER, now=r.clock.now().timestamp())
+        local = _verify(token, jwks, now=r.clock.now().timestamp())
         assert local.version == policy.version
         keys = list(policy.tables.party_keys)
         targets = [
@@ -154,12 +159,8 @@ async def test_local_evaluator_reproduces_every_server_decision() -> None:
                   "actor": {"band": "13_15"}, "target": {"band": "18_plus"}},
             headers=AUTH,
         )).json()  # fmt: skip
-        assert (
-            local.decide(
-                "default", "message.send", ("13_15", None, None), ("18_plus", None, None)
-            ).obligations
-            == d["obligations"]
-        )
+        mine = local.decide("default", "message.send", ("13_15", None, None), ("18_plus", None, None))
+        assert list(mine.obligations) == d["obligations"]
 
 
 async def test_bundle_lifetime_and_refresh_come_from_settings() -> None:
@@ -197,10 +198,10 @@ async def test_key_rotation_keeps_offline_bundles_verifying(tmp_path: Path) -> N
         after, jwks, now = await _fetch(r)
         assert _header(after)["kid"] == new.kid  # re-signed at once, not at refresh_after
         for bundle in (before, after):
-            assert BundleEvaluator.verify(bundle, jwks, issuer=ISSUER, now=now)
+            assert _verify(bundle, jwks, now=now)
         # Dropping the retired key too early is what breaks offline apps: the README says when.
         manifest.write_text(json.dumps([{"path": "new.pem", "state": "active"}]))
         assert (await r.http.post("/v1/admin/keys/reload", headers=ADMIN)).status_code == 200
         jwks = (await r.http.get("/.well-known/jwks.json")).json()
-        with pytest.raises(Exception, match=r"kid|key"):
-            BundleEvaluator.verify(before, jwks, issuer=ISSUER, now=now)
+        with pytest.raises(InvalidBundle, match="unknown kid"):
+            _verify(before, jwks, now=now)
