@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from tokens_forge import Forger, b64, b64json, hmac_signer, raw_signer  # noqa: 
 from service.policy.packaged import bundled_policy_dir  # noqa: E402
 from service.tokens.errors import InvalidToken  # noqa: E402
 from service.tokens.keys import KeyState, SigningKey, load_key  # noqa: E402
+from service.webhooks.signing import signed_headers  # noqa: E402
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LOCALE = "de"
@@ -224,6 +226,39 @@ def _bundles(workdir: Path, key: SigningKey, bundle: str, now: int, lifetime: in
     return [{"name": n, "bundle": b, "now": t} for n, b, t in cases]
 
 
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def _webhooks(now: int) -> list[dict[str, Any]]:
+    """Deliveries signed by the service's webhook signer, and what a receiver must make of them."""
+    at = datetime.fromtimestamp(now, UTC)
+    body = json.dumps({"type": "recheck.due", "id": "evt_corpus_1", "data": {"sid": "sid_" + "C" * 43}})
+    good = signed_headers(WEBHOOK_SECRET, "evt_corpus_1", at, body)
+    other = signed_headers(
+        "whsec_" + base64.b64encode(b"another secret, 24 bytes+").decode(), "evt_corpus_1", at, body
+    )
+    sig = good["webhook-signature"]
+    cases = [
+        ("valid", good, body, now, True),
+        ("valid, received four minutes later", good, body, now + 240, True),
+        (
+            "valid among several signatures",
+            {**good, "webhook-signature": f"v1,{'A' * 44} {sig}"},
+            body,
+            now,
+            True,
+        ),
+        ("too old", good, body, now + 360, False),
+        ("too new", good, body, now - 360, False),
+        ("body changed", good, body.replace("recheck.due", "subject.revoked"), now, False),
+        ("id changed", {**good, "webhook-id": "evt_corpus_2"}, body, now, False),
+        ("another secret", other, body, now, False),
+        ("another scheme", {**good, "webhook-signature": sig.replace("v1,", "v2,")}, body, now, False),
+        ("no signature", {k: v for k, v in good.items() if k != "webhook-signature"}, body, now, False),
+    ]
+    return [{"name": n, "headers": h, "body": b, "now": t, "valid": v} for n, h, b, t, v in cases]
+
+
 async def _cases(r: Running, tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
     adult, minor = ["18_plus", "effective", None], ["13_15", "basic", "effective"]
     specs: list[dict[str, Any]] = [
@@ -353,6 +388,8 @@ async def build_corpus(workdir: Path) -> dict[str, Any]:
             "cases": cases,
             "tokens": tokens,
             "bundles": _bundles(workdir, key, bundle, now, lifetime),
+            "webhook_secret": WEBHOOK_SECRET,
+            "webhooks": _webhooks(now),
         }
 
 

@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ageband_client import BundleError, InvalidToken, KeySet, LocalDecision, PolicyBundle, verify_token
+from ageband_client import (
+    BundleError,
+    InvalidToken,
+    InvalidWebhook,
+    KeySet,
+    LocalDecision,
+    PolicyBundle,
+    verify_token,
+    verify_webhook,
+)
 from corpus import CORPUS, build_corpus, dumps
 
 pytestmark = pytest.mark.anyio
@@ -114,3 +123,14 @@ def test_python_sdk_refuses_every_tampered_bundle() -> None:
     assert not bundle.is_allowed("default", "profile.view", adult, adult, now=later)
     with pytest.raises(BundleError, match="expired"):
         bundle.decide("default", "profile.view", adult, adult, now=later)
+
+
+def test_python_sdk_verifies_the_services_webhooks_and_nothing_else() -> None:
+    c = _corpus()
+    for case in c["webhooks"]:
+        try:
+            verify_webhook(c["webhook_secret"], case["headers"], case["body"], now=case["now"])
+        except InvalidWebhook:
+            assert not case["valid"], case["name"]
+        else:
+            assert case["valid"], case["name"]

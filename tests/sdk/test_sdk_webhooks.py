@@ -11,20 +11,19 @@ from ageband_client import InvalidWebhook, verify_webhook
 from service.webhooks.signing import signed_headers
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+AT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # pinned: the receiver's clock is passed in
+NOW = AT.timestamp()
 BODY = json.dumps({"type": "recheck.due", "data": {"sid": "sid_" + "a" * 43}})
 
 
 def test_a_service_signed_event_verifies() -> None:
-    # Standard Webhooks verifiers compare the timestamp with the current time (five minutes).
-    headers = signed_headers(SECRET, "evt_1", datetime.now(UTC), BODY)
-    assert (
-        verify_webhook(SECRET, {k.title(): v for k, v in headers.items()}, BODY.encode())["type"]
-        == "recheck.due"
-    )
+    headers = signed_headers(SECRET, "evt_1", AT, BODY)
+    as_received = {k.title(): v for k, v in headers.items()}  # header names in any case
+    assert verify_webhook(SECRET, as_received, BODY.encode(), now=NOW)["type"] == "recheck.due"
 
 
 def test_tampered_stale_or_foreign_webhooks_are_refused() -> None:
-    now = datetime.now(UTC)
+    now = AT
     good = signed_headers(SECRET, "evt_1", now, BODY)
     cases = [
         (good, BODY.replace("recheck.due", "subject.revoked")),  # body changed
@@ -36,4 +35,4 @@ def test_tampered_stale_or_foreign_webhooks_are_refused() -> None:
     ]
     for headers, body in cases:
         with pytest.raises(InvalidWebhook):
-            verify_webhook(SECRET, headers, body)
+            verify_webhook(SECRET, headers, body, now=NOW)
