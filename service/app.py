@@ -169,7 +169,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             policy, registry, clock, pepper, store.checks, clients, settings.http.public_url, checks
         ),
         decisions=DecisionFlow(policy, clock, audit, metrics, verifier, TokenCache(), store.revocations),
-        bundles=BundleSigning(policy, keyring, signer, clock),
+        bundles=BundleSigning(
+            policy,
+            keyring,
+            signer,
+            clock,
+            lifetime=int(settings.bundle.lifetime.total_seconds()),
+            refresh=int(settings.bundle.refresh.total_seconds()),
+        ),
         worker=WorkerFlow(
             clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle
         ),
