@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from service.core.bands import BandSet
-from service.core.errors import AgebandError
 from service.core.levels import Levels
+from service.policy.errors import UnknownJurisdiction
 from service.policy.interactions import Rule
 from service.policy.model import OnExhausted, OnInconclusive
 from service.policy.tables import DecisionTables
@@ -41,12 +41,6 @@ CHECK_MESSAGES: Mapping[str, Mapping[str, str]] = {
         "ikäryhmäsi pysyy ennallaan.",
     },
 }
-
-
-class UnknownJurisdiction(AgebandError):
-    status = 400
-    code = "unknown_jurisdiction"
-    title = "Unknown jurisdiction"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +140,19 @@ class Jurisdiction:
 
 
 @dataclass(frozen=True, slots=True)
+class Depicted:
+    """What everyone depicted in adult content, and its uploader, must have established."""
+
+    required_level: str
+    never_sufficient: frozenset[str]
+    consent_token_age: timedelta
+    retention: timedelta
+
+
+CONTENT_PUBLISH = "content.publish"  # the action deciding each depicted person
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     version: str
     bands: BandSet
@@ -161,6 +168,7 @@ class Policy:
     tables: DecisionTables = field(default_factory=lambda: DecisionTables({}, (), ()))
     adult_age: int = DEFAULT_ADULT_AGE
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # the policy's own
+    depicted: Depicted | None = None  # None: the policy allows no content items
 
     def message(self, reason: str, locale: str | None) -> str | None:
         """The policy's text for one of the service's own refusals, over the built-in one."""
