@@ -73,7 +73,9 @@ def main() -> None:  # noqa: PLR0915 - one run, start to finish, reads best in o
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--no-pin", action="store_true", help="let the scheduler place servers and wrk")
-    ap.add_argument("--store", choices=("memory", "redis"), default="memory")
+    ap.add_argument(
+        "--store", choices=("memory", "redis", "cluster"), default="memory", help="cluster: 3 primaries"
+    )
     ap.add_argument("--workers", default="1", help="worker counts, e.g. 1 or 1,2 (several need redis)")
     ap.add_argument("--latency", action="store_true", help="percentiles at 50%% and 80%% of max throughput")
     ap.add_argument("--latency-seconds", type=int, default=10)
@@ -86,7 +88,11 @@ def main() -> None:  # noqa: PLR0915 - one run, start to finish, reads best in o
         sys.exit("wrk is needed: apt-get install wrk")
     load_before = servers.load_average()
     with contextlib.ExitStack() as stack:
-        redis_url = stack.enter_context(servers.private_redis()) if args.store == "redis" else None
+        redis_url = (
+            stack.enter_context(servers.private_redis(cluster=3 if args.store == "cluster" else 0))
+            if args.store != "memory"
+            else None
+        )
         bare_port = free_port()
         stack.callback(servers.stop, servers.serve_bare(bare_port))
         ports = {}

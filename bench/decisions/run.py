@@ -163,7 +163,9 @@ def main() -> None:  # noqa: PLR0915 - one run, start to finish, reads best in o
     ap.add_argument("--connections", type=int, default=4)
     # Cerbos (Go) uses every core; ageband can be given as many workers (one server per count).
     ap.add_argument("--workers", default="1", help="worker counts, e.g. 1 or 1,2 (several need redis)")
-    ap.add_argument("--store", choices=("memory", "redis"), default="memory")
+    ap.add_argument(
+        "--store", choices=("memory", "redis", "cluster"), default="memory", help="cluster: 3 primaries"
+    )
     ap.add_argument("--latency", action="store_true", help="single-decision p50/p99 at 50%%/80%% load")
     ap.add_argument("--latency-seconds", type=int, default=10)
     args = ap.parse_args()
@@ -181,7 +183,11 @@ def main() -> None:  # noqa: PLR0915 - one run, start to finish, reads best in o
     bodies = _bodies(work)
     latency: dict[str, dict[str, dict[str, float]]] = {}
     with contextlib.ExitStack() as stack:
-        redis_url = stack.enter_context(servers.private_redis()) if args.store == "redis" else None
+        redis_url = (
+            stack.enter_context(servers.private_redis(cluster=3 if args.store == "cluster" else 0))
+            if args.store != "memory"
+            else None
+        )
         cerbos_port = servers.free_port()
         stack.callback(servers.stop, _start_cerbos(cerbos_port, work))
         ports = {}
