@@ -161,7 +161,7 @@ def private_redis(cluster: int = 0) -> Iterator[str]:
     ports: list[int] = []
     while len(ports) < max(1, cluster):  # a cluster node needs port + 10000 free as well
         p = random.randint(20000, 29999)
-        if all(_bindable(q) for q in (p, p + 10000)) and p not in ports:
+        if all(bindable(q) for q in (p, p + 10000)) and p not in ports:
             ports.append(p)
     procs = []
     try:
@@ -202,7 +202,7 @@ def redis_ports(url: str) -> list[int]:
     return [int(h.rsplit(":", 1)[1]) for h in hosts.split(",")]
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))

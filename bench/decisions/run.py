@@ -189,6 +189,8 @@ def main() -> None:  # noqa: PLR0915 - one run, start to finish, reads best in o
             else None
         )
         cerbos_port = servers.free_port()
+        while not servers.bindable(cerbos_port + 1):  # Cerbos's gRPC listener takes the next port
+            cerbos_port = servers.free_port()
         stack.callback(servers.stop, _start_cerbos(cerbos_port, work))
         ports = {}
         for n in workers:
