@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 import redis.asyncio
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis_server import delete_prefix, redis_url
 from store_factories import CLIENT, make_record, random_sid
@@ -45,6 +45,7 @@ def records(draw: st.DrawFn) -> AssuranceRecord:
     )
 
 
+@settings(deadline=None, max_examples=300)
 @given(record=records())
 def test_every_record_round_trips_packed_or_as_json(record: AssuranceRecord) -> None:
     stored = encode_record(record)
