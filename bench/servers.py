@@ -52,7 +52,7 @@ def pinned(which: str, cmd: list[str]) -> list[str]:
     return cmd if cpus is None else ["taskset", "-c", ",".join(map(str, sorted(cpus))), *cmd]
 
 
-def _wait_port(proc: subprocess.Popen[bytes], port: int, what: str, timeout: float = 60) -> None:
+def _wait_port(proc: subprocess.Popen[bytes], port: int, what: str, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
