@@ -109,7 +109,7 @@ def _ready(proc: subprocess.Popen[bytes], port: int, workers: int, timeout: floa
     """/readyz answers and, with several workers, every worker is up and idle.
 
     The parent listens before its workers start (connections wait in its backlog), so an open
-    port or one answer says little; a worker whose CPU time stopped growing has finished
+    port or one answer says little; a worker whose CPU time (nearly) stopped growing has finished
     importing and building its app.
     """
     deadline = time.monotonic() + timeout
@@ -130,7 +130,8 @@ def _ready(proc: subprocess.Popen[bytes], port: int, workers: int, timeout: floa
         # taskset execs in place, so proc.pid is ageband's supervisor itself.
         pids = [int(x) for x in children_file.read_text().split()]
         now = {pid: _cpu_ticks(pid) for pid in pids}
-        if len(pids) >= workers and now == last:
+        # Idle: under 5 ticks (50 ms) of CPU a second each (the supervisor pings them).
+        if len(pids) >= workers and now.keys() == last.keys() and all(now[p] - last[p] < 5 for p in now):
             return
         last = now
         time.sleep(1.0)
