@@ -3,7 +3,7 @@
 A deployment keeps one record per subject, for the whole retention period: at 100M subjects
 the encoding is the store's size. Redis's ``MEMORY USAGE`` of a record key was ~470 bytes
 with JSON; packed it is 168 (a value of at most 44 bytes is stored inline with its object
-header) up to ~184 for a client id of up to ~30 characters (bench/memory.py measures it).
+header) for a client id of up to ~8 characters, 184-200 up to ~22 (bench/memory.py measures it).
 
 The stored text is ``2`` and the packed bytes in base85 (ASCII, so a client that decodes
 responses as UTF-8 reads it too). JSON records begin with ``{``, so both read back and no
