@@ -95,8 +95,12 @@ def serve_ageband(port: int, *, workers: int = 1, redis_url: str | None = None) 
     proc = subprocess.Popen(
         pinned("server", cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env
     )
-    _wait_port(proc, port, "ageband serve")
-    _ready(proc, port, workers)
+    try:
+        _wait_port(proc, port, "ageband serve")
+        _ready(proc, port, workers)
+    except BaseException:
+        stop(proc)
+        raise
     return proc
 
 
