@@ -43,6 +43,7 @@ from service.flows.checks import CheckFlow
 from service.flows.content import ContentFlow
 from service.flows.content_cascade import ContentCascade
 from service.flows.decisions import DecisionFlow
+from service.flows.deterrence import Deterring
 from service.flows.events import Publishing
 from service.flows.issuing import Issuing
 from service.flows.key_reload import KeyReloader
@@ -167,7 +168,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         wallet=WalletFlow(
             policy, registry, clock, pepper, store.checks, clients, settings.http.public_url, checks
         ),
-        decisions=DecisionFlow(policy, clock, audit, metrics, verifier, TokenCache(), store.revocations),
+        decisions=DecisionFlow(
+            policy,
+            clock,
+            audit,
+            metrics,
+            verifier,
+            TokenCache(),
+            store.revocations,
+            Deterring(audit, store.counters, publishing),
+        ),
         bundles=BundleSigning(policy, keyring, signer, clock),
         worker=WorkerFlow(
             clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle

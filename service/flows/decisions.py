@@ -19,6 +19,7 @@ from service.audit.events import Audit
 from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.errors import AgebandError
+from service.flows.deterrence import Deterring, Shown, attempted, shown
 from service.flows.errors import JurisdictionNotAllowed
 from service.flows.token_cache import TokenCache, VerifiedParty
 from service.observability.metrics import Metrics
@@ -50,6 +51,8 @@ class DecisionFlow:
     # Verified tokens that decisions were asked about, until each one's exp.
     token_cache: TokenCache
     revocations: RevocationStore
+    # Deterrence: counting a token actor's refused attempts towards minors (None: not counted).
+    deterring: Deterring | None = None
 
 
 class Target(Protocol):
@@ -106,6 +109,7 @@ class Decision:
     safety_resources: tuple[Mapping[str, str], ...]
     policy_version: str
     trace: list[Step] | None
+    deterrence: Shown | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +218,10 @@ async def decide(
         tables = policy.tables
         trace = evaluate(scope, action, tables.normalize(actor_key), tables.normalize(target_key))[1]
     effect = "allow" if outcome.allowed else "deny"
+    deterrence = shown(policy, juris, outcome, locale, country)
+    if deterrence is not None and actor.token is not None and svc.deterring is not None:
+        sid = _verified(svc, client, actor.token, svc.clock.now().timestamp(), "actor").sub  # cached
+        await attempted(svc.deterring, juris, client.id, sid, policy.version)
     svc.metrics.decision(action, effect)  # the action is the policy's: the lookup above refused others
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
@@ -228,6 +236,7 @@ async def decide(
         ),
         policy_version=policy.version,
         trace=trace,
+        deterrence=deterrence,
     )
 
 

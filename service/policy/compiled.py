@@ -111,6 +111,18 @@ class Abuse:
     sanctions: Mapping[str, SanctionRule] = field(default_factory=dict)
 
 
+DETERRENCE = "deterrence"  # the obligation that brings the jurisdiction's deterrence
+
+
+@dataclass(frozen=True, slots=True)
+class Deterrence:
+    """A jurisdiction's deterrence: the message, prevention services per country, and the flag."""
+
+    message: Mapping[str, str]
+    resources: Mapping[str, tuple[Mapping[str, str], ...]]
+    repeated: Limit | None
+
+
 @dataclass(frozen=True, slots=True)
 class Jurisdiction:
     code: str
@@ -134,6 +146,7 @@ class Jurisdiction:
     extends: str | None = None  # the jurisdiction it inherits from, as written
     # A band moves older (other than by age-up) only on a lower edge at this level or above.
     upgrade_level: str | None = None
+    deterrence: Deterrence | None = None
 
     def recheck_interval(self, band: str, method: str) -> timedelta:
         """The shortest interval that applies: a record is never re-checked later than any allows."""

@@ -192,7 +192,8 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         name="abuse_counter",
         pattern="<prefix>:abz:{<subject>}:<scope>",
         holds="an integer counter; the subject is a sid or a keyed hash of a device or IP",
-        purpose="attempt and failure limits per sid, device and IP within a policy window",
+        purpose="attempt and failure limits per sid, device and IP within a policy window; a sid's "
+        "refused attempts towards minors (scope minor_contact, the deterrence flag)",
         ttl_source="the policy window, set when the counter is created (fixed window)",
         survives_restart=False,
         on_loss="limits start counting again: a burst is allowed once more",
