@@ -18,7 +18,7 @@ from service.api.checks.endpoints import router as checks_router
 from service.api.content.endpoints import router as content_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
-from service.api.fastlane import FastLane, lane_routes
+from service.api.direct_routes import DirectRoutes, direct_routes
 from service.api.limits import EVIDENCE_PATHS, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
@@ -129,6 +129,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             on_error=lambda error: metrics.store_error("redis", error),
             min_replicas_ack=settings.store.min_replicas_ack,
             replica_ack_timeout_ms=settings.store.replica_ack_timeout_ms,
+            socket_timeout=settings.store.socket_timeout,
         )
     else:
         store = MemoryStore(clock)
@@ -178,7 +179,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             store.revocations,
             Deterring(audit, store.counters, publishing),
         ),
-        bundles=BundleSigning(policy, keyring, signer, clock),
+        bundles=BundleSigning(
+            policy,
+            keyring,
+            signer,
+            clock,
+            lifetime=int(settings.bundle.lifetime.total_seconds()),
+            refresh=int(settings.bundle.refresh.total_seconds()),
+        ),
         worker=WorkerFlow(
             clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle
         ),
@@ -288,10 +296,10 @@ def create_app(
     app.include_router(wallet_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
-    # Innermost: the lane for refresh and decisions runs inside the observer and the body limit.
-    lanes = lane_routes(tokens_router, ("/v1/tokens/refresh",))
-    lanes += lane_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
-    app.add_middleware(FastLane, routes=lanes)
+    # Innermost: refresh and decisions go direct, inside the observer and the body limit.
+    direct = direct_routes(tokens_router, ("/v1/tokens/refresh",))
+    direct += direct_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
+    app.add_middleware(DirectRoutes, routes=direct)
     app.add_middleware(RequestObserver)
     app.add_middleware(
         BodyLimit,

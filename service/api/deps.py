@@ -2,7 +2,7 @@
 
 Each credential is one FastAPI security dependency (an ``HTTPBearer``) that reads the Request
 directly: the routes that use it are documented with its scheme, and the same object
-authenticates their requests (the fast lane calls it without FastAPI). FastAPI's per-parameter
+authenticates their requests (the direct routes call it without FastAPI). FastAPI's per-parameter
 dependency solving (and the thread pool it uses for plain ``def``) costs more than this work
 itself, and these run on every hot-path request.
 """
@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from service.api.problems import UnsupportedMediaType
+from service.api.errors import UnsupportedMediaType
 from service.api.services import Services
 from service.clients.registry import Client
 from service.core.errors import AgebandError, Forbidden, Unauthorized

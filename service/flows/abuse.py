@@ -34,8 +34,8 @@ from service.audit.events import Audit
 from service.core.clock import Clock
 from service.core.ids import keyed_hash
 from service.flows import content_cascade, events
-from service.flows.abuse_errors import RateLimited, StrongerMethodRequired, SubjectLocked
 from service.flows.content_cascade import ContentCascade
+from service.flows.errors import RateLimited, StrongerMethodRequired, SubjectLocked
 from service.flows.records import RecordWriting, write_record
 from service.policy.compiled import Jurisdiction, Limit, Policy, SanctionRule
 from service.policy.holder import PolicyHolder

@@ -31,7 +31,7 @@ from service.flows.content_errors import (
     UnknownPerformer,
 )
 from service.flows.errors import JurisdictionNotAllowed
-from service.policy.compiled import UnknownJurisdiction
+from service.policy.errors import UnknownJurisdiction
 from service.store.errors import InvalidCursor, StoreUnavailable
 
 router = APIRouter(prefix="/v1/content", tags=["content"])

@@ -9,6 +9,7 @@ from service.api.deps import NO_BODY, AdminActionDep, CallerDep
 from service.api.responses import raises
 from service.flows import policy_reload
 from service.flows.bundle import BUNDLE_TYPE, signed_bundle
+from service.flows.errors import PolicyRejected
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -24,9 +25,10 @@ class ReloadOut(BaseModel):
     response_class=Response,
     responses={
         200: {
-            "description": f"A compact JWS (header typ {BUNDLE_TYPE}) over the compiled decision tables, "
-            "with iss (the token issuer), iat and a short exp: verify it with the keys at "
-            "/.well-known/jwks.json, check typ, iss and exp, and refetch before it expires.",
+            "description": f"A compact JWS (header typ {BUNDLE_TYPE} and kid) over the compiled decision "
+            "tables, with iss (the token issuer), iat, refresh_after and exp (a day by default): verify "
+            "it with the key of the JWKS (/.well-known/jwks.json) its kid names, check typ, iss and "
+            "exp, refetch (If-None-Match) after refresh_after and decide offline until exp.",
             "content": {"application/jwt": {"schema": {"type": "string"}}},
         },
         304: {"description": "Not modified (If-None-Match)."},
@@ -42,7 +44,7 @@ async def get_policy_bundle(request: Request, caller: CallerDep) -> Response:
 
 
 @admin_router.post("/policy/reload", openapi_extra={"requestBody": NO_BODY})
-@raises(policy_reload.PolicyRejected)
+@raises(PolicyRejected)
 async def reload_policy(caller: AdminActionDep) -> ReloadOut:
     """Reload the policy files now (also done on file change and SIGHUP). All or nothing."""
     done = policy_reload.reload_policy(caller.svc.policy, "admin")

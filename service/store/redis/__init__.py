@@ -22,7 +22,7 @@ from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
 from service.store.redis.records import RedisRecords
 from service.store.redis.timers import RedisTimers
-from service.store.redis_url import connect
+from service.store.redis_url import SOCKET_TIMEOUT, connect
 
 if TYPE_CHECKING:
     from service.store import roles
@@ -66,9 +66,10 @@ class RedisStore:
         on_error: Callable[[str], None] | None = None,
         min_replicas_ack: int = 0,
         replica_ack_timeout_ms: int = 500,
+        socket_timeout: float = SOCKET_TIMEOUT,
     ) -> RedisStore:
         return cls(  # one server, Sentinel or Cluster
-            connect(url),
+            connect(url, socket_timeout=socket_timeout),
             prefix,
             on_error=on_error,
             min_replicas_ack=min_replicas_ack,
