@@ -152,7 +152,10 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
     KeyClass(
         name="record",
         pattern="<prefix>:sub:{<sid>}:rec",
-        holds="AssuranceRecord as JSON: band, level, method class, coarse dates, policy version",
+        holds=(
+            "AssuranceRecord, packed (service/store/record_codec.py) or as JSON: band, level, method "
+            "class, coarse dates, policy version"
+        ),
         purpose="the subject's assurance state between checks",
         ttl_source="retention period from the policy",
         survives_restart=True,
