@@ -34,6 +34,7 @@ from service.api.wellknown import router as wellknown_router
 from service.audit.chain import AuditChain, AuditStream, new_chain_id
 from service.audit.events import Audit
 from service.audit.logging import configure_logging, get_logger
+from service.audit.subjects import SubjectRefs
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock, SystemClock
 from service.flows.abuse import AbuseControl
@@ -152,8 +153,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
         lifecycle, issuing, checks,
     )  # fmt: skip
+    # Audit events name a subject by a hash under its own key, which erasure deletes.
+    subject_refs = SubjectRefs(pepper, store.subject_keys, settings.audit.retention_days * 86_400)
     removal = SubjectRemoval(
-        clock, pepper, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
+        clock, subject_refs, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing,
     )  # fmt: skip
     return Services(
@@ -214,6 +217,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, clock)
         app.state.services = services
+        stream.subjects.use(services.removal.subject_refs)  # from here a sid is logged as sid_hash
         services.metrics.tracing = tracing
         keys = KeyReloader(services.keyring, services.keys_file)
         keys.start(watch=settings.policy_watch)
@@ -226,6 +230,7 @@ def create_app(
             await keys.stop()
             if tracing is not None:
                 tracing.shutdown()
+            stream.subjects.use(None)  # the store closes: later sids are dropped, never written
             await services.store.close()
             stream.close()  # the shutdown checkpoint
             await services.providers.aclose()  # vendor connection pools; last, as it may raise

@@ -101,6 +101,15 @@ class AuditSettings(BaseModel):
         default=None,
         description="Also append checkpoints here; kept apart from the log, they reveal truncation.",
     )
+    retention_days: int = Field(
+        default=400,
+        ge=1,
+        le=3650,
+        description=(
+            "How long audit logs are kept: a subject's audit key lives this long after its last use "
+            "(erasure deletes it sooner)."
+        ),
+    )
 
 
 class TracingSettings(BaseModel):

@@ -24,6 +24,7 @@ import structlog
 from structlog.typing import Processor
 
 from service.audit.bound_logger import bound_logger_class
+from service.audit.subjects import SubjectPseudonyms
 
 GENESIS = "0" * 64
 CHECKPOINT = "audit.checkpoint"
@@ -128,6 +129,9 @@ class AuditStream:
         checkpoint_file: Path | None = None,
     ) -> None:
         self.chain = chain
+        # Set up with the stream, so that every logger configured with it has it; handed the
+        # subject keys once the store exists (until then a sid is dropped, never written).
+        self.subjects = SubjectPseudonyms()
         self._renderer: Processor = _render
         # Opened at the first write: an app that is built but never run leaves no file behind.
         self._paths = {"file": file, "checkpoints": checkpoint_file}

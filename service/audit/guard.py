@@ -23,7 +23,8 @@ ALLOWED_KEYS = frozenset(
         "event", "level", "timestamp", "logger", "exception", "audit",
         "method", "route", "status", "duration_ms", "request_id",
         # audit context
-        "check_id", "sid", "client", "pol", "jur", "purpose",
+        # (no "sid": service.audit.subjects turns it into sid_hash first; one left is redacted)
+        "check_id", "sid_hash", "client", "pol", "jur", "purpose",
         # audit facts: kinds, sizes, names, outcomes
         "kind", "size", "provider", "method_class", "attributes", "fields", "ttl",
         "claims", "outcome", "reason", "band", "level_name", "next_method", "attempt",

@@ -82,13 +82,21 @@ def report_cmd(
     evidence_bound_ms: Annotated[
         float, typer.Option(help="Longest time evidence may be held (received to discarded).")
     ] = DEFAULT_EVIDENCE_BOUND_MS,
+    erased: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--erased",
+            help="An erasure reference (ageband privacy erasure-ref SID): check that the erasure is in "
+            "the trail and that nothing in the log ties to the subject.",
+        ),
+    ] = None,
 ) -> None:
     """Verify the audit chain, rebuild each check's lifecycle, and report violations and statistics."""
     missing = [p for p in [*logs, *(checkpoints or [])] if not p.is_file()]
     if missing:
         err.print(f"[red]no such file[/]: {', '.join(map(str, missing))}", highlight=False)
         raise typer.Exit(2)
-    options = ReportOptions(evidence_bound_ms, tuple(checkpoints or ()))
+    options = ReportOptions(evidence_bound_ms, tuple(checkpoints or ()), tuple(erased or ()))
     with progress("reading the log", total_bytes=sum(p.stat().st_size for p in logs)) as advance:
         report = build_report(logs, options, on_read=advance)
     if html is not None:

@@ -62,6 +62,7 @@ def worker(
 
     async def main() -> None:
         services = build_services(settings)
+        stream.subjects.use(services.removal.subject_refs)  # sids are logged as sid_hash
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -71,6 +72,7 @@ def worker(
         try:
             await run(services.worker, cfg, stop)
         finally:
+            stream.subjects.use(None)
             await services.store.close()
             stream.close()  # the shutdown checkpoint
 

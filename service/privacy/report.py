@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -32,6 +33,9 @@ _PROGRESS_EVERY = 4096  # lines between reports of how much was read
 _OWN_DATES = {"timestamp": "timestamp"}
 # Which key class each "stored" event describes.
 _STORED_EVENTS = {"record.stored": "record"}
+# A sid in clear, wherever it stands: the log names subjects only by sid_hash (erasable).
+_SID_RE = re.compile(r"(?<![A-Za-z0-9_-])sid_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+_ERASED = "subject.erased"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,7 @@ class ChainSummary:
 class ReportOptions:
     evidence_bound_ms: float = DEFAULT_EVIDENCE_BOUND_MS
     checkpoint_files: tuple[Path, ...] = ()
+    erased: tuple[str, ...] = ()  # erasure references (``ageband privacy erasure-ref``) to check
 
 
 @dataclass(slots=True)
@@ -194,7 +199,23 @@ def build_report(
     for cp_path in opts.checkpoint_files:
         _verify_checkpoints(report, cp_path, chains)
     report.checks = _lifecycles(report, audit, opts.evidence_bound_ms)
+    for ref in opts.erased:
+        _check_erasure(report, ref, audit)
     return report
+
+
+def _check_erasure(report: Report, ref: str, audit: list[_Event]) -> None:
+    """The erasure is in the trail and ties to nothing. Every sid in clear is already a violation
+    (``sid_in_log``); what stays is that the erasure event itself names no sid_hash, which would
+    tie it to the subject's earlier events (their key is gone: nothing else can)."""
+    found = [ev for ev in audit if ev.data.get("event") == _ERASED and ev.data.get("sid_ref") == ref]
+    if not found:
+        detail = "no subject.erased event carries this erasure reference"
+        report.issues.append(Issue(VIOLATION, "erasure_not_found", detail))
+    for ev in found:
+        if ev.data.get("sid_hash") is not None or "sid" in ev.data:
+            detail = "the erasure event names the subject, tying it to the subject's earlier events"
+            report.issues.append(Issue(VIOLATION, "erasure_linked", detail, ev.where, *_at(ev.data)))
 
 
 def _parse(line: str) -> dict[str, Any] | None:
@@ -209,15 +230,24 @@ def _scan_raw(report: Report, line: str, where: str) -> None:
     report.issues.append(Issue(WARNING, "unparsed_line", "not a JSON object: only searched for PII", where))
     for finding in scan_text(line):
         report.issues.append(Issue(VIOLATION, "pii_in_log", f"{finding.detector} in a raw line", where))
+    if _SID_RE.search(line):
+        report.issues.append(Issue(VIOLATION, "sid_in_log", "a sid in clear in a raw line", where))
 
 
-def _scan_event(report: Report, event: dict[str, Any], where: str) -> None:
+def _at(event: Mapping[str, Any]) -> tuple[str | None, int | None, str | None]:
     chain, seq, check = event.get("chain"), event.get("seq"), event.get("check_id")
-    at = (
+    return (
         chain if isinstance(chain, str) else None,
         seq if isinstance(seq, int) else None,
         check if isinstance(check, str) else None,
     )
+
+
+def _scan_event(report: Report, event: dict[str, Any], where: str) -> None:
+    at = _at(event)
+    if _SID_RE.search(json.dumps(event)):
+        detail = "a sid in clear: erasure could never untie this event from its subject"
+        report.issues.append(Issue(VIOLATION, "sid_in_log", detail, where, *at))
     for finding in scan_value(event, skip=_NOT_SCANNED, own_dates=_OWN_DATES):
         detail = f"{finding.detector} at {finding.path}"
         report.issues.append(Issue(VIOLATION, "pii_in_log", detail, where, *at))
