@@ -32,6 +32,7 @@ from service.api.wallet.endpoints import router as wallet_router
 from service.api.wallet.endpoints import wallet_api_router
 from service.api.wellknown import router as wellknown_router
 from service.audit.chain import AuditChain, AuditStream, new_chain_id
+from service.audit.checkpoint_keys import CheckpointSigner
 from service.audit.events import Audit
 from service.audit.logging import configure_logging, get_logger
 from service.audit.subjects import SubjectRefs
@@ -189,12 +190,31 @@ def configure_audit(settings: Settings, sink: TextIO | None = None) -> AuditStre
     """Logs through the PII guard and audit events into the hash chain, for the service and the
     worker alike; close the stream at shutdown (its checkpoint)."""
     audit = settings.audit
+    # Checkpoints are signed; a reviewer verifies them with the published key (privacy report
+    # --checkpoint-key), so a rewritten log cannot come with rewritten checkpoints.
+    if audit.checkpoint_key is not None:
+        signer = CheckpointSigner.from_file(audit.checkpoint_key)
+    else:
+        signer = CheckpointSigner.generate()
     chain = AuditChain(
-        new_chain_id(audit.chain_id), every=audit.checkpoint_every, seconds=audit.checkpoint_seconds
+        new_chain_id(audit.chain_id),
+        every=audit.checkpoint_every,
+        seconds=audit.checkpoint_seconds,
+        signer=signer,
     )
     stream = AuditStream(chain, file=audit.file, checkpoint_file=audit.checkpoint_file)
     configure_logging(fmt=settings.log_format, level=settings.log_level, sink=sink, audit=stream)
     return stream
+
+
+def warn_of_generated_keys(settings: Settings, stream: AuditStream) -> None:
+    """At start-up (not when the app is only built, e.g. to write the OpenAPI document)."""
+    if settings.audit.checkpoint_key is None and stream.chain.signer is not None:
+        get_logger().warning(
+            "GENERATED CHECKPOINT KEY",
+            warning="the checkpoint key dies with the process; set AGEBAND_AUDIT__CHECKPOINT_KEY",
+            kid=stream.chain.signer.kid,
+        )
 
 
 def create_app(
@@ -218,6 +238,7 @@ def create_app(
         services = build_services(settings, clock)
         app.state.services = services
         stream.subjects.use(services.removal.subject_refs)  # from here a sid is logged as sid_hash
+        warn_of_generated_keys(settings, stream)
         services.metrics.tracing = tracing
         keys = KeyReloader(services.keyring, services.keys_file)
         keys.start(watch=settings.policy_watch)
@@ -247,6 +268,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
         generate_unique_id_function=openapi.operation_id,
     )
+    app.state.audit_keys = stream.chain.signer.jwks() if stream.chain.signer else {"keys": []}
     problems.install(app)
     openapi.install(app)
     # Hot paths first: a request is matched against the routers in this order.

@@ -31,7 +31,7 @@ ALLOWED_KEYS = frozenset(
         "kid", "alg", "files", "jurisdictions", "version", "errors", "count",
         "backend", "warning", "detail", "path_template", "keys", "offset",
         # hash chain and checkpoints (added after the guard; listed so callers cannot forge them)
-        "chain", "seq", "prev", "hash", "head",
+        "chain", "seq", "prev", "hash", "head", "sig",
         # erasure: a keyed hash of the sid, never the sid itself; how many queued events went
         "sid_ref", "events",
         # decisions: policy names (action, rule) and counts, never who the parties are
