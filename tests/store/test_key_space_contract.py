@@ -13,6 +13,7 @@ from store_factories import (
     SUBJECT_REF,
     make_check,
     make_event,
+    make_item,
     make_record,
     make_sanction,
     random_sid,
@@ -41,6 +42,9 @@ async def write_one_of_everything(store: WholeStore) -> None:
     await store.revocations.revoke(sid, revoked_at=1_772_000_000, ttl=600)
     await store.once.use_once(f"state-for-{SUBJECT_REF}", ttl=300)
     store.subject_keys.subject_key(sid_ref(b"k" * 32, sid), b"\x01" * 32, ttl=86_400)
+    item = make_item(sid)
+    await store.content.create_item(item, ttl=86_400)
+    await store.content.list_item(CLIENT, item.content_id, TODAY, ttl=86_400)
     await write_one_of_each_lifecycle_key(store, sid)
 
 

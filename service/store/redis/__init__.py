@@ -20,11 +20,12 @@ from service.store.redis.abuse import RedisCounters, RedisSanctions
 from service.store.redis.audit_keys import RedisSubjectKeys
 from service.store.redis.checks import RedisChecks
 from service.store.redis.connection import Connection, unavailable
+from service.store.redis.content import RedisContent
 from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
 from service.store.redis.records import RedisRecords
 from service.store.redis.timers import RedisTimers
-from service.store.redis_url import connect, connect_sync
+from service.store.redis_url import SOCKET_TIMEOUT, connect, connect_sync
 
 if TYPE_CHECKING:
     from service.store import roles
@@ -63,6 +64,7 @@ class RedisStore:
         self.subject_keys = RedisSubjectKeys(
             connect_sync_client or (lambda: _sync_twin(client)), conn.keys, on_error
         )
+        self.content = RedisContent(conn)
 
     @classmethod
     def from_url(
@@ -73,9 +75,10 @@ class RedisStore:
         on_error: Callable[[str], None] | None = None,
         min_replicas_ack: int = 0,
         replica_ack_timeout_ms: int = 500,
+        socket_timeout: float = SOCKET_TIMEOUT,
     ) -> RedisStore:
         return cls(  # one server, Sentinel or Cluster
-            connect(url),
+            connect(url, socket_timeout=socket_timeout),
             prefix,
             on_error=on_error,
             min_replicas_ack=min_replicas_ack,
@@ -111,6 +114,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _timers: type[roles.TimerStore] = RedisTimers
     _events: type[roles.EventStream] = RedisEvents
     _subject_keys: type[roles.SubjectKeyStore] = RedisSubjectKeys
+    _content: type[roles.ContentStore] = RedisContent
     _health: type[roles.StoreHealth] = RedisStore
 
 __all__ = ["RedisStore"]
