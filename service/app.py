@@ -33,8 +33,10 @@ from service.api.wallet.endpoints import router as wallet_router
 from service.api.wallet.endpoints import wallet_api_router
 from service.api.wellknown import router as wellknown_router
 from service.audit.chain import AuditChain, AuditStream, new_chain_id
+from service.audit.checkpoint_keys import CheckpointSigner
 from service.audit.events import Audit
 from service.audit.logging import configure_logging, get_logger
+from service.audit.subjects import SubjectRefs
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock, SystemClock
 from service.flows.abuse import AbuseControl
@@ -158,8 +160,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
         lifecycle, issuing, checks,
     )  # fmt: skip
+    # Audit events name a subject by a hash under its own key, which erasure deletes.
+    subject_refs = SubjectRefs(pepper, store.subject_keys, settings.audit.retention_days * 86_400)
     removal = SubjectRemoval(
-        clock, pepper, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
+        clock, subject_refs, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing, cascade,
     )  # fmt: skip
     return Services(
@@ -219,12 +223,31 @@ def configure_audit(settings: Settings, sink: TextIO | None = None) -> AuditStre
     """Logs through the PII guard and audit events into the hash chain, for the service and the
     worker alike; close the stream at shutdown (its checkpoint)."""
     audit = settings.audit
+    # Checkpoints are signed; a reviewer verifies them with the published key (privacy report
+    # --checkpoint-key), so a rewritten log cannot come with rewritten checkpoints.
+    if audit.checkpoint_key is not None:
+        signer = CheckpointSigner.from_file(audit.checkpoint_key)
+    else:
+        signer = CheckpointSigner.generate()
     chain = AuditChain(
-        new_chain_id(audit.chain_id), every=audit.checkpoint_every, seconds=audit.checkpoint_seconds
+        new_chain_id(audit.chain_id),
+        every=audit.checkpoint_every,
+        seconds=audit.checkpoint_seconds,
+        signer=signer,
     )
     stream = AuditStream(chain, file=audit.file, checkpoint_file=audit.checkpoint_file)
     configure_logging(fmt=settings.log_format, level=settings.log_level, sink=sink, audit=stream)
     return stream
+
+
+def warn_of_generated_keys(settings: Settings, stream: AuditStream) -> None:
+    """At start-up (not when the app is only built, e.g. to write the OpenAPI document)."""
+    if settings.audit.checkpoint_key is None and stream.chain.signer is not None:
+        get_logger().warning(
+            "GENERATED CHECKPOINT KEY",
+            warning="the checkpoint key dies with the process; set AGEBAND_AUDIT__CHECKPOINT_KEY",
+            kid=stream.chain.signer.kid,
+        )
 
 
 def create_app(
@@ -247,6 +270,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, clock)
         app.state.services = services
+        stream.subjects.use(services.removal.subject_refs)  # from here a sid is logged as sid_hash
+        warn_of_generated_keys(settings, stream)
         services.metrics.tracing = tracing
         keys = KeyReloader(services.keyring, services.keys_file)
         keys.start(watch=settings.policy_watch)
@@ -259,6 +284,7 @@ def create_app(
             await keys.stop()
             if tracing is not None:
                 tracing.shutdown()
+            stream.subjects.use(None)  # the store closes: later sids are dropped, never written
             await services.store.close()
             stream.close()  # the shutdown checkpoint
             await services.providers.aclose()  # vendor connection pools; last, as it may raise
@@ -275,6 +301,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
         generate_unique_id_function=openapi.operation_id,
     )
+    app.state.audit_keys = stream.chain.signer.jwks() if stream.chain.signer else {"keys": []}
     problems.install(app)
     openapi.install(app)
     # Hot paths first: a request is matched against the routers in this order.

@@ -90,6 +90,10 @@ class Keys:
     def dead(self) -> str:
         return f"{self.prefix}:evt:{{stream}}:dead"
 
+    def subject_key(self, ref: str) -> str:
+        # ``ref`` is the subject's erasure reference (a keyed hash of the sid), never the sid.
+        return f"{self.prefix}:audk:{{{_part('ref', ref)}}}"
+
     def once(self, key: str) -> str:
         # Callers pass tokens ids or nonces; hashing keeps their values out of key names.
         digest = hashlib.sha256(key.encode()).hexdigest()
@@ -236,6 +240,18 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="extended to the longest record TTL written into it",
         survives_restart=True,
         on_loss="age-ups wait for the next refresh; re-check notices are not sent",
+    ),
+    KeyClass(
+        name="audit_subject_key",
+        pattern="<prefix>:audk:{<erasure_ref>}",
+        holds="32 random bytes in hex: the key of a subject's references (sid_hash) in the audit trail",
+        purpose="lets the trail name a subject until erasure deletes the key (crypto-shredding)",
+        ttl_source="the audit retention (AGEBAND_AUDIT__RETENTION_DAYS), extended on every use",
+        survives_restart=True,
+        on_loss=(
+            "the subject's earlier audit events can no longer be tied to it (as after erasure); "
+            "later events get a new reference"
+        ),
     ),
     KeyClass(
         name="content_item",

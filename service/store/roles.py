@@ -195,6 +195,20 @@ class EventStream(Protocol):
     async def dead_letters(self, limit: int) -> list[QueuedEvent]: ...
 
 
+class SubjectKeyStore(Protocol):
+    """Per-subject keys of the audit trail's subject references (service/audit/subjects.py).
+
+    Synchronous, unlike every other role: it is called from inside the log pipeline, which
+    cannot await. One short command per call (and few calls: the audit layer caches keys)."""
+
+    def subject_key(self, ref: str, fresh: bytes, ttl: int) -> bytes:
+        """The key under ``ref`` (an erasure reference), or ``fresh`` stored there if there is
+        none, atomically; the key then lives ``ttl`` seconds from now (never less)."""
+
+    def shred_subject_key(self, ref: str) -> bool:
+        """Delete the key under ``ref``; True if there was one."""
+
+
 class ContentStore(Protocol):
     """Items of adult content: each in one key (its publishability is one read), an index of the
     items naming each sid (cascades and erasure), and each client's list of unpublishable items."""

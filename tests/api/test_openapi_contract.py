@@ -959,7 +959,7 @@ def test_the_document_declares_problems_and_security_of_its_own() -> None:
     assert OPTIONAL_BODY == ["reloadPolicy", "reloadSigningKeys"]
     public = {op for op, (_, _, o) in OPERATIONS.items() if "security" not in o}
     assert public == {
-        "getJwks", "healthz", "readyz", "getMetrics", "getPrivacyInventory", "oidcCallback",
+        "getJwks", "getAuditKeys", "healthz", "readyz", "getMetrics", "getPrivacyInventory", "oidcCallback",
         "getRequestObject", "postRequestObject", "postWalletResponse",  # the wallet's side of OpenID4VP
     }  # fmt: skip
     admin = {op for op, (_, _, o) in OPERATIONS.items() if o.get("security") == [{"adminKey": []}]}

@@ -20,6 +20,7 @@ from store_factories import (
     sid_for,
 )
 
+from service.audit.subjects import sid_ref
 from service.store.keys import KEY_CLASSES, key_class_of
 from service.store.roles import (
     DueEntry,
@@ -40,6 +41,7 @@ async def write_one_of_everything(store: WholeStore) -> None:
     await store.records.put_record(make_record(sid, recheck_at=TODAY - timedelta(days=1)), ttl=86_400)
     await store.revocations.revoke(sid, revoked_at=1_772_000_000, ttl=600)
     await store.once.use_once(f"state-for-{SUBJECT_REF}", ttl=300)
+    store.subject_keys.subject_key(sid_ref(b"k" * 32, sid), b"\x01" * 32, ttl=86_400)
     item = make_item(sid)
     await store.content.create_item(item, ttl=86_400)
     await store.content.list_item(CLIENT, item.content_id, TODAY, ttl=86_400)

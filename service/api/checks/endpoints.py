@@ -56,7 +56,22 @@ SUBMISSION: Errors = (
 )  # fmt: skip
 
 
-@router.post("", status_code=201)
+# What a client does next with a started check (OpenAPI links: stateful tests follow them too).
+_CHECK_ID = {"parameters": {"check_id": "$response.body#/check_id"}}
+_SID = {"requestBody": {"sid": "$response.body#/sid"}}
+STARTED_LINKS = {
+    "GetCheck": {"operationId": "getCheck", **_CHECK_ID},
+    "SubmitEvidence": {"operationId": "submitEvidence", **_CHECK_ID},
+    "UploadEvidence": {"operationId": "uploadEvidence", **_CHECK_ID},
+    "RefreshToken": {"operationId": "refreshToken", **_SID},
+    "RevokeSubject": {"operationId": "revokeSubject", **_SID},
+    "EraseSubject": {"operationId": "eraseSubject", **_SID},
+}
+
+
+@router.post(
+    "", status_code=201, responses={201: {"description": "The check started.", "links": STARTED_LINKS}}
+)
 @raises(
     UnknownJurisdiction, JurisdictionNotAllowed, UnknownSubject, SubjectLocked, StrongerMethodRequired,
     NoMethodAvailable, StoreUnavailable,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from service.flows.results import CheckView, EvidenceResult, IssuedToken, MethodOffer, StartedCheck
 
@@ -20,11 +21,19 @@ class _Strict(BaseModel):
 
 
 class SubjectBody(_Strict):
-    subject: SubjectRefStr | None = Field(
+    # The document says what the validator enforces: exactly one of the two, each a string (null
+    # is read as absent, and left out of the document).
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"oneOf": [{"required": ["subject"]}, {"required": ["sid"]}]}
+    )
+
+    subject: SubjectRefStr | SkipJsonSchema[None] = Field(
         default=None,
         description="The app's own reference for its user. Never stored; only its sid.",
     )
-    sid: SidStr | None = Field(default=None, description="The sid returned earlier for this user.")
+    sid: SidStr | SkipJsonSchema[None] = Field(
+        default=None, description="The sid returned earlier for this user."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SubjectBody:
@@ -34,7 +43,9 @@ class SubjectBody(_Strict):
 
 
 class StartCheckRequest(SubjectBody):
-    jurisdiction: Code = Field(description="A jurisdiction of the policy, e.g. 'default' or 'GB'.")
+    jurisdiction: Code = Field(
+        description="A jurisdiction of the policy, e.g. 'default' or 'GB'.", examples=["default", "GB"]
+    )
     purpose: Literal["signup", "recheck", "step_up", "access", "confirm"] = Field(
         default="signup",
         description="Why the app asks. 'confirm' corroborates the band on record: it offers only the "
