@@ -33,6 +33,8 @@ class StoreSettings(BaseModel):
     # hold them (Redis WAIT), so a failover never revives a revoked token. 0 = plain Redis.
     min_replicas_ack: int = Field(default=0, ge=0, le=16)
     replica_ack_timeout_ms: int = Field(default=500, ge=10, le=10_000)
+    # A Redis that does not answer within this counts as gone (503, or failover with Sentinel).
+    socket_timeout: float = Field(default=2.0, gt=0, le=60)
 
 
 class KeyFile(BaseModel):

@@ -28,7 +28,7 @@ from service.api.authzen.schemas import (
 from service.api.decisions.endpoints import DECIDING
 from service.api.deps import JsonCallerDep, ServicesDep
 from service.api.errors import MissingEvaluationPart
-from service.api.fastpath import json_payload, parse_body, request_body
+from service.api.json_endpoints import json_payload, parse_body, request_body
 from service.api.responses import raises
 from service.core.errors import AgebandError
 from service.flows import decisions as flow
