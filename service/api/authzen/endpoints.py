@@ -68,6 +68,35 @@ async def _evaluate(caller: JsonCallerDep, e: EvaluationRequest | EvaluationItem
     return {"decision": d.allowed, "context": _context(d)}
 
 
+def _question(body: EvaluationsRequest, item: EvaluationItem) -> flow.Question | MissingEvaluationPart:
+    """An evaluation, its missing members taken from the request's top level."""
+    subject, action = item.subject or body.subject, item.action or body.action
+    resource, ctx = item.resource or body.resource, item.context or body.context or _CONTEXT
+    if subject is None or action is None or resource is None:
+        return MissingEvaluationPart("an evaluation needs a subject, an action and a resource")
+    return flow.Question(
+        action=action.name,
+        jurisdiction=ctx.jurisdiction,
+        actor=subject.properties.party() if subject.properties else flow.PartyIn(),
+        target=resource.properties.party() if resource.properties else flow.PartyIn(),
+        country=ctx.country,
+    )
+
+
+def _result(answer: Decision | AgebandError) -> dict[str, Any]:
+    if isinstance(answer, AgebandError):
+        error = {"status": answer.status, "code": answer.code, "message": answer.detail}
+        return {"decision": False, "context": {"error": error}}
+    return {"decision": answer.allowed, "context": _context(answer)}
+
+
+def _stops(semantic: str, answer: Decision | AgebandError) -> bool:
+    allowed = not isinstance(answer, AgebandError) and answer.allowed
+    return (semantic == "deny_on_first_deny" and not allowed) or (
+        semantic == "permit_on_first_permit" and allowed
+    )
+
+
 def _echo(request: Request, response: Response) -> Response:
     """AuthZEN: a PDP echoes the caller's X-Request-ID."""
     rid = request.headers.get("x-request-id")
@@ -100,27 +129,23 @@ async def access_evaluations(request: Request, caller: JsonCallerDep) -> Respons
         with caller.svc.metrics.time_decision("single"):
             return _echo(request, json_payload(await _evaluate(caller, single)))
     semantic = body.options.evaluations_semantic if body.options else "execute_all"
-    results: list[dict[str, Any]] = []
+    questions = [_question(body, item) for item in body.evaluations]
+    svc, client, locale = caller.svc.decisions, caller.client, caller.locale
+    answers: list[Decision | AgebandError] = []
     with caller.svc.metrics.time_decision("batch"):
-        for item in body.evaluations:
-            merged = EvaluationItem.model_construct(
-                subject=item.subject or body.subject,
-                action=item.action or body.action,
-                resource=item.resource or body.resource,
-                context=item.context or body.context,
-            )
-            try:
-                result = await _evaluate(caller, merged)
-            except AgebandError as exc:
-                if exc.status >= 500:  # the service, not this evaluation: the whole request is retried
-                    raise
-                error = {"status": exc.status, "code": exc.code, "message": exc.detail}
-                result = {"decision": False, "context": {"error": error}}
-            results.append(result)
-            if (semantic == "deny_on_first_deny" and not result["decision"]) or (
-                semantic == "permit_on_first_permit" and result["decision"]
-            ):
-                break
+        if semantic == "execute_all":  # all at once: table lookups, one audit event
+            asked = [q for q in questions if isinstance(q, flow.Question)]
+            decided = iter(await flow.decide_many(svc, client, asked, locale=locale))
+            answers = [q if isinstance(q, MissingEvaluationPart) else next(decided) for q in questions]
+        else:  # one at a time, up to where the semantic stops
+            for question in questions:
+                if isinstance(question, MissingEvaluationPart):
+                    answers.append(question)
+                else:
+                    answers += await flow.decide_many(svc, client, [question], locale=locale)
+                if _stops(semantic, answers[-1]):
+                    break
+    results = [_result(answer) for answer in answers]
     return _echo(request, json_payload({"evaluations": results}))
 
 
