@@ -14,6 +14,9 @@ from providers.registry import InstanceConfig, Registry, build
 from service.api import openapi, problems
 from service.api.access_log import RequestObserver
 from service.api.admin.endpoints import router as admin_router
+from service.api.authzen.endpoints import EVALUATION, EVALUATIONS, SEARCH_RESOURCE
+from service.api.authzen.endpoints import router as authzen_router
+from service.api.authzen.endpoints import wellknown_router as authzen_wellknown_router
 from service.api.checks.endpoints import router as checks_router
 from service.api.content.endpoints import router as content_router
 from service.api.credentials.endpoints import router as credentials_router
@@ -215,6 +218,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         pepper=pepper,
         metrics=metrics,
         dev_clock=dev_clock if clock is dev_clock else None,
+        public_url=settings.http.public_url,
         keys_file=settings.tokens.keys_file,
     )
 
@@ -307,6 +311,7 @@ def create_app(
     # Hot paths first: a request is matched against the routers in this order.
     for router in (
         decisions_router,
+        authzen_router,
         tokens_router,
         checks_router,
         rechecks_router,
@@ -323,15 +328,19 @@ def create_app(
     app.include_router(wallet_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
+    app.include_router(authzen_wellknown_router)
     # Innermost: refresh and decisions go direct, inside the observer and the body limit.
     direct = direct_routes(tokens_router, ("/v1/tokens/refresh",))
     direct += direct_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
+    direct += direct_routes(authzen_router, (EVALUATION, EVALUATIONS, SEARCH_RESOURCE))
     app.add_middleware(DirectRoutes, routes=direct)
     app.add_middleware(RequestObserver)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.http.max_body_bytes,
-        per_path={"/v1/decisions/batch": settings.http.max_batch_body_bytes},
+        per_path=dict.fromkeys(
+            ("/v1/decisions/batch", EVALUATIONS, SEARCH_RESOURCE), settings.http.max_batch_body_bytes
+        ),
         per_pattern={
             EVIDENCE_PATHS: settings.http.max_evidence_body_bytes,
             WALLET_PATHS: settings.http.max_wallet_body_bytes,

@@ -51,5 +51,7 @@ class Services:
     pepper: bytes  # keyed hashes of the device and IP an app relays
     metrics: Metrics
     dev_clock: OffsetClock | None = None
+    # AGEBAND_HTTP__PUBLIC_URL: the base of the absolute URLs published in metadata documents.
+    public_url: str | None = None
     # The key manifest the key ring is reloaded from (None: keys fixed at start-up).
     keys_file: Path | None = None

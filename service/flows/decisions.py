@@ -462,3 +462,70 @@ def _without_revoked(
     for party in {p.sub: p for p in revoked}.values():
         _reject_revoked(svc, client, party, "target")
     return [tid for i, tid in enumerate(allowed) if i not in places]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One decision of a set (AuthZEN evaluations): what ``decide`` takes, one by one."""
+
+    action: str
+    jurisdiction: str
+    actor: PartyIn
+    target: PartyIn
+    country: str | None = None
+
+
+async def decide_many(
+    svc: DecisionFlow, client: Client, questions: Sequence[Question], *, locale: str | None = None
+) -> list[Decision | AgebandError]:
+    """Each question's decision, or the error ``decide`` would raise for it (4xx only: a 5xx, such
+    as the store being down, is raised for the whole set). Questions with bands are table lookups
+    (one rendering per distinct outcome); a question with a token goes through ``decide``, which
+    verifies it and reads its subject's revocation. One audit event for the set."""
+    policy = svc.policy.current
+    tables = policy.tables
+    rendered: dict[tuple[int, str | None, str | None], Decision] = {}
+    out: list[Decision | AgebandError] = []
+    allowed = 0
+    for q in questions:
+        try:
+            if q.actor.token is not None or q.target.token is not None:
+                d = await decide(
+                    svc, client, action=q.action, jurisdiction=q.jurisdiction, actor=q.actor, target=q.target,
+                    locale=locale, country=q.country,
+                )  # fmt: skip
+            else:
+                juris = _jurisdiction(policy, client, q.jurisdiction)
+                outcome = tables.decide(q.jurisdiction, q.action, q.actor.key, q.target.key)
+                key = (id(outcome), q.jurisdiction, q.country)
+                d = rendered.get(key) or rendered.setdefault(
+                    key, _decision(policy, juris, outcome, locale, q.country)
+                )
+                svc.metrics.decision(q.action, "allow" if outcome.allowed else "deny")
+        except AgebandError as exc:
+            if exc.status >= 500:
+                raise
+            out.append(exc)
+            continue
+        allowed += d.allowed
+        out.append(d)
+    svc.audit.emit(
+        "decision.made", client=client.id, pol=policy.version, targets=len(questions), allowed=allowed,
+        denied=len(questions) - allowed,
+    )  # fmt: skip
+    return out
+
+
+def _decision(
+    policy: Policy, juris: Jurisdiction, outcome: Outcome, locale: str | None, country: str | None
+) -> Decision:
+    return Decision(
+        allowed=outcome.allowed,
+        outcome=outcome,
+        message=policy.text(outcome.message, locale),
+        safety_resources=(
+            safety_resources(juris, country) if SHOW_SAFETY_RESOURCES in outcome.obligations else ()
+        ),
+        policy_version=policy.version,
+        trace=None,
+    )

@@ -322,7 +322,26 @@ def decision(op: str, **change: Any) -> dict[str, Any]:
     body |= (
         {"target": {"band": "18_plus"}} if op == "decide" else {"targets": [{"id": "t1", "band": "18_plus"}]}
     )
-    return body | change
+    body |= change
+    return authzen(op, body) if op in AUTHZEN else body
+
+
+AUTHZEN = ("accessEvaluation", "accessEvaluations", "searchResource")
+
+
+def authzen(op: str, d: dict[str, Any]) -> dict[str, Any]:
+    """The same decision in AuthZEN's shape (one evaluation: its problems are the request's)."""
+    request: dict[str, Any] = {
+        "subject": {"type": "user", "id": "u1", "properties": d["actor"]},
+        "action": {"name": d["action"]},
+        "context": {"jurisdiction": d["jurisdiction"]},
+    }
+    if op == "searchResource":
+        request["resource"] = {"type": "account", "properties": {"candidates": d["targets"]}}
+    else:
+        target = {k: v for k, v in d["targets"][0].items() if k != "id"}
+        request["resource"] = {"type": "account", "id": "t1", "properties": target}
+    return request
 
 
 @scenario("unknown_jurisdiction")
