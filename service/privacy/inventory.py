@@ -24,7 +24,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from service.audit.detectors import OWN_DATE_FORMATS
 from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
-from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,8 @@ _EVENT_FIELDS = tuple(StoredField(f.name, f.type, f.purpose, f.personal) for f i
 
 SHAPES: dict[str, ValueShape] = {
     "check": _json(CheckState),
+    "page_link": _json(PageLink),
+    "page_session": _json(PageSession),
     "record": _json(AssuranceRecord),
     "sanction": _json(Sanction),
     "device_sanction": _json(Sanction),

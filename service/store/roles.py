@@ -15,7 +15,7 @@ from datetime import date
 from typing import Protocol
 
 from service.store.events import Delivery, QueuedEvent
-from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +192,25 @@ class EventStream(Protocol):
         """Move retries that are due back onto the stream; returns how many moved."""
 
     async def dead_letters(self, limit: int) -> list[QueuedEvent]: ...
+
+
+class PageStore(Protocol):
+    """The hosted check page: single-use links and the page sessions they open, each under the
+    SHA-256 of its token (``digest``), never the token."""
+
+    async def put_link(self, digest: str, link: PageLink, ttl: int) -> None:
+        """Store a new link; raises ValueError if the digest is already taken."""
+
+    async def take_link(self, digest: str) -> PageLink | None:
+        """The link, and it is gone (atomic): of concurrent takers exactly one gets it."""
+
+    async def put_session(self, digest: str, session: PageSession, ttl: int) -> None:
+        """Store or replace a page session; ``ttl`` applies from now."""
+
+    async def get_session(self, digest: str) -> PageSession | None: ...
+
+    async def drop_session(self, digest: str) -> bool:
+        """Remove the session (the user went back to the app); True if it existed."""
 
 
 class StoreHealth(Protocol):

@@ -25,6 +25,7 @@ from service.store.roles import (
     CheckStore,
     CounterStore,
     EventStream,
+    PageStore,
     RecordStore,
     RevocationStore,
     SanctionStore,
@@ -121,3 +122,8 @@ def timer_store(store: WholeStore) -> TimerStore:
 @pytest.fixture
 def event_stream(store: WholeStore) -> EventStream:
     return store.events
+
+
+@pytest.fixture
+def page_store(store: WholeStore) -> PageStore:
+    return store.pages

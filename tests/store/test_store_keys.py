@@ -67,6 +67,8 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "event_stream": keys.events(),
         "event_retries": keys.retries(),
         "event_dead_letters": keys.dead(),
+        "page_link": keys.page_link("a" * 64),
+        "page_session": keys.page_session("b" * 64),
     }
     assert set(made) == {kc.name for kc in KEY_CLASSES}
     for name, key in made.items():

@@ -15,6 +15,7 @@ from service.store.memory.abuse import MemoryCounters, MemorySanctions
 from service.store.memory.checks import MemoryChecks
 from service.store.memory.events import MemoryEvents
 from service.store.memory.markers import MemoryRevocations, MemorySingleUse
+from service.store.memory.pages import MemoryPages
 from service.store.memory.records import MemoryRecords
 from service.store.memory.space import KeySpace
 from service.store.memory.timers import MemoryTimers
@@ -34,6 +35,7 @@ class MemoryStore:
         self.sanctions = MemorySanctions(space)
         self.timers = MemoryTimers(space)
         self.events = MemoryEvents(space)
+        self.pages = MemoryPages(space)
 
     def key_count(self) -> int:
         """Keys held in memory, expired ones not yet dropped included."""
@@ -63,6 +65,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _sanctions: type[roles.SanctionStore] = MemorySanctions
     _timers: type[roles.TimerStore] = MemoryTimers
     _events: type[roles.EventStream] = MemoryEvents
+    _pages: type[roles.PageStore] = MemoryPages
     _health: type[roles.StoreHealth] = MemoryStore
 
 __all__ = ["MemoryStore"]

@@ -19,6 +19,7 @@ from service.store.redis.checks import RedisChecks
 from service.store.redis.connection import Connection, unavailable
 from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
+from service.store.redis.pages import RedisPages
 from service.store.redis.records import RedisRecords
 from service.store.redis.timers import RedisTimers
 from service.store.redis_url import connect
@@ -54,6 +55,7 @@ class RedisStore:
         self.sanctions = RedisSanctions(conn)
         self.timers = RedisTimers(conn)
         self.events = RedisEvents(conn)
+        self.pages = RedisPages(conn)
 
     @classmethod
     def from_url(
@@ -90,6 +92,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _sanctions: type[roles.SanctionStore] = RedisSanctions
     _timers: type[roles.TimerStore] = RedisTimers
     _events: type[roles.EventStream] = RedisEvents
+    _pages: type[roles.PageStore] = RedisPages
     _health: type[roles.StoreHealth] = RedisStore
 
 __all__ = ["RedisStore"]
