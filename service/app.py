@@ -18,7 +18,7 @@ from service.api.checks.endpoints import router as checks_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.fastlane import FastLane, lane_routes
-from service.api.limits import EVIDENCE_PATHS, WALLET_PATHS, BodyLimit
+from service.api.limits import EVIDENCE_PATHS, PAGE_PHOTO_PATH, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
 from service.api.policy.endpoints import admin_router as policy_admin_router
@@ -44,6 +44,7 @@ from service.flows.events import Publishing
 from service.flows.issuing import Issuing
 from service.flows.key_reload import KeyReloader
 from service.flows.lifecycle import Lifecycle
+from service.flows.pages import PageFlow
 from service.flows.policy_reload import PolicyReloader
 from service.flows.records import RecordWriting
 from service.flows.subjects import SubjectLookup
@@ -60,6 +61,7 @@ from service.store.redis import RedisStore
 from service.tokens.keys import KeyRing, KeyState, generate_key, load_key, load_key_manifest
 from service.tokens.signer import TokenSigner
 from service.tokens.verifier import TokenVerifier
+from service.web.endpoints import router as page_router
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -163,6 +165,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         wallet=WalletFlow(
             policy, registry, clock, pepper, store.checks, clients, settings.http.public_url, checks
         ),
+        pages=PageFlow(checks, store.pages, clients, clock, settings.http.public_url),
         decisions=DecisionFlow(policy, clock, audit, metrics, verifier, TokenCache(), store.revocations),
         bundles=BundleSigning(policy, keyring, signer, clock),
         worker=WorkerFlow(
@@ -262,6 +265,7 @@ def create_app(
     app.include_router(wallet_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
+    app.include_router(page_router)  # the hosted check page (HTML, not in the API contract)
     # Innermost: the lane for refresh and decisions runs inside the observer and the body limit.
     lanes = lane_routes(tokens_router, ("/v1/tokens/refresh",))
     lanes += lane_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
@@ -274,6 +278,7 @@ def create_app(
         per_pattern={
             EVIDENCE_PATHS: settings.http.max_evidence_body_bytes,
             WALLET_PATHS: settings.http.max_wallet_body_bytes,
+            PAGE_PHOTO_PATH: settings.http.max_evidence_body_bytes,
         },
     )
     if tracing is not None:  # outermost: the span covers everything else

@@ -168,6 +168,10 @@ class PageSession:
     )
     reason: str | None = field(default=None, metadata=about("its reason code, when not passed"))
     band: str | None = field(default=None, metadata=about("the band a passing check gave, to explain it"))
+    level: str | None = field(default=None, metadata=about("its lower edge's level: what the band allows"))
+    upper_level: str | None = field(
+        default=None, metadata=about("its upper edge's level (null: not established): what the band allows")
+    )
     sanction: str | None = field(
         default=None, metadata=about("the abuse signal whose sanction it brought on (a code), to explain it")
     )
