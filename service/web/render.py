@@ -21,7 +21,11 @@ NAMES = {
 }  # fmt: skip
 # Method classes the page runs itself, in the browser; an OS signal comes from the app.
 ON_PAGE = frozenset({"self_declaration", "facial_estimation"})
-_STATIC = {"page.css": "text/css; charset=utf-8", "page.js": "text/javascript; charset=utf-8"}
+_STATIC = {
+    "page.css": "text/css; charset=utf-8",
+    "page.js": "text/javascript; charset=utf-8",
+    "icon.svg": "image/svg+xml",
+}
 
 
 @lru_cache(maxsize=1)

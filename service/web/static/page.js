@@ -35,9 +35,9 @@
       // The photo joins the form's own file input and the form is sent as usual: straight to
       // the evidence route, never kept in the page or the browser's storage.
       var files = new DataTransfer();
-      files.items.add(new File([blob], "selfie.jpg", { type: "image/jpeg" }));
+      files.items.add(new File([blob], "selfie.png", { type: "image/png" }));
       input.files = files.files;
       form.submit();
-    }, "image/jpeg", 0.92);
+    }, "image/png");
   });
 }());
