@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from browser import Served, assert_clean, chromium, landing, screenshot, serve, y4m
+from browser import Served, assert_clean, chromium, errors, landing, screenshot, serve, y4m
 from conftest import FAILED
 from estimation_photos import astronaut
 from estimation_vendor import face, shared_vendor
@@ -180,3 +180,18 @@ def test_an_inconclusive_estimate_steps_up_to_the_next_method(
     assert status["status"] == "passed"
     assert status["methods_tried"] == ["facial_estimation", "self_declaration"]
     assert_nothing_kept(site.vendor, "2006", "step-up-user")
+
+
+def test_a_csp_violation_is_a_browser_error_the_tests_see(page: webdriver.Chrome, site: Site) -> None:
+    check = start(site.local, site.back, "default", "csp-1", "csp-user")
+    page.get(check["check_url"])
+    wait_for(page, By.ID, "birth_year")
+    assert_clean(page)
+    # What an injected inline script would be: the page's CSP refuses it, and the log says so.
+    page.execute_script(
+        "var s = document.createElement('script'); s.textContent = 'window.x = 1';"
+        "document.head.appendChild(s);"
+    )
+    found = errors(page)
+    assert any("Content Security Policy" in e["message"] for e in found), found
+    assert page.execute_script("return window.x === undefined")
