@@ -21,11 +21,16 @@ from urllib.parse import urlencode, urlsplit
 
 from service.clients.registry import Client, ClientRegistry
 from service.core.clock import Clock
-from service.core.errors import AgebandError, Forbidden, Gone, NotFound
 from service.flows import abuse
 from service.flows import checks as check_flow
 from service.flows.checks import CheckFlow
-from service.flows.redirects import ReturnUrlNotAllowed
+from service.flows.errors import (
+    InvalidReturnUrl,
+    PageForbidden,
+    PageLinkGone,
+    ReturnUrlNotAllowed,
+    UnknownPage,
+)
 from service.flows.results import CheckView, EvidenceResult, MethodOffer
 from service.policy.compiled import Policy
 from service.policy.model import AbuseSignal
@@ -35,31 +40,6 @@ from service.store.roles import PageStore
 MAX_RETURN_URL = 2000
 MAX_STATE = 512
 _TOKEN_BYTES = 32  # 256 bits: page, session and CSRF tokens alike
-
-
-class InvalidReturnUrl(AgebandError):
-    status = 400
-    code = "invalid_return_url"
-    title = "Return URL is not a usable address"
-
-
-class PageLinkGone(Gone):
-    """The link was opened already, or its check has ended: links are single-use."""
-
-    code = "page_link_gone"
-    title = "This check link was already used or has expired"
-
-
-class UnknownPage(NotFound):
-    code = "unknown_page"
-    title = "Unknown or expired check page"
-
-
-class PageForbidden(Forbidden):
-    """A form sent without the page's CSRF cookie, or from another site."""
-
-    code = "page_csrf_failed"
-    title = "This form did not come from the check page"
 
 
 @dataclass(frozen=True, slots=True)

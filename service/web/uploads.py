@@ -14,16 +14,10 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from service.core.errors import AgebandError
+from service.web.errors import MalformedPhotoForm
 
 IN_MEMORY_UP_TO: Final = 64 * 1024 * 1024  # above any evidence body limit: never spooled
 MAX_TEXT_BYTES: Final = 256
-
-
-class MalformedPhotoForm(AgebandError):
-    status = 400
-    code = "malformed_upload"
-    title = "Malformed multipart upload"
 
 
 @dataclass(slots=True)

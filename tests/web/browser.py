@@ -40,6 +40,7 @@ from service.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+FAILED = pytest.StashKey[bool]()  # set by conftest.py's report hook: screenshot on failure
 ARTIFACTS = Path(os.environ.get("AGEBAND_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / ".artifacts"))
 
 

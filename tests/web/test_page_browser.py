@@ -17,8 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from browser import Served, assert_clean, chromium, errors, landing, screenshot, serve, y4m
-from conftest import FAILED
+from browser import FAILED, Served, assert_clean, chromium, errors, landing, screenshot, serve, y4m
 from estimation_photos import astronaut
 from estimation_vendor import face, shared_vendor
 from factories import AUTH, make_settings, write_policy

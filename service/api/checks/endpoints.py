@@ -23,19 +23,20 @@ from service.flows.errors import (
     CheckBusy,
     CheckClosed,
     CheckExpired,
+    InvalidReturnUrl,
     JurisdictionNotAllowed,
     MethodNotAllowed,
     MethodUnavailable,
     NoMethodAvailable,
     ProviderFailed,
     RateLimited,
+    ReturnUrlNotAllowed,
     StrongerMethodRequired,
     SubjectLocked,
     UnknownCheck,
     UnknownMethod,
     UnknownSubject,
 )
-from service.flows.redirects import ReturnUrlNotAllowed
 from service.flows.subjects import SubjectRef
 from service.policy.errors import UnknownJurisdiction
 from service.store.errors import StoreUnavailable
@@ -59,7 +60,7 @@ SUBMISSION: Errors = (
 
 @router.post("", status_code=201)
 @raises(
-    pages.InvalidReturnUrl, ReturnUrlNotAllowed, UnknownJurisdiction, JurisdictionNotAllowed,
+    InvalidReturnUrl, ReturnUrlNotAllowed, UnknownJurisdiction, JurisdictionNotAllowed,
     UnknownSubject, SubjectLocked, StrongerMethodRequired, NoMethodAvailable, StoreUnavailable,
 )  # fmt: skip
 async def create_check(
