@@ -49,11 +49,15 @@ def static_file(name: str) -> tuple[bytes, str] | None:
     return (_read_static(name), media_type) if media_type else None
 
 
+def page_direction(locale: str) -> str:
+    return "rtl" if locale.split("-", maxsplit=1)[0].lower() in RTL else "ltr"
+
+
 def _common(locale: str) -> dict[str, object]:
     return {
         "t": texts_for(locale),
         "locale": locale,
-        "dir": "rtl" if locale.split("-", maxsplit=1)[0] in RTL else "ltr",
+        "dir": page_direction(locale),
         "locales": [(loc, NAMES.get(loc, loc)) for loc in LOCALES],
     }
 
