@@ -38,6 +38,10 @@ from service.app import create_app
 from service.core.clock import FixedClock
 from service.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.2 A and AA, as axe-core tags them.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 FAILED = pytest.StashKey[bool]()  # set by conftest.py's report hook: screenshot on failure
@@ -84,6 +88,28 @@ def errors(driver: webdriver.Chrome) -> list[dict[str, Any]]:
 def assert_clean(driver: webdriver.Chrome) -> None:
     found = errors(driver)
     assert found == [], "browser errors (a CSP violation is one): " + json.dumps(found, indent=1)
+
+
+def axe_violations(driver: webdriver.Chrome) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.2 AA violations on the current page (its rule ids and the nodes)."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run npm ci in the repository (./scripts/test does)")
+    # WebDriver evaluates scripts outside the page's CSP, so the page needs no exception for it.
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, Any]] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})"
+        ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
+        " nodes: v.nodes.map(n => n.target.join(' '))}))),"
+        " e => done([{id: 'axe-error', nodes: [String(e)]}]));",
+        AXE_TAGS,
+    )
+    return found
+
+
+def assert_accessible(driver: webdriver.Chrome) -> None:
+    found = axe_violations(driver)
+    assert found == [], f"axe-core on {driver.current_url}: " + json.dumps(found, indent=1)
 
 
 def screenshot(driver: webdriver.Chrome, name: str) -> Path:

@@ -17,7 +17,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from browser import FAILED, Served, assert_clean, chromium, errors, landing, screenshot, serve, y4m
+from browser import (
+    FAILED,
+    Served,
+    assert_accessible,
+    assert_clean,
+    chromium,
+    errors,
+    landing,
+    screenshot,
+    serve,
+    y4m,
+)
 from estimation_photos import astronaut
 from estimation_vendor import face, shared_vendor
 from factories import AUTH, make_settings, write_policy
@@ -128,11 +139,13 @@ def test_keyboard_only_self_declaration_lands_on_the_return_url(page: webdriver.
     page.get(check["check_url"])
     wait_for(page, By.ID, "birth_year")
     assert_clean(page)
+    assert_accessible(page)
     tab_to(page, "birth_year")
     page.switch_to.active_element.send_keys("1987", Keys.ENTER)
     wait_for(page, By.ID, "band")
     assert "18 or older" in page.find_element(By.ID, "band").text
     assert_clean(page)
+    assert_accessible(page)
     tab_to(page, "back")
     page.switch_to.active_element.send_keys(Keys.ENTER)
     assert_landed(page, site, check, "kb-1")
@@ -143,10 +156,12 @@ def test_keyboard_only_self_declaration_lands_on_the_return_url(page: webdriver.
 def test_fake_camera_selfie_lands_on_the_return_url(page: webdriver.Chrome, site: Site) -> None:
     check = start(site.local, site.back, "selfie", "cam-1", "camera-user")
     page.get(check["check_url"])
+    assert_accessible(page)  # the photo form
     wait_for(page, By.ID, "camera-start").click()
     take = wait_for(page, By.ID, "camera-take")
     WebDriverWait(page, WAIT).until(lambda d: take.is_displayed() and d.execute_script(
         "return document.getElementById('camera-video').videoWidth > 0"))  # fmt: skip
+    assert_accessible(page)  # the camera running
     take.click()
     WebDriverWait(page, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#band, #notice"))
     status = httpx.get(f"{site.local.url}/v1/checks/{check['check_id']}", headers=AUTH, timeout=30).json()
@@ -171,6 +186,7 @@ def test_an_inconclusive_estimate_steps_up_to_the_next_method(
     assert "try the next way" in notice.text
     year = page.find_element(By.ID, "birth_year")  # stepped up to the next method
     assert_clean(page)
+    assert_accessible(page)
     year.send_keys("2006", Keys.ENTER)  # 19 or 20 on the pinned day: inside the estimate
     wait_for(page, By.ID, "band")
     page.find_element(By.ID, "back").click()
@@ -194,3 +210,54 @@ def test_a_csp_violation_is_a_browser_error_the_tests_see(page: webdriver.Chrome
     found = errors(page)
     assert any("Content Security Policy" in e["message"] for e in found), found
     assert page.execute_script("return window.x === undefined")
+
+
+def test_failed_and_error_states_are_accessible(page: webdriver.Chrome, site: Site, tmp_path: Path) -> None:
+    photo = tmp_path / "selfie.png"
+    photo.write_bytes(face(age=18, st_dev=2))
+    check = start(site.vendor, site.back, "selfie", "fail-1", "failing-user")
+    page.get(check["check_url"])
+    wait_for(page, By.ID, "image").send_keys(str(photo))
+    page.find_element(By.CSS_SELECTOR, "#photo-form button[type=submit]").click()
+    wait_for(page, By.ID, "birth_year").send_keys("0000", Keys.ENTER)  # unusable: shown again (422)
+    WebDriverWait(page, WAIT).until(lambda d: "could not be used" in d.find_element(By.ID, "notice").text)
+    errors(page)  # the 422 itself is logged as a failed load: this state is meant to answer it
+    assert_accessible(page)
+    wait_for(page, By.ID, "birth_year").send_keys("1950", Keys.ENTER)  # contradicts the estimate
+    heading = wait_for(page, By.TAG_NAME, "h1")
+    assert "did not succeed" in heading.text
+    assert_clean(page)
+    assert_accessible(page)
+    page.get(check["check_url"])  # the link again: used
+    assert "already used" in wait_for(page, By.TAG_NAME, "main").text
+    errors(page)  # the 410 is logged as a failed load
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize(("width", "scale"), [(320, 1), (640, 2)])  # 320 px; 1280 px at 200 % zoom
+def test_narrow_and_zoomed_pages_reflow_and_complete(
+    page: webdriver.Chrome, site: Site, width: int, scale: int
+) -> None:
+    page.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 640, "deviceScaleFactor": scale, "mobile": False},
+    )
+    try:
+        check = start(site.local, site.back, "default", f"narrow-{width}", f"narrow-user-{width}")
+        page.get(check["check_url"])
+        field = wait_for(page, By.ID, "birth_year")
+        assert no_sideways_scroll(page)
+        assert_accessible(page)
+        field.send_keys("1980", Keys.ENTER)
+        wait_for(page, By.ID, "band")
+        assert no_sideways_scroll(page)
+        page.find_element(By.ID, "back").click()
+        assert_landed(page, site, check, f"narrow-{width}")
+    finally:
+        page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def no_sideways_scroll(driver: webdriver.Chrome) -> bool:
+    return bool(driver.execute_script(
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    ))  # fmt: skip

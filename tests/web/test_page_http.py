@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from factories import AUTH, running, write_policy
+from factories import AUTH, default_waterfall_line, running, write_policy
 from page_client import open_page
 from page_setup import FRAMER, RETURN, page_settings
 
@@ -120,3 +120,27 @@ async def test_unknown_pages_are_not_found(tmp_path: Path) -> None:
         assert r.status_code == 404 and 'id="code">unknown_page<' in r.text
         long = await run.http.get("/check/s/" + "x" * 200)
         assert long.status_code == 422
+
+
+FIRST_LOAD_LIMIT = 50 * 1024
+
+
+async def test_the_first_load_is_at_most_50_kb(tmp_path: Path) -> None:
+    """HTML, CSS, script and icon of the heaviest first page (the photo form, with its script)."""
+    policy = write_policy(tmp_path, replace={default_waterfall_line(): "waterfall: [facial_estimation]"})
+    local = {"facial_estimation": {"type": "local_estimation"}}
+    providers = {"enabled": ["facial_estimation"], "instances": local}
+    settings = page_settings(tmp_path, policy_path=policy, providers=providers)
+    async with running(settings) as run:
+        page = await open_page(run)
+        html = (await page.get()).content
+        assert b'id="photo-form"' in html
+        assets = re.findall(rb'(?:href|src)="(/check/static/[a-z.]+)"', html)
+        assert sorted(assets) == [
+            b"/check/static/icon.svg",
+            b"/check/static/page.css",
+            b"/check/static/page.js",
+        ]
+        total = len(html) + sum([len((await run.http.get(a.decode())).content) for a in assets])
+        print(f"first load: {total} bytes")
+        assert total <= FIRST_LOAD_LIMIT
