@@ -158,14 +158,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock, pepper, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing,
     )  # fmt: skip
+    public_url = settings.http.public_url
+    wallet = WalletFlow(policy, registry, clock, pepper, store.checks, clients, public_url, checks)
     return Services(
         checks=checks,
         tokens=tokens_flow,
         removal=removal,
-        wallet=WalletFlow(
-            policy, registry, clock, pepper, store.checks, clients, settings.http.public_url, checks
-        ),
-        pages=PageFlow(checks, store.pages, clients, clock, settings.http.public_url),
+        wallet=wallet,
+        pages=PageFlow(checks, store.pages, clients, clock, public_url, wallet),
         decisions=DecisionFlow(policy, clock, audit, metrics, verifier, TokenCache(), store.revocations),
         bundles=BundleSigning(policy, keyring, signer, clock),
         worker=WorkerFlow(

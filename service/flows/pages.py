@@ -30,8 +30,10 @@ from service.flows.errors import (
     PageLinkGone,
     ReturnUrlNotAllowed,
     UnknownPage,
+    WalletUnavailable,
 )
 from service.flows.results import CheckView, EvidenceResult, MethodOffer
+from service.flows.wallet import WalletFlow, WalletLinks, wallet_links
 from service.policy.compiled import Policy
 from service.policy.model import AbuseSignal
 from service.store.records import CheckStatus, PageLink, PageSession
@@ -52,6 +54,7 @@ class PageFlow:
     clients: ClientRegistry
     clock: Clock
     public_url: str | None  # the service's public base URL; unset: the address the app called
+    wallet: WalletFlow  # a wallet method's same-device link and QR content
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,23 @@ async def page_state(svc: PageFlow, token: str, locale: str | None) -> PageState
     session, client = await _session(svc, token)
     view = await check_flow.get_check(svc.checks, client, session.link.check_id, locale)
     methods = _offers(svc.checks, view.jurisdiction, locale)
+    if view.status is CheckStatus.PASSED and session.band is None:
+        # Completed outside the page's forms (a wallet's response, an eID callback, the app's OS
+        # signal): the band is the record's, which this check just wrote.
+        check = await svc.checks.checks.get_check(session.link.check_id)
+        record = await svc.checks.records.get_record(check.sid) if check is not None else None
+        if record is not None and record.client_id == client.id:
+            session = replace(session, band=record.band, level=record.level, upper_level=record.upper_level)
     return PageState(session, client, view, methods, svc.checks.policy.current)
+
+
+async def wallet_step(svc: PageFlow, state: PageState, method: str) -> WalletLinks | None:
+    """Where a wallet gets this check's request, for the same device and as a QR code; None when
+    this deployment has no public URL for wallets to reach (the page then skips the method)."""
+    try:
+        return await wallet_links(svc.wallet, state.client, state.check.check_id, method)
+    except WalletUnavailable:
+        return None
 
 
 def require_csrf(session: PageSession, cookie: str | None) -> None:

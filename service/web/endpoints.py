@@ -102,13 +102,20 @@ async def show(request: Request, session: Token, lang: Lang = None) -> Response:
     except AgebandError as exc:
         return _fail(request, exc, locale)
     notice = state.session.outcome if pages.is_open(state) else None
-    return _page(svc, state, session, locale, notice)
+    return await _page(svc, state, session, locale, notice)
 
 
-def _page(svc: pages.PageFlow, state: pages.PageState, session: str, locale: str, notice: str | None,
-          status: int = 200) -> Response:  # fmt: skip
+async def _page(svc: pages.PageFlow, state: pages.PageState, session: str, locale: str, notice: str | None,
+                status: int = 200) -> Response:  # fmt: skip
     now = svc.clock.now().astimezone(UTC)
-    body = render.page(state, _page_url(session), locale, notice, pages.consequence(svc, state, locale), now)
+    method, wallet = render.next_on_page(state), None
+    if method is not None and method.method_class == render.WALLET:
+        wallet = await pages.wallet_step(svc, state, method.name)
+        if wallet is None:  # no public URL for wallets: the page offers the next method it can run
+            method = render.next_on_page(state, wallets=False)
+    body = render.page(
+        state, _page_url(session), locale, notice, pages.consequence(svc, state, locale), now, method, wallet
+    )
     return _html(body, status, state.client.frame_ancestors)
 
 
@@ -129,7 +136,7 @@ async def _submit(request: Request, session: str, lang: str | None, method: str,
             state = await pages.page_state(svc, session, locale)
         except AgebandError as again:
             return _fail(request, again, locale)
-        return _page(svc, state, session, locale, "invalid_evidence", exc.status)
+        return await _page(svc, state, session, locale, "invalid_evidence", exc.status)
     except AgebandError as exc:
         return _fail(request, exc, locale)
     return _see(_page_url(session, lang))

@@ -7,10 +7,13 @@ from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 
+import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from service.flows import pages
 from service.flows.results import MethodOffer
+from service.flows.wallet import WalletLinks
 from service.policy.compiled import Policy
 from service.web import meaning
 from service.web.texts import LOCALES, RTL, texts_for
@@ -20,7 +23,8 @@ NAMES = {
     "nl": "Nederlands", "pl": "Polski", "pt-BR": "Português (Brasil)", "sv": "Svenska", "fi": "Suomi",
 }  # fmt: skip
 # Method classes the page runs itself, in the browser; an OS signal comes from the app.
-ON_PAGE = frozenset({"self_declaration", "facial_estimation"})
+ON_PAGE = frozenset({"self_declaration", "facial_estimation", "age_credential"})
+WALLET = "age_credential"
 _STATIC = {
     "page.css": "text/css; charset=utf-8",
     "page.js": "text/javascript; charset=utf-8",
@@ -71,21 +75,36 @@ def band_label(policy: Policy, band: str, t: Mapping[str, str]) -> str:
     return t["band_range"].format(lo=b.lo, hi=b.hi)
 
 
-def next_on_page(state: pages.PageState) -> MethodOffer | None:
+def next_on_page(state: pages.PageState, *, wallets: bool = True) -> MethodOffer | None:
     """The method the page offers now: the first of the waterfall it can run and the check has
-    not tried, else the check's own next method when the page can run it."""
-    runnable = [m for m in state.methods if m.method_class in ON_PAGE]
+    not tried, else the check's own next method when the page can run it. ``wallets``: whether
+    wallets can reach this deployment (it has a public URL)."""
+    kinds = ON_PAGE if wallets else ON_PAGE - {WALLET}
+    runnable = [m for m in state.methods if m.method_class in kinds]
     untried = [m for m in runnable if m.name not in state.check.methods_tried]
     if not state.check.attempts_left:
         return None
     if untried:
         return untried[0]
     nxt = state.check.next_method
-    return nxt if nxt is not None and nxt.method_class in ON_PAGE else None
+    return nxt if nxt is not None and nxt.method_class in kinds else None
+
+
+def qr_svg(link: str, label: str) -> Markup:
+    """The link as a QR code, inline SVG made here (no image fetched, nothing from elsewhere)."""
+    svg = segno.make(link, error="m").svg_inline(scale=4, border=4, title=label)
+    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S704 - segno's own markup
 
 
 def page(
-    state: pages.PageState, base: str, locale: str, notice: str | None, consequence: str | None, now: datetime
+    state: pages.PageState,
+    base: str,
+    locale: str,
+    notice: str | None,
+    consequence: str | None,
+    now: datetime,
+    method: MethodOffer | None = None,
+    wallet: WalletLinks | None = None,
 ) -> str:
     policy = state.policy
     t = texts_for(locale)
@@ -101,10 +120,13 @@ def page(
         "now": now,
     }
     if pages.is_open(state):
-        method = next_on_page(state)
         template = "page.html"
-        context.update(notice=notice, method=method, script=method is not None
-                       and method.method_class == "facial_estimation")  # fmt: skip
+        context.update(
+            notice=notice, method=method,
+            script=method is not None and method.method_class == "facial_estimation",
+            wallet_link=wallet.authorization_request if wallet else None,
+            wallet_qr=qr_svg(wallet.authorization_request, t["wallet_qr_label"]) if wallet else None,
+        )  # fmt: skip
     else:
         template = "result.html"
         band = state.session.band
