@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 from service.clients.registry import Client, ClientRegistry
 from service.core.clock import Clock
-from service.flows import abuse
+from service.flows import abuse, redirects
 from service.flows import checks as check_flow
 from service.flows.checks import CheckFlow
 from service.flows.errors import (
@@ -165,6 +165,16 @@ async def page_state(svc: PageFlow, token: str, locale: str | None) -> PageState
         if record is not None and record.client_id == client.id:
             session = replace(session, band=record.band, level=record.level, upper_level=record.upper_level)
     return PageState(session, client, view, methods, svc.checks.policy.current)
+
+
+async def login_url(svc: PageFlow, token: str, cookie: str | None, method: str, back: str) -> str:
+    """Where an eID login starts; the identity provider's callback brings the user back to the
+    page (``back``, the page's own address, sealed in the login's state)."""
+    session, client = await _session(svc, token)
+    require_csrf(session, cookie)
+    return await redirects.start_redirect(
+        svc.checks, client, session.link.check_id, method, back, to_page=True
+    )
 
 
 async def wallet_step(svc: PageFlow, state: PageState, method: str) -> WalletLinks | None:

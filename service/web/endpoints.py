@@ -167,6 +167,21 @@ async def photo(request: Request, session: Token, lang: Lang = None) -> Response
     return await _submit(request, session, lang, upload.method, upload.evidence, upload.size)
 
 
+@router.get("/s/{session}/login")
+async def login(
+    request: Request, session: Token, method: Annotated[str, Query(max_length=64)], lang: Lang = None
+) -> Response:
+    """An eID login: off to the identity provider, whose callback brings the user back here.
+    A link, not a form: CSP form-action would stop a form's redirect to the provider."""
+    locale = _locale(request, lang)
+    back = f"{_svc(request).public_url or str(request.base_url).rstrip('/')}{_page_url(session, lang)}"
+    try:
+        where = await pages.login_url(_svc(request), session, request.cookies.get(CSRF_COOKIE), method, back)
+    except AgebandError as exc:
+        return _fail(request, exc, locale)
+    return _see(where)
+
+
 @router.get("/s/{session}/done")
 async def done(request: Request, session: Token, lang: Lang = None) -> Response:
     """Back to the app's return URL with check_id and state; the page session ends."""

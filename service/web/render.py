@@ -23,7 +23,7 @@ NAMES = {
     "nl": "Nederlands", "pl": "Polski", "pt-BR": "Português (Brasil)", "sv": "Svenska", "fi": "Suomi",
 }  # fmt: skip
 # Method classes the page runs itself, in the browser; an OS signal comes from the app.
-ON_PAGE = frozenset({"self_declaration", "facial_estimation", "age_credential"})
+ON_PAGE = frozenset({"self_declaration", "facial_estimation", "age_credential", "eid_oidc"})
 WALLET = "age_credential"
 _STATIC = {
     "page.css": "text/css; charset=utf-8",

@@ -37,6 +37,8 @@ EN: Mapping[str, str] = {
     "wallet_qr": "Or scan this code with the phone that has your wallet:",
     "wallet_qr_label": "QR code that opens your wallet app",
     "wallet_done": "I have shared it: show the result",
+    "eid_intro": "You log in with your bank or national eID. Only your age is passed on, then you come back here.",
+    "eid_go": "Log in",
     "inconclusive": "That could not tell your age band. Please try the next way.",
     "failed_try": "That did not work. Please try another way.",
     "invalid_evidence": "What you sent could not be used. Please check it and try again.",
