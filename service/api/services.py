@@ -17,6 +17,7 @@ from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock
 from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
+from service.flows.content import ContentFlow
 from service.flows.decisions import DecisionFlow
 from service.flows.pages import PageFlow
 from service.flows.tokens import SubjectRemoval, TokenFlow
@@ -40,6 +41,7 @@ class Services:
     decisions: DecisionFlow
     bundles: BundleSigning
     worker: WorkerFlow  # ``ageband worker``
+    content: ContentFlow  # adult content items, consents and publishability
     # What the endpoints, middleware and the CLI read themselves.
     store: MemoryStore | RedisStore  # every role; its health for /readyz, closed at shutdown
     policy: PolicyHolder

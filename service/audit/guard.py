@@ -43,6 +43,9 @@ ALLOWED_KEYS = frozenset(
         "host", "port",
         # a refused move to an older band: the bands (codes) and the method names that would do
         "band_from", "band_to", "methods",
+        # adult content: the item (a keyed hash), a person's place in it and role, reason codes;
+        # never a depicted person's sid
+        "content_id", "person", "role", "reasons", "publishable", "people",
     }
 )  # fmt: skip
 

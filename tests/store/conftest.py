@@ -23,6 +23,7 @@ from service.store.redis import RedisStore
 from service.store.redis_url import connect
 from service.store.roles import (
     CheckStore,
+    ContentStore,
     CounterStore,
     EventStream,
     PageStore,
@@ -32,6 +33,9 @@ from service.store.roles import (
     SingleUse,
     TimerStore,
 )
+
+# The contract is about answers, not latency: on a loaded machine a command may take seconds.
+PATIENT_TIMEOUT = 15.0
 
 
 @pytest.fixture
@@ -63,11 +67,11 @@ async def backend(request: pytest.FixtureRequest, clock: FixedClock, prefix: str
         return
     if request.param == "cluster":
         url = local_cluster().url  # redis+cluster://...: the store's own URL handling
-        admin: redis.asyncio.Redis | RedisCluster = connect(url)
+        admin: redis.asyncio.Redis | RedisCluster = connect(url, socket_timeout=PATIENT_TIMEOUT)
     else:
         url = redis_url()
         admin = redis.asyncio.Redis.from_url(url)
-    store = RedisStore.from_url(url, prefix)
+    store = RedisStore.from_url(url, prefix, socket_timeout=PATIENT_TIMEOUT)
     try:
         yield RedisBackend(store=store, admin=admin, prefix=prefix)
     finally:
@@ -127,3 +131,7 @@ def event_stream(store: WholeStore) -> EventStream:
 @pytest.fixture
 def page_store(store: WholeStore) -> PageStore:
     return store.pages
+
+
+def content_store(store: WholeStore) -> ContentStore:
+    return store.content

@@ -13,6 +13,7 @@ from service.core.clock import Clock
 from service.store.keys import DEFAULT_PREFIX
 from service.store.memory.abuse import MemoryCounters, MemorySanctions
 from service.store.memory.checks import MemoryChecks
+from service.store.memory.content import MemoryContent
 from service.store.memory.events import MemoryEvents
 from service.store.memory.markers import MemoryRevocations, MemorySingleUse
 from service.store.memory.pages import MemoryPages
@@ -36,6 +37,7 @@ class MemoryStore:
         self.timers = MemoryTimers(space)
         self.events = MemoryEvents(space)
         self.pages = MemoryPages(space)
+        self.content = MemoryContent(space)
 
     def key_count(self) -> int:
         """Keys held in memory, expired ones not yet dropped included."""
@@ -66,6 +68,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _timers: type[roles.TimerStore] = MemoryTimers
     _events: type[roles.EventStream] = MemoryEvents
     _pages: type[roles.PageStore] = MemoryPages
+    _content: type[roles.ContentStore] = MemoryContent
     _health: type[roles.StoreHealth] = MemoryStore
 
 __all__ = ["MemoryStore"]
