@@ -188,6 +188,11 @@ class Policy:
         texts = {**CHECK_MESSAGES.get(reason, {}), **self.messages.get(reason, {})}
         return self.text(texts, locale) if texts else None
 
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """The locales the policy speaks: those of ``explanation.why`` and its default."""
+        return tuple(dict.fromkeys((self.default_locale, *self.explanation_why)))
+
     def is_minor_band(self, band: str) -> bool:
         """A band wholly below the age of majority (one that straddles it is not: it may hold
         adults; ``ageband policy lint`` warns about such a band)."""

@@ -99,6 +99,13 @@ class Keys:
         digest = hashlib.sha256(key.encode()).hexdigest()
         return f"{self.prefix}:once:{{{digest}}}"
 
+    def page_link(self, digest: str) -> str:
+        # ``digest`` is the SHA-256 of the link's token: the token itself is never a key name.
+        return f"{self.prefix}:pgl:{{{_part('sha256', digest)}}}"
+
+    def page_session(self, digest: str) -> str:
+        return f"{self.prefix}:pgs:{{{_part('sha256', digest)}}}"
+
     def pattern(self) -> str:
         """A SCAN MATCH pattern for every key under this prefix."""
         return f"{self.prefix}:*"
@@ -307,6 +314,24 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="event retention (7 days), extended on every dead letter",
         survives_restart=True,
         on_loss="the record of failed deliveries is lost",
+    ),
+    KeyClass(
+        name="page_link",
+        pattern="<prefix>:pgl:{<sha256>}",
+        holds="PageLink as JSON: check id, client id, return URL, the app's state, expiry",
+        purpose="a hosted check page link that has not been opened yet (single use)",
+        ttl_source="the link's lifetime: at most the check's (15 minutes)",
+        survives_restart=False,
+        on_loss="the app makes a new link",
+    ),
+    KeyClass(
+        name="page_session",
+        pattern="<prefix>:pgs:{<sha256>}",
+        holds="PageSession as JSON: the link, the CSRF cookie's hash, the last outcome and its codes",
+        purpose="the hosted check page one browser opened, between its forms",
+        ttl_source="the link's lifetime: at most the check's (15 minutes); dropped on return to the app",
+        survives_restart=False,
+        on_loss="the user starts again from the app",
     ),
 )
 

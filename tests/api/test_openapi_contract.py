@@ -666,9 +666,20 @@ async def a_provider_that_raises(env: Env, op: str) -> httpx.Response:
 
 @scenario("return_url_not_allowed")
 async def a_return_url_off_the_allowlist(env: Env, op: str) -> httpx.Response:
+    if op == "createCheck":  # the check page's return URL
+        async with running() as run:
+            body = {"subject": "u", "jurisdiction": "default", "return_url": "https://evil.example/"}
+            return await send(run, op, json=body)
     async with running(oidc_settings(env.tmp_path, closed_port())) as run:
         check_id = (await run.start_check())["check_id"]
         return await send(run, op, Refs(check_id=check_id), params={"return_url": "https://evil.example/"})
+
+
+@scenario("invalid_return_url")
+async def a_return_url_that_is_no_address(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        body = {"subject": "u", "jurisdiction": "default", "return_url": "javascript:alert(1)"}
+        return await send(run, op, json=body)
 
 
 @scenario("identity_provider_unavailable")
