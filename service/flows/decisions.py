@@ -21,6 +21,7 @@ from service.audit.events import Audit
 from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.errors import AgebandError
+from service.flows.deterrence import Deterring, Shown, attempted, shown
 from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand
 from service.flows.token_cache import TokenCache, VerifiedParty
 from service.observability.metrics import Metrics
@@ -53,6 +54,8 @@ class DecisionFlow:
     # Verified tokens that decisions were asked about, until each one's exp.
     token_cache: TokenCache
     revocations: RevocationStore
+    # Deterrence: counting a token actor's refused attempts towards minors (None: not counted).
+    deterring: Deterring | None = None
 
 
 class Target(Protocol):
@@ -88,6 +91,7 @@ class Decision:
     safety_resources: tuple[Mapping[str, str], ...]
     policy_version: str
     trace: list[Step] | None
+    deterrence: Shown | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +200,10 @@ async def decide(
         tables = policy.tables
         trace = evaluate(scope, action, tables.normalize(actor_key), tables.normalize(target_key))[1]
     effect = "allow" if outcome.allowed else "deny"
+    deterrence = shown(policy, juris, outcome, locale, country)
+    if deterrence is not None and actor.token is not None and svc.deterring is not None:
+        sid = _verified(svc, client, actor.token, svc.clock.now().timestamp(), "actor").sub  # cached
+        await attempted(svc.deterring, juris, client.id, sid, policy.version)
     svc.metrics.decision(action, effect)  # the action is the policy's: the lookup above refused others
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
@@ -210,6 +218,7 @@ async def decide(
         ),
         policy_version=policy.version,
         trace=trace,
+        deterrence=deterrence,
     )
 
 
@@ -453,3 +462,70 @@ def _without_revoked(
     for party in {p.sub: p for p in revoked}.values():
         _reject_revoked(svc, client, party, "target")
     return [tid for i, tid in enumerate(allowed) if i not in places]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One decision of a set (AuthZEN evaluations): what ``decide`` takes, one by one."""
+
+    action: str
+    jurisdiction: str
+    actor: PartyIn
+    target: PartyIn
+    country: str | None = None
+
+
+async def decide_many(
+    svc: DecisionFlow, client: Client, questions: Sequence[Question], *, locale: str | None = None
+) -> list[Decision | AgebandError]:
+    """Each question's decision, or the error ``decide`` would raise for it (4xx only: a 5xx, such
+    as the store being down, is raised for the whole set). Questions with bands are table lookups
+    (one rendering per distinct outcome); a question with a token goes through ``decide``, which
+    verifies it and reads its subject's revocation. One audit event for the set."""
+    policy = svc.policy.current
+    tables = policy.tables
+    rendered: dict[tuple[int, str | None, str | None], Decision] = {}
+    out: list[Decision | AgebandError] = []
+    allowed = 0
+    for q in questions:
+        try:
+            if q.actor.token is not None or q.target.token is not None:
+                d = await decide(
+                    svc, client, action=q.action, jurisdiction=q.jurisdiction, actor=q.actor, target=q.target,
+                    locale=locale, country=q.country,
+                )  # fmt: skip
+            else:
+                juris = _jurisdiction(policy, client, q.jurisdiction)
+                outcome = tables.decide(q.jurisdiction, q.action, q.actor.key, q.target.key)
+                key = (id(outcome), q.jurisdiction, q.country)
+                d = rendered.get(key) or rendered.setdefault(
+                    key, _decision(policy, juris, outcome, locale, q.country)
+                )
+                svc.metrics.decision(q.action, "allow" if outcome.allowed else "deny")
+        except AgebandError as exc:
+            if exc.status >= 500:
+                raise
+            out.append(exc)
+            continue
+        allowed += d.allowed
+        out.append(d)
+    svc.audit.emit(
+        "decision.made", client=client.id, pol=policy.version, targets=len(questions), allowed=allowed,
+        denied=len(questions) - allowed,
+    )  # fmt: skip
+    return out
+
+
+def _decision(
+    policy: Policy, juris: Jurisdiction, outcome: Outcome, locale: str | None, country: str | None
+) -> Decision:
+    return Decision(
+        allowed=outcome.allowed,
+        outcome=outcome,
+        message=policy.text(outcome.message, locale),
+        safety_resources=(
+            safety_resources(juris, country) if SHOW_SAFETY_RESOURCES in outcome.obligations else ()
+        ),
+        policy_version=policy.version,
+        trace=None,
+    )

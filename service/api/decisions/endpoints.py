@@ -59,6 +59,8 @@ async def decide(request: Request, caller: JsonCallerDep) -> Response:
         "safety_resources": d.safety_resources,
         "policy_version": d.policy_version,
     }
+    if d.deterrence is not None:
+        out["deterrence"] = {"message": d.deterrence.message, "resources": d.deterrence.resources}
     if d.trace is not None:
         out["trace"] = [
             {"rule": s.rule, "matched": s.matched, "why": s.why, "effect": s.effect, "priority": s.priority}

@@ -91,6 +91,11 @@ class Step(BaseModel):
     priority: int
 
 
+class DeterrenceOut(BaseModel):
+    message: str = Field(description="Show it to the actor: the refusal and where confidential help is.")
+    resources: list[dict[str, str]] = Field(description="Prevention services for the country.")
+
+
 class DecisionOut(BaseModel):
     allowed: bool
     effect: str = Field(description="allow or deny.")
@@ -101,6 +106,11 @@ class DecisionOut(BaseModel):
     safety_resources: list[dict[str, str]] = Field(description="Help services, when the obligation asks.")
     policy_version: str
     trace: list[Step] | None = Field(default=None, description="With explain=true: every rule, in order.")
+    deterrence: DeterrenceOut | None = Field(
+        default=None,
+        description="With the deterrence obligation (an adult's action towards a minor refused): what to "
+        "show the actor. Actors given as a token are counted; repeated attempts flag them.",
+    )
 
 
 class TargetReason(BaseModel):
