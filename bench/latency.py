@@ -33,8 +33,10 @@ def open_loop(
         raise RuntimeError("no saturated rate to take a fraction of: the server answered nothing")
     cmd = [sys.executable, "-m", "bench.openloop", "--port", str(port), "--rate", str(round(rate, 1))]
     cmd += ["--seconds", str(seconds), "--connections", str(connections), *map(str, requests)]
-    out = subprocess.run(pinned("load", cmd), capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run(pinned("load", cmd), capture_output=True, text=True, check=False, cwd=ROOT)
+    if done.returncode != 0:  # recorded, so one failed load step does not lose the whole run
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}  # type: ignore[dict-item]
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     bad = {k: v for k, v in dict(result["statuses"]).items() if not 200 <= int(k) < 300}  # type: ignore[call-overload]
     if bad:
         raise RuntimeError(f"non-2xx answers under open-loop load: {bad}")
