@@ -17,7 +17,9 @@ from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock
 from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
+from service.flows.content import ContentFlow
 from service.flows.decisions import DecisionFlow
+from service.flows.pages import PageFlow
 from service.flows.tokens import SubjectRemoval, TokenFlow
 from service.flows.wallet import WalletFlow
 from service.flows.worker import WorkerFlow
@@ -35,9 +37,11 @@ class Services:
     tokens: TokenFlow  # refresh and introspection
     removal: SubjectRemoval  # revocation and erasure
     wallet: WalletFlow  # the OpenID4VP request and response side of a check
+    pages: PageFlow  # the hosted check page: its links and sessions
     decisions: DecisionFlow
     bundles: BundleSigning
     worker: WorkerFlow  # ``ageband worker``
+    content: ContentFlow  # adult content items, consents and publishability
     # What the endpoints, middleware and the CLI read themselves.
     store: MemoryStore | RedisStore  # every role; its health for /readyz, closed at shutdown
     policy: PolicyHolder
@@ -49,5 +53,7 @@ class Services:
     pepper: bytes  # keyed hashes of the device and IP an app relays
     metrics: Metrics
     dev_clock: OffsetClock | None = None
+    # AGEBAND_HTTP__PUBLIC_URL: the base of the absolute URLs published in metadata documents.
+    public_url: str | None = None
     # The key manifest the key ring is reloaded from (None: keys fixed at start-up).
     keys_file: Path | None = None

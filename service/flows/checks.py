@@ -19,8 +19,9 @@ from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
-from service.flows import abuse, edges, evidence_errors, lifecycle
+from service.flows import abuse, content_cascade, edges, evidence_errors, lifecycle
 from service.flows.abuse import AbuseControl
+from service.flows.content_cascade import ContentCascade
 from service.flows.errors import (
     CheckBusy,
     CheckClosed,
@@ -74,6 +75,8 @@ class CheckFlow:
     lifecycle: Lifecycle
     writing: RecordWriting
     issuing: Issuing
+    # The person's content items: a pass refreshes their copy of it, a failure flags them.
+    content: ContentCascade | None = None
 
 
 async def start_check(
@@ -95,7 +98,7 @@ async def start_check(
     confirming = purpose == CONFIRM
     usable = _usable(svc, juris, upper_only=confirming)
     usable = abuse.strong_enough(svc.abuse, usable, sanction, locale, juris)
-    offers = [_offer(policy, policy.methods[m], locale) for m in usable]
+    offers = [offer(policy, policy.methods[m], locale) for m in usable]
     if not offers:
         raise NoMethodAvailable("no method of this jurisdiction's waterfall is available")
     now = svc.clock.now()
@@ -405,7 +408,7 @@ async def _upgrade_refused(
     else:
         await _finish_failed(svc, check, reason)
         outcome = "failed"
-    offers = tuple(_offer(policy, policy.methods[m], locale) for m in names)
+    offers = tuple(offer(policy, policy.methods[m], locale) for m in names)
     return EvidenceResult(
         await _view(svc, check, locale), outcome, reason, None,
         consequence=policy.message(reason, locale), methods=offers, min_level=floor,
@@ -468,6 +471,7 @@ async def _pass(
         age_up_at=age_up if policy.bands.next_after(band) is not None else None,
         policy_version=policy.version,
         upper_level=assured.upper_level,
+        lower_age=adult_lower_age(policy, check, band, level),
     )
     ttl = int(policy.retention.total_seconds())
 
@@ -492,12 +496,30 @@ async def _pass(
     svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
     svc.audit.emit("check.completed", outcome="passed", method_class=method.method_class, **ctx)
     await lifecycle.schedule(svc.lifecycle, record)
+    if svc.content is not None:
+        await content_cascade.sync_subject(svc.content, record)
     signal = await abuse.after_pass(svc.abuse, check, juris, previous, record, move.adult_claims_minor)
     await lifecycle.check_completed(
         svc.lifecycle.publishing, client.id, check.sid, check.check_id, "passed", band=band, level=level,
         reason=None, upper_level=assured.upper_level,
     )  # fmt: skip
     return issue_token(svc.issuing, record, recheck_due=False), signal
+
+
+# Years of the lower edge that a record keeps at most: enough to age it back to any recording of
+# the last two decades; more would say how old an adult is without serving a decision.
+LOWER_AGE_CAP = 40
+
+
+def adult_lower_age(policy: Policy, check: CheckState, band: str, level: str) -> int | None:
+    """An adult's lower edge on the day of the check, from the signals at the record's level only
+    (a weaker signal never lends its level to a higher edge); None for a minor band."""
+    if policy.is_minor_band(band) or band not in policy.bands:
+        return None
+    levels = policy.levels
+    edges = [s.lo for s in check.signals if s.level in levels and levels.at_least(s.level, level)]
+    lo = max(edges, default=policy.bands.get(band).lo)
+    return min(max(lo, policy.bands.get(band).lo), LOWER_AGE_CAP)
 
 
 # What record.stored names: every field of the stored record, derived so it cannot drift.
@@ -525,6 +547,10 @@ async def _finish_failed(
         reason=reason,
         upper_level=None,
     )
+    if svc.content is not None:  # a depicted person who fails a check no longer counts
+        await content_cascade.flag_subject(
+            svc.content, check.client_id, check.sid, content_cascade.RECHECK_FAILED
+        )
     if circumvention:
         svc.audit.emit(
             "subject.flagged", client=check.client_id, sid=check.sid,
@@ -596,7 +622,7 @@ async def _may_reach(svc: CheckFlow, juris: Jurisdiction, check: CheckState, nee
     )
 
 
-def _offer(policy: Policy, method: Method, locale: str | None) -> MethodOffer:
+def offer(policy: Policy, method: Method, locale: str | None) -> MethodOffer:
     text = policy.text(method.description, locale) if method.description else method.name
     return MethodOffer(method.name, method.method_class, text)
 
@@ -614,7 +640,7 @@ async def _view(svc: CheckFlow, check: CheckState, locale: str | None) -> CheckV
         expires_at=datetime.fromtimestamp(check.expires_at, UTC),
         methods_tried=list(check.methods_tried),
         attempts_left=max(0, (juris.per_check_attempts if juris else 0) - check.attempts),
-        next_method=_offer(policy, policy.methods[nxt], locale) if nxt else None,
+        next_method=offer(policy, policy.methods[nxt], locale) if nxt else None,
         reason=check.reason,
     )
 

@@ -26,7 +26,8 @@ RECHECK_DUE = "subject.recheck_due"
 BAND_CHANGED = "subject.band_changed"
 FLAGGED = "subject.flagged"
 REVOKED = "subject.revoked"
-EVENT_TYPES = (CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED)
+CONTENT_UNPUBLISHABLE = "content.unpublishable"
+EVENT_TYPES = (CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED, CONTENT_UNPUBLISHABLE)
 
 
 @dataclass(frozen=True, slots=True)

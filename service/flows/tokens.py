@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from service.audit.events import Audit, sid_ref
+from service.audit.events import Audit
+from service.audit.subjects import SubjectRefs
 from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.dates import start_of_day
 from service.core.errors import AgebandError
-from service.flows import abuse, events, lifecycle
+from service.flows import abuse, content_cascade, deterrence, events, lifecycle
 from service.flows.abuse import AbuseControl
 from service.flows.checks import CheckFlow, start_check
+from service.flows.content_cascade import ContentCascade
 from service.flows.errors import RecheckRequired
 from service.flows.events import Publishing
 from service.flows.issuing import Issuing, issue_token
@@ -58,7 +60,8 @@ class SubjectRemoval:
     """What revoking and erasing a subject touch: every role that may hold something of it."""
 
     clock: Clock
-    pepper: bytes  # the erased sid's keyed reference in the audit trail
+    # The erased sid's keyed reference in the audit trail, and its audit key, shredded.
+    subject_refs: SubjectRefs
     audit: Audit
     # Revocation markers outlive every token they void: lifetime + leeway + verifier cache.
     revocation_ttl: int
@@ -71,6 +74,8 @@ class SubjectRemoval:
     counters: CounterStore
     events: EventStream
     publishing: Publishing
+    # The person's content items: a revocation or erasure makes them unpublishable.
+    content: ContentCascade | None = None
 
 
 async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
@@ -164,6 +169,8 @@ async def revoke(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> None:
     sid = (await own_record(svc.subjects, client, ref)).sid
     await svc.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
     await svc.records.delete_record(sid, client.id)
+    if svc.content is not None:
+        await content_cascade.flag_subject(svc.content, client.id, sid, content_cascade.REVOKED)
     svc.audit.emit("subject.revoked", client=client.id, sid=sid)
     await events.publish(svc.publishing, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})
 
@@ -186,12 +193,21 @@ async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
         checks = await svc.checks.erase_checks(sid)  # open and just-finished checks included
         await svc.timers.unschedule(client.id, sid)
         await svc.sanctions.clear_sanction(sid)
-        await svc.counters.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
+        await svc.counters.clear_counters(
+            sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING, deterrence.SCOPE]
+        )
         # Webhook events not yet delivered (queued, retrying or dead-lettered) name the sid too.
         dropped = await svc.events.erase_events(sid)
-    # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
+        if svc.content is not None:  # the items keep a flag in the person's place, not the sid
+            await content_cascade.flag_subject(svc.content, client.id, sid, content_cascade.ERASED)
+    # Every earlier audit event names the subject only by a hash under its own audit key:
+    # deleting the key unties them from it (each time: an earlier erasure may have been cut
+    # short, and events after it start a new key).
+    svc.subject_refs.shred(sid)
+    # The erased sid stays out of the trail: a keyed hash lets its holder find the event. No sid
+    # is passed, so the event carries no sid_hash that would tie it to the events before.
     svc.audit.subject_erased(
-        client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks, events=dropped,
+        client=client.id, sid_ref=svc.subject_refs.erasure_ref(sid), count=checks, events=dropped,
         outcome="erased" if target.found else "nothing_stored",
     )  # fmt: skip
     return target.found

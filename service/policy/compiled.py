@@ -105,6 +105,18 @@ class Abuse:
     sanctions: Mapping[str, SanctionRule] = field(default_factory=dict)
 
 
+DETERRENCE = "deterrence"  # the obligation that brings the jurisdiction's deterrence
+
+
+@dataclass(frozen=True, slots=True)
+class Deterrence:
+    """A jurisdiction's deterrence: the message, prevention services per country, and the flag."""
+
+    message: Mapping[str, str]
+    resources: Mapping[str, tuple[Mapping[str, str], ...]]
+    repeated: Limit | None
+
+
 @dataclass(frozen=True, slots=True)
 class Jurisdiction:
     code: str
@@ -128,6 +140,7 @@ class Jurisdiction:
     extends: str | None = None  # the jurisdiction it inherits from, as written
     # A band moves older (other than by age-up) only on a lower edge at this level or above.
     upgrade_level: str | None = None
+    deterrence: Deterrence | None = None
 
     def recheck_interval(self, band: str, method: str) -> timedelta:
         """The shortest interval that applies: a record is never re-checked later than any allows."""
@@ -137,6 +150,19 @@ class Jurisdiction:
         if method in self.recheck_methods:
             candidates.append(self.recheck_methods[method])
         return min(candidates)
+
+
+@dataclass(frozen=True, slots=True)
+class Depicted:
+    """What everyone depicted in adult content, and its uploader, must have established."""
+
+    required_level: str
+    never_sufficient: frozenset[str]
+    consent_token_age: timedelta
+    retention: timedelta
+
+
+CONTENT_PUBLISH = "content.publish"  # the action deciding each depicted person
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +181,17 @@ class Policy:
     tables: DecisionTables = field(default_factory=lambda: DecisionTables({}, (), ()))
     adult_age: int = DEFAULT_ADULT_AGE
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # the policy's own
+    depicted: Depicted | None = None  # None: the policy allows no content items
 
     def message(self, reason: str, locale: str | None) -> str | None:
         """The policy's text for one of the service's own refusals, over the built-in one."""
         texts = {**CHECK_MESSAGES.get(reason, {}), **self.messages.get(reason, {})}
         return self.text(texts, locale) if texts else None
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """The locales the policy speaks: those of ``explanation.why`` and its default."""
+        return tuple(dict.fromkeys((self.default_locale, *self.explanation_why)))
 
     def is_minor_band(self, band: str) -> bool:
         """A band wholly below the age of majority (one that straddles it is not: it may hold

@@ -18,8 +18,19 @@ from pydantic import ValidationError
 from service.core.bands import Band, BandError, BandSet
 from service.core.levels import Levels
 from service.policy.abuse import abuse_problems, compile_abuse
-from service.policy.compiled import DEFAULT_ADULT_AGE, SELF_DECLARATION, Jurisdiction, Method, Policy
-from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
+from service.policy.compiled import (
+    CONTENT_PUBLISH,
+    DEFAULT_ADULT_AGE,
+    DETERRENCE,
+    SELF_DECLARATION,
+    Depicted,
+    Deterrence,
+    Jurisdiction,
+    Limit,
+    Method,
+    Policy,
+)
+from service.policy.model import DepictedSpec, JurisdictionSpec, MethodSpec, PolicyDocument
 from service.policy.rule_loader import build_tables, resolve, with_interactions
 from service.policy.salvage import Gaps, salvage
 from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, format_path, read_all
@@ -27,7 +38,7 @@ from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, for
 MAX_CHECK_TTL = timedelta(minutes=15)
 SINGLE_SECTIONS = (
     "bands", "levels", "methods", "explanation", "default_locale", "retention", "actions", "messages",
-    "adult_age",
+    "adult_age", "depicted",
 )  # fmt: skip
 REQUIRED_SECTIONS = ("bands", "levels", "methods", "explanation")
 DEFAULTS: dict[str, Any] = {
@@ -176,9 +187,13 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]], gaps:
         and ("actions" in single or not gaps.lacks_section("actions"))
         and not any(gaps.touches(owner, "rules") for owner, _, _ in chain[1:])  # inherited rules unsure
     }
+    depicted = _depicted(single["depicted"], levels, chk) if "depicted" in single else None
+    if depicted is not None and CONTENT_PUBLISH not in actions and not gaps.lacks_section("actions"):
+        chk.add(single["depicted"][1], ("depicted",), f"needs the action {CONTENT_PUBLISH!r} under 'actions'")
     if chk.issues or bands is None or gaps:
         raise PolicyError(chk.issues)
     jurisdictions = {code: with_interactions(j, interactions[code]) for code, j in jurisdictions.items()}
+    _check_deterrence(jurisdictions, juris, chk)
     explanation = single["explanation"][0]
     return Policy(
         version=_version(docs),
@@ -195,6 +210,24 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]], gaps:
         tables=build_tables(jurisdictions, bands, levels, actions, _service_messages(single)),
         adult_age=adult_age,
         messages=_service_messages(single),
+        depicted=depicted,
+    )
+
+
+def _depicted(entry: tuple[DepictedSpec, SourceMap], levels: Levels, chk: _Checker) -> Depicted | None:
+    spec, src = entry
+    if spec.required_level not in levels:
+        chk.add(src, ("depicted", "required_level"), _unknown("level", spec.required_level, levels.names))
+        return None
+    if spec.consent_token_age <= timedelta(0) or spec.consent_token_age > timedelta(minutes=15):
+        chk.add(src, ("depicted", "consent_token_age"), "must be more than 0 and at most PT15M")
+    if spec.retention <= timedelta(0):
+        chk.add(src, ("depicted", "retention"), "must be more than 0")
+    return Depicted(
+        required_level=spec.required_level,
+        never_sufficient=frozenset(spec.never_sufficient),
+        consent_token_age=spec.consent_token_age,
+        retention=spec.retention,
     )
 
 
@@ -330,6 +363,7 @@ def _jurisdiction(
     if recheck_default is None:
         chk.add(src, base, "'recheck.default' is not set here or in any jurisdiction it extends")
     attempts = inherited("attempts")
+    deterrence = _deterrence(chain, src, base, chk)
     abuse = compile_abuse([s for _, s, _ in chain])
     ttl = inherited("check_ttl")
     if any(v is None for v in values.values()) or recheck_default is None or missing:
@@ -350,7 +384,43 @@ def _jurisdiction(
         abuse=abuse,
         check_ttl=ttl if ttl is not None else MAX_CHECK_TTL,
         upgrade_level=upgrade_level if upgrade_level in levels else levels.names[0],
+        deterrence=deterrence,
     )
+
+
+def _check_deterrence(
+    jurisdictions: dict[str, Jurisdiction],
+    juris: dict[str, tuple[JurisdictionSpec, SourceMap]],
+    chk: _Checker,
+) -> None:
+    """A rule's deterrence obligation needs the jurisdiction's deterrence to bring."""
+    for code, j in jurisdictions.items():
+        if j.deterrence is None and any(DETERRENCE in r.obligations for r in j.rules):
+            message = "a rule has the deterrence obligation, but no 'deterrence' is set here or above"
+            chk.add(juris[code][1], ("jurisdictions", code), message)
+    if chk.issues:
+        raise PolicyError(chk.issues)
+
+
+def _deterrence(
+    chain: list[tuple[str, JurisdictionSpec, SourceMap]], src: SourceMap, base: Path_, chk: _Checker
+) -> Deterrence | None:
+    """The deterrence along the chain: the nearest message and flag, resources merged per country."""
+    specs = [s.deterrence for _, s, _ in reversed(chain) if s.deterrence is not None]  # ancestors first
+    if not specs:
+        return None
+    message: dict[str, str] = {}
+    resources: dict[str, tuple[dict[str, str], ...]] = {}
+    repeated = None
+    for spec in specs:
+        message = dict(spec.message) if spec.message is not None else message
+        for country, entries in (spec.resources or {}).items():
+            resources[country] = tuple(e.model_dump(exclude_none=True) for e in entries)
+        repeated = spec.repeated if spec.repeated is not None else repeated
+    if not message:
+        chk.add(src, (*base, "deterrence", "message"), "no deterrence message here or in what it extends")
+    limit = Limit(repeated.max, repeated.window) if repeated is not None else None
+    return Deterrence(message=message, resources=resources, repeated=limit)
 
 
 def _check_refs(

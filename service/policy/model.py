@@ -188,6 +188,25 @@ class WindowLimit(_Model):
     window: Duration = Field(description="The window, opened by the first event.")
 
 
+class DeterrenceSpec(_Model):
+    """What a denial carrying the ``deterrence`` obligation shows an adult reaching for a child, and
+    when repeated attempts flag them. Each field inherits separately; resources merge per country."""
+
+    message: Localized | None = Field(
+        default=None, description="Shown to the actor: the refusal and where to get help, per locale."
+    )
+    resources: dict[JurisdictionCode, list[SafetyResource]] | None = Field(
+        default=None,
+        description="Prevention services per country code (confidential help for people worried about "
+        "their sexual thoughts about children), 'default' for anywhere else.",
+    )
+    repeated: WindowLimit | None = Field(
+        default=None,
+        description="Denials with the deterrence obligation of one subject (given as a token) within the "
+        "window; reaching max raises subject.flagged (repeated_minor_contact_attempts).",
+    )
+
+
 class SanctionSpec(_Model):
     lock: Duration | None = Field(default=None, description="Refuse checks and refreshes this long.")
     min_level: Name | None = Field(default=None, description="Level the next check must reach.")
@@ -256,6 +275,11 @@ class JurisdictionSpec(_Model):
     safety_resources: dict[JurisdictionCode, list[SafetyResource]] | None = Field(
         default=None, description="Help services per country code; merged over inherited ones."
     )
+    deterrence: DeterrenceSpec | None = Field(
+        default=None,
+        description="The deterrence obligation: message and prevention resources for adults whose "
+        "action towards a minor is denied, and the repeated-attempt flag.",
+    )
 
 
 class ServiceReason(StrEnum):
@@ -267,6 +291,29 @@ class ServiceReason(StrEnum):
     UNKNOWN_BAND = "unknown_band"  # a token's band or level is not in this policy (an older one)
     # A check that would move a band older without evidence at the jurisdiction's upgrade level.
     BAND_UPGRADE_NEEDS_LEVEL = "band_upgrade_needs_level"
+
+
+class DepictedSpec(_Model):
+    """Adult content: what everyone depicted in an item, and its uploader, must have established."""
+
+    required_level: Name = Field(
+        description="The level each depicted person's and the uploader's lower edge must be assured "
+        "at (highly_effective: a credential or an eID). Methods of the classes in "
+        "'never_sufficient' never count, whatever their level."
+    )
+    never_sufficient: list[Name] = Field(
+        default_factory=lambda: ["facial_estimation", "self_declaration", "os_signal"],
+        description="Method classes that never establish a depicted person's age on their own "
+        "(estimation alone never suffices).",
+    )
+    consent_token_age: Duration = Field(
+        default=timedelta(minutes=2),
+        description="A consent or removal request needs the person's own token issued at most this "
+        "long ago (a fresh token: the person is present).",
+    )
+    retention: Duration = Field(
+        default=timedelta(days=400), description="How long an item (its consents included) is kept."
+    )
 
 
 class Explanation(_Model):
@@ -294,6 +341,11 @@ class PolicyDocument(_Model):
     )
     actions: dict[Name, ActionSpec] | None = Field(
         default=None, description="The actions interaction rules may name, e.g. profile.view."
+    )
+    depicted: DepictedSpec | None = Field(
+        default=None,
+        description="Adult content: the assurance everyone depicted needs (the content.publish action "
+        "decides each person as the target, the uploader as the actor). Omitted: no content items.",
     )
     messages: dict[ServiceReason, Localized] | None = Field(
         default=None,

@@ -58,6 +58,17 @@ class Keys:
         # needs this index to find them.
         return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:chk"
 
+    def content(self, content_id: str) -> str:
+        # One key per item: its publishability is one read, whatever the number of people in it.
+        return f"{self.prefix}:cnt:{{{_part('content_id', content_id)}}}"
+
+    def subject_content(self, sid: str) -> str:
+        # The items naming a sid: item keys are tagged by content id, so cascades need this.
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:cnt"
+
+    def content_list(self, client_id: str) -> str:
+        return f"{self.prefix}:cnl:{{{_part('client_id', client_id)}}}"
+
     def counter(self, scope: str, subject: str) -> str:
         # ``subject`` is a sid or a keyed hash of a device or IP; never the raw value.
         return f"{self.prefix}:abz:{{{_part('subject', subject)}}}:{_part('scope', scope)}"
@@ -79,10 +90,21 @@ class Keys:
     def dead(self) -> str:
         return f"{self.prefix}:evt:{{stream}}:dead"
 
+    def subject_key(self, ref: str) -> str:
+        # ``ref`` is the subject's erasure reference (a keyed hash of the sid), never the sid.
+        return f"{self.prefix}:audk:{{{_part('ref', ref)}}}"
+
     def once(self, key: str) -> str:
         # Callers pass tokens ids or nonces; hashing keeps their values out of key names.
         digest = hashlib.sha256(key.encode()).hexdigest()
         return f"{self.prefix}:once:{{{digest}}}"
+
+    def page_link(self, digest: str) -> str:
+        # ``digest`` is the SHA-256 of the link's token: the token itself is never a key name.
+        return f"{self.prefix}:pgl:{{{_part('sha256', digest)}}}"
+
+    def page_session(self, digest: str) -> str:
+        return f"{self.prefix}:pgs:{{{_part('sha256', digest)}}}"
 
     def pattern(self) -> str:
         """A SCAN MATCH pattern for every key under this prefix."""
@@ -141,7 +163,10 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
     KeyClass(
         name="record",
         pattern="<prefix>:sub:{<sid>}:rec",
-        holds="AssuranceRecord as JSON: band, level, method class, coarse dates, policy version",
+        holds=(
+            "AssuranceRecord, packed (service/store/record_codec.py) or as JSON: band, level, method "
+            "class, coarse dates, policy version"
+        ),
         purpose="the subject's assurance state between checks",
         ttl_source="retention period from the policy",
         survives_restart=True,
@@ -181,7 +206,8 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         name="abuse_counter",
         pattern="<prefix>:abz:{<subject>}:<scope>",
         holds="an integer counter; the subject is a sid or a keyed hash of a device or IP",
-        purpose="attempt and failure limits per sid, device and IP within a policy window",
+        purpose="attempt and failure limits per sid, device and IP within a policy window; a sid's "
+        "refused attempts towards minors (scope minor_contact, the deterrence flag)",
         ttl_source="the policy window, set when the counter is created (fixed window)",
         survives_restart=False,
         on_loss="limits start counting again: a burst is allowed once more",
@@ -223,6 +249,46 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         on_loss="age-ups wait for the next refresh; re-check notices are not sent",
     ),
     KeyClass(
+        name="audit_subject_key",
+        pattern="<prefix>:audk:{<erasure_ref>}",
+        holds="32 random bytes in hex: the key of a subject's references (sid_hash) in the audit trail",
+        purpose="lets the trail name a subject until erasure deletes the key (crypto-shredding)",
+        ttl_source="the audit retention (AGEBAND_AUDIT__RETENTION_DAYS), extended on every use",
+        survives_restart=True,
+        on_loss=(
+            "the subject's earlier audit events can no longer be tied to it (as after erasure); "
+            "later events get a new reference"
+        ),
+    ),
+    KeyClass(
+        name="content_item",
+        pattern="<prefix>:cnt:{<content_id>}",
+        holds="ContentItem as JSON: keyed hashes of the content, the recording month, the people's "
+        "sids with their consents (keyed hashes) and a copy of their assurance (band, level, days)",
+        purpose="answer whether an item of adult content may be published, in one read",
+        ttl_source="content retention from the policy (depicted.retention)",
+        survives_restart=True,
+        on_loss="the item reads as unknown: the app registers it again and everyone consents again",
+    ),
+    KeyClass(
+        name="subject_content",
+        pattern="<prefix>:sub:{<sid>}:cnt",
+        holds="a set of the content ids naming a sid",
+        purpose="a revocation, erasure, sanction or failed check of the person reaches every item",
+        ttl_source="content retention, extended by every item it indexes",
+        survives_restart=True,
+        on_loss="a later revocation no longer reaches the person's items (they stay as they were)",
+    ),
+    KeyClass(
+        name="content_list",
+        pattern="<prefix>:cnl:{<client_id>}",
+        holds="sorted set of content ids scored by the day each stopped (or stops) being publishable",
+        purpose="the app pages through its unpublishable items",
+        ttl_source="extended to the longest item TTL written into it",
+        survives_restart=True,
+        on_loss="the list comes back empty until items change; each item still answers for itself",
+    ),
+    KeyClass(
         name="event_stream",
         pattern="<prefix>:evt:{stream}",
         holds="stream of webhook events (event id, client id, type, JSON of pseudonyms and codes)",
@@ -248,6 +314,24 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="event retention (7 days), extended on every dead letter",
         survives_restart=True,
         on_loss="the record of failed deliveries is lost",
+    ),
+    KeyClass(
+        name="page_link",
+        pattern="<prefix>:pgl:{<sha256>}",
+        holds="PageLink as JSON: check id, client id, return URL, the app's state, expiry",
+        purpose="a hosted check page link that has not been opened yet (single use)",
+        ttl_source="the link's lifetime: at most the check's (15 minutes)",
+        survives_restart=False,
+        on_loss="the app makes a new link",
+    ),
+    KeyClass(
+        name="page_session",
+        pattern="<prefix>:pgs:{<sha256>}",
+        holds="PageSession as JSON: the link, the CSRF cookie's hash, the last outcome and its codes",
+        purpose="the hosted check page one browser opened, between its forms",
+        ttl_source="the link's lifetime: at most the check's (15 minutes); dropped on return to the app",
+        survives_restart=False,
+        on_loss="the user starts again from the app",
     ),
 )
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from service.store.content import ContentItem, ListedPage
 from service.store.events import Delivery, QueuedEvent
-from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,69 @@ class EventStream(Protocol):
         """Move retries that are due back onto the stream; returns how many moved."""
 
     async def dead_letters(self, limit: int) -> list[QueuedEvent]: ...
+
+
+class SubjectKeyStore(Protocol):
+    """Per-subject keys of the audit trail's subject references (service/audit/subjects.py).
+
+    Synchronous, unlike every other role: it is called from inside the log pipeline, which
+    cannot await. One short command per call (and few calls: the audit layer caches keys)."""
+
+    def subject_key(self, ref: str, fresh: bytes, ttl: int) -> bytes:
+        """The key under ``ref`` (an erasure reference), or ``fresh`` stored there if there is
+        none, atomically; the key then lives ``ttl`` seconds from now (never less)."""
+
+    def shred_subject_key(self, ref: str) -> bool:
+        """Delete the key under ``ref``; True if there was one."""
+
+
+class PageStore(Protocol):
+    """The hosted check page: single-use links and the page sessions they open, each under the
+    SHA-256 of its token (``digest``), never the token."""
+
+    async def put_link(self, digest: str, link: PageLink, ttl: int) -> None:
+        """Store a new link; raises ValueError if the digest is already taken."""
+
+    async def take_link(self, digest: str) -> PageLink | None:
+        """The link, and it is gone (atomic): of concurrent takers exactly one gets it."""
+
+    async def put_session(self, digest: str, session: PageSession, ttl: int) -> None:
+        """Store or replace a page session; ``ttl`` applies from now."""
+
+    async def get_session(self, digest: str) -> PageSession | None: ...
+
+    async def drop_session(self, digest: str) -> bool:
+        """Remove the session (the user went back to the app); True if it existed."""
+
+
+class ContentStore(Protocol):
+    """Items of adult content: each in one key (its publishability is one read), an index of the
+    items naming each sid (cascades and erasure), and each client's list of unpublishable items."""
+
+    async def create_item(self, item: ContentItem, ttl: int) -> bool:
+        """Store a new item and index it under each of its people's sids; False (nothing written)
+        when the id is already taken."""
+
+    async def get_item(self, content_id: str) -> ContentItem | None:
+        """The item with everything publishability needs, in one round trip."""
+
+    async def update_item(self, item: ContentItem) -> bool:
+        """Compare-and-set: write ``item`` only while the stored version equals ``item.version``;
+        on success the stored (and given) version is incremented. Keeps the key's remaining TTL.
+        False on a lost race or a missing item."""
+
+    async def items_naming(self, sid: str) -> list[str]:
+        """The ids of the items indexed under ``sid``, sorted; some may have expired already."""
+
+    async def forget_subject(self, sid: str) -> None:
+        """Drop the sid's item index (erasure: the items themselves no longer name it)."""
+
+    async def list_item(self, client_id: str, content_id: str, day: date | None, ttl: int) -> None:
+        """Place the item in the client's list of unpublishable items at ``day`` (the day it stopped
+        or stops being publishable), or take it out (None)."""
+
+    async def unpublishable(self, client_id: str, before: date, cursor: str | None, limit: int) -> ListedPage:
+        """The client's listed items with a day < before, ordered by (day, content id), paged."""
 
 
 class StoreHealth(Protocol):

@@ -64,6 +64,9 @@ from service.tokens.keys import KeyState, generate_key, write_key
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "oidc"))
 from oidc_servers import closed_port, mock_idp
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "content"))
+from content_setup import fresh_token, performer
+
 pytestmark = pytest.mark.anyio
 
 DOCUMENTED = sorted(
@@ -319,12 +322,33 @@ def decision(op: str, **change: Any) -> dict[str, Any]:
     body |= (
         {"target": {"band": "18_plus"}} if op == "decide" else {"targets": [{"id": "t1", "band": "18_plus"}]}
     )
-    return body | change
+    body |= change
+    return authzen(op, body) if op in AUTHZEN else body
+
+
+AUTHZEN = ("accessEvaluation", "accessEvaluations", "searchResource")
+
+
+def authzen(op: str, d: dict[str, Any]) -> dict[str, Any]:
+    """The same decision in AuthZEN's shape (one evaluation: its problems are the request's)."""
+    request: dict[str, Any] = {
+        "subject": {"type": "user", "id": "u1", "properties": d["actor"]},
+        "action": {"name": d["action"]},
+        "context": {"jurisdiction": d["jurisdiction"]},
+    }
+    if op == "searchResource":
+        request["resource"] = {"type": "account", "properties": {"candidates": d["targets"]}}
+    else:
+        target = {k: v for k, v in d["targets"][0].items() if k != "id"}
+        request["resource"] = {"type": "account", "id": "t1", "properties": target}
+    return request
 
 
 @scenario("unknown_jurisdiction")
 async def a_jurisdiction_not_in_the_policy(env: Env, op: str) -> httpx.Response:
     async with running() as run:
+        if op == "registerContent":
+            return await send(run, op, json=dict(sample(op, Refs())["json"], jurisdiction="ZZ"))
         if op == "createCheck":
             return await send(run, op, json={"subject": "u", "jurisdiction": "ZZ"})
         return await send(run, op, json=decision(op, jurisdiction="ZZ"))
@@ -333,6 +357,8 @@ async def a_jurisdiction_not_in_the_policy(env: Env, op: str) -> httpx.Response:
 @scenario("jurisdiction_not_allowed")
 async def a_jurisdiction_the_client_may_not_use(env: Env, op: str) -> httpx.Response:
     async with running(make_settings(clients_file=clients(env.tmp_path, ("default",)))) as run:
+        if op == "registerContent":
+            return await send(run, op, json=dict(sample(op, Refs())["json"], jurisdiction="GB"))
         if op == "createCheck":
             return await send(run, op, json={"subject": "u", "jurisdiction": "GB"})
         return await send(run, op, json=decision(op, jurisdiction="GB"))
@@ -640,9 +666,20 @@ async def a_provider_that_raises(env: Env, op: str) -> httpx.Response:
 
 @scenario("return_url_not_allowed")
 async def a_return_url_off_the_allowlist(env: Env, op: str) -> httpx.Response:
+    if op == "createCheck":  # the check page's return URL
+        async with running() as run:
+            body = {"subject": "u", "jurisdiction": "default", "return_url": "https://evil.example/"}
+            return await send(run, op, json=body)
     async with running(oidc_settings(env.tmp_path, closed_port())) as run:
         check_id = (await run.start_check())["check_id"]
         return await send(run, op, Refs(check_id=check_id), params={"return_url": "https://evil.example/"})
+
+
+@scenario("invalid_return_url")
+async def a_return_url_that_is_no_address(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        body = {"subject": "u", "jurisdiction": "default", "return_url": "javascript:alert(1)"}
+        return await send(run, op, json=body)
 
 
 @scenario("identity_provider_unavailable")
@@ -797,6 +834,95 @@ async def a_wallet_response_of_the_wrong_shape(env: Env, op: str) -> httpx.Respo
         return await send(run, op, refs, json=body)
 
 
+# --- adult content ------------------------------------------------------------------------------------
+
+
+async def content_refs(run: Running, *, register: bool = True, subject: str = "performer-1") -> Refs:
+    """A performer assured by a credential, their fresh token, and (unless not) an item naming them."""
+    who = await performer(run, subject)
+    refs = Refs(sid=who.sid, token=await fresh_token(run, who))
+    if register:
+        r = await send(run, "registerContent", refs)
+        assert r.status_code == 201, r.text
+        refs.content_id = r.json()["content_id"]
+    return refs
+
+
+@scenario("content_not_enabled")
+async def a_policy_without_a_depicted_section(env: Env, op: str) -> httpx.Response:
+    text = (POLICIES / "default.yaml").read_text(encoding="utf-8")
+    start = text.index("\ndepicted:\n")
+    end = text.index("\n\n", start + 1)
+    policy = write_policy(env.tmp_path, replace={text[start:end]: ""})
+    async with running(make_settings(policy_path=policy)) as run:
+        return await send(run, op, await content_refs(run, register=False))
+
+
+@scenario("unknown_content")
+async def a_content_id_never_issued(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, await content_refs(run, register=False))
+
+
+@scenario("content_exists")
+async def a_reference_registered_twice(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, await content_refs(run))
+
+
+@scenario("invalid_recording_month")
+async def a_recording_month_in_the_future(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run, register=False)
+        return await send(run, op, refs, json=dict(sample(op, refs)["json"], recorded="2099-01"))
+
+
+@scenario("unknown_performer")
+async def a_sid_the_client_has_no_record_of(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op)
+
+
+@scenario("invalid_consent_token")
+async def a_persons_token_that_does_not_verify(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        refs.token = "not-a-token"
+        return await send(run, op, refs)
+
+
+@scenario("consent_token_stale")
+async def a_persons_token_past_the_consent_age(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        run.clock.advance(timedelta(minutes=3))
+        return await send(run, op, refs)
+
+
+@scenario("consent_token_used")
+async def a_persons_token_used_twice(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        first = await send(run, op, refs)
+        assert first.status_code == 200, first.text
+        return await send(run, op, refs)
+
+
+@scenario("not_depicted")
+async def a_token_of_someone_not_in_the_item(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        refs.token = (await content_refs(run, register=False, subject="bystander")).token
+        return await send(run, op, refs)
+
+
+@scenario("content_hash_mismatch")
+async def a_consent_to_other_media(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        return await send(run, op, refs, json={"token": refs.token, "content_hash": "sha256:" + "1" * 64})
+
+
 # --- the tests ----------------------------------------------------------------------------------------
 
 
@@ -863,7 +989,7 @@ def test_the_document_declares_problems_and_security_of_its_own() -> None:
     assert OPTIONAL_BODY == ["reloadPolicy", "reloadSigningKeys"]
     public = {op for op, (_, _, o) in OPERATIONS.items() if "security" not in o}
     assert public == {
-        "getJwks", "healthz", "readyz", "getMetrics", "getPrivacyInventory", "oidcCallback",
+        "getJwks", "getAuditKeys", "healthz", "readyz", "getMetrics", "getPrivacyInventory", "oidcCallback",
         "getRequestObject", "postRequestObject", "postWalletResponse",  # the wallet's side of OpenID4VP
     }  # fmt: skip
     admin = {op for op, (_, _, o) in OPERATIONS.items() if o.get("security") == [{"adminKey": []}]}

@@ -23,14 +23,19 @@ from service.store.redis import RedisStore
 from service.store.redis_url import connect
 from service.store.roles import (
     CheckStore,
+    ContentStore,
     CounterStore,
     EventStream,
+    PageStore,
     RecordStore,
     RevocationStore,
     SanctionStore,
     SingleUse,
     TimerStore,
 )
+
+# The contract is about answers, not latency: on a loaded machine a command may take seconds.
+PATIENT_TIMEOUT = 15.0
 
 
 @pytest.fixture
@@ -62,11 +67,11 @@ async def backend(request: pytest.FixtureRequest, clock: FixedClock, prefix: str
         return
     if request.param == "cluster":
         url = local_cluster().url  # redis+cluster://...: the store's own URL handling
-        admin: redis.asyncio.Redis | RedisCluster = connect(url)
+        admin: redis.asyncio.Redis | RedisCluster = connect(url, socket_timeout=PATIENT_TIMEOUT)
     else:
         url = redis_url()
         admin = redis.asyncio.Redis.from_url(url)
-    store = RedisStore.from_url(url, prefix)
+    store = RedisStore.from_url(url, prefix, socket_timeout=PATIENT_TIMEOUT)
     try:
         yield RedisBackend(store=store, admin=admin, prefix=prefix)
     finally:
@@ -121,3 +126,12 @@ def timer_store(store: WholeStore) -> TimerStore:
 @pytest.fixture
 def event_stream(store: WholeStore) -> EventStream:
     return store.events
+
+
+@pytest.fixture
+def page_store(store: WholeStore) -> PageStore:
+    return store.pages
+
+
+def content_store(store: WholeStore) -> ContentStore:
+    return store.content
