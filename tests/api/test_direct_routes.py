@@ -7,6 +7,7 @@ from typing import Annotated
 import pytest
 from fastapi import APIRouter, Query, Request, Response
 
+from service.api.authzen.endpoints import EVALUATION, EVALUATIONS, SEARCH_RESOURCE
 from service.api.deps import CallerDep, JsonCallerDep, ServicesDep
 from service.api.direct_routes import DirectRoutes, direct_routes
 from service.app import create_app
@@ -49,4 +50,5 @@ def test_the_hot_routes_go_direct() -> None:
     app = create_app(Settings())
     (direct,) = [m for m in app.user_middleware if m.cls is DirectRoutes]
     paths = {route.path for route in direct.kwargs["routes"]}
-    assert paths == {"/v1/tokens/refresh", "/v1/decisions", "/v1/decisions/batch"}
+    decisions = {"/v1/decisions", "/v1/decisions/batch", EVALUATION, EVALUATIONS, SEARCH_RESOURCE}
+    assert paths == {"/v1/tokens/refresh", *decisions}

@@ -17,6 +17,7 @@ from factories import AUTH, PINNED, make_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.api.authzen.endpoints import EVALUATION, EVALUATIONS, SEARCH_RESOURCE
 from service.api.direct_routes import DirectRoutes
 from service.app import create_app
 from service.core.clock import FixedClock
@@ -128,7 +129,16 @@ credentials = st.sampled_from([AUTH, {}, {"Authorization": "Bearer wrong"}, {"Au
 
 @EXAMPLES
 @given(
-    path=st.sampled_from(["/v1/decisions", "/v1/decisions/batch", "/v1/tokens/refresh"]),
+    path=st.sampled_from(
+        [
+            "/v1/decisions",
+            "/v1/decisions/batch",
+            "/v1/tokens/refresh",
+            EVALUATION,
+            EVALUATIONS,
+            SEARCH_RESOURCE,
+        ]
+    ),
     body=decision
     | batch
     | json_values
