@@ -98,7 +98,10 @@ class Vendor:
         return f"{self.url}/{scenario}"
 
     def config(self, scenario: str = "ok", **extra: Any) -> dict[str, Any]:
-        return {"base_url": self.base(scenario), "auth_value": AUTH_VALUE, **extra}
+        # The longest waits the provider allows: a loaded test machine must not read as a slow
+        # vendor. Tests of the timeouts themselves pass their own.
+        patient = {"timeout_seconds": 5.0, "connect_timeout_seconds": 5.0}
+        return {"base_url": self.base(scenario), "auth_value": AUTH_VALUE, **patient, **extra}
 
     def close(self) -> None:
         self.server.shutdown()
