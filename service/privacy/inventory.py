@@ -25,6 +25,7 @@ from service.audit.detectors import OWN_DATE_FORMATS
 from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
 from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.reviews import Appeal, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,8 @@ SHAPES: dict[str, ValueShape] = {
     "record": _json(AssuranceRecord),
     "sanction": _json(Sanction),
     "device_sanction": _json(Sanction),
+    "recheck_request": _json(RecheckRequest),
+    "appeal": _json(Appeal),
     "subject_checks": ValueShape(
         "set", (_f("check_id", "string", "member: a check started for the subject (found by erasure)"),)
     ),

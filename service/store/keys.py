@@ -53,6 +53,12 @@ class Keys:
         # ``device`` is the keyed hash of the device id the app relays, never the raw value.
         return f"{self.prefix}:dev:{{{_part('device', device)}}}:snc"
 
+    def recheck_request(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:rrq"
+
+    def appeal(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:apl"
+
     def subject_checks(self, sid: str) -> str:
         # The subject's open checks: check keys are tagged by check id, so erasure by sid
         # needs this index to find them.
@@ -212,6 +218,24 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="until the sanction lapses (the longer of lock and remember period)",
         survives_restart=True,
         on_loss="a new account on a sanctioned device could check again early",
+    ),
+    KeyClass(
+        name="recheck_request",
+        pattern="<prefix>:sub:{<sid>}:rrq",
+        holds="RecheckRequest as JSON: reason code, minimum level, requested and deadline times",
+        purpose="a re-check an app demanded: refresh reports it, decisions apply pending_recheck",
+        ttl_source="until the deadline, plus the policy's overdue period (the missed sanction)",
+        survives_restart=True,
+        on_loss="the subject's pending re-check is forgotten: the app must ask again",
+    ),
+    KeyClass(
+        name="appeal",
+        pattern="<prefix>:sub:{<sid>}:apl",
+        holds="Appeal as JSON: the contested band and level, the appeal's check id, its deadline",
+        purpose="an appeal the user opened: which methods may decide it, and when it must be answered",
+        ttl_source="until the appeal's deadline (the policy's appeal.deadline)",
+        survives_restart=True,
+        on_loss="the appeal is forgotten: the user opens it again (the band on record holds meanwhile)",
     ),
     KeyClass(
         name="timers",

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from service.store.events import Delivery, QueuedEvent
 from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.reviews import Appeal, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,29 @@ class SanctionStore(Protocol):
         """Keep a sanction for a device (its keyed hash): a new account on it inherits it."""
 
     async def get_device_sanction(self, device: str) -> Sanction | None: ...
+
+
+class RecheckStore(Protocol):
+    """Re-checks apps demanded: one per subject, the stricter merged in by the flow."""
+
+    async def put_recheck(self, request: RecheckRequest, ttl: int) -> None: ...
+
+    async def get_recheck(self, sid: str) -> RecheckRequest | None: ...
+
+    async def rechecks_of(self, sids: Sequence[str]) -> list[RecheckRequest | None]:
+        """``get_recheck`` of each sid, in order, in one round trip (decisions on many tokens)."""
+
+    async def clear_recheck(self, sid: str) -> None: ...
+
+
+class AppealStore(Protocol):
+    """Appeals users opened against their band: one open appeal per subject."""
+
+    async def put_appeal(self, appeal: Appeal, ttl: int) -> None: ...
+
+    async def get_appeal(self, sid: str) -> Appeal | None: ...
+
+    async def clear_appeal(self, sid: str) -> None: ...
 
 
 class TimerStore(Protocol):

@@ -22,9 +22,11 @@ from service.store.memory import MemoryStore
 from service.store.redis import RedisStore
 from service.store.redis_url import connect
 from service.store.roles import (
+    AppealStore,
     CheckStore,
     CounterStore,
     EventStream,
+    RecheckStore,
     RecordStore,
     RevocationStore,
     SanctionStore,
@@ -121,3 +123,13 @@ def timer_store(store: WholeStore) -> TimerStore:
 @pytest.fixture
 def event_stream(store: WholeStore) -> EventStream:
     return store.events
+
+
+@pytest.fixture
+def recheck_store(store: WholeStore) -> RecheckStore:
+    return store.rechecks
+
+
+@pytest.fixture
+def appeal_store(store: WholeStore) -> AppealStore:
+    return store.appeals

@@ -11,8 +11,10 @@ from store_factories import (
     CLIENT,
     NOW,
     SUBJECT_REF,
+    make_appeal,
     make_check,
     make_event,
+    make_recheck,
     make_record,
     make_sanction,
     random_sid,
@@ -49,6 +51,8 @@ async def write_one_of_each_lifecycle_key(store: WholeStore, sid: str) -> None:
     await store.sanctions.put_sanction(make_sanction(sid), ttl=600)
     await store.sanctions.put_device_sanction("dev_" + sid[4:], make_sanction("dev_" + sid[4:]), ttl=600)
     await store.timers.schedule(CLIENT, sid, TODAY, ttl=86_400)
+    await store.rechecks.put_recheck(make_recheck(sid), ttl=3600)
+    await store.appeals.put_appeal(make_appeal(sid), ttl=3600)
     await store.events.publish_event(make_event(), ttl=3600)
     await store.events.publish_event(make_event(), ttl=3600)
     await store.events.ensure_group("g")

@@ -63,6 +63,8 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "sanction": keys.sanction(sid),
         "device_sanction": keys.device_sanction("dev_" + sid[4:]),
         "subject_checks": keys.subject_checks(sid),
+        "recheck_request": keys.recheck_request(sid),
+        "appeal": keys.appeal(sid),
         "timers": keys.timers("acme-app"),
         "event_stream": keys.events(),
         "event_retries": keys.retries(),
@@ -82,6 +84,7 @@ def test_key_classes_say_what_must_survive_a_restart() -> None:
     assert survive == {
         "record", "revocation", "due_index", "single_use",
         "sanction", "device_sanction", "timers", "event_stream", "event_retries", "event_dead_letters",
+        "recheck_request", "appeal",
     }  # fmt: skip
     for kc in KEY_CLASSES:
         assert kc.holds

@@ -16,6 +16,7 @@ from service.store.memory.checks import MemoryChecks
 from service.store.memory.events import MemoryEvents
 from service.store.memory.markers import MemoryRevocations, MemorySingleUse
 from service.store.memory.records import MemoryRecords
+from service.store.memory.reviews import MemoryAppeals, MemoryRechecks
 from service.store.memory.space import KeySpace
 from service.store.memory.timers import MemoryTimers
 
@@ -33,6 +34,8 @@ class MemoryStore:
         self.counters = MemoryCounters(space)
         self.sanctions = MemorySanctions(space)
         self.timers = MemoryTimers(space)
+        self.rechecks = MemoryRechecks(space)
+        self.appeals = MemoryAppeals(space)
         self.events = MemoryEvents(space)
 
     def key_count(self) -> int:
@@ -62,6 +65,8 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _counters: type[roles.CounterStore] = MemoryCounters
     _sanctions: type[roles.SanctionStore] = MemorySanctions
     _timers: type[roles.TimerStore] = MemoryTimers
+    _rechecks: type[roles.RecheckStore] = MemoryRechecks
+    _appeals: type[roles.AppealStore] = MemoryAppeals
     _events: type[roles.EventStream] = MemoryEvents
     _health: type[roles.StoreHealth] = MemoryStore
 

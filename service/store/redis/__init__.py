@@ -20,6 +20,7 @@ from service.store.redis.connection import Connection, unavailable
 from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
 from service.store.redis.records import RedisRecords
+from service.store.redis.reviews import RedisAppeals, RedisRechecks
 from service.store.redis.timers import RedisTimers
 from service.store.redis_url import connect
 
@@ -53,6 +54,8 @@ class RedisStore:
         self.counters = RedisCounters(conn)
         self.sanctions = RedisSanctions(conn)
         self.timers = RedisTimers(conn)
+        self.rechecks = RedisRechecks(conn)
+        self.appeals = RedisAppeals(conn)
         self.events = RedisEvents(conn)
 
     @classmethod
@@ -89,6 +92,8 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _counters: type[roles.CounterStore] = RedisCounters
     _sanctions: type[roles.SanctionStore] = RedisSanctions
     _timers: type[roles.TimerStore] = RedisTimers
+    _rechecks: type[roles.RecheckStore] = RedisRechecks
+    _appeals: type[roles.AppealStore] = RedisAppeals
     _events: type[roles.EventStream] = RedisEvents
     _health: type[roles.StoreHealth] = RedisStore
 
