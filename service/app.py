@@ -25,6 +25,7 @@ from service.api.policy.endpoints import admin_router as policy_admin_router
 from service.api.policy.endpoints import router as policy_router
 from service.api.privacy.endpoints import router as privacy_router
 from service.api.rechecks.endpoints import router as rechecks_router
+from service.api.reviews.endpoints import router as reviews_router
 from service.api.services import Services
 from service.api.tokens.endpoints import router as tokens_router
 from service.api.tracing import TraceRequests
@@ -45,6 +46,7 @@ from service.flows.issuing import Issuing
 from service.flows.key_reload import KeyReloader
 from service.flows.lifecycle import Lifecycle
 from service.flows.policy_reload import PolicyReloader
+from service.flows.recheck_requests import RecheckRequests
 from service.flows.records import RecordWriting
 from service.flows.subjects import SubjectLookup
 from service.flows.token_cache import TokenCache
@@ -144,17 +146,21 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         policy, clock, pepper, audit, store.counters, store.sanctions, store.once, store.revocations,
         revocation_ttl, writing, publishing,
     )  # fmt: skip
+    requests = RecheckRequests(
+        policy, clock, audit, subjects, store.rechecks, writing, publishing, abuse, store.once
+    )
     checks = CheckFlow(
         policy, registry, clock, pepper, audit, metrics, store.checks, store.records, store.once,
-        subjects, abuse, lifecycle, writing, issuing,
+        subjects, abuse, lifecycle, writing, issuing, requests,
     )  # fmt: skip
     tokens_flow = TokenFlow(
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
-        lifecycle, issuing, checks,
+        lifecycle, issuing, checks, requests,
     )  # fmt: skip
     removal = SubjectRemoval(
         clock, pepper, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
-        store.timers, store.sanctions, store.counters, store.events, publishing,
+        store.timers, store.sanctions, store.counters, store.events, publishing, store.rechecks,
+        store.appeals,
     )  # fmt: skip
     return Services(
         checks=checks,
@@ -163,7 +169,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         wallet=WalletFlow(
             policy, registry, clock, pepper, store.checks, clients, settings.http.public_url, checks
         ),
-        decisions=DecisionFlow(policy, clock, audit, metrics, verifier, TokenCache(), store.revocations),
+        decisions=DecisionFlow(
+            policy, clock, audit, metrics, verifier, TokenCache(), store.revocations, store.rechecks
+        ),
+        requests=requests,
         bundles=BundleSigning(policy, keyring, signer, clock),
         worker=WorkerFlow(
             clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle
@@ -262,6 +271,7 @@ def create_app(
     app.include_router(wallet_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
+    app.include_router(reviews_router)
     # Innermost: the lane for refresh and decisions runs inside the observer and the body limit.
     lanes = lane_routes(tokens_router, ("/v1/tokens/refresh",))
     lanes += lane_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))

@@ -43,6 +43,8 @@ ALLOWED_KEYS = frozenset(
         "host", "port",
         # a refused move to an older band: the bands (codes) and the method names that would do
         "band_from", "band_to", "methods",
+        # re-check requests and appeals: their deadline (a time of ours, never the user's)
+        "deadline",
     }
 )  # fmt: skip
 

@@ -19,7 +19,7 @@ from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
-from service.flows import abuse, edges, evidence_errors, lifecycle
+from service.flows import abuse, edges, evidence_errors, lifecycle, recheck_requests
 from service.flows.abuse import AbuseControl
 from service.flows.errors import (
     CheckBusy,
@@ -36,6 +36,7 @@ from service.flows.errors import (
 from service.flows.issuing import Issuing, issue_token
 from service.flows.lifecycle import Lifecycle
 from service.flows.presentations import presentation_nonce, single_use
+from service.flows.recheck_requests import RecheckRequests
 from service.flows.records import RecordWriting, write_record
 from service.flows.results import (
     CheckView,
@@ -74,6 +75,7 @@ class CheckFlow:
     lifecycle: Lifecycle
     writing: RecordWriting
     issuing: Issuing
+    requests: RecheckRequests  # a re-check the app demanded: which methods, and whether a pass settles it
 
 
 async def start_check(
@@ -95,6 +97,7 @@ async def start_check(
     confirming = purpose == CONFIRM
     usable = _usable(svc, juris, upper_only=confirming)
     usable = abuse.strong_enough(svc.abuse, usable, sanction, locale, juris)
+    usable = await _for_requested_recheck(svc, client, sid, usable)
     offers = [_offer(policy, policy.methods[m], locale) for m in usable]
     if not offers:
         raise NoMethodAvailable("no method of this jurisdiction's waterfall is available")
@@ -137,6 +140,27 @@ async def start_check(
         explanation_keeps=policy.text(policy.explanation_keeps, locale),
         explanation_why=policy.text(policy.explanation_why, locale),
     )
+
+
+async def _for_requested_recheck(svc: CheckFlow, client: Client, sid: str, names: list[str]) -> list[str]:
+    """With a re-check pending, the methods that can reach its level come first (only they settle
+    it); the others stay offered after them, so a user is never left without a method."""
+    request = await svc.requests.rechecks.get_recheck(sid)
+    if (
+        request is None
+        or request.client_id != client.id
+        or request.min_level not in svc.policy.current.levels
+    ):
+        return names
+    policy = svc.policy.current
+
+    def reaches(name: str) -> bool:
+        method = policy.methods[name]
+        best = [abuse.method_level(policy, name)]
+        best += [lvl for lvl in (method.upper_level, *method.qualifier_upper_levels.values()) if lvl]
+        return policy.levels.at_least(policy.levels.highest(best), request.min_level)
+
+    return [n for n in names if reaches(n)] + [n for n in names if not reaches(n)]
 
 
 async def get_check(svc: CheckFlow, client: Client, check_id: str, locale: str | None) -> CheckView:
@@ -470,6 +494,10 @@ async def _pass(
         upper_level=assured.upper_level,
     )
     ttl = int(policy.retention.total_seconds())
+    request = await recheck_requests.pending(svc.requests, record)
+    if request is not None and not recheck_requests.satisfied(policy, request, record):
+        # Not strong enough for the re-check the app demanded: the subject stays in its due list.
+        record.recheck_at = min(record.recheck_at, day_of(now))
 
     def passed(previous: AssuranceRecord | None) -> AssuranceRecord:
         # A generation bumped by a sanction stays bumped; this pass is the new check that a
@@ -492,6 +520,7 @@ async def _pass(
     svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
     svc.audit.emit("check.completed", outcome="passed", method_class=method.method_class, **ctx)
     await lifecycle.schedule(svc.lifecycle, record)
+    await recheck_requests.after_pass(svc.requests, record, check.check_id)
     signal = await abuse.after_pass(svc.abuse, check, juris, previous, record, move.adult_claims_minor)
     await lifecycle.check_completed(
         svc.lifecycle.publishing, client.id, check.sid, check.check_id, "passed", band=band, level=level,

@@ -20,6 +20,7 @@ from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.errors import AgebandError
 from service.flows.errors import JurisdictionNotAllowed
+from service.flows.recheck_requests import as_pending, pending_of
 from service.flows.token_cache import TokenCache, VerifiedParty
 from service.observability.metrics import Metrics
 from service.policy.compiled import Jurisdiction, Policy
@@ -27,7 +28,7 @@ from service.policy.holder import PolicyHolder
 from service.policy.interactions import Outcome, PartyKey, Step, evaluate
 from service.policy.rule_loader import scope_of
 from service.policy.tables import ActorTable, DecisionTables, UnknownParty
-from service.store.roles import RevocationStore
+from service.store.roles import RecheckStore, RevocationStore
 from service.tokens.verifier import TokenVerifier
 
 SHOW_SAFETY_RESOURCES = "show_safety_resources"
@@ -50,6 +51,8 @@ class DecisionFlow:
     # Verified tokens that decisions were asked about, until each one's exp.
     token_cache: TokenCache
     revocations: RevocationStore
+    # Re-checks apps demanded: a token's subject with one pending is decided by pending_recheck.
+    rechecks: RecheckStore
 
 
 class Target(Protocol):
@@ -141,7 +144,7 @@ def _reject_revoked(svc: DecisionFlow, client: Client, party: VerifiedParty, whi
 
 
 async def _token_keys(
-    svc: DecisionFlow, client: Client, policy: Policy, actor: PartyIn, target: PartyIn
+    svc: DecisionFlow, client: Client, policy: Policy, jurisdiction: str, actor: PartyIn, target: PartyIn
 ) -> tuple[PartyKey, PartyKey, bool]:
     """Both parties' keys, tokens verified (cached) and their subjects checked for revocation.
 
@@ -163,11 +166,20 @@ async def _token_keys(
         else:
             keys.append(UNKNOWN)
             stale = True
-    revoked = await _revoked(svc, [v for _, v in tokens])
+    parties = [v for _, v in tokens]
+    revoked, pending = await asyncio.gather(
+        _revoked(svc, parties), pending_of(svc.rechecks, [v.sub for v in parties], client.id)
+    )
     for which, v in tokens:
         if v in revoked:
             _reject_revoked(svc, client, v, which)
             raise InvalidPartyToken(f"the {which}'s token is not valid", party=which)
+    if pending:
+        # Tokens issued before a re-check was demanded count as the pending_recheck rules say.
+        for which, v in tokens:
+            place = 0 if which == "actor" else 1
+            if v.sub in pending and keys[place] != UNKNOWN:
+                keys[place] = as_pending(policy, jurisdiction, keys[place])
     return keys[0], keys[1], stale
 
 
@@ -204,7 +216,7 @@ async def decide(
     target_key: PartyKey = target.key
     stale = False
     if actor.token is not None or target.token is not None:
-        actor_key, target_key, stale = await _token_keys(svc, client, policy, actor, target)
+        actor_key, target_key, stale = await _token_keys(svc, client, policy, jurisdiction, actor, target)
     outcome = policy.tables.decide(jurisdiction, action, actor_key, target_key)
     if stale:
         outcome = policy.tables.unknown_band
@@ -253,6 +265,12 @@ async def decide_batch(
     now = svc.clock.now().timestamp()
     tables = policy.tables
     row, actor_party = _actor_row(svc, client, tables, jurisdiction, action, actor, now)
+    if (
+        actor_party is not None
+        and tables.knows(actor_party.key)
+        and await pending_of(svc.rechecks, [actor_party.sub], client.id)
+    ):
+        row = tables.for_actor(jurisdiction, action, as_pending(policy, jurisdiction, actor_party.key))
     invalid, stale = tables.invalid_token, tables.unknown_band
     allowed: list[str] = []
     reasons: dict[str, Outcome] | None = {} if with_reasons else None
@@ -284,8 +302,14 @@ async def decide_batch(
             allowed.append(t.id)
         if reasons is not None:
             reasons[t.id] = outcome
+    revoked: set[VerifiedParty] = set()
     if held or actor_party is not None:
-        allowed = await _live_only(svc, client, actor_party, allowed, held, reasons, invalid)
+        allowed, revoked = await _live_only(svc, client, actor_party, allowed, held, reasons, invalid)
+    if held:
+        live = [h for h in held if h[1] not in revoked]
+        allowed = await _pending_targets(
+            svc, client, policy, jurisdiction, row, targets, allowed, live, reasons
+        )
     denied = len(targets) - len(allowed)
     # One add per outcome class, never per target: the loop above stays one lookup per target.
     svc.metrics.decision(action, "allow", len(allowed))
@@ -338,7 +362,7 @@ async def _live_only(
     held: list[tuple[Target, VerifiedParty, int]],
     reasons: dict[str, Outcome] | None,
     invalid: Outcome,
-) -> list[str]:
+) -> tuple[list[str], set[VerifiedParty]]:
     """Reads the revocation markers of every token's subject in one round trip: a revoked actor
     is refused; a revoked target is denied as ``invalid_token``."""
     parties = [p for _, p, _ in held] + ([actor_party] if actor_party is not None else [])
@@ -347,8 +371,40 @@ async def _live_only(
         _reject_revoked(svc, client, actor_party, "actor")
         raise InvalidPartyToken("the actor's token is not valid", party="actor")
     if revoked:
-        return _without_revoked(svc, client, allowed, held, revoked, reasons, invalid)
-    return allowed
+        return _without_revoked(svc, client, allowed, held, revoked, reasons, invalid), revoked
+    return allowed, revoked
+
+
+async def _pending_targets(
+    svc: DecisionFlow,
+    client: Client,
+    policy: Policy,
+    jurisdiction: str,
+    row: ActorTable,
+    targets: Sequence[Target],
+    allowed: list[str],
+    held: list[tuple[Target, VerifiedParty, int]],
+    reasons: dict[str, Outcome] | None,
+) -> list[str]:
+    """Targets whose subject has a re-check pending are decided again as pending_recheck says
+    (one round trip for every token target); the rest keep their outcome."""
+    pending = await pending_of(svc.rechecks, [p.sub for _, p, _ in held], client.id)
+    if not pending:
+        return allowed
+    live = set(allowed)
+    for t, party, _ in held:  # revoked targets are not among them: they stay denied
+        if party.sub not in pending:
+            continue
+        outcome = row.get(as_pending(policy, jurisdiction, party.key))
+        if outcome is None:
+            continue  # a band this policy lacks: already denied as unknown_band
+        if outcome.allowed:
+            live.add(t.id)
+        else:
+            live.discard(t.id)
+        if reasons is not None:
+            reasons[t.id] = outcome
+    return [t.id for t in targets if t.id in live]
 
 
 def _target_party(svc: DecisionFlow, client: Client, token: str, now: float) -> VerifiedParty | None:

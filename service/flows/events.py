@@ -26,7 +26,11 @@ RECHECK_DUE = "subject.recheck_due"
 BAND_CHANGED = "subject.band_changed"
 FLAGGED = "subject.flagged"
 REVOKED = "subject.revoked"
-EVENT_TYPES = (CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED)
+RECHECK_REQUESTED = "subject.recheck_requested"
+RECHECK_COMPLETED = "subject.recheck_completed"
+EVENT_TYPES = (
+    CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED, RECHECK_REQUESTED, RECHECK_COMPLETED,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ class IssuedToken:
     recheck_at: date
     recheck_due: bool
     upper_level: str | None = None
+    recheck_reason: str | None = None  # a re-check the app demanded is pending: its reason code
+    recheck_deadline: datetime | None = None  # and when it must be done
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,7 @@ def sample(op_id: str, refs: Refs) -> dict[str, Any]:
         "introspectToken": {"json": {"token": refs.token}},
         "revokeSubject": {"json": {"subject": refs.subject}},
         "eraseSubject": {"json": {"subject": refs.subject}},
+        "requestRecheck": {"json": {"subject": refs.subject, "reason": "moderator_request"}},
         "createCheck": {"json": {"subject": refs.subject, "jurisdiction": "default"}},
         "submitEvidence": {"json": ADULT},
         "uploadEvidence": {"files": form({"method": "self_declaration", "birth_year": "1990"})},

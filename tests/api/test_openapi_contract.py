@@ -373,6 +373,23 @@ async def a_subject_without_a_record(env: Env, op: str) -> httpx.Response:
         return await send(run, op, Refs(subject="never-checked"))
 
 
+@scenario("unknown_level")
+async def a_level_not_in_the_policy(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await run.adult_token("user-1")
+        return await send(
+            run, op, json={"subject": "user-1", "reason": "moderator_request", "min_level": "gold"}
+        )
+
+
+@scenario("invalid_deadline")
+async def a_deadline_already_past(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await run.adult_token("user-1")
+        past = {"subject": "user-1", "reason": "moderator_request", "deadline": "2020-01-01T00:00:00Z"}
+        return await send(run, op, json=past)
+
+
 @scenario("recheck_required")
 async def a_record_past_its_recheck_and_grace(env: Env, op: str) -> httpx.Response:
     async with running() as run:

@@ -128,6 +128,14 @@ class TokenOut(BaseModel):
     )
     recheck_at: date
     recheck_due: bool
+    recheck_reason: str | None = Field(
+        default=None,
+        description="A re-check the app asked for is pending (POST /v1/subjects/recheck): its reason "
+        "code. Until it is done, the token carries the policy's pending_recheck view of the band.",
+    )
+    recheck_deadline: datetime | None = Field(
+        default=None, description="When that re-check must be done; after it, refresh asks for it."
+    )
 
     @classmethod
     def of(cls, t: IssuedToken) -> TokenOut:
@@ -139,6 +147,8 @@ class TokenOut(BaseModel):
             upper_level=t.upper_level,
             recheck_at=t.recheck_at,
             recheck_due=t.recheck_due,
+            recheck_reason=t.recheck_reason,
+            recheck_deadline=t.recheck_deadline,
         )
 
     @staticmethod
@@ -154,6 +164,10 @@ class TokenOut(BaseModel):
             "upper_level": t.upper_level,
             "recheck_at": t.recheck_at,
             "recheck_due": t.recheck_due,
+            "recheck_reason": t.recheck_reason,
+            "recheck_deadline": (
+                t.recheck_deadline.isoformat().replace("+00:00", "Z") if t.recheck_deadline else None
+            ),
         }
 
 
