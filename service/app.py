@@ -38,6 +38,7 @@ from service.audit.logging import configure_logging, get_logger
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock, SystemClock
 from service.flows.abuse import AbuseControl
+from service.flows.appeals import Appeals
 from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
 from service.flows.decisions import DecisionFlow
@@ -152,6 +153,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     checks = CheckFlow(
         policy, registry, clock, pepper, audit, metrics, store.checks, store.records, store.once,
         subjects, abuse, lifecycle, writing, issuing, requests,
+        Appeals(policy, clock, audit, store.appeals, publishing),
     )  # fmt: skip
     tokens_flow = TokenFlow(
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,

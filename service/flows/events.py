@@ -28,8 +28,11 @@ FLAGGED = "subject.flagged"
 REVOKED = "subject.revoked"
 RECHECK_REQUESTED = "subject.recheck_requested"
 RECHECK_COMPLETED = "subject.recheck_completed"
+APPEAL_OPENED = "appeal.opened"
+APPEAL_DECIDED = "appeal.decided"
 EVENT_TYPES = (
     CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED, RECHECK_REQUESTED, RECHECK_COMPLETED,
+    APPEAL_OPENED, APPEAL_DECIDED,
 )  # fmt: skip
 
 

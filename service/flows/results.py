@@ -38,6 +38,8 @@ class StartedCheck:
     explanation_uses: str
     explanation_keeps: str
     explanation_why: str
+    appeal_deadline: datetime | None = None  # an appeal: by when the user gets an answer
+    appeal_message: str | None = None  # and the policy's text about it, in their language
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ T = TypeVar("T", CheckState, AssuranceRecord, Sanction, RecheckRequest, Appeal)
 ADDED_LATER: dict[type, frozenset[str]] = {
     AssuranceRecord: frozenset({"upper_level"}),
     SignalNote: frozenset({"method_class", "upper_level", "at_most"}),
-    CheckState: frozenset({"device"}),
+    CheckState: frozenset({"device", "appeal_floor"}),
 }
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -92,6 +92,7 @@ EVENT_FIELDS: tuple[EventField, ...] = (
     EventField("body.data.sanction.tokens_revoked", "boolean", "whether tokens were revoked", True),
     EventField("body.data.min_level", "string", "the level a requested re-check must establish", True),
     EventField("body.data.deadline", "timestamp", "when a re-check or appeal must be done", True),
+    EventField("body.data.band_from", "string", "the band an appeal contested", True),
 )
 EVENT_FIELD_NAMES = frozenset(f.name for f in EVENT_FIELDS)
 

@@ -390,6 +390,15 @@ async def a_deadline_already_past(env: Env, op: str) -> httpx.Response:
         return await send(run, op, json=past)
 
 
+@scenario("appeal_not_available")
+async def an_appeal_of_a_band_no_method_here_beats(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await run.guardian_token("vouched")  # effective: only credentials and eIDs are stronger
+        return await send(
+            run, op, json={"subject": "vouched", "jurisdiction": "default", "purpose": "appeal"}
+        )
+
+
 @scenario("recheck_required")
 async def a_record_past_its_recheck_and_grace(env: Env, op: str) -> httpx.Response:
     async with running() as run:

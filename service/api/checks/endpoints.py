@@ -33,6 +33,7 @@ from service.flows.errors import (
     UnknownMethod,
     UnknownSubject,
 )
+from service.flows.review_errors import AppealsNotOffered
 from service.flows.subjects import SubjectRef
 from service.policy.compiled import UnknownJurisdiction
 from service.store.errors import StoreUnavailable
@@ -57,7 +58,7 @@ SUBMISSION: Errors = (
 @router.post("", status_code=201)
 @raises(
     UnknownJurisdiction, JurisdictionNotAllowed, UnknownSubject, SubjectLocked, StrongerMethodRequired,
-    NoMethodAvailable, StoreUnavailable,
+    NoMethodAvailable, AppealsNotOffered, StoreUnavailable,
 )  # fmt: skip
 async def create_check(
     body: StartCheckRequest, caller: JsonCallerDep, device: DeviceHeader = None

@@ -35,11 +35,14 @@ class SubjectBody(_Strict):
 
 class StartCheckRequest(SubjectBody):
     jurisdiction: Code = Field(description="A jurisdiction of the policy, e.g. 'default' or 'GB'.")
-    purpose: Literal["signup", "recheck", "step_up", "access", "confirm"] = Field(
+    purpose: Literal["signup", "recheck", "step_up", "access", "confirm", "appeal"] = Field(
         default="signup",
         description="Why the app asks. 'confirm' corroborates the band on record: it offers only the "
         "methods that can establish a band's upper edge (what children's spaces need), and their "
-        "evidence is combined with the band on record, so it can confirm the band but never move it.",
+        "evidence is combined with the band on record, so it can confirm the band but never move it. "
+        "'appeal' contests the band on record: only the policy's appeal methods stronger than the one "
+        "that set the band are offered, the band holds meanwhile, and the answer comes by the deadline "
+        "given in 'appeal'.",
     )
 
 
@@ -59,6 +62,11 @@ class Explanation(BaseModel):
     why: str = Field(description="Why the check is needed.")
 
 
+class AppealOut(BaseModel):
+    deadline: datetime = Field(description="By when the user gets an answer: show it to them.")
+    message: str = Field(description="The policy's text for the user: the current band holds meanwhile.")
+
+
 class StartCheckResponse(BaseModel):
     check_id: str
     sid: str
@@ -66,6 +74,9 @@ class StartCheckResponse(BaseModel):
     method: MethodOut
     methods: list[MethodOut]
     explanation: Explanation
+    appeal: AppealOut | None = Field(
+        default=None, description="With purpose 'appeal': its deadline and text."
+    )
 
     @classmethod
     def of(cls, s: StartedCheck) -> StartCheckResponse:
@@ -78,6 +89,9 @@ class StartCheckResponse(BaseModel):
             explanation=Explanation(
                 uses=s.explanation_uses, keeps=s.explanation_keeps, why=s.explanation_why
             ),
+            appeal=AppealOut(deadline=s.appeal_deadline, message=s.appeal_message or "")
+            if s.appeal_deadline is not None
+            else None,
         )
 
 
