@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from service.api.problems import UnsupportedMediaType
+from service.api.errors import UnsupportedMediaType
 from service.api.services import Services
 from service.clients.registry import Client
 from service.core.errors import AgebandError, Forbidden, Unauthorized

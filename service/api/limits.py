@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.problems import BodyTooLarge, of
+from service.api.errors import BodyTooLarge
+from service.api.problems import of
 
 
 class BodyLimit:

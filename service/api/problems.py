@@ -1,4 +1,5 @@
-"""Every error leaves as an RFC 9457 problem document with a stable ``code``."""
+"""Every error leaves as an RFC 9457 problem document with a stable ``code``, rendered here and
+only here; the error classes live in their domains' ``errors`` modules."""
 
 from __future__ import annotations
 
@@ -9,58 +10,21 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from service.api.errors import (
+    BodyTooLarge,
+    HttpError,
+    InternalError,
+    MalformedBody,
+    MalformedJson,
+    MethodNotAllowedOnRoute,
+    NoSuchRoute,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from service.audit.logging import get_logger
 from service.core.errors import AgebandError
 
 PROBLEM = "application/problem+json"
-
-
-# The problems the HTTP layer answers itself, before or around any endpoint. Classes, like every
-# other error, so that operations declare them by class (see ``service.api.responses``).
-class MalformedJson(AgebandError):
-    code = "malformed_json"
-    title = "Malformed JSON"
-
-
-class ValidationFailed(AgebandError):
-    status = 422
-    code = "validation_failed"
-    title = "Validation failed"
-
-
-class MalformedBody(AgebandError):
-    code = "malformed_body"
-    title = "Malformed request"
-
-
-class NoSuchRoute(AgebandError):
-    status = 404
-    code = "no_such_route"
-    title = "Not found"
-
-
-class MethodNotAllowedOnRoute(AgebandError):
-    status = 405
-    code = "method_not_allowed_on_route"
-    title = "Method not allowed"
-
-
-class BodyTooLarge(AgebandError):
-    status = 413
-    code = "body_too_large"
-    title = "Request body too large"
-
-
-class UnsupportedMediaType(AgebandError):
-    status = 415
-    code = "unsupported_media_type"
-    title = "Unsupported media type"
-
-
-class InternalError(AgebandError):
-    status = 500
-    code = "internal_error"
-    title = "Internal error"
 
 
 _HTTP_CODES: dict[int, type[AgebandError]] = {
@@ -94,9 +58,8 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
 
 
 def http_problem(exc: StarletteHTTPException) -> JSONResponse:
-    known = _HTTP_CODES.get(exc.status_code)
-    code, title = (known.code, known.title) if known else ("http_error", "HTTP error")
-    response = problem(exc.status_code, code, title, title.lower())
+    known = _HTTP_CODES.get(exc.status_code, HttpError)
+    response = problem(exc.status_code, known.code, known.title, known.title.lower())
     if exc.headers:  # e.g. the Allow header that RFC 9110 requires on every 405
         response.headers.update(exc.headers)
     return response

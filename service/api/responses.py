@@ -21,7 +21,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from service.api.deps import Credential
-from service.api.problems import PROBLEM, BodyTooLarge, MalformedBody, MalformedJson, ValidationFailed
+from service.api.errors import BodyTooLarge, MalformedBody, MalformedJson, ValidationFailed
+from service.api.problems import PROBLEM
 from service.core.errors import AgebandError
 
 Errors = tuple[type[AgebandError], ...]

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from service.cli import policy as policy_cli
+from service.cli.error_table import error_classes, render_table, with_table
 from service.cli.openapi import render_openapi
 from service.cli.privacy import privacy_app
 from service.cli.worker import worker
@@ -125,6 +126,34 @@ def openapi(
         return
     output.write_text(text)
     out.print(f"wrote {output}")
+
+
+@app.command()
+def errors(
+    readme: Annotated[
+        Path | None,
+        typer.Option("--readme", help="Rewrite the error table between its markers in this file."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option(help="Exit 1 if --readme's table differs from the generated one.")
+    ] = False,
+) -> None:
+    """Print the table of stable problem codes, generated from the error classes."""
+    table = render_table(error_classes())
+    if readme is None:
+        sys.stdout.write(table)
+        return
+    text = readme.read_text()
+    updated = with_table(text, table)
+    if check:
+        if updated != text:
+            err.print(
+                f"[red]{readme}'s error table is out of date[/]: run 'ageband errors --readme {readme}'"
+            )
+            raise typer.Exit(1)
+        return
+    readme.write_text(updated)
+    out.print(f"wrote the error table of {readme}")
 
 
 @keys_app.command("generate")

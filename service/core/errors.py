@@ -1,7 +1,12 @@
 """One error base for the whole service.
 
-Every layer raises subclasses of :class:`AgebandError`; the API renders them once, as
-RFC 9457 problem documents. ``code`` is stable and part of the public contract.
+Every layer raises subclasses of :class:`AgebandError`, each in its domain's ``errors`` module
+(``service/flows/errors.py``, ``providers/errors.py``, ...); the API renders them in one place
+(``service/api/problems.py``) as RFC 9457 problem documents. ``code`` is stable and part of the
+public contract: the README's error table is generated from these classes (``ageband errors``).
+
+The status-only bases below (``NotFound``, ``Conflict``, ...) name no code: they are raised only
+through a subclass that does, so every code the service answers says what went wrong.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ from typing import Any, ClassVar
 
 class AgebandError(Exception):
     status: ClassVar[int] = 400
-    code: ClassVar[str] = "bad_request"
-    title: ClassVar[str] = "Bad request"
+    code: ClassVar[str]  # set by every class that is raised; absent on the bases
+    title: ClassVar[str]
 
     def __init__(self, detail: str, **extra: Any) -> None:
+        if not hasattr(self, "code"):
+            raise TypeError(f"{type(self).__name__} names no code: raise a subclass that does")
         super().__init__(detail)
         self.detail = detail
         self.extra: Mapping[str, Any] = extra
@@ -23,19 +30,16 @@ class AgebandError(Exception):
 
 class NotFound(AgebandError):
     status = 404
-    code = "not_found"
     title = "Not found"
 
 
 class Conflict(AgebandError):
     status = 409
-    code = "conflict"
     title = "Conflict"
 
 
 class Gone(AgebandError):
     status = 410
-    code = "gone"
     title = "Gone"
 
 
@@ -59,7 +63,6 @@ class TooManyAttempts(AgebandError):
 
 class Unavailable(AgebandError):
     status = 503
-    code = "unavailable"
     title = "Service unavailable"
 
 

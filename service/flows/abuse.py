@@ -34,7 +34,7 @@ from service.audit.events import Audit
 from service.core.clock import Clock
 from service.core.ids import keyed_hash
 from service.flows import events
-from service.flows.abuse_errors import RateLimited, StrongerMethodRequired, SubjectLocked
+from service.flows.errors import RateLimited, StrongerMethodRequired, SubjectLocked
 from service.flows.records import RecordWriting, write_record
 from service.policy.compiled import Jurisdiction, Limit, Policy, SanctionRule
 from service.policy.holder import PolicyHolder

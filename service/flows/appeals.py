@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from service.audit.events import Audit
 from service.core.clock import Clock
 from service.flows import events
-from service.flows.review_errors import AppealsNotOffered
+from service.flows.errors import AppealsNotOffered
 from service.policy.compiled import Jurisdiction, Policy
 from service.policy.holder import PolicyHolder
 from service.store.records import AssuranceRecord, CheckState

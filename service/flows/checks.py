@@ -23,6 +23,7 @@ from service.flows import abuse, appeals, edges, evidence_errors, lifecycle, rec
 from service.flows.abuse import AbuseControl
 from service.flows.appeals import APPEAL, Appeals
 from service.flows.errors import (
+    AppealsNotOffered,
     CheckBusy,
     CheckClosed,
     CheckExpired,
@@ -46,7 +47,6 @@ from service.flows.results import (
     MethodOffer,
     StartedCheck,
 )
-from service.flows.review_errors import AppealsNotOffered
 from service.flows.subjects import SubjectLookup, SubjectRef, own_record, resolve_sid
 from service.observability.metrics import Metrics
 from service.policy.compiled import BAND_UPGRADE_NEEDS_LEVEL, SELF_DECLARATION, Jurisdiction, Method, Policy

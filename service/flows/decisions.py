@@ -19,15 +19,16 @@ from service.audit.events import Audit
 from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.errors import AgebandError
-from service.flows.errors import JurisdictionNotAllowed
+from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand
 from service.flows.recheck_requests import as_pending, pending_of
 from service.flows.token_cache import TokenCache, VerifiedParty
 from service.observability.metrics import Metrics
 from service.policy.compiled import Jurisdiction, Policy
+from service.policy.errors import UnknownParty
 from service.policy.holder import PolicyHolder
 from service.policy.interactions import Outcome, PartyKey, Step, evaluate
 from service.policy.rule_loader import scope_of
-from service.policy.tables import ActorTable, DecisionTables, UnknownParty
+from service.policy.tables import ActorTable, DecisionTables
 from service.store.roles import RecheckStore, RevocationStore
 from service.tokens.verifier import TokenVerifier
 
@@ -66,27 +67,6 @@ class Target(Protocol):
     def upper_level(self) -> str | None: ...
     @property
     def token(self) -> str | None: ...
-
-
-class TokenWithBand(AgebandError):
-    status = 422
-    code = "validation_failed"
-    title = "Validation failed"
-
-
-class DuplicateTargetId(AgebandError):
-    """Two targets of one batch share an id: the answer (allowed ids, reasons by id) could not
-    say which of them an id means."""
-
-    status = 422
-    code = "duplicate_target_id"
-    title = "Duplicate target id"
-
-
-class InvalidPartyToken(AgebandError):
-    status = 400
-    code = "invalid_party_token"
-    title = "A party's token is not valid"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Errors the use cases raise; each has a stable code and HTTP status."""
+"""Errors the use cases raise; each has a stable code and HTTP status (the README's error table
+is generated from them: ``ageband errors --readme README.md``)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,127 @@ class ProviderFailed(AgebandError):
     status = 502
     code = "provider_failed"
     title = "The method's provider failed"
+
+
+# Abuse sanctions. Each carries the policy's message for the user (``consequence``), so the app
+# can show what circumventing the check means for them.
+class SubjectLocked(AgebandError):
+    status = 429
+    code = "subject_locked"
+    title = "Locked after a circumvention signal"
+
+
+class RateLimited(AgebandError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many attempts"
+
+
+class StrongerMethodRequired(Forbidden):
+    code = "stronger_method_required"
+    title = "A stronger method is required"
+
+
+# Redirect methods (OpenID Connect logins).
+class ReturnUrlNotAllowed(AgebandError):
+    status = 400
+    code = "return_url_not_allowed"
+    title = "Return URL not allowed for this client"
+
+
+class InvalidState(AgebandError):
+    status = 400
+    code = "invalid_state"
+    title = "Unknown, expired or foreign callback state"
+
+
+class StateUsed(AgebandError):
+    status = 409
+    code = "state_used"
+    title = "This callback was already used"
+
+
+# Wallets (OpenID4VP and the Digital Credentials API).
+class WalletUnavailable(Conflict):
+    code = "wallet_request_unavailable"
+    title = "This method has no hosted wallet request here"
+
+
+class OriginNotAllowed(AgebandError):
+    status = 400
+    code = "origin_not_allowed"
+    title = "Origin not allowed for Digital Credentials API requests"
+
+
+class InvalidWalletResponse(AgebandError):
+    status = 400
+    code = "invalid_wallet_response"
+    title = "Malformed or foreign wallet response"
+
+
+# Decisions.
+class TokenWithBand(AgebandError):
+    """A party given both a token and a band or level: the token alone says who it is."""
+
+    status = 422
+    code = "validation_failed"
+    title = "Validation failed"
+
+
+class DuplicateTargetId(AgebandError):
+    """Two targets of one batch share an id: the answer (allowed ids, reasons by id) could not
+    say which of them an id means."""
+
+    status = 422
+    code = "duplicate_target_id"
+    title = "Duplicate target id"
+
+
+class InvalidPartyToken(AgebandError):
+    status = 400
+    code = "invalid_party_token"
+    title = "A party's token is not valid"
+
+
+# Admin reloads: all-or-nothing, so a refused one leaves the live policy or keys in place.
+class PolicyRejected(AgebandError):
+    status = 422
+    code = "policy_rejected"
+    title = "The new policy is invalid; the live policy stays"
+
+
+class KeysRejected(AgebandError):
+    status = 422
+    code = "keys_rejected"
+    title = "The key manifest is invalid; the live keys stay"
+
+
+class KeysNotReloadable(AgebandError):
+    status = 409
+    code = "keys_not_reloadable"
+    title = "Signing keys are fixed at start-up; set AGEBAND_TOKENS__KEYS_FILE to reload them"
+
+
+# Re-check requests and appeals.
+
+
+class UnknownLevel(AgebandError):
+    status = 400
+    code = "unknown_level"
+    title = "Unknown assurance level"
+
+
+class InvalidDeadline(AgebandError):
+    """A deadline in the past, or further ahead than the policy's ``max_deadline``."""
+
+    status = 400
+    code = "invalid_deadline"
+    title = "Deadline out of range"
+
+
+class AppealsNotOffered(Conflict):
+    """The jurisdiction takes no appeals, or none of its appeal methods is stronger than the one
+    that set the band (and available here)."""
+
+    code = "appeal_not_available"
+    title = "No appeal available"

@@ -14,20 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.audit.logging import get_logger
-from service.core.errors import AgebandError
+from service.flows.errors import KeysNotReloadable, KeysRejected
 from service.tokens.keys import KeyConfigError, KeyRing, load_key_manifest
-
-
-class KeysRejected(AgebandError):
-    status = 422
-    code = "keys_rejected"
-    title = "The key manifest is invalid; the live keys stay"
-
-
-class KeysNotReloadable(AgebandError):
-    status = 409
-    code = "keys_not_reloadable"
-    title = "Signing keys are fixed at start-up; set AGEBAND_TOKENS__KEYS_FILE to reload them"
 
 
 @dataclass(frozen=True, slots=True)

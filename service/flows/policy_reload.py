@@ -14,17 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.audit.logging import get_logger
-from service.core.errors import AgebandError
+from service.flows.errors import PolicyRejected
 from service.policy.holder import PolicyHolder
 from service.policy.yaml_source import PolicyError
 
 MAX_LOGGED_ISSUES = 20
-
-
-class PolicyRejected(AgebandError):
-    status = 422
-    code = "policy_rejected"
-    title = "The new policy is invalid; the live policy stays"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ from service.core.clock import Clock
 from service.core.dates import day_of
 from service.flows import abuse, events
 from service.flows.abuse import AbuseControl, Concerned
+from service.flows.errors import InvalidDeadline, UnknownLevel
 from service.flows.records import RecordWriting, write_record
-from service.flows.review_errors import InvalidDeadline, UnknownLevel
 from service.flows.subjects import SubjectLookup, SubjectRef, own_record
 from service.policy.compiled import Jurisdiction, Policy, RecheckRules
 from service.policy.holder import PolicyHolder

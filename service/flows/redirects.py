@@ -29,12 +29,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from providers.base import AuthorizationRequest, RedirectProvider
 from service.clients.registry import Client, ClientRegistry
 from service.core import base64url
-from service.core.errors import AgebandError
 from service.flows.checks import CheckFlow, get_check, submit_evidence
 from service.flows.errors import (
     CheckClosed,
+    InvalidState,
     MethodNotAllowed,
     MethodUnavailable,
+    ReturnUrlNotAllowed,
+    StateUsed,
     UnknownMethod,
     UnknownProvider,
 )
@@ -42,24 +44,6 @@ from service.store.records import CheckStatus
 
 STATE_TTL = 600  # seconds: a login that takes longer starts again
 MAX_STATE = 2048
-
-
-class ReturnUrlNotAllowed(AgebandError):
-    status = 400
-    code = "return_url_not_allowed"
-    title = "Return URL not allowed for this client"
-
-
-class InvalidState(AgebandError):
-    status = 400
-    code = "invalid_state"
-    title = "Unknown, expired or foreign callback state"
-
-
-class StateUsed(AgebandError):
-    status = 409
-    code = "state_used"
-    title = "This callback was already used"
 
 
 @dataclass(frozen=True, slots=True)

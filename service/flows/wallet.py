@@ -40,16 +40,18 @@ from providers.registry import Registry
 from service.clients.registry import Client, ClientRegistry
 from service.core import base64url
 from service.core.clock import Clock
-from service.core.errors import AgebandError, Conflict
 from service.core.ids import check_expiry
 from service.flows.checks import CheckFlow, get_check, submit_evidence
 from service.flows.errors import (
     CheckClosed,
     CheckExpired,
+    InvalidWalletResponse,
     MethodNotAllowed,
     MethodUnavailable,
+    OriginNotAllowed,
     UnknownCheck,
     UnknownMethod,
+    WalletUnavailable,
 )
 from service.flows.presentations import presentation_nonce
 from service.flows.results import EvidenceResult
@@ -85,23 +87,6 @@ class WalletFlow:
     # Where wallets reach this service (the OpenID4VP request_uri and response_uri); None: not set.
     public_url: str | None
     checking: CheckFlow
-
-
-class WalletUnavailable(Conflict):
-    code = "wallet_request_unavailable"
-    title = "This method has no hosted wallet request here"
-
-
-class OriginNotAllowed(AgebandError):
-    status = 400
-    code = "origin_not_allowed"
-    title = "Origin not allowed for Digital Credentials API requests"
-
-
-class InvalidWalletResponse(AgebandError):
-    status = 400
-    code = "invalid_wallet_response"
-    title = "Malformed or foreign wallet response"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from service.core.bands import BandSet
-from service.core.errors import AgebandError
 from service.core.levels import Levels
+from service.policy.errors import UnknownJurisdiction
 from service.policy.interactions import Rule
 from service.policy.model import OnExhausted, OnInconclusive
 from service.policy.tables import DecisionTables
@@ -41,12 +41,6 @@ CHECK_MESSAGES: Mapping[str, Mapping[str, str]] = {
         "ikäryhmäsi pysyy ennallaan.",
     },
 }
-
-
-class UnknownJurisdiction(AgebandError):
-    status = 400
-    code = "unknown_jurisdiction"
-    title = "Unknown jurisdiction"
 
 
 @dataclass(frozen=True, slots=True)

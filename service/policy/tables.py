@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from service.core.errors import AgebandError
+from service.policy.errors import NoDecisionTable, UnknownAction, UnknownParty
 from service.policy.interactions import (
     INVALID_TOKEN_REASON,
     UNKNOWN_BAND_REASON,
@@ -20,24 +20,6 @@ from service.policy.interactions import (
 )
 
 ActorTable = Mapping[PartyKey, Outcome]
-
-
-class UnknownAction(AgebandError):
-    status = 400
-    code = "unknown_action"
-    title = "Unknown action"
-
-
-class UnknownParty(AgebandError):
-    status = 400
-    code = "unknown_band_or_level"
-    title = "Unknown band or level"
-
-
-class NoDecisionTable(AgebandError):
-    status = 400
-    code = "unknown_jurisdiction"
-    title = "Unknown jurisdiction"
 
 
 @dataclass(frozen=True, slots=True)

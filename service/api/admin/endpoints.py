@@ -7,8 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import NO_BODY, AdminActionDep, AdminDep
 from service.api.responses import raises
-from service.flows.errors import DevClockDisabled
-from service.flows.key_reload import KeysNotReloadable, KeysRejected, reload_keys
+from service.flows.errors import DevClockDisabled, KeysNotReloadable, KeysRejected
+from service.flows.key_reload import reload_keys
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

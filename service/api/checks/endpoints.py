@@ -12,15 +12,15 @@ from service.api.checks.schemas import (
     StartCheckRequest,
     StartCheckResponse,
 )
-from service.api.checks.uploads import UPLOAD_BODY, MalformedUpload, read_upload
+from service.api.checks.uploads import UPLOAD_BODY, read_upload
 from service.api.deps import CallerDep, JsonCallerDep
-from service.api.problems import UnsupportedMediaType
+from service.api.errors import MalformedUpload, UnsupportedMediaType
 from service.api.responses import Errors, raises
 from service.core.errors import TooManyAttempts
 from service.flows import abuse, evidence_errors
 from service.flows import checks as flow
-from service.flows.abuse_errors import RateLimited, StrongerMethodRequired, SubjectLocked
 from service.flows.errors import (
+    AppealsNotOffered,
     CheckBusy,
     CheckClosed,
     CheckExpired,
@@ -29,13 +29,15 @@ from service.flows.errors import (
     MethodUnavailable,
     NoMethodAvailable,
     ProviderFailed,
+    RateLimited,
+    StrongerMethodRequired,
+    SubjectLocked,
     UnknownCheck,
     UnknownMethod,
     UnknownSubject,
 )
-from service.flows.review_errors import AppealsNotOffered
 from service.flows.subjects import SubjectRef
-from service.policy.compiled import UnknownJurisdiction
+from service.policy.errors import UnknownJurisdiction
 from service.store.errors import StoreUnavailable
 
 router = APIRouter(prefix="/v1/checks", tags=["checks"])

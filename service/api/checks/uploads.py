@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from service.core.errors import AgebandError
+from service.api.errors import MalformedUpload
 
 MAX_TEXT_PARTS: Final = 16
 # Above any body the evidence body limit admits (HttpSettings caps it at 32 MiB), so an upload
@@ -44,12 +44,6 @@ UPLOAD_BODY: Final[dict[str, Any]] = {
         }
     },
 }
-
-
-class MalformedUpload(AgebandError):
-    status = 400
-    code = "malformed_upload"
-    title = "Malformed multipart upload"
 
 
 class Upload:

@@ -18,15 +18,14 @@ from service.api.deps import JsonCallerDep
 from service.api.fastpath import json_payload, parse_body, request_body
 from service.api.responses import Errors, raises
 from service.flows import decisions as flow
-from service.flows.errors import JurisdictionNotAllowed
-from service.policy.compiled import UnknownJurisdiction
-from service.policy.tables import UnknownAction, UnknownParty
+from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand
+from service.policy.errors import UnknownAction, UnknownJurisdiction, UnknownParty
 from service.store.errors import StoreUnavailable
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 # Both kinds of decision: a jurisdiction, an action and parties the policy knows, tokens that verify.
 DECIDING: Errors = (
-    UnknownJurisdiction, JurisdictionNotAllowed, UnknownAction, UnknownParty, flow.InvalidPartyToken,
+    UnknownJurisdiction, JurisdictionNotAllowed, UnknownAction, UnknownParty, InvalidPartyToken,
     StoreUnavailable,
 )  # fmt: skip
 
@@ -68,7 +67,7 @@ async def decide(request: Request, caller: JsonCallerDep) -> Response:
 
 
 @router.post("/batch", response_model=BatchOut, openapi_extra=request_body(BatchRequest))
-@raises(*DECIDING, flow.TokenWithBand, flow.DuplicateTargetId)
+@raises(*DECIDING, TokenWithBand, DuplicateTargetId)
 async def decide_batch(request: Request, caller: JsonCallerDep) -> Response:
     """One actor and action against up to 10,000 targets: the ids it may act on."""
     body = await parse_body(request, BatchRequest)

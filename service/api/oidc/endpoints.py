@@ -14,20 +14,16 @@ from service.api.responses import raises
 from service.flows.errors import (
     CheckClosed,
     CheckExpired,
+    InvalidState,
     MethodNotAllowed,
     MethodUnavailable,
+    ReturnUrlNotAllowed,
+    StateUsed,
     UnknownCheck,
     UnknownMethod,
     UnknownProvider,
 )
-from service.flows.redirects import (
-    MAX_STATE,
-    InvalidState,
-    ReturnUrlNotAllowed,
-    StateUsed,
-    finish_redirect,
-    start_redirect,
-)
+from service.flows.redirects import MAX_STATE, finish_redirect, start_redirect
 from service.store.errors import StoreUnavailable
 
 router = APIRouter(tags=["checks"])

@@ -9,6 +9,7 @@ from service.api.deps import NO_BODY, AdminActionDep, CallerDep
 from service.api.responses import raises
 from service.flows import policy_reload
 from service.flows.bundle import BUNDLE_TYPE, signed_bundle
+from service.flows.errors import PolicyRejected
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -42,7 +43,7 @@ async def get_policy_bundle(request: Request, caller: CallerDep) -> Response:
 
 
 @admin_router.post("/policy/reload", openapi_extra={"requestBody": NO_BODY})
-@raises(policy_reload.PolicyRejected)
+@raises(PolicyRejected)
 async def reload_policy(caller: AdminActionDep) -> ReloadOut:
     """Reload the policy files now (also done on file change and SIGHUP). All or nothing."""
     done = policy_reload.reload_policy(caller.svc.policy, "admin")

@@ -10,8 +10,7 @@ from service.api.deps import JsonCallerDep
 from service.api.responses import raises
 from service.api.reviews.schemas import RecheckRequestBody, RecheckRequestOut
 from service.flows import recheck_requests as flow
-from service.flows.errors import UnknownSubject
-from service.flows.review_errors import InvalidDeadline, UnknownLevel
+from service.flows.errors import InvalidDeadline, UnknownLevel, UnknownSubject
 from service.flows.subjects import SubjectRef
 from service.store.errors import StoreUnavailable
 

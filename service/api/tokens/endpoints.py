@@ -9,8 +9,8 @@ from starlette.exceptions import HTTPException
 
 from service.api.checks.schemas import TokenOut
 from service.api.deps import CallerDep, JsonCallerDep
+from service.api.errors import MalformedIntrospection, UnsupportedMediaType
 from service.api.fastpath import json_payload, parse_body, request_body
-from service.api.problems import UnsupportedMediaType
 from service.api.responses import raises
 from service.api.tokens.schemas import (
     EraseResponse,
@@ -20,20 +20,12 @@ from service.api.tokens.schemas import (
     RevokeRequest,
     RevokeResponse,
 )
-from service.core.errors import AgebandError
 from service.flows import tokens as flow
-from service.flows.abuse_errors import StrongerMethodRequired, SubjectLocked
-from service.flows.errors import RecheckRequired, UnknownSubject
+from service.flows.errors import RecheckRequired, StrongerMethodRequired, SubjectLocked, UnknownSubject
 from service.flows.subjects import SubjectRef
 from service.store.errors import StoreUnavailable
 
 router = APIRouter(tags=["tokens"])
-
-
-class MalformedIntrospection(AgebandError):
-    status = 400
-    code = "invalid_request"
-    title = "Invalid introspection request"
 
 
 @router.post("/v1/tokens/refresh", response_model=TokenOut, openapi_extra=request_body(RefreshRequest))

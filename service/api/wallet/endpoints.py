@@ -25,10 +25,13 @@ from service.flows import wallet as flow
 from service.flows.errors import (
     CheckClosed,
     CheckExpired,
+    InvalidWalletResponse,
     MethodNotAllowed,
     MethodUnavailable,
+    OriginNotAllowed,
     UnknownCheck,
     UnknownMethod,
+    WalletUnavailable,
 )
 from service.store.errors import StoreUnavailable
 
@@ -41,9 +44,9 @@ Origin = Annotated[
 ]
 REQUEST_ERRORS = (
     UnknownCheck, CheckExpired, CheckClosed, UnknownMethod, MethodNotAllowed, MethodUnavailable,
-    flow.WalletUnavailable, StoreUnavailable,
+    WalletUnavailable, StoreUnavailable,
 )  # fmt: skip
-RESPONSE_ERRORS = tuple(e for e in REQUEST_ERRORS if e is not flow.WalletUnavailable)
+RESPONSE_ERRORS = tuple(e for e in REQUEST_ERRORS if e is not WalletUnavailable)
 _FORM_FIELDS = ("vp_token", "state", "response", "error", "error_description", "wallet_nonce")
 _NO_STORE = {"cache-control": "no-store"}
 
@@ -102,7 +105,7 @@ async def get_wallet_links(
 
 
 @wallet_api_router.post("/{check_id}/presentation/{method}/dc-api")
-@raises(*REQUEST_ERRORS, flow.OriginNotAllowed)
+@raises(*REQUEST_ERRORS, OriginNotAllowed)
 async def create_dc_api_request(
     check_id: CheckId, method: MethodName, body: DcApiRequestBody, caller: JsonCallerDep
 ) -> DcApiRequestResponse:
@@ -118,7 +121,7 @@ async def create_dc_api_request(
 
 
 @wallet_api_router.post("/{check_id}/presentation/{method}/dc-api/response")
-@raises(*RESPONSE_ERRORS, flow.OriginNotAllowed, flow.InvalidWalletResponse, InvalidEvidence)
+@raises(*RESPONSE_ERRORS, OriginNotAllowed, InvalidWalletResponse, InvalidEvidence)
 async def submit_dc_api_response(
     check_id: CheckId, method: MethodName, body: DcApiResponseBody, request: Request, caller: JsonCallerDep
 ) -> EvidenceResponse:
@@ -137,7 +140,7 @@ async def submit_dc_api_response(
     response_class=Response,
     responses={200: {"content": {"application/oauth-authz-req+jwt": {"schema": {"type": "string"}}}}},
 )
-@raises(*REQUEST_ERRORS, flow.InvalidWalletResponse)
+@raises(*REQUEST_ERRORS, InvalidWalletResponse)
 async def get_request_object(
     method: MethodName,
     check_id: CheckId,
@@ -154,7 +157,7 @@ async def get_request_object(
     response_class=Response,
     responses={200: {"content": {"application/oauth-authz-req+jwt": {"schema": {"type": "string"}}}}},
 )
-@raises(*REQUEST_ERRORS, flow.InvalidWalletResponse)
+@raises(*REQUEST_ERRORS, InvalidWalletResponse)
 async def post_request_object(
     method: MethodName,
     check_id: CheckId,
@@ -169,7 +172,7 @@ async def post_request_object(
 
 
 @router.post("/{method}/{check_id}/response")
-@raises(*REQUEST_ERRORS, flow.InvalidWalletResponse, InvalidEvidence)
+@raises(*REQUEST_ERRORS, InvalidWalletResponse, InvalidEvidence)
 async def post_wallet_response(
     method: MethodName, check_id: CheckId, request: Request, svc: ServicesDep
 ) -> WalletResponseAck:
@@ -184,16 +187,16 @@ async def post_wallet_response(
 async def _form(request: Request) -> dict[str, str]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        raise flow.InvalidWalletResponse("the body must be application/x-www-form-urlencoded")
+        raise InvalidWalletResponse("the body must be application/x-www-form-urlencoded")
     try:
         form = await request.form(max_files=0, max_fields=len(_FORM_FIELDS) + 4)
     except MultiPartException:
-        raise flow.InvalidWalletResponse("the body is not a well-formed form") from None
+        raise InvalidWalletResponse("the body is not a well-formed form") from None
     out: dict[str, str] = {}
     for name, value in form.multi_items():
         if name not in _FORM_FIELDS:
             continue
         if isinstance(value, UploadFile) or name in out:
-            raise flow.InvalidWalletResponse("each field once, as text", field=name)
+            raise InvalidWalletResponse("each field once, as text", field=name)
         out[name] = value
     return out
