@@ -25,7 +25,7 @@ from service.audit.detectors import OWN_DATE_FORMATS
 from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
 from service.store.records import AssuranceRecord, CheckState, Sanction
-from service.store.reviews import Appeal, RecheckRequest
+from service.store.reviews import Appeal, GuardianCode, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +99,8 @@ _SUBJECT_PARTS = {
     "device": _f("device", "string", "a keyed hash (per client) of the device id the app relays"),
     "scope": _f("scope", "string", "which limit the counter is for (a code)", personal=False),
     "prefix": _f("prefix", "string", "the deployment's key prefix", personal=False),
+    "code_ref": _f("code_ref", "string", "a keyed hash of a guardian's one-time code: never the code"),
+    "link": _f("link", "string", "a keyed hash of a child's and a guardian's sids: names neither"),
 }
 
 _EVENT_FIELDS = tuple(StoredField(f.name, f.type, f.purpose, f.personal) for f in EVENT_FIELDS)
@@ -110,6 +112,15 @@ SHAPES: dict[str, ValueShape] = {
     "device_sanction": _json(Sanction),
     "recheck_request": _json(RecheckRequest),
     "appeal": _json(Appeal),
+    "guardian_code": _json(GuardianCode),
+    "guardian_link": ValueShape(
+        "marker",
+        (_f("marker", "integer", "the link exists", personal=False),),
+        note="the key name is a keyed hash of both sids; the value says nothing",
+    ),
+    "guardian_links": ValueShape(
+        "set", (_f("link", "string", "member: a keyed hash of a guardian link this sid is part of"),)
+    ),
     "subject_checks": ValueShape(
         "set", (_f("check_id", "string", "member: a check started for the subject (found by erasure)"),)
     ),

@@ -59,6 +59,17 @@ class Keys:
     def appeal(self, sid: str) -> str:
         return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:apl"
 
+    def guardian_code(self, code_ref: str) -> str:
+        # ``code_ref`` is a keyed hash of the one-time code, never the code.
+        return f"{self.prefix}:gcd:{{{_part('code_ref', code_ref)}}}"
+
+    def guardian_link(self, link: str) -> str:
+        # ``link`` is a keyed hash of both sids: it names neither.
+        return f"{self.prefix}:gln:{{{_part('link', link)}}}"
+
+    def guardian_links(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:gln"
+
     def subject_checks(self, sid: str) -> str:
         # The subject's open checks: check keys are tagged by check id, so erasure by sid
         # needs this index to find them.
@@ -236,6 +247,33 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="until the appeal's deadline (the policy's appeal.deadline)",
         survives_restart=True,
         on_loss="the appeal is forgotten: the user opens it again (the band on record holds meanwhile)",
+    ),
+    KeyClass(
+        name="guardian_code",
+        pattern="<prefix>:gcd:{<code_ref>}",
+        holds="GuardianCode as JSON: the child's sid and band, when it was made (named by its keyed hash)",
+        purpose="a one-time code a guardian confirms the child's band with",
+        ttl_source="the policy's guardian.code_ttl (30 minutes in the bundled packs); deleted when used",
+        survives_restart=False,
+        on_loss="the child asks for a new code",
+    ),
+    KeyClass(
+        name="guardian_link",
+        pattern="<prefix>:gln:{<link>}",
+        holds="a marker named by a keyed hash of the child's and the guardian's sids (neither is stored)",
+        purpose="that a guardian confirmed a child's band; counts a guardian's children (max_children)",
+        ttl_source="retention period from the policy",
+        survives_restart=True,
+        on_loss="a guardian's count of confirmed children starts again (the confirmations stand)",
+    ),
+    KeyClass(
+        name="guardian_links",
+        pattern="<prefix>:sub:{<sid>}:gln",
+        holds="a set of the guardian links a sid is part of (keyed hashes)",
+        purpose="erasure of either side finds and removes its links",
+        ttl_source="retention period from the policy, extended by every link added",
+        survives_restart=True,
+        on_loss="erasure can no longer find the sid's links, which then expire with their TTL",
     ),
     KeyClass(
         name="timers",

@@ -40,3 +40,14 @@ class Appeal:
     level: str = field(metadata=about("that band's level: an appeal needs a stronger method"))
     opened_at: int = field(metadata=about("when the appeal opened (epoch seconds)"))
     deadline: int = field(metadata=about("when the user gets an answer at the latest (epoch seconds)"))
+
+
+@dataclass(frozen=True, slots=True)
+class GuardianCode:
+    """A one-time code shown to a child, for a guardian to confirm the child's band with. Its key
+    is a keyed hash of the code, never the code."""
+
+    sid: str = field(metadata=about("the child's pairwise pseudonym"))
+    client_id: str = field(metadata=about("the app: only its users may confirm with the code"))
+    band: str = field(metadata=about("the child's band when the code was made: what the guardian confirms"))
+    issued_at: int = field(metadata=about("when the code was made (epoch seconds)"))

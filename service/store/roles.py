@@ -16,7 +16,7 @@ from typing import Protocol
 
 from service.store.events import Delivery, QueuedEvent
 from service.store.records import AssuranceRecord, CheckState, Sanction
-from service.store.reviews import Appeal, RecheckRequest
+from service.store.reviews import Appeal, GuardianCode, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +160,24 @@ class AppealStore(Protocol):
     async def get_appeal(self, sid: str) -> Appeal | None: ...
 
     async def clear_appeal(self, sid: str) -> None: ...
+
+
+class GuardianStore(Protocol):
+    """Guardian confirmation: one-time codes (by a keyed hash) and pseudonymous links."""
+
+    async def put_code(self, code_ref: str, code: GuardianCode, ttl: int) -> None: ...
+
+    async def take_code(self, code_ref: str) -> GuardianCode | None:
+        """The code's content, removed in the same step: a code confirms once (atomic)."""
+
+    async def add_link(self, link: str, child_sid: str, guardian_sid: str, ttl: int) -> None:
+        """Keep the link (a keyed hash of both sids) and index it under each sid for erasure."""
+
+    async def live_links(self, sid: str) -> list[str]:
+        """The links indexed under ``sid`` that still exist (the other side may have been erased)."""
+
+    async def erase_links(self, sid: str) -> int:
+        """Remove every link indexed under ``sid``, and the index; returns how many links existed."""
 
 
 class TimerStore(Protocol):

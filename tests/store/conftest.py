@@ -26,6 +26,7 @@ from service.store.roles import (
     CheckStore,
     CounterStore,
     EventStream,
+    GuardianStore,
     RecheckStore,
     RecordStore,
     RevocationStore,
@@ -133,3 +134,8 @@ def recheck_store(store: WholeStore) -> RecheckStore:
 @pytest.fixture
 def appeal_store(store: WholeStore) -> AppealStore:
     return store.appeals
+
+
+@pytest.fixture
+def guardian_store(store: WholeStore) -> GuardianStore:
+    return store.guardians

@@ -7,7 +7,8 @@ from store_backends import Backend
 from store_factories import make_appeal, make_recheck, random_sid
 
 from service.store.keys import key_class_of
-from service.store.roles import AppealStore, RecheckStore
+from service.store.reviews import GuardianCode
+from service.store.roles import AppealStore, GuardianStore, RecheckStore
 
 pytestmark = pytest.mark.anyio
 
@@ -61,3 +62,45 @@ async def test_review_writes_need_a_positive_ttl(backend: Backend, ttl: int) -> 
         await backend.store.rechecks.put_recheck(make_recheck(sid), ttl=ttl)
     with pytest.raises(ValueError, match="ttl"):
         await backend.store.appeals.put_appeal(make_appeal(sid), ttl=ttl)
+
+
+def _code(sid: str) -> GuardianCode:
+    return GuardianCode(sid=sid, client_id="acme-app", band="under_13", issued_at=1_772_000_000)
+
+
+async def test_a_guardian_code_is_taken_once(guardian_store: GuardianStore) -> None:
+    sid = random_sid()
+    ref = "gcd_" + sid[4:]
+    assert await guardian_store.take_code(ref) is None
+    await guardian_store.put_code(ref, _code(sid), ttl=600)
+    assert await guardian_store.take_code(ref) == _code(sid)
+    assert await guardian_store.take_code(ref) is None  # a code confirms once
+
+
+async def test_a_guardian_link_is_found_from_both_sides_and_erased_from_either(
+    guardian_store: GuardianStore,
+) -> None:
+    child, guardian, sibling = random_sid(), random_sid(), random_sid()
+    await guardian_store.add_link("lnk_a", child, guardian, ttl=600)
+    await guardian_store.add_link("lnk_b", sibling, guardian, ttl=600)
+    assert await guardian_store.live_links(guardian) == ["lnk_a", "lnk_b"]
+    assert await guardian_store.live_links(child) == ["lnk_a"]
+    assert await guardian_store.erase_links(child) == 1
+    # The child's erasure removed the link itself: the guardian's side no longer counts it.
+    assert await guardian_store.live_links(guardian) == ["lnk_b"]
+    assert await guardian_store.live_links(child) == []
+    assert await guardian_store.erase_links(guardian) == 1  # lnk_a was gone already
+    assert await guardian_store.live_links(sibling) == []
+    assert await guardian_store.erase_links(guardian) == 0
+
+
+async def test_guardian_keys_have_a_ttl_and_pseudonymous_names(backend: Backend) -> None:
+    child, guardian = random_sid(), random_sid()
+    await backend.store.guardians.put_code("gcd_x", _code(child), ttl=300)
+    await backend.store.guardians.add_link("lnk_x", child, guardian, ttl=900)
+    keys = await backend.raw_keys()
+    names = sorted(kc.name for k in keys if (kc := key_class_of(k, backend.prefix)))
+    assert names == ["guardian_code", "guardian_link", "guardian_links", "guardian_links"]
+    assert all(ttl is not None and 0 < ttl <= 900 for ttl in keys.values())
+    with pytest.raises(ValueError, match="ttl"):
+        await backend.store.guardians.put_code("gcd_y", _code(child), ttl=0)

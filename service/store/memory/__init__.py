@@ -16,7 +16,7 @@ from service.store.memory.checks import MemoryChecks
 from service.store.memory.events import MemoryEvents
 from service.store.memory.markers import MemoryRevocations, MemorySingleUse
 from service.store.memory.records import MemoryRecords
-from service.store.memory.reviews import MemoryAppeals, MemoryRechecks
+from service.store.memory.reviews import MemoryAppeals, MemoryGuardians, MemoryRechecks
 from service.store.memory.space import KeySpace
 from service.store.memory.timers import MemoryTimers
 
@@ -36,6 +36,7 @@ class MemoryStore:
         self.timers = MemoryTimers(space)
         self.rechecks = MemoryRechecks(space)
         self.appeals = MemoryAppeals(space)
+        self.guardians = MemoryGuardians(space)
         self.events = MemoryEvents(space)
 
     def key_count(self) -> int:
@@ -67,6 +68,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _timers: type[roles.TimerStore] = MemoryTimers
     _rechecks: type[roles.RecheckStore] = MemoryRechecks
     _appeals: type[roles.AppealStore] = MemoryAppeals
+    _guardians: type[roles.GuardianStore] = MemoryGuardians
     _events: type[roles.EventStream] = MemoryEvents
     _health: type[roles.StoreHealth] = MemoryStore
 

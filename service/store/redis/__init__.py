@@ -20,7 +20,7 @@ from service.store.redis.connection import Connection, unavailable
 from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
 from service.store.redis.records import RedisRecords
-from service.store.redis.reviews import RedisAppeals, RedisRechecks
+from service.store.redis.reviews import RedisAppeals, RedisGuardians, RedisRechecks
 from service.store.redis.timers import RedisTimers
 from service.store.redis_url import connect
 
@@ -56,6 +56,7 @@ class RedisStore:
         self.timers = RedisTimers(conn)
         self.rechecks = RedisRechecks(conn)
         self.appeals = RedisAppeals(conn)
+        self.guardians = RedisGuardians(conn)
         self.events = RedisEvents(conn)
 
     @classmethod
@@ -94,6 +95,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _timers: type[roles.TimerStore] = RedisTimers
     _rechecks: type[roles.RecheckStore] = RedisRechecks
     _appeals: type[roles.AppealStore] = RedisAppeals
+    _guardians: type[roles.GuardianStore] = RedisGuardians
     _events: type[roles.EventStream] = RedisEvents
     _health: type[roles.StoreHealth] = RedisStore
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from service.store.codec import decode, encode
 from service.store.keys import require_ttl
-from service.store.redis.connection import Connection, unavailable
-from service.store.reviews import Appeal, RecheckRequest
+from service.store.redis.connection import Connection, text, unavailable
+from service.store.reviews import Appeal, GuardianCode, RecheckRequest
 
 
 class RedisRechecks:
@@ -63,3 +64,59 @@ class RedisAppeals:
         key = self._keys.appeal(sid)
         with unavailable(self._c.on_error):
             await self._c.replicated(lambda r: r.delete(key))
+
+
+class RedisGuardians:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+        self._r = conn.r
+        self._keys = conn.keys
+
+    async def put_code(self, code_ref: str, code: GuardianCode, ttl: int) -> None:
+        key, value = self._keys.guardian_code(code_ref), encode(code)
+        with unavailable(self._c.on_error):
+            await self._r.set(key, value, ex=require_ttl(ttl))
+
+    async def take_code(self, code_ref: str) -> GuardianCode | None:
+        key = self._keys.guardian_code(code_ref)
+        with unavailable(self._c.on_error):
+            raw = await self._c.replicated(lambda r: r.getdel(key))
+        return decode(GuardianCode, raw) if raw is not None else None
+
+    async def add_link(self, link: str, child_sid: str, guardian_sid: str, ttl: int) -> None:
+        name = self._keys.guardian_link(link)
+        indexes = [self._keys.guardian_links(sid) for sid in (child_sid, guardian_sid)]
+        with unavailable(self._c.on_error):
+            # The link first: an index never names a link that was not written.
+            await self._c.replicated(lambda r: r.set(name, "1", ex=require_ttl(ttl)))
+            for index in indexes:  # each index in its own slot (its sid's tag)
+                async with self._r.pipeline(transaction=True) as pipe:
+                    pipe.sadd(index, link)
+                    pipe.expire(index, ttl, gt=True)
+                    pipe.expire(index, ttl, nx=True)
+                    await pipe.execute()
+
+    async def live_links(self, sid: str) -> list[str]:
+        with unavailable(self._c.on_error):
+            members = sorted(text(m) for m in await self._r.smembers(self._keys.guardian_links(sid)))
+            if not members:
+                return []
+            async with self._r.pipeline(transaction=False) as pipe:
+                for link in members:
+                    pipe.exists(self._keys.guardian_link(link))
+                alive = await pipe.execute()
+        return [link for link, n in zip(members, alive, strict=True) if n]
+
+    @staticmethod
+    def _deleter(name: str) -> Callable[[Any], Awaitable[Any]]:
+        return lambda r: r.delete(name)
+
+    async def erase_links(self, sid: str) -> int:
+        index = self._keys.guardian_links(sid)
+        with unavailable(self._c.on_error):
+            members = [text(m) for m in await self._r.smembers(index)]
+            existed = 0
+            for link in members:  # each link in its own slot
+                existed += int(await self._c.replicated(self._deleter(self._keys.guardian_link(link))))
+            await self._c.replicated(lambda r: r.delete(index))
+        return existed
