@@ -18,6 +18,7 @@ from service.api.checks.endpoints import router as checks_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.fastlane import FastLane, lane_routes
+from service.api.guardians.endpoints import router as guardians_router
 from service.api.limits import EVIDENCE_PATHS, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
@@ -43,6 +44,7 @@ from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
 from service.flows.decisions import DecisionFlow
 from service.flows.events import Publishing
+from service.flows.guardians import Guardians
 from service.flows.issuing import Issuing
 from service.flows.key_reload import KeyReloader
 from service.flows.lifecycle import Lifecycle
@@ -162,7 +164,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     removal = SubjectRemoval(
         clock, pepper, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing, store.rechecks,
-        store.appeals,
+        store.appeals, store.guardians,
     )  # fmt: skip
     return Services(
         checks=checks,
@@ -175,6 +177,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             policy, clock, audit, metrics, verifier, TokenCache(), store.revocations, store.rechecks
         ),
         requests=requests,
+        guardians=Guardians(policy, clock, pepper, audit, subjects, store.guardians, writing, publishing),
         bundles=BundleSigning(policy, keyring, signer, clock),
         worker=WorkerFlow(
             clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle
@@ -274,6 +277,7 @@ def create_app(
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
     app.include_router(reviews_router)
+    app.include_router(guardians_router)
     # Innermost: the lane for refresh and decisions runs inside the observer and the body limit.
     lanes = lane_routes(tokens_router, ("/v1/tokens/refresh",))
     lanes += lane_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))

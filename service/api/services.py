@@ -18,6 +18,7 @@ from service.core.clock import Clock, OffsetClock
 from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
 from service.flows.decisions import DecisionFlow
+from service.flows.guardians import Guardians
 from service.flows.recheck_requests import RecheckRequests
 from service.flows.tokens import SubjectRemoval, TokenFlow
 from service.flows.wallet import WalletFlow
@@ -40,6 +41,7 @@ class Services:
     bundles: BundleSigning
     worker: WorkerFlow  # ``ageband worker``
     requests: RecheckRequests  # re-checks apps demand of their subjects
+    guardians: Guardians  # guardian codes and confirmations
     # What the endpoints, middleware and the CLI read themselves.
     store: MemoryStore | RedisStore  # every role; its health for /readyz, closed at shutdown
     policy: PolicyHolder

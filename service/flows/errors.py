@@ -214,3 +214,31 @@ class AppealsNotOffered(Conflict):
 
     code = "appeal_not_available"
     title = "No appeal available"
+
+
+# Guardian confirmation.
+class GuardianNotAvailable(Conflict):
+    """The jurisdiction has no guardian confirmation, or not for the child's band."""
+
+    code = "guardian_not_available"
+    title = "Guardian confirmation not available"
+
+
+class GuardianNotEligible(Forbidden):
+    """The confirming subject is not an adult at the policy's level (or is the child)."""
+
+    code = "guardian_not_eligible"
+    title = "Not eligible to confirm as a guardian"
+
+
+class GuardianCodeInvalid(AgebandError):
+    """Wrong, used, expired, another app's, or made for a band the child no longer has."""
+
+    status = 400
+    code = "invalid_guardian_code"
+    title = "Invalid guardian code"
+
+
+class GuardianLimitReached(Conflict):
+    code = "guardian_limit_reached"
+    title = "This guardian has confirmed the most children the policy allows"

@@ -28,6 +28,7 @@ from service.store.roles import (
     CheckStore,
     CounterStore,
     EventStream,
+    GuardianStore,
     RecheckStore,
     RecordStore,
     RevocationStore,
@@ -77,6 +78,7 @@ class SubjectRemoval:
     publishing: Publishing
     rechecks: RecheckStore
     appeals: AppealStore
+    guardians: GuardianStore  # a guardian link names both sides: either's erasure removes it
 
 
 async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
@@ -194,6 +196,7 @@ async def revoke(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> None:
     await svc.records.delete_record(sid, client.id)
     await svc.rechecks.clear_recheck(sid)  # nothing left to re-check: the next check starts afresh
     await svc.appeals.clear_appeal(sid)
+    await svc.guardians.erase_links(sid)
     svc.audit.emit("subject.revoked", client=client.id, sid=sid)
     await events.publish(svc.publishing, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})
 
@@ -216,6 +219,7 @@ async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
         checks = await svc.checks.erase_checks(sid)  # open and just-finished checks included
         await svc.rechecks.clear_recheck(sid)
         await svc.appeals.clear_appeal(sid)
+        await svc.guardians.erase_links(sid)
         await svc.timers.unschedule(client.id, sid)
         await svc.sanctions.clear_sanction(sid)
         await svc.counters.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])

@@ -125,6 +125,15 @@ class AppealRules:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardianRules:
+    min_level: str
+    guardian_confirmed: str
+    code_ttl: timedelta
+    max_children: int
+    bands: tuple[str, ...] | None  # None: every minor band
+
+
+@dataclass(frozen=True, slots=True)
 class Jurisdiction:
     code: str
     required_level: Mapping[str, str]
@@ -149,6 +158,7 @@ class Jurisdiction:
     upgrade_level: str | None = None
     rechecks: RecheckRules = field(default_factory=RecheckRules)
     appeal: AppealRules | None = None  # None: this jurisdiction takes no appeals
+    guardian: GuardianRules | None = None  # None: no guardian confirmation here
 
     def recheck_interval(self, band: str, method: str) -> timedelta:
         """The shortest interval that applies: a record is never re-checked later than any allows."""

@@ -20,7 +20,7 @@ from service.core.levels import Levels
 from service.policy.abuse import abuse_problems, compile_abuse
 from service.policy.compiled import DEFAULT_ADULT_AGE, SELF_DECLARATION, Jurisdiction, Method, Policy
 from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
-from service.policy.reviews import compile_appeal, compile_rechecks, review_problems
+from service.policy.reviews import compile_appeal, compile_guardian, compile_rechecks, review_problems
 from service.policy.rule_loader import build_tables, resolve, with_interactions
 from service.policy.salvage import Gaps, salvage
 from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, format_path, read_all
@@ -298,7 +298,7 @@ def _jurisdiction(
     _check_refs(spec, src, base, bands, levels, methods, chk)  # its own, whatever it extends
     for where, message in abuse_problems(spec.abuse, levels):
         chk.add(src, (*base, *where), message)
-    for where, message in review_problems(spec, levels, methods):
+    for where, message in review_problems(spec, levels, methods, bands.names):
         chk.add(src, (*base, *where), message)
     chain = _chain(code, juris, chk)
     if chain is None or any(chk.gaps.touches(owner) for owner, _, _ in chain):
@@ -355,6 +355,7 @@ def _jurisdiction(
         upgrade_level=upgrade_level if upgrade_level in levels else levels.names[0],
         rechecks=compile_rechecks([s for _, s, _ in chain]),
         appeal=compile_appeal([s for _, s, _ in chain]),
+        guardian=compile_guardian([s for _, s, _ in chain]),
     )
 
 

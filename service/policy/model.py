@@ -274,6 +274,25 @@ class AppealSpec(_Model):
     )
 
 
+class GuardianSpec(_Model):
+    """Guardian confirmation: a guardian confirms a child's band with the code the child is shown."""
+
+    min_level: Name = Field(
+        description="The guardian's own record must be an adult band established at least at this level."
+    )
+    guardian_confirmed: Name = Field(
+        description="The level at which the child's band's upper edge then counts as established "
+        "(never above the guardian's own level)."
+    )
+    code_ttl: Duration | None = Field(default=None, description="How long a code is valid (default PT30M).")
+    max_children: int = Field(
+        default=6, ge=1, le=100, description="How many children one guardian may confirm (links in force)."
+    )
+    bands: list[Name] | None = Field(
+        default=None, min_length=1, description="Bands a guardian may confirm (default: every minor band)."
+    )
+
+
 class JurisdictionSpec(_Model):
     extends: JurisdictionCode | None = None
     description: str | None = Field(default=None, max_length=2000)
@@ -323,6 +342,9 @@ class JurisdictionSpec(_Model):
     )
     appeal: AppealSpec | None = Field(
         default=None, description="Appeals against the band on record; omitted: no appeals."
+    )
+    guardian: GuardianSpec | None = Field(
+        default=None, description="Guardian confirmation of a child's band; omitted: none."
     )
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from service.core.levels import Levels
-from service.policy.compiled import AppealRules, RecheckRules
+from service.policy.compiled import AppealRules, GuardianRules, RecheckRules
 from service.policy.model import JurisdictionSpec, PendingUpperEdge
 
 Problem = tuple[tuple[str | int, ...], str]  # path under the jurisdiction, message
@@ -44,7 +44,22 @@ def compile_appeal(chain: Sequence[JurisdictionSpec]) -> AppealRules | None:
     return AppealRules(tuple(spec.methods), spec.deadline, dict(spec.message))
 
 
-def review_problems(spec: JurisdictionSpec, levels: Levels, methods: Collection[str]) -> list[Problem]:
+def compile_guardian(chain: Sequence[JurisdictionSpec]) -> GuardianRules | None:
+    spec = next((s.guardian for s in chain if s.guardian is not None), None)
+    if spec is None:
+        return None
+    return GuardianRules(
+        min_level=spec.min_level,
+        guardian_confirmed=spec.guardian_confirmed,
+        code_ttl=spec.code_ttl or timedelta(minutes=30),
+        max_children=spec.max_children,
+        bands=tuple(spec.bands) if spec.bands is not None else None,
+    )
+
+
+def review_problems(
+    spec: JurisdictionSpec, levels: Levels, methods: Collection[str], bands: Collection[str] = ()
+) -> list[Problem]:
     """What is wrong with one jurisdiction's own review sections."""
     out: list[Problem] = []
     known = ", ".join(levels.names)
@@ -78,4 +93,15 @@ def review_problems(spec: JurisdictionSpec, levels: Levels, methods: Collection[
                 )
         if appeal.deadline <= timedelta(0):
             out.append((("appeal", "deadline"), "must be more than 0"))
+    guardian = spec.guardian
+    if guardian is not None:
+        for name in ("min_level", "guardian_confirmed"):
+            value = getattr(guardian, name)
+            if value not in levels:
+                out.append((("guardian", name), f"unknown level {value!r} (known: {known})"))
+        if guardian.code_ttl is not None and not timedelta(0) < guardian.code_ttl <= timedelta(days=1):
+            out.append((("guardian", "code_ttl"), "must be more than 0 and at most a day"))
+        for i, band in enumerate(guardian.bands or []):
+            if bands and band not in bands:
+                out.append((("guardian", "bands", i), f"unknown band {band!r} (known: {', '.join(bands)})"))
     return out

@@ -52,6 +52,8 @@ def sample(op_id: str, refs: Refs) -> dict[str, Any]:
         "revokeSubject": {"json": {"subject": refs.subject}},
         "eraseSubject": {"json": {"subject": refs.subject}},
         "requestRecheck": {"json": {"subject": refs.subject, "reason": "moderator_request"}},
+        "createGuardianCode": {"json": {"subject": refs.subject}},
+        "confirmAsGuardian": {"json": {"subject": refs.subject, "code": "ABCDE-FGHJK"}},
         "createCheck": {"json": {"subject": refs.subject, "jurisdiction": "default"}},
         "submitEvidence": {"json": ADULT},
         "uploadEvidence": {"files": form({"method": "self_declaration", "birth_year": "1990"})},

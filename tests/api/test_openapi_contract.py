@@ -399,6 +399,57 @@ async def an_appeal_of_a_band_no_method_here_beats(env: Env, op: str) -> httpx.R
         )
 
 
+GUARDIAN_ADULT = {"method": "os_signal", "source": "google_play", "user_status": "VERIFIED", "age_lower": 18}
+
+
+async def _checked(run: Running, subject: str, evidence: dict[str, Any]) -> None:
+    check = await run.start_check(subject)
+    r = await run.evidence(check["check_id"], evidence)
+    assert r.json()["outcome"] == "passed", r.text
+
+
+GUARDIAN_LINE = (
+    "    guardian: {min_level: effective, guardian_confirmed: effective, code_ttl: PT30M, max_children: 6}\n"
+)
+
+
+@scenario("guardian_not_available")
+async def a_policy_without_guardian_confirmation(env: Env, op: str) -> httpx.Response:
+    policy = write_policy(env.tmp_path, replace={GUARDIAN_LINE: ""})
+    async with running(make_settings(policy_path=policy)) as run:
+        await _checked(run, "grown", GUARDIAN_ADULT)
+        if op == "confirmAsGuardian":
+            return await send(run, op, json={"subject": "grown", "code": "ABCDE-FGHJK"})
+        return await send(run, op, json={"subject": "grown"})
+
+
+@scenario("guardian_not_eligible")
+async def a_guardian_who_self_declared(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await run.adult_token("typed-adult")
+        return await send(run, op, json={"subject": "typed-adult", "code": "ABCDE-FGHJK"})
+
+
+@scenario("invalid_guardian_code")
+async def a_guardian_code_never_issued(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await _checked(run, "parent", GUARDIAN_ADULT)
+        return await send(run, op, json={"subject": "parent", "code": "ABCDE-FGHJK"})
+
+
+@scenario("guardian_limit_reached")
+async def a_guardian_with_every_child_confirmed(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await _checked(run, "parent", GUARDIAN_ADULT)
+        for n in range(7):
+            await run.adult_token(f"kid-{n}", birth_year=2015)
+            code = await run.http.post("/v1/guardians/codes", json={"subject": f"kid-{n}"}, headers=AUTH)
+            r = await send(run, op, json={"subject": "parent", "code": code.json()["code"]})
+            if r.status_code != 200:
+                return r
+        raise unsupported(op, "guardian_limit_reached")
+
+
 @scenario("recheck_required")
 async def a_record_past_its_recheck_and_grace(env: Env, op: str) -> httpx.Response:
     async with running() as run:
