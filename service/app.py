@@ -15,6 +15,7 @@ from service.api import openapi, problems
 from service.api.access_log import RequestObserver
 from service.api.admin.endpoints import router as admin_router
 from service.api.checks.endpoints import router as checks_router
+from service.api.connections.endpoints import router as connections_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.fastlane import FastLane, lane_routes
@@ -42,6 +43,7 @@ from service.flows.abuse import AbuseControl
 from service.flows.appeals import Appeals
 from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
+from service.flows.connections import Connections
 from service.flows.decisions import DecisionFlow
 from service.flows.events import Publishing
 from service.flows.guardians import Guardians
@@ -164,7 +166,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     removal = SubjectRemoval(
         clock, pepper, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing, store.rechecks,
-        store.appeals, store.guardians,
+        store.appeals, store.guardians, store.connections,
     )  # fmt: skip
     return Services(
         checks=checks,
@@ -174,10 +176,22 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             policy, registry, clock, pepper, store.checks, clients, settings.http.public_url, checks
         ),
         decisions=DecisionFlow(
-            policy, clock, audit, metrics, verifier, TokenCache(), store.revocations, store.rechecks
+            policy,
+            clock,
+            audit,
+            metrics,
+            verifier,
+            TokenCache(),
+            store.revocations,
+            store.rechecks,
+            store.connections,
+            pepper,
         ),
         requests=requests,
         guardians=Guardians(policy, clock, pepper, audit, subjects, store.guardians, writing, publishing),
+        connections=Connections(
+            policy, clock, pepper, audit, verifier, store.revocations, store.connections, publishing
+        ),
         bundles=BundleSigning(policy, keyring, signer, clock),
         worker=WorkerFlow(
             clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle
@@ -278,6 +292,7 @@ def create_app(
     app.include_router(policy_admin_router)
     app.include_router(reviews_router)
     app.include_router(guardians_router)
+    app.include_router(connections_router)
     # Innermost: the lane for refresh and decisions runs inside the observer and the body limit.
     lanes = lane_routes(tokens_router, ("/v1/tokens/refresh",))
     lanes += lane_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))

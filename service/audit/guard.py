@@ -45,6 +45,8 @@ ALLOWED_KEYS = frozenset(
         "band_from", "band_to", "methods",
         # re-check requests and appeals: their deadline (a time of ours, never the user's)
         "deadline",
+        # decisions between users with a trusted connection both confirmed
+        "relationship",
     }
 )  # fmt: skip
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from service.audit.events import Audit
 from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.errors import AgebandError
+from service.flows.connections import TRUSTED, is_trusted
 from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand
 from service.flows.recheck_requests import as_pending, pending_of
 from service.flows.token_cache import TokenCache, VerifiedParty
@@ -29,7 +30,7 @@ from service.policy.holder import PolicyHolder
 from service.policy.interactions import Outcome, PartyKey, Step, evaluate
 from service.policy.rule_loader import scope_of
 from service.policy.tables import ActorTable, DecisionTables
-from service.store.roles import RecheckStore, RevocationStore
+from service.store.roles import ConnectionStore, RecheckStore, RevocationStore
 from service.tokens.verifier import TokenVerifier
 
 SHOW_SAFETY_RESOURCES = "show_safety_resources"
@@ -54,6 +55,9 @@ class DecisionFlow:
     revocations: RevocationStore
     # Re-checks apps demanded: a token's subject with one pending is decided by pending_recheck.
     rechecks: RecheckStore
+    # Trusted connections (keyed by the pepper): the proof ``relationship: trusted`` needs.
+    connections: ConnectionStore
+    pepper: bytes
 
 
 class Target(Protocol):
@@ -89,6 +93,43 @@ class Decision:
     safety_resources: tuple[Mapping[str, str], ...]
     policy_version: str
     trace: list[Step] | None
+    relationship: str | None = None  # "trusted" when a proven trusted connection was honoured
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """What the app says relates the two parties: ``trusted`` with the connection's pair nonce."""
+
+    type: str
+    nonce: str
+
+
+async def _trusted_pair(
+    svc: DecisionFlow,
+    client: Client,
+    policy: Policy,
+    juris: Jurisdiction,
+    relationship: Relationship,
+    subs: dict[str, str],
+    actor_key: PartyKey,
+    target_key: PartyKey,
+) -> bool:
+    """Honour ``relationship: trusted`` only with its proof: both parties as tokens of this app,
+    a connection both confirmed, both bands at or above ``trusted.min_band``, and never across
+    the adult-minor line unless the policy allows it."""
+    rules = juris.trusted
+    actor_sub, target_sub = subs.get("actor"), subs.get("target")
+    a, b = actor_key[0], target_key[0]
+    if relationship.type != TRUSTED or rules is None or actor_sub is None or target_sub is None:
+        return False
+    if a is None or b is None or a not in policy.bands or b not in policy.bands:
+        return False
+    floor = policy.bands.rank(rules.min_band)
+    if policy.bands.rank(a) < floor or policy.bands.rank(b) < floor:
+        return False
+    if not rules.across_adult_line and policy.is_minor_band(a) != policy.is_minor_band(b):
+        return False
+    return await is_trusted(svc.connections, svc.pepper, client.id, relationship.nonce, actor_sub, target_sub)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +166,7 @@ def _reject_revoked(svc: DecisionFlow, client: Client, party: VerifiedParty, whi
 
 async def _token_keys(
     svc: DecisionFlow, client: Client, policy: Policy, jurisdiction: str, actor: PartyIn, target: PartyIn
-) -> tuple[PartyKey, PartyKey, bool]:
+) -> tuple[PartyKey, PartyKey, bool, dict[str, str]]:
     """Both parties' keys, tokens verified (cached) and their subjects checked for revocation.
 
     A token whose band or level this policy does not know (issued under an earlier one) is looked
@@ -160,7 +201,7 @@ async def _token_keys(
             place = 0 if which == "actor" else 1
             if v.sub in pending and keys[place] != UNKNOWN:
                 keys[place] = as_pending(policy, jurisdiction, keys[place])
-    return keys[0], keys[1], stale
+    return keys[0], keys[1], stale, {which: v.sub for which, v in tokens}
 
 
 def _jurisdiction(policy: Policy, client: Client, code: str) -> Jurisdiction:
@@ -189,20 +230,36 @@ async def decide(
     locale: str | None = None,
     country: str | None = None,
     explain: bool = False,
+    relationship: Relationship | None = None,
 ) -> Decision:
     policy = svc.policy.current
     juris = _jurisdiction(policy, client, jurisdiction)
     actor_key: PartyKey = actor.key
     target_key: PartyKey = target.key
     stale = False
+    subs: dict[str, str] = {}
     if actor.token is not None or target.token is not None:
-        actor_key, target_key, stale = await _token_keys(svc, client, policy, jurisdiction, actor, target)
+        actor_key, target_key, stale, subs = await _token_keys(
+            svc, client, policy, jurisdiction, actor, target
+        )
     outcome = policy.tables.decide(jurisdiction, action, actor_key, target_key)
     if stale:
         outcome = policy.tables.unknown_band
-    trace = None
-    if explain:
+    trusted = (
+        relationship is not None
+        and not stale
+        and await _trusted_pair(svc, client, policy, juris, relationship, subs, actor_key, target_key)
+    )
+    scope = None
+    if trusted or explain:
         scope = scope_of(juris, policy.levels, policy.bands)
+    if trusted and scope is not None:
+        # A trusted connection both users confirmed sets the policy's relaxable rules aside.
+        scope = replace(scope, rules=tuple(r for r in scope.rules if not r.relaxable))
+        tables = policy.tables
+        outcome = evaluate(scope, action, tables.normalize(actor_key), tables.normalize(target_key))[0]
+    trace = None
+    if explain and scope is not None:
         tables = policy.tables
         trace = evaluate(scope, action, tables.normalize(actor_key), tables.normalize(target_key))[1]
     effect = "allow" if outcome.allowed else "deny"
@@ -210,6 +267,7 @@ async def decide(
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
         action=action, rule=outcome.rule, reason=outcome.reason, outcome=effect,
+        relationship=TRUSTED if trusted else None,
     )  # fmt: skip
     return Decision(
         allowed=outcome.allowed,
@@ -220,6 +278,7 @@ async def decide(
         ),
         policy_version=policy.version,
         trace=trace,
+        relationship=TRUSTED if trusted else None,
     )
 
 

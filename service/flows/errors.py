@@ -242,3 +242,17 @@ class GuardianCodeInvalid(AgebandError):
 class GuardianLimitReached(Conflict):
     code = "guardian_limit_reached"
     title = "This guardian has confirmed the most children the policy allows"
+
+
+# Trusted connections.
+class TrustedNotAvailable(Conflict):
+    code = "trusted_not_available"
+    title = "Trusted connections are not available in this jurisdiction"
+
+
+class ConnectionInvalid(AgebandError):
+    """A pair nonce that is wrong, expired, already confirmed, or confirmed by its own opener."""
+
+    status = 400
+    code = "invalid_connection"
+    title = "Invalid trusted connection"

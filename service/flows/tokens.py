@@ -26,6 +26,7 @@ from service.policy.holder import PolicyHolder
 from service.store.roles import (
     AppealStore,
     CheckStore,
+    ConnectionStore,
     CounterStore,
     EventStream,
     GuardianStore,
@@ -79,6 +80,7 @@ class SubjectRemoval:
     rechecks: RecheckStore
     appeals: AppealStore
     guardians: GuardianStore  # a guardian link names both sides: either's erasure removes it
+    connections: ConnectionStore  # so does a trusted connection
 
 
 async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
@@ -197,6 +199,7 @@ async def revoke(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> None:
     await svc.rechecks.clear_recheck(sid)  # nothing left to re-check: the next check starts afresh
     await svc.appeals.clear_appeal(sid)
     await svc.guardians.erase_links(sid)
+    await svc.connections.erase_connections(sid)
     svc.audit.emit("subject.revoked", client=client.id, sid=sid)
     await events.publish(svc.publishing, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})
 
@@ -220,6 +223,7 @@ async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
         await svc.rechecks.clear_recheck(sid)
         await svc.appeals.clear_appeal(sid)
         await svc.guardians.erase_links(sid)
+        await svc.connections.erase_connections(sid)
         await svc.timers.unschedule(client.id, sid)
         await svc.sanctions.clear_sanction(sid)
         await svc.counters.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])

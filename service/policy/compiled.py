@@ -134,6 +134,14 @@ class GuardianRules:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustedRules:
+    min_band: str
+    across_adult_line: bool
+    confirm_within: timedelta
+    ttl: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class Jurisdiction:
     code: str
     required_level: Mapping[str, str]
@@ -159,6 +167,7 @@ class Jurisdiction:
     rechecks: RecheckRules = field(default_factory=RecheckRules)
     appeal: AppealRules | None = None  # None: this jurisdiction takes no appeals
     guardian: GuardianRules | None = None  # None: no guardian confirmation here
+    trusted: TrustedRules | None = None  # None: relationship trusted is never honoured here
 
     def recheck_interval(self, band: str, method: str) -> timedelta:
         """The shortest interval that applies: a record is never re-checked later than any allows."""

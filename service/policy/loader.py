@@ -20,7 +20,13 @@ from service.core.levels import Levels
 from service.policy.abuse import abuse_problems, compile_abuse
 from service.policy.compiled import DEFAULT_ADULT_AGE, SELF_DECLARATION, Jurisdiction, Method, Policy
 from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
-from service.policy.reviews import compile_appeal, compile_guardian, compile_rechecks, review_problems
+from service.policy.reviews import (
+    compile_appeal,
+    compile_guardian,
+    compile_rechecks,
+    compile_trusted,
+    review_problems,
+)
 from service.policy.rule_loader import build_tables, resolve, with_interactions
 from service.policy.salvage import Gaps, salvage
 from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, format_path, read_all
@@ -356,6 +362,7 @@ def _jurisdiction(
         rechecks=compile_rechecks([s for _, s, _ in chain]),
         appeal=compile_appeal([s for _, s, _ in chain]),
         guardian=compile_guardian([s for _, s, _ in chain]),
+        trusted=compile_trusted([s for _, s, _ in chain]),
     )
 
 

@@ -156,6 +156,11 @@ class RuleSpec(_Model):
         default_factory=list,
         description="What the app must do with the decision, e.g. show_safety_resources.",
     )
+    relaxable: bool = Field(
+        default=False,
+        description="A trusted connection (relationship: trusted, confirmed by both users) sets this "
+        "rule aside, within the jurisdiction's 'trusted' section.",
+    )
 
 
 class SafetyResource(_Model):
@@ -293,6 +298,21 @@ class GuardianSpec(_Model):
     )
 
 
+class TrustedSpec(_Model):
+    """Trusted connections: two users who confirmed each other may pass rules marked relaxable."""
+
+    min_band: Name = Field(description="Both users must be in this band or an older one.")
+    across_adult_line: bool = Field(
+        default=False,
+        description="Whether a connection between an adult and a minor may relax rules (never in "
+        "the bundled packs).",
+    )
+    confirm_within: Duration | None = Field(
+        default=None, description="How long the other side has to confirm (default P7D)."
+    )
+    ttl: Duration | None = Field(default=None, description="How long a connection lasts (default P365D).")
+
+
 class JurisdictionSpec(_Model):
     extends: JurisdictionCode | None = None
     description: str | None = Field(default=None, max_length=2000)
@@ -345,6 +365,9 @@ class JurisdictionSpec(_Model):
     )
     guardian: GuardianSpec | None = Field(
         default=None, description="Guardian confirmation of a child's band; omitted: none."
+    )
+    trusted: TrustedSpec | None = Field(
+        default=None, description="Trusted connections; omitted: relationship trusted is never honoured."
     )
 
 

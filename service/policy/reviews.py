@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from service.core.levels import Levels
-from service.policy.compiled import AppealRules, GuardianRules, RecheckRules
+from service.policy.compiled import AppealRules, GuardianRules, RecheckRules, TrustedRules
 from service.policy.model import JurisdictionSpec, PendingUpperEdge
 
 Problem = tuple[tuple[str | int, ...], str]  # path under the jurisdiction, message
@@ -57,51 +57,96 @@ def compile_guardian(chain: Sequence[JurisdictionSpec]) -> GuardianRules | None:
     )
 
 
+def compile_trusted(chain: Sequence[JurisdictionSpec]) -> TrustedRules | None:
+    spec = next((s.trusted for s in chain if s.trusted is not None), None)
+    if spec is None:
+        return None
+    return TrustedRules(
+        min_band=spec.min_band,
+        across_adult_line=spec.across_adult_line,
+        confirm_within=spec.confirm_within or timedelta(days=7),
+        ttl=spec.ttl or timedelta(days=365),
+    )
+
+
 def review_problems(
     spec: JurisdictionSpec, levels: Levels, methods: Collection[str], bands: Collection[str] = ()
 ) -> list[Problem]:
     """What is wrong with one jurisdiction's own review sections."""
+    return [
+        *_request_problems(spec, levels),
+        *_appeal_problems(spec, methods),
+        *_guardian_problems(spec, levels, bands),
+        *_trusted_problems(spec, bands),
+    ]
+
+
+def _unknown(kind: str, value: str, known: Collection[str]) -> str:
+    return f"unknown {kind} {value!r} (known: {', '.join(known)})"
+
+
+def _request_problems(spec: JurisdictionSpec, levels: Levels) -> list[Problem]:
     out: list[Problem] = []
-    known = ", ".join(levels.names)
     requests = spec.recheck_requests
     if requests is not None:
         for name in ("deadline", "max_deadline", "overdue"):
             value: timedelta | None = getattr(requests, name)
             if value is not None and value <= timedelta(0):
                 out.append((("recheck_requests", name), "must be more than 0"))
-        if (
-            requests.deadline is not None
-            and requests.max_deadline is not None
-            and requests.deadline > requests.max_deadline
-        ):
+        if requests.deadline and requests.max_deadline and requests.deadline > requests.max_deadline:
             out.append((("recheck_requests", "deadline"), "must not be after max_deadline"))
         if requests.min_level is not None and requests.min_level not in levels:
             out.append(
-                (("recheck_requests", "min_level"), f"unknown level {requests.min_level!r} (known: {known})")
+                (("recheck_requests", "min_level"), _unknown("level", requests.min_level, levels.names))
             )
     pending = spec.pending_recheck
     if pending is not None and pending.max_level is not None and pending.max_level not in levels:
-        out.append(
-            (("pending_recheck", "max_level"), f"unknown level {pending.max_level!r} (known: {known})")
-        )
+        out.append((("pending_recheck", "max_level"), _unknown("level", pending.max_level, levels.names)))
+    return out
+
+
+def _appeal_problems(spec: JurisdictionSpec, methods: Collection[str]) -> list[Problem]:
     appeal = spec.appeal
-    if appeal is not None:
-        for i, m in enumerate(appeal.methods):
-            if m not in methods:
-                out.append(
-                    (("appeal", "methods", i), f"unknown method {m!r} (known: {', '.join(sorted(methods))})")
-                )
-        if appeal.deadline <= timedelta(0):
-            out.append((("appeal", "deadline"), "must be more than 0"))
+    if appeal is None:
+        return []
+    out: list[Problem] = [
+        (("appeal", "methods", i), _unknown("method", m, sorted(methods)))
+        for i, m in enumerate(appeal.methods)
+        if m not in methods
+    ]
+    if appeal.deadline <= timedelta(0):
+        out.append((("appeal", "deadline"), "must be more than 0"))
+    return out
+
+
+def _guardian_problems(spec: JurisdictionSpec, levels: Levels, bands: Collection[str]) -> list[Problem]:
     guardian = spec.guardian
-    if guardian is not None:
-        for name in ("min_level", "guardian_confirmed"):
-            value = getattr(guardian, name)
-            if value not in levels:
-                out.append((("guardian", name), f"unknown level {value!r} (known: {known})"))
-        if guardian.code_ttl is not None and not timedelta(0) < guardian.code_ttl <= timedelta(days=1):
-            out.append((("guardian", "code_ttl"), "must be more than 0 and at most a day"))
-        for i, band in enumerate(guardian.bands or []):
-            if bands and band not in bands:
-                out.append((("guardian", "bands", i), f"unknown band {band!r} (known: {', '.join(bands)})"))
+    if guardian is None:
+        return []
+    out: list[Problem] = [
+        (("guardian", name), _unknown("level", getattr(guardian, name), levels.names))
+        for name in ("min_level", "guardian_confirmed")
+        if getattr(guardian, name) not in levels
+    ]
+    if guardian.code_ttl is not None and not timedelta(0) < guardian.code_ttl <= timedelta(days=1):
+        out.append((("guardian", "code_ttl"), "must be more than 0 and at most a day"))
+    out += [
+        (("guardian", "bands", i), _unknown("band", band, bands))
+        for i, band in enumerate(guardian.bands or [])
+        if bands and band not in bands
+    ]
+    return out
+
+
+def _trusted_problems(spec: JurisdictionSpec, bands: Collection[str]) -> list[Problem]:
+    trusted = spec.trusted
+    if trusted is None:
+        return []
+    out: list[Problem] = []
+    if bands and trusted.min_band not in bands:
+        out.append((("trusted", "min_band"), _unknown("band", trusted.min_band, bands)))
+    for name in ("confirm_within", "ttl"):
+        value = getattr(trusted, name)
+        if value is not None and value <= timedelta(0):
+            out.append((("trusted", name), "must be more than 0"))
     return out

@@ -25,7 +25,7 @@ from service.audit.detectors import OWN_DATE_FORMATS
 from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
 from service.store.records import AssuranceRecord, CheckState, Sanction
-from service.store.reviews import Appeal, GuardianCode, RecheckRequest
+from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +100,7 @@ _SUBJECT_PARTS = {
     "scope": _f("scope", "string", "which limit the counter is for (a code)", personal=False),
     "prefix": _f("prefix", "string", "the deployment's key prefix", personal=False),
     "code_ref": _f("code_ref", "string", "a keyed hash of a guardian's one-time code: never the code"),
+    "nonce_ref": _f("nonce_ref", "string", "a keyed hash of a trusted connection's pair nonce"),
     "link": _f("link", "string", "a keyed hash of a child's and a guardian's sids: names neither"),
 }
 
@@ -117,6 +118,10 @@ SHAPES: dict[str, ValueShape] = {
         "marker",
         (_f("marker", "integer", "the link exists", personal=False),),
         note="the key name is a keyed hash of both sids; the value says nothing",
+    ),
+    "connection": _json(Connection),
+    "connections": ValueShape(
+        "set", (_f("nonce_ref", "string", "member: a keyed hash of a connection's pair nonce"),)
     ),
     "guardian_links": ValueShape(
         "set", (_f("link", "string", "member: a keyed hash of a guardian link this sid is part of"),)

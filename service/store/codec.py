@@ -22,9 +22,9 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from service.store.errors import InvalidCursor
 from service.store.records import AssuranceRecord, CheckState, Sanction, SignalNote
-from service.store.reviews import Appeal, GuardianCode, RecheckRequest
+from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
-T = TypeVar("T", CheckState, AssuranceRecord, Sanction, RecheckRequest, Appeal, GuardianCode)
+T = TypeVar("T", CheckState, AssuranceRecord, Sanction, RecheckRequest, Appeal, GuardianCode, Connection)
 
 # Fields a payload from an earlier version lacks, read as their default: an upper edge nothing
 # established (the party counts as unconfirmed in children's spaces).
@@ -40,7 +40,9 @@ _CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\|(sid_[A-Za-z0-9_-]{43})$")
 _EPOCH = date(1970, 1, 1)
 
 
-def encode(obj: CheckState | AssuranceRecord | Sanction | RecheckRequest | Appeal | GuardianCode) -> str:
+def encode(
+    obj: CheckState | AssuranceRecord | Sanction | RecheckRequest | Appeal | GuardianCode | Connection,
+) -> str:
     """Compact JSON; dates as ISO days, enums as their values."""
     data = {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)

@@ -70,6 +70,13 @@ class Keys:
     def guardian_links(self, sid: str) -> str:
         return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:gln"
 
+    def connection(self, nonce_ref: str) -> str:
+        # ``nonce_ref`` is a keyed hash of the pair nonce the app relays, never the nonce.
+        return f"{self.prefix}:tcn:{{{_part('nonce_ref', nonce_ref)}}}"
+
+    def connections(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:tcn"
+
     def subject_checks(self, sid: str) -> str:
         # The subject's open checks: check keys are tagged by check id, so erasure by sid
         # needs this index to find them.
@@ -274,6 +281,24 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="retention period from the policy, extended by every link added",
         survives_restart=True,
         on_loss="erasure can no longer find the sid's links, which then expire with their TTL",
+    ),
+    KeyClass(
+        name="connection",
+        pattern="<prefix>:tcn:{<nonce_ref>}",
+        holds="Connection as JSON: keyed hashes of the opener and of the pair, the times",
+        purpose="a trusted connection both users confirmed: decisions honour relationship trusted with it",
+        ttl_source="the policy's trusted.confirm_within until confirmed, then trusted.ttl",
+        survives_restart=True,
+        on_loss="the users confirm their connection again; until then relaxable rules apply",
+    ),
+    KeyClass(
+        name="connections",
+        pattern="<prefix>:sub:{<sid>}:tcn",
+        holds="a set of the connection keys (keyed nonce hashes) a sid opened or confirmed",
+        purpose="erasure of either side finds and removes its connections",
+        ttl_source="the longest connection TTL written into it",
+        survives_restart=True,
+        on_loss="erasure can no longer find the sid's connections, which then expire with their TTL",
     ),
     KeyClass(
         name="timers",

@@ -51,3 +51,17 @@ class GuardianCode:
     client_id: str = field(metadata=about("the app: only its users may confirm with the code"))
     band: str = field(metadata=about("the child's band when the code was made: what the guardian confirms"))
     issued_at: int = field(metadata=about("when the code was made (epoch seconds)"))
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A trusted connection between two users of one app, named by a keyed hash of its pair nonce.
+    Neither sid is stored: only keyed hashes, which match the parties' tokens but name nobody."""
+
+    client_id: str = field(metadata=about("the app both users belong to"))
+    first: str = field(metadata=about("keyed hash of the sid that opened it (it confirmed by opening)"))
+    pair: str | None = field(
+        metadata=about("keyed hash of both sids once the other side confirmed (null: not yet)")
+    )
+    opened_at: int = field(metadata=about("when it was opened (epoch seconds)"))
+    confirmed_at: int | None = field(metadata=about("when the other side confirmed (epoch seconds)"))

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from service.store.events import Delivery, QueuedEvent
 from service.store.records import AssuranceRecord, CheckState, Sanction
-from service.store.reviews import Appeal, GuardianCode, RecheckRequest
+from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +178,20 @@ class GuardianStore(Protocol):
 
     async def erase_links(self, sid: str) -> int:
         """Remove every link indexed under ``sid``, and the index; returns how many links existed."""
+
+
+class ConnectionStore(Protocol):
+    """Trusted connections, by a keyed hash of their pair nonce, indexed per sid for erasure."""
+
+    async def put_connection(
+        self, nonce_ref: str, connection: Connection, sids: Sequence[str], ttl: int
+    ) -> None:
+        """Store (or replace) the connection and index it under each of ``sids``."""
+
+    async def get_connection(self, nonce_ref: str) -> Connection | None: ...
+
+    async def erase_connections(self, sid: str) -> int:
+        """Remove every connection indexed under ``sid``, and the index; returns how many existed."""
 
 
 class TimerStore(Protocol):

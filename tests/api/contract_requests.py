@@ -53,6 +53,8 @@ def sample(op_id: str, refs: Refs) -> dict[str, Any]:
         "eraseSubject": {"json": {"subject": refs.subject}},
         "requestRecheck": {"json": {"subject": refs.subject, "reason": "moderator_request"}},
         "createGuardianCode": {"json": {"subject": refs.subject}},
+        "openConnection": {"json": {"jurisdiction": "default", "token": refs.token}},
+        "confirmConnection": {"json": {"jurisdiction": "default", "token": refs.token, "nonce": "n" * 32}},
         "confirmAsGuardian": {"json": {"subject": refs.subject, "code": "ABCDE-FGHJK"}},
         "createCheck": {"json": {"subject": refs.subject, "jurisdiction": "default"}},
         "submitEvidence": {"json": ADULT},

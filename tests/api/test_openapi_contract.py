@@ -327,6 +327,9 @@ async def a_jurisdiction_not_in_the_policy(env: Env, op: str) -> httpx.Response:
     async with running() as run:
         if op == "createCheck":
             return await send(run, op, json={"subject": "u", "jurisdiction": "ZZ"})
+        if op in CONNECTING:
+            _, token = await run.adult_token()
+            return await send(run, op, json={**connecting(op, token), "jurisdiction": "ZZ"})
         return await send(run, op, json=decision(op, jurisdiction="ZZ"))
 
 
@@ -359,6 +362,8 @@ async def two_targets_with_one_id(env: Env, op: str) -> httpx.Response:
 @scenario("invalid_party_token")
 async def a_party_token_that_does_not_verify(env: Env, op: str) -> httpx.Response:
     async with running() as run:
+        if op in CONNECTING:
+            return await send(run, op, json=connecting(op, "eyJ.not.a-token"))
         return await send(run, op, json=decision(op, actor={"token": "eyJ.not.a-token"}))
 
 
@@ -448,6 +453,29 @@ async def a_guardian_with_every_child_confirmed(env: Env, op: str) -> httpx.Resp
             if r.status_code != 200:
                 return r
         raise unsupported(op, "guardian_limit_reached")
+
+
+CONNECTING = ("openConnection", "confirmConnection")
+
+
+def connecting(op: str, token: str) -> dict[str, Any]:
+    body = {"jurisdiction": "default", "token": token}
+    return body | {"nonce": "n" * 32} if op == "confirmConnection" else body
+
+
+@scenario("trusted_not_available")
+async def a_policy_without_trusted_connections(env: Env, op: str) -> httpx.Response:
+    line = "    trusted: {min_band: under_13, across_adult_line: false, confirm_within: P7D, ttl: P365D}\n"
+    async with running(make_settings(policy_path=write_policy(env.tmp_path, replace={line: ""}))) as run:
+        _, token = await run.adult_token()
+        return await send(run, op, json=connecting(op, token))
+
+
+@scenario("invalid_connection")
+async def a_pair_nonce_never_issued(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        _, token = await run.adult_token()
+        return await send(run, op, json=connecting(op, token))
 
 
 @scenario("recheck_required")

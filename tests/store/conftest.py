@@ -24,6 +24,7 @@ from service.store.redis_url import connect
 from service.store.roles import (
     AppealStore,
     CheckStore,
+    ConnectionStore,
     CounterStore,
     EventStream,
     GuardianStore,
@@ -139,3 +140,8 @@ def appeal_store(store: WholeStore) -> AppealStore:
 @pytest.fixture
 def guardian_store(store: WholeStore) -> GuardianStore:
     return store.guardians
+
+
+@pytest.fixture
+def connection_store(store: WholeStore) -> ConnectionStore:
+    return store.connections

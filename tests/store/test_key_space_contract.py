@@ -22,7 +22,7 @@ from store_factories import (
 )
 
 from service.store.keys import KEY_CLASSES, key_class_of
-from service.store.reviews import GuardianCode
+from service.store.reviews import Connection, GuardianCode
 from service.store.roles import (
     DueEntry,
 )
@@ -55,6 +55,9 @@ async def write_one_of_each_lifecycle_key(store: WholeStore, sid: str) -> None:
     await store.rechecks.put_recheck(make_recheck(sid), ttl=3600)
     await store.appeals.put_appeal(make_appeal(sid), ttl=3600)
     await store.guardians.put_code("gcd_" + sid[4:], GuardianCode(sid, CLIENT, "under_13", 1), ttl=600)
+    await store.connections.put_connection(
+        "tcn_" + sid[4:], Connection(CLIENT, "m", None, 1, None), [sid], ttl=600
+    )
     await store.guardians.add_link("lnk_" + sid[4:], sid, sid, ttl=3600)  # one index: one key of each
     await store.events.publish_event(make_event(), ttl=3600)
     await store.events.publish_event(make_event(), ttl=3600)

@@ -7,8 +7,8 @@ from store_backends import Backend
 from store_factories import make_appeal, make_recheck, random_sid
 
 from service.store.keys import key_class_of
-from service.store.reviews import GuardianCode
-from service.store.roles import AppealStore, GuardianStore, RecheckStore
+from service.store.reviews import Connection, GuardianCode
+from service.store.roles import AppealStore, ConnectionStore, GuardianStore, RecheckStore
 
 pytestmark = pytest.mark.anyio
 
@@ -104,3 +104,19 @@ async def test_guardian_keys_have_a_ttl_and_pseudonymous_names(backend: Backend)
     assert all(ttl is not None and 0 < ttl <= 900 for ttl in keys.values())
     with pytest.raises(ValueError, match="ttl"):
         await backend.store.guardians.put_code("gcd_y", _code(child), ttl=0)
+
+
+async def test_a_connection_is_found_by_its_nonce_and_erased_from_either_side(
+    connection_store: ConnectionStore,
+) -> None:
+    a, b = random_sid(), random_sid()
+    opened = Connection("acme-app", "member-a", None, 1_772_000_000, None)
+    assert await connection_store.get_connection("tcn_1") is None
+    await connection_store.put_connection("tcn_1", opened, [a], ttl=600)
+    assert await connection_store.get_connection("tcn_1") == opened
+    confirmed = Connection("acme-app", "member-a", "pair-ab", 1_772_000_000, 1_772_000_100)
+    await connection_store.put_connection("tcn_1", confirmed, [b], ttl=900)
+    assert await connection_store.get_connection("tcn_1") == confirmed
+    assert await connection_store.erase_connections(b) == 1
+    assert await connection_store.get_connection("tcn_1") is None
+    assert await connection_store.erase_connections(a) == 0  # already gone through the other side

@@ -16,7 +16,7 @@ from service.store.memory.checks import MemoryChecks
 from service.store.memory.events import MemoryEvents
 from service.store.memory.markers import MemoryRevocations, MemorySingleUse
 from service.store.memory.records import MemoryRecords
-from service.store.memory.reviews import MemoryAppeals, MemoryGuardians, MemoryRechecks
+from service.store.memory.reviews import MemoryAppeals, MemoryConnections, MemoryGuardians, MemoryRechecks
 from service.store.memory.space import KeySpace
 from service.store.memory.timers import MemoryTimers
 
@@ -37,6 +37,7 @@ class MemoryStore:
         self.rechecks = MemoryRechecks(space)
         self.appeals = MemoryAppeals(space)
         self.guardians = MemoryGuardians(space)
+        self.connections = MemoryConnections(space)
         self.events = MemoryEvents(space)
 
     def key_count(self) -> int:
@@ -69,6 +70,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _rechecks: type[roles.RecheckStore] = MemoryRechecks
     _appeals: type[roles.AppealStore] = MemoryAppeals
     _guardians: type[roles.GuardianStore] = MemoryGuardians
+    _connections: type[roles.ConnectionStore] = MemoryConnections
     _events: type[roles.EventStream] = MemoryEvents
     _health: type[roles.StoreHealth] = MemoryStore
 

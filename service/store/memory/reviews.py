@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from service.store.codec import decode, encode
 from service.store.keys import require_ttl
 from service.store.memory.space import KeySpace
-from service.store.reviews import Appeal, GuardianCode, RecheckRequest
+from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
 
 class MemoryRechecks:
@@ -82,6 +82,39 @@ class MemoryGuardians:
             name = self._keys.guardian_link(str(link))
             if self._s.get(name) is not None:
                 existed += 1
+            self._s.drop(name)
+        self._s.drop(key)
+        return existed
+
+
+class MemoryConnections:
+    def __init__(self, space: KeySpace) -> None:
+        self._s = space
+        self._keys = space.keys
+
+    async def put_connection(
+        self, nonce_ref: str, connection: Connection, sids: Sequence[str], ttl: int
+    ) -> None:
+        self._s.put(self._keys.connection(nonce_ref), encode(connection), ttl)
+        for sid in sids:
+            key = self._keys.connections(sid)
+            refs = self._s.value(key, set)
+            if refs is None:
+                self._s.put(key, {nonce_ref}, ttl)
+            else:
+                refs.add(nonce_ref)
+                self._s.extend(key, require_ttl(ttl))
+
+    async def get_connection(self, nonce_ref: str) -> Connection | None:
+        raw = self._s.text(self._keys.connection(nonce_ref))
+        return decode(Connection, raw) if raw is not None else None
+
+    async def erase_connections(self, sid: str) -> int:
+        key = self._keys.connections(sid)
+        existed = 0
+        for ref in self._s.value(key, set) or set():
+            name = self._keys.connection(str(ref))
+            existed += self._s.get(name) is not None
             self._s.drop(name)
         self._s.drop(key)
         return existed

@@ -20,7 +20,7 @@ from service.store.redis.connection import Connection, unavailable
 from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
 from service.store.redis.records import RedisRecords
-from service.store.redis.reviews import RedisAppeals, RedisGuardians, RedisRechecks
+from service.store.redis.reviews import RedisAppeals, RedisConnections, RedisGuardians, RedisRechecks
 from service.store.redis.timers import RedisTimers
 from service.store.redis_url import connect
 
@@ -57,6 +57,7 @@ class RedisStore:
         self.rechecks = RedisRechecks(conn)
         self.appeals = RedisAppeals(conn)
         self.guardians = RedisGuardians(conn)
+        self.connections = RedisConnections(conn)
         self.events = RedisEvents(conn)
 
     @classmethod
@@ -96,6 +97,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _rechecks: type[roles.RecheckStore] = RedisRechecks
     _appeals: type[roles.AppealStore] = RedisAppeals
     _guardians: type[roles.GuardianStore] = RedisGuardians
+    _connections: type[roles.ConnectionStore] = RedisConnections
     _events: type[roles.EventStream] = RedisEvents
     _health: type[roles.StoreHealth] = RedisStore
 

@@ -7,12 +7,13 @@ from typing import Any
 
 from service.store.codec import decode, encode
 from service.store.keys import require_ttl
-from service.store.redis.connection import Connection, text, unavailable
-from service.store.reviews import Appeal, GuardianCode, RecheckRequest
+from service.store.redis.connection import Connection as Connection_
+from service.store.redis.connection import text, unavailable
+from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
 
 class RedisRechecks:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection_) -> None:
         self._c = conn
         self._r = conn.r
         self._keys = conn.keys
@@ -45,7 +46,7 @@ class RedisRechecks:
 
 
 class RedisAppeals:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection_) -> None:
         self._c = conn
         self._r = conn.r
         self._keys = conn.keys
@@ -67,7 +68,7 @@ class RedisAppeals:
 
 
 class RedisGuardians:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection_) -> None:
         self._c = conn
         self._r = conn.r
         self._keys = conn.keys
@@ -118,5 +119,41 @@ class RedisGuardians:
             existed = 0
             for link in members:  # each link in its own slot
                 existed += int(await self._c.replicated(self._deleter(self._keys.guardian_link(link))))
+            await self._c.replicated(lambda r: r.delete(index))
+        return existed
+
+
+class RedisConnections:
+    def __init__(self, conn: Connection_) -> None:
+        self._c = conn
+        self._r = conn.r
+        self._keys = conn.keys
+
+    async def put_connection(
+        self, nonce_ref: str, connection: Connection, sids: Sequence[str], ttl: int
+    ) -> None:
+        name, value = self._keys.connection(nonce_ref), encode(connection)
+        with unavailable(self._c.on_error):
+            for sid in sids:  # the indexes first: erasure can always find what exists
+                async with self._r.pipeline(transaction=True) as pipe:
+                    index = self._keys.connections(sid)
+                    pipe.sadd(index, nonce_ref)
+                    pipe.expire(index, require_ttl(ttl), gt=True)
+                    pipe.expire(index, ttl, nx=True)
+                    await pipe.execute()
+            await self._c.replicated(lambda r: r.set(name, value, ex=ttl))
+
+    async def get_connection(self, nonce_ref: str) -> Connection | None:
+        with unavailable(self._c.on_error):
+            raw = await self._r.get(self._keys.connection(nonce_ref))
+        return decode(Connection, raw) if raw is not None else None
+
+    async def erase_connections(self, sid: str) -> int:
+        index = self._keys.connections(sid)
+        with unavailable(self._c.on_error):
+            refs = [text(m) for m in await self._r.smembers(index)]
+            existed = 0
+            for ref in refs:  # each connection in its own slot
+                existed += int(await self._c.replicated(RedisGuardians._deleter(self._keys.connection(ref))))
             await self._c.replicated(lambda r: r.delete(index))
         return existed
