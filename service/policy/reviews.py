@@ -8,8 +8,9 @@ from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
+from service.core.durations import format_duration
 from service.core.levels import Levels
-from service.policy.compiled import AppealRules, GuardianRules, RecheckRules, TrustedRules
+from service.policy.compiled import AppealRules, GuardianRules, Jurisdiction, RecheckRules, TrustedRules
 from service.policy.model import JurisdictionSpec, PendingUpperEdge
 
 Problem = tuple[tuple[str | int, ...], str]  # path under the jurisdiction, message
@@ -149,4 +150,45 @@ def _trusted_problems(spec: JurisdictionSpec, bands: Collection[str]) -> list[Pr
         value = getattr(trusted, name)
         if value is not None and value <= timedelta(0):
             out.append((("trusted", name), "must be more than 0"))
+    return out
+
+
+def review_settings(j: Jurisdiction) -> dict[str, str]:
+    """The review sections as ``path → text`` for ``ageband policy diff`` (inherited values resolved)."""
+    r = j.rechecks
+    out = {
+        "recheck_requests.deadline": format_duration(r.deadline),
+        "recheck_requests.max_deadline": format_duration(r.max_deadline),
+        "recheck_requests.min_level": r.min_level or f"(upgrade_level: {j.upgrade_level})",
+        "recheck_requests.overdue": format_duration(r.overdue),
+        "pending_recheck.upper_level": "keep" if r.keep_upper_level else "unconfirmed",
+        "pending_recheck.max_level": r.max_level or "as on record",
+    }
+    if j.appeal is not None:
+        out["appeal.methods"] = ", ".join(j.appeal.methods)
+        out["appeal.deadline"] = format_duration(j.appeal.deadline)
+        out |= {f"appeal.message.{loc}": text for loc, text in j.appeal.message.items()}
+    else:
+        out["appeal"] = "none"
+    g = j.guardian
+    if g is not None:
+        out |= {
+            "guardian.min_level": g.min_level,
+            "guardian.guardian_confirmed": g.guardian_confirmed,
+            "guardian.code_ttl": format_duration(g.code_ttl),
+            "guardian.max_children": str(g.max_children),
+            "guardian.bands": ", ".join(g.bands) if g.bands is not None else "every minor band",
+        }
+    else:
+        out["guardian"] = "none"
+    t = j.trusted
+    if t is not None:
+        out |= {
+            "trusted.min_band": t.min_band,
+            "trusted.across_adult_line": str(t.across_adult_line).lower(),
+            "trusted.confirm_within": format_duration(t.confirm_within),
+            "trusted.ttl": format_duration(t.ttl),
+        }
+    else:
+        out["trusted"] = "none"
     return out
