@@ -26,6 +26,8 @@ COPY scripts/uv-requirements.txt ./scripts/
 RUN python -m venv /opt/uv \
  && /opt/uv/bin/pip install --require-hashes -r scripts/uv-requirements.txt
 COPY pyproject.toml uv.lock README.md ./
+# The lock names the app SDK (a dev-only path dependency): its metadata, never installed here.
+COPY clients/python/pyproject.toml clients/python/README.md ./clients/python/
 COPY service ./service
 COPY providers ./providers
 # service/policy/bundled links here: the bundled packs become package data in the wheel.

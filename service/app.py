@@ -16,9 +16,10 @@ from service.api.access_log import RequestObserver
 from service.api.admin.endpoints import router as admin_router
 from service.api.checks.endpoints import router as checks_router
 from service.api.connections.endpoints import router as connections_router
+from service.api.content.endpoints import router as content_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
-from service.api.fastlane import FastLane, lane_routes
+from service.api.direct_routes import DirectRoutes, direct_routes
 from service.api.guardians.endpoints import router as guardians_router
 from service.api.limits import EVIDENCE_PATHS, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
@@ -44,6 +45,8 @@ from service.flows.appeals import Appeals
 from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
 from service.flows.connections import Connections
+from service.flows.content import ContentFlow
+from service.flows.content_cascade import ContentCascade
 from service.flows.decisions import DecisionFlow
 from service.flows.events import Publishing
 from service.flows.guardians import Guardians
@@ -132,6 +135,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             on_error=lambda error: metrics.store_error("redis", error),
             min_replicas_ack=settings.store.min_replicas_ack,
             replica_ack_timeout_ms=settings.store.replica_ack_timeout_ms,
+            socket_timeout=settings.store.socket_timeout,
         )
     else:
         store = MemoryStore(clock)
@@ -147,9 +151,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     lifecycle = Lifecycle(policy, clock, audit, store.once, store.timers, writing, publishing)
     issuing = Issuing(policy, signer, keyring, audit, metrics)
     subjects = SubjectLookup(pepper, store.records, store.checks)
+    cascade = ContentCascade(policy, clock, pepper, audit, store.content, publishing)
     abuse = AbuseControl(
         policy, clock, pepper, audit, store.counters, store.sanctions, store.once, store.revocations,
-        revocation_ttl, writing, publishing,
+        revocation_ttl, writing, publishing, cascade,
     )  # fmt: skip
     requests = RecheckRequests(
         policy, clock, audit, subjects, store.rechecks, writing, publishing, abuse, store.once
@@ -157,7 +162,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     checks = CheckFlow(
         policy, registry, clock, pepper, audit, metrics, store.checks, store.records, store.once,
         subjects, abuse, lifecycle, writing, issuing, requests,
-        Appeals(policy, clock, audit, store.appeals, publishing),
+        Appeals(policy, clock, audit, store.appeals, publishing), cascade,
     )  # fmt: skip
     tokens_flow = TokenFlow(
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
@@ -166,7 +171,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     removal = SubjectRemoval(
         clock, pepper, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing, store.rechecks,
-        store.appeals, store.guardians, store.connections,
+        store.appeals, store.guardians, store.connections, cascade,
     )  # fmt: skip
     return Services(
         checks=checks,
@@ -192,9 +197,27 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         connections=Connections(
             policy, clock, pepper, audit, verifier, store.revocations, store.connections, publishing
         ),
-        bundles=BundleSigning(policy, keyring, signer, clock),
+        bundles=BundleSigning(
+            policy,
+            keyring,
+            signer,
+            clock,
+            lifetime=int(settings.bundle.lifetime.total_seconds()),
+            refresh=int(settings.bundle.refresh.total_seconds()),
+        ),
         worker=WorkerFlow(
             clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle
+        ),
+        content=ContentFlow(
+            clock,
+            pepper,
+            audit,
+            verifier,
+            store.records,
+            store.revocations,
+            store.once,
+            store.content,
+            cascade,
         ),
         store=store,
         policy=policy,
@@ -284,6 +307,7 @@ def create_app(
         privacy_router,
     ):
         app.include_router(router)
+    app.include_router(content_router)
     app.include_router(credentials_router)
     app.include_router(oidc_router)
     app.include_router(wallet_api_router)
@@ -293,10 +317,10 @@ def create_app(
     app.include_router(reviews_router)
     app.include_router(guardians_router)
     app.include_router(connections_router)
-    # Innermost: the lane for refresh and decisions runs inside the observer and the body limit.
-    lanes = lane_routes(tokens_router, ("/v1/tokens/refresh",))
-    lanes += lane_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
-    app.add_middleware(FastLane, routes=lanes)
+    # Innermost: refresh and decisions go direct, inside the observer and the body limit.
+    direct = direct_routes(tokens_router, ("/v1/tokens/refresh",))
+    direct += direct_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
+    app.add_middleware(DirectRoutes, routes=direct)
     app.add_middleware(RequestObserver)
     app.add_middleware(
         BodyLimit,

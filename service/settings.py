@@ -33,6 +33,8 @@ class StoreSettings(BaseModel):
     # hold them (Redis WAIT), so a failover never revives a revoked token. 0 = plain Redis.
     min_replicas_ack: int = Field(default=0, ge=0, le=16)
     replica_ack_timeout_ms: int = Field(default=500, ge=10, le=10_000)
+    # A Redis that does not answer within this counts as gone (503, or failover with Sentinel).
+    socket_timeout: float = Field(default=2.0, gt=0, le=60)
 
 
 class KeyFile(BaseModel):
@@ -86,6 +88,23 @@ class HttpSettings(BaseModel):
     public_url: str | None = Field(default=None, pattern=r"^https?://[^?#]+$", max_length=256)
 
 
+class BundleSettings(BaseModel):
+    """The signed policy bundle apps decide offline with (``GET /v1/policy/bundle``)."""
+
+    # How long a copy stays valid: an app keeps deciding through an outage this long. Retired
+    # signing keys stay published at least this long after they stop signing (see Key rotation).
+    lifetime: Duration = Field(default=timedelta(hours=24), ge=timedelta(minutes=10), le=timedelta(days=7))
+    # The refresh_after hint: apps refetch this long after iat (a policy change reaches them
+    # within it); the service re-signs at that age, so every copy served has lifetime - refresh left.
+    refresh: Duration = Field(default=timedelta(hours=1), ge=timedelta(minutes=1), le=timedelta(days=1))
+
+    @model_validator(mode="after")
+    def _refresh_within_lifetime(self) -> BundleSettings:
+        if self.refresh * 2 > self.lifetime:
+            raise ValueError("bundle refresh must be at most half the bundle lifetime")
+        return self
+
+
 class AuditSettings(BaseModel):
     """The tamper-evident audit stream (hash chain, sinks, checkpoints)."""
 
@@ -128,6 +147,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     store: StoreSettings = Field(default_factory=StoreSettings)
     tokens: TokenSettings = Field(default_factory=TokenSettings)
+    bundle: BundleSettings = Field(default_factory=BundleSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import redis
 
-_START_TIMEOUT = 20.0
+_START_TIMEOUT = 60.0
 
 
 def _bindable(port: int) -> bool:

@@ -12,7 +12,7 @@ import httpx
 from redis_server import free_port
 
 AGEBAND = str(Path(sys.executable).with_name("ageband"))
-_START_TIMEOUT = 60.0  # imports and policy compilation on a loaded machine
+_START_TIMEOUT = 180.0  # imports and policy compilation on a loaded machine
 
 
 class ServiceProcess:
@@ -55,7 +55,7 @@ class ServiceProcess:
         if self.proc.poll() is None:
             self.proc.terminate()
         try:
-            return self.proc.wait(timeout=15)
+            return self.proc.wait(timeout=90)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait()

@@ -18,7 +18,7 @@ import pytest
 from redis_server import redis_url
 from service_process import AGEBAND
 
-_START_TIMEOUT = 60.0  # imports and policy compilation on a loaded machine
+_START_TIMEOUT = 180.0  # imports and policy compilation on a loaded machine
 
 
 @contextmanager

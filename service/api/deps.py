@@ -2,7 +2,7 @@
 
 Each credential is one FastAPI security dependency (an ``HTTPBearer``) that reads the Request
 directly: the routes that use it are documented with its scheme, and the same object
-authenticates their requests (the fast lane calls it without FastAPI). FastAPI's per-parameter
+authenticates their requests (the direct routes call it without FastAPI). FastAPI's per-parameter
 dependency solving (and the thread pool it uses for plain ``def``) costs more than this work
 itself, and these run on every hot-path request.
 """

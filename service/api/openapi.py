@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from service.api.fastpath import body_schemas
+from service.api.json_endpoints import body_schemas
 from service.api.problems import PROBLEM
 from service.api.responses import problem_responses, route_errors
 

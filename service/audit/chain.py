@@ -23,8 +23,6 @@ import orjson
 import structlog
 from structlog.typing import Processor
 
-from service.audit.bound_logger import bound_logger_class
-
 GENESIS = "0" * 64
 CHECKPOINT = "audit.checkpoint"
 CHAIN_KEYS = ("chain", "seq", "prev", "hash")
@@ -199,4 +197,4 @@ def _render(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
 
 def audit_logger() -> Any:
     """A logger that no level filter silences: audit events are records, not diagnostics."""
-    return structlog.wrap_logger(None, wrapper_class=bound_logger_class(0))
+    return structlog.wrap_logger(None, wrapper_class=structlog.make_filtering_bound_logger(0))

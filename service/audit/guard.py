@@ -47,6 +47,9 @@ ALLOWED_KEYS = frozenset(
         "deadline",
         # decisions between users with a trusted connection both confirmed
         "relationship",
+        # adult content: the item (a keyed hash), a person's place in it and role, reason codes;
+        # never a depicted person's sid
+        "content_id", "person", "role", "reasons", "publishable", "people",
     }
 )  # fmt: skip
 

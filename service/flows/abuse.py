@@ -33,7 +33,8 @@ from datetime import UTC, datetime, timedelta
 from service.audit.events import Audit
 from service.core.clock import Clock
 from service.core.ids import keyed_hash
-from service.flows import events
+from service.flows import content_cascade, events
+from service.flows.content_cascade import ContentCascade
 from service.flows.errors import RateLimited, StrongerMethodRequired, SubjectLocked
 from service.flows.records import RecordWriting, write_record
 from service.policy.compiled import Jurisdiction, Limit, Policy, SanctionRule
@@ -67,6 +68,8 @@ class AbuseControl:
     revocation_ttl: int
     writing: RecordWriting
     publishing: events.Publishing
+    # The person's content items: a sanction makes them unpublishable.
+    content: ContentCascade | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +427,10 @@ async def impose(
         "sanction.imposed", signal=signal.value, locked_until=locked_until, min_level=min_level,
         tokens_revoked=rule.revoke_tokens, **ctx,
     )  # fmt: skip
+    if svc.content is not None:
+        await content_cascade.flag_subject(
+            svc.content, check.client_id, check.sid, content_cascade.SANCTIONED
+        )
     if rule.notify:
         data = {
             "sid": check.sid,

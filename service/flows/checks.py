@@ -19,9 +19,10 @@ from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
-from service.flows import abuse, appeals, edges, evidence_errors, lifecycle, recheck_requests
+from service.flows import abuse, appeals, content_cascade, edges, evidence_errors, lifecycle, recheck_requests
 from service.flows.abuse import AbuseControl
 from service.flows.appeals import APPEAL, Appeals
+from service.flows.content_cascade import ContentCascade
 from service.flows.errors import (
     AppealsNotOffered,
     CheckBusy,
@@ -79,6 +80,8 @@ class CheckFlow:
     issuing: Issuing
     requests: RecheckRequests  # a re-check the app demanded: which methods, and whether a pass settles it
     appeals: Appeals  # a check that contests the band on record
+    # The person's content items: a pass refreshes their copy of it, a failure flags them.
+    content: ContentCascade | None = None
 
 
 async def start_check(
@@ -521,6 +524,7 @@ async def _pass(
         age_up_at=age_up if policy.bands.next_after(band) is not None else None,
         policy_version=policy.version,
         upper_level=assured.upper_level,
+        lower_age=adult_lower_age(policy, check, band, level),
     )
     ttl = int(policy.retention.total_seconds())
     request = await recheck_requests.pending(svc.requests, record)
@@ -552,12 +556,30 @@ async def _pass(
     await recheck_requests.after_pass(svc.requests, record, check.check_id)
     if check.purpose == APPEAL:
         await appeals.decide(svc.appeals, check, record)
+    if svc.content is not None:
+        await content_cascade.sync_subject(svc.content, record)
     signal = await abuse.after_pass(svc.abuse, check, juris, previous, record, move.adult_claims_minor)
     await lifecycle.check_completed(
         svc.lifecycle.publishing, client.id, check.sid, check.check_id, "passed", band=band, level=level,
         reason=None, upper_level=assured.upper_level,
     )  # fmt: skip
     return issue_token(svc.issuing, record, recheck_due=False), signal
+
+
+# Years of the lower edge that a record keeps at most: enough to age it back to any recording of
+# the last two decades; more would say how old an adult is without serving a decision.
+LOWER_AGE_CAP = 40
+
+
+def adult_lower_age(policy: Policy, check: CheckState, band: str, level: str) -> int | None:
+    """An adult's lower edge on the day of the check, from the signals at the record's level only
+    (a weaker signal never lends its level to a higher edge); None for a minor band."""
+    if policy.is_minor_band(band) or band not in policy.bands:
+        return None
+    levels = policy.levels
+    edges = [s.lo for s in check.signals if s.level in levels and levels.at_least(s.level, level)]
+    lo = max(edges, default=policy.bands.get(band).lo)
+    return min(max(lo, policy.bands.get(band).lo), LOWER_AGE_CAP)
 
 
 # What record.stored names: every field of the stored record, derived so it cannot drift.
@@ -587,6 +609,10 @@ async def _finish_failed(
     )
     if check.purpose == APPEAL:
         await appeals.decide(svc.appeals, check, None)
+    if svc.content is not None:  # a depicted person who fails a check no longer counts
+        await content_cascade.flag_subject(
+            svc.content, check.client_id, check.sid, content_cascade.RECHECK_FAILED
+        )
     if circumvention:
         svc.audit.emit(
             "subject.flagged", client=check.client_id, sid=check.sid,

@@ -11,9 +11,10 @@ from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.dates import start_of_day
 from service.core.errors import AgebandError
-from service.flows import abuse, events, lifecycle, recheck_requests
+from service.flows import abuse, content_cascade, events, lifecycle, recheck_requests
 from service.flows.abuse import AbuseControl
 from service.flows.checks import CheckFlow, start_check
+from service.flows.content_cascade import ContentCascade
 from service.flows.errors import RecheckRequired
 from service.flows.events import Publishing
 from service.flows.issuing import Issuing, issue_token
@@ -81,6 +82,8 @@ class SubjectRemoval:
     appeals: AppealStore
     guardians: GuardianStore  # a guardian link names both sides: either's erasure removes it
     connections: ConnectionStore  # so does a trusted connection
+    # The person's content items: a revocation or erasure makes them unpublishable.
+    content: ContentCascade | None = None
 
 
 async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
@@ -200,6 +203,8 @@ async def revoke(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> None:
     await svc.appeals.clear_appeal(sid)
     await svc.guardians.erase_links(sid)
     await svc.connections.erase_connections(sid)
+    if svc.content is not None:
+        await content_cascade.flag_subject(svc.content, client.id, sid, content_cascade.REVOKED)
     svc.audit.emit("subject.revoked", client=client.id, sid=sid)
     await events.publish(svc.publishing, client.id, events.REVOKED, {"sid": sid, "reason": "app_request"})
 
@@ -229,6 +234,8 @@ async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
         await svc.counters.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
         # Webhook events not yet delivered (queued, retrying or dead-lettered) name the sid too.
         dropped = await svc.events.erase_events(sid)
+        if svc.content is not None:  # the items keep a flag in the person's place, not the sid
+            await content_cascade.flag_subject(svc.content, client.id, sid, content_cascade.ERASED)
     # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
     svc.audit.subject_erased(
         client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks, events=dropped,

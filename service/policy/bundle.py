@@ -1,16 +1,16 @@
 """The decision tables as a self-contained document an app can evaluate locally.
 
-Layout (``v: 2``): ``keys`` lists every party as ``"band:level:upper_level"`` (an empty part
-where a level is not stated, ``""`` for an unknown band); ``outcomes`` lists each distinct
-outcome once. Per jurisdiction, ``actor_class[i]`` and ``target_class[i]`` give the class of
-party ``keys[i]`` on each side (parties its rules cannot tell apart), and
-``tables[action][a][t]`` is the index of the outcome for an actor of class ``a`` and a target
-of class ``t``: the decision for actor ``keys[i]`` and target ``keys[j]`` is
-``outcomes[tables[action][actor_class[i]][target_class[j]]]``. ``service[reason]`` is the index
-of the service's own denials
-(``no_matching_rule``, ``invalid_token``, ``unknown_band``), so an app words them as the service
-does. The service signs it (``typ: ageband-bundle+jwt``, with ``iss``, ``iat`` and ``exp``) with
-its token keys.
+Layout (``v: 2``; the README's "Deciding offline" is the full contract): ``keys`` lists every
+party as ``"band:level:upper_level"`` (an empty part where a level is not stated, ``""`` for an
+unknown band); ``outcomes`` lists each distinct outcome once. Per jurisdiction,
+``actor_class[i]`` and ``target_class[i]`` give the class of party ``keys[i]`` on each side
+(parties its rules cannot tell apart), and ``tables[action][a][t]`` is the index of the outcome
+for an actor of class ``a`` and a target of class ``t``: the decision for actor ``keys[i]`` and
+target ``keys[j]`` is ``outcomes[tables[action][actor_class[i]][target_class[j]]]``.
+``service[reason]`` is the index of the service's own denials (``no_matching_rule``,
+``invalid_token``, ``unknown_band``), so an app words them as the service does. ``top_band`` is
+the oldest band: a party of it has no upper edge, so an evaluator drops its ``upper_level``
+before the lookup, as the server does. ``service.flows.bundle`` signs it with the token keys.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def bundle_payload(policy: Policy) -> dict[str, Any]:
         "pol": policy.version,
         "default_locale": policy.default_locale,
         "bands": list(policy.bands.names),
+        "top_band": tables.top_band,
         "levels": list(policy.levels.names),
         "actions": list(tables.actions),
         "keys": [key_string(k) for k in tables.party_keys],

@@ -180,6 +180,19 @@ class Jurisdiction:
 
 
 @dataclass(frozen=True, slots=True)
+class Depicted:
+    """What everyone depicted in adult content, and its uploader, must have established."""
+
+    required_level: str
+    never_sufficient: frozenset[str]
+    consent_token_age: timedelta
+    retention: timedelta
+
+
+CONTENT_PUBLISH = "content.publish"  # the action deciding each depicted person
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     version: str
     bands: BandSet
@@ -195,6 +208,7 @@ class Policy:
     tables: DecisionTables = field(default_factory=lambda: DecisionTables({}, (), ()))
     adult_age: int = DEFAULT_ADULT_AGE
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # the policy's own
+    depicted: Depicted | None = None  # None: the policy allows no content items
 
     def message(self, reason: str, locale: str | None) -> str | None:
         """The policy's text for one of the service's own refusals, over the built-in one."""

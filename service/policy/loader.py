@@ -18,8 +18,16 @@ from pydantic import ValidationError
 from service.core.bands import Band, BandError, BandSet
 from service.core.levels import Levels
 from service.policy.abuse import abuse_problems, compile_abuse
-from service.policy.compiled import DEFAULT_ADULT_AGE, SELF_DECLARATION, Jurisdiction, Method, Policy
-from service.policy.model import JurisdictionSpec, MethodSpec, PolicyDocument
+from service.policy.compiled import (
+    CONTENT_PUBLISH,
+    DEFAULT_ADULT_AGE,
+    SELF_DECLARATION,
+    Depicted,
+    Jurisdiction,
+    Method,
+    Policy,
+)
+from service.policy.model import DepictedSpec, JurisdictionSpec, MethodSpec, PolicyDocument
 from service.policy.reviews import (
     compile_appeal,
     compile_guardian,
@@ -34,7 +42,7 @@ from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, for
 MAX_CHECK_TTL = timedelta(minutes=15)
 SINGLE_SECTIONS = (
     "bands", "levels", "methods", "explanation", "default_locale", "retention", "actions", "messages",
-    "adult_age",
+    "adult_age", "depicted",
 )  # fmt: skip
 REQUIRED_SECTIONS = ("bands", "levels", "methods", "explanation")
 DEFAULTS: dict[str, Any] = {
@@ -183,6 +191,9 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]], gaps:
         and ("actions" in single or not gaps.lacks_section("actions"))
         and not any(gaps.touches(owner, "rules") for owner, _, _ in chain[1:])  # inherited rules unsure
     }
+    depicted = _depicted(single["depicted"], levels, chk) if "depicted" in single else None
+    if depicted is not None and CONTENT_PUBLISH not in actions and not gaps.lacks_section("actions"):
+        chk.add(single["depicted"][1], ("depicted",), f"needs the action {CONTENT_PUBLISH!r} under 'actions'")
     if chk.issues or bands is None or gaps:
         raise PolicyError(chk.issues)
     jurisdictions = {code: with_interactions(j, interactions[code]) for code, j in jurisdictions.items()}
@@ -202,6 +213,24 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]], gaps:
         tables=build_tables(jurisdictions, bands, levels, actions, _service_messages(single)),
         adult_age=adult_age,
         messages=_service_messages(single),
+        depicted=depicted,
+    )
+
+
+def _depicted(entry: tuple[DepictedSpec, SourceMap], levels: Levels, chk: _Checker) -> Depicted | None:
+    spec, src = entry
+    if spec.required_level not in levels:
+        chk.add(src, ("depicted", "required_level"), _unknown("level", spec.required_level, levels.names))
+        return None
+    if spec.consent_token_age <= timedelta(0) or spec.consent_token_age > timedelta(minutes=15):
+        chk.add(src, ("depicted", "consent_token_age"), "must be more than 0 and at most PT15M")
+    if spec.retention <= timedelta(0):
+        chk.add(src, ("depicted", "retention"), "must be more than 0")
+    return Depicted(
+        required_level=spec.required_level,
+        never_sufficient=frozenset(spec.never_sufficient),
+        consent_token_age=spec.consent_token_age,
+        retention=spec.retention,
     )
 
 

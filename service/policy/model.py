@@ -382,6 +382,29 @@ class ServiceReason(StrEnum):
     BAND_UPGRADE_NEEDS_LEVEL = "band_upgrade_needs_level"
 
 
+class DepictedSpec(_Model):
+    """Adult content: what everyone depicted in an item, and its uploader, must have established."""
+
+    required_level: Name = Field(
+        description="The level each depicted person's and the uploader's lower edge must be assured "
+        "at (highly_effective: a credential or an eID). Methods of the classes in "
+        "'never_sufficient' never count, whatever their level."
+    )
+    never_sufficient: list[Name] = Field(
+        default_factory=lambda: ["facial_estimation", "self_declaration", "os_signal"],
+        description="Method classes that never establish a depicted person's age on their own "
+        "(estimation alone never suffices).",
+    )
+    consent_token_age: Duration = Field(
+        default=timedelta(minutes=2),
+        description="A consent or removal request needs the person's own token issued at most this "
+        "long ago (a fresh token: the person is present).",
+    )
+    retention: Duration = Field(
+        default=timedelta(days=400), description="How long an item (its consents included) is kept."
+    )
+
+
 class Explanation(_Model):
     keeps: Localized = Field(description="What is kept after a check, per locale.")
     why: Localized = Field(description="Why the check is needed, per locale.")
@@ -407,6 +430,11 @@ class PolicyDocument(_Model):
     )
     actions: dict[Name, ActionSpec] | None = Field(
         default=None, description="The actions interaction rules may name, e.g. profile.view."
+    )
+    depicted: DepictedSpec | None = Field(
+        default=None,
+        description="Adult content: the assurance everyone depicted needs (the content.publish action "
+        "decides each person as the target, the uploader as the actor). Omitted: no content items.",
     )
     messages: dict[ServiceReason, Localized] | None = Field(
         default=None,

@@ -22,6 +22,7 @@ from enum import Enum
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from service.audit.detectors import OWN_DATE_FORMATS
+from service.store.content import ContentItem
 from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
 from service.store.records import AssuranceRecord, CheckState, Sanction
@@ -93,6 +94,7 @@ def _type_name(tp: Any) -> str:
 _SUBJECT_PARTS = {
     "sid": _f("sid", "string", "the subject's pairwise pseudonym"),
     "check_id": _f("check_id", "string", "the random id of a check"),
+    "content_id": _f("content_id", "string", "keyed hash of an app's content reference (per client)"),
     "client_id": _f("client_id", "string", "the app (a configured client id)", personal=False),
     "sha256": _f("sha256", "hex", "SHA-256 of a token id, nonce or state: never the value", personal=False),
     "subject": _f("subject", "string", "a sid, or a keyed hash of a device or IP address"),
@@ -150,6 +152,17 @@ SHAPES: dict[str, ValueShape] = {
         (
             _f("sid", "string", "member: a subject with a lifecycle step ahead"),
             _f("day", "day", "score: the day of its next lifecycle step"),
+        ),
+    ),
+    "content_item": _json(ContentItem),
+    "subject_content": ValueShape(
+        "set", (_f("content_id", "string", "member: an item of adult content naming the subject"),)
+    ),
+    "content_list": ValueShape(
+        "sorted_set",
+        (
+            _f("content_id", "string", "member: an item of the client's that is not publishable"),
+            _f("since", "day", "score: the day it stopped (or stops) being publishable"),
         ),
     ),
     "event_stream": ValueShape(

@@ -1,10 +1,12 @@
 """Stored forms: records as compact JSON, due-index members and due cursors.
 
-Decoding is strict (unknown or missing fields and wrong types raise ValueError) so a
-payload written by another version, or tampered with, is noticed instead of half-read. The one
-exception is a field added by a later version, listed in ``ADDED_LATER``: a payload written
-before it existed reads with the field's default (chosen to be the protective one), so an
-upgrade needs no migration.
+Records are written and read by pydantic ``TypeAdapter``s, built once per class. Reading is
+strict (unknown or missing fields and wrong types raise ValueError: an integer is never a
+boolean or a string, a day only ``YYYY-MM-DD``), so a payload written by another version, or
+tampered with, is noticed instead of half-read. The one exception is a field added by a later
+version, listed in ``ADDED_LATER``: a payload written before it existed reads with the field's
+default (chosen to be the protective one), so an upgrade needs no migration. Writing gives the
+same text for equal records (the Redis store compares stored text to swap a record).
 """
 
 from __future__ import annotations
@@ -12,145 +14,155 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import json
 import re
 import types
 from collections.abc import Callable
 from datetime import date, timedelta
-from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+
+from service.store.content import ContentItem
 from service.store.errors import InvalidCursor
 from service.store.records import AssuranceRecord, CheckState, Sanction, SignalNote
 from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
-T = TypeVar("T", CheckState, AssuranceRecord, Sanction, RecheckRequest, Appeal, GuardianCode, Connection)
+T = TypeVar(
+    "T", CheckState, AssuranceRecord, Sanction, ContentItem, RecheckRequest, Appeal, GuardianCode, Connection
+)
 
 # Fields a payload from an earlier version lacks, read as their default: an upper edge nothing
 # established (the party counts as unconfirmed in children's spaces).
 ADDED_LATER: dict[type, frozenset[str]] = {
-    AssuranceRecord: frozenset({"upper_level"}),
+    AssuranceRecord: frozenset({"upper_level", "lower_age"}),
     SignalNote: frozenset({"method_class", "upper_level", "at_most"}),
     CheckState: frozenset({"device", "appeal_floor"}),
 }
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The member is always a sid: a truncated or altered one must not parse as a position.
 _CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\|(sid_[A-Za-z0-9_-]{43})$")
 _EPOCH = date(1970, 1, 1)
+_STRICT = ConfigDict(strict=True, extra="forbid")
 
 
 def encode(
-    obj: CheckState | AssuranceRecord | Sanction | RecheckRequest | Appeal | GuardianCode | Connection,
+    obj: CheckState
+    | AssuranceRecord
+    | Sanction
+    | ContentItem
+    | RecheckRequest
+    | Appeal
+    | GuardianCode
+    | Connection,
 ) -> str:
-    """Compact JSON; dates as ISO days, enums as their values."""
-    data = {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, fields in declaration order; dates as ISO days, enums as their values."""
+    return _form(type(obj)).writer.dump_json(obj).decode()
 
 
 def decode(cls: type[T], raw: str | bytes) -> T:
+    form = _form(cls)
     try:
-        data = json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ValueError(f"{cls.__name__}: not JSON") from exc
-    if not isinstance(data, dict):
-        # A stored payload of the wrong shape is bad data, like every other decode failure.
-        raise ValueError(f"{cls.__name__}: not a JSON object")
-    convert, names = _decoder(cls)
-    if unknown := sorted(set(data) - names):
-        raise ValueError(f"{cls.__name__}: unknown fields {unknown}")
-    if len(data) != len(names) and (missing := sorted(names - set(data) - ADDED_LATER.get(cls, set()))):
-        raise ValueError(f"{cls.__name__}: missing fields {missing}")
-    return cls(**{name: c(data[name]) for name, c in convert.items() if name in data})
+        data = form.reader.validate_json(raw)
+    except ValidationError as exc:
+        raise ValueError(_why(cls.__name__, exc)) from None
+    return form.build(data)  # type: ignore[no-any-return]
 
 
-Convert = Callable[[Any], Any]
-_DECODERS: dict[type, tuple[dict[str, Convert], frozenset[str]]] = {}
+Build = Callable[[Any], Any]
 
 
-def _decoder(cls: type, where: str | None = None) -> tuple[dict[str, Convert], frozenset[str]]:
-    """Per-field converters, built once per class: records are read on every hot-path request,
-    and resolving type hints for each read would cost more than the read itself."""
-    got = _DECODERS.get(cls)
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Form:
+    writer: TypeAdapter[Any]  # the dataclass itself
+    reader: TypeAdapter[Any]  # a model of its stored form: every field required but ADDED_LATER's
+    build: Build  # the validated model to the dataclass, nested ones too
+
+
+_FORMS: dict[type, _Form] = {}
+
+
+def _form(cls: type) -> _Form:
+    got = _FORMS.get(cls)
     if got is None:
-        hints = get_type_hints(cls)
-        owner = where or cls.__name__
-        convert = {f.name: _converter(f"{owner}.{f.name}", hints[f.name]) for f in dataclasses.fields(cls)}
-        got = _DECODERS[cls] = (convert, frozenset(convert))
+        stored, build = _stored_form(cls)
+        got = _FORMS[cls] = _Form(TypeAdapter(cls), TypeAdapter(stored), build)
     return got
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _stored_form(cls: type) -> tuple[Any, Build]:
+    """A strict model of ``cls``'s stored fields (nested dataclasses as their own), every field
+    required but those of ``ADDED_LATER``, and how to turn what it validates into ``cls``."""
+    hints = get_type_hints(cls)
+    later = ADDED_LATER.get(cls, frozenset())
+    fields: dict[str, Any] = {}
+    nested: dict[str, Build] = {}
+    for f in dataclasses.fields(cls):
+        tp, inner = _stored_type(hints[f.name])
+        if f.name not in later:
+            fields[f.name] = (tp, ...)
+        elif f.default_factory is not dataclasses.MISSING:
+            fields[f.name] = (tp, Field(default_factory=f.default_factory))
+        else:
+            fields[f.name] = (tp, f.default)
+        if inner is not None:
+            nested[f.name] = inner
+    stored = create_model(f"Stored{cls.__name__}", __config__=_STRICT, **fields)
+
+    def build(model: BaseModel) -> Any:
+        data = model.__dict__
+        if nested:
+            data = {**data, **{name: convert(data[name]) for name, convert in nested.items()}}
+        return cls(**data)
+
+    return stored, build
 
 
-def _converter(where: str, tp: Any) -> Convert:
+def _stored_type(tp: Any) -> tuple[Any, Build | None]:
+    """The stored form of a field type, and how to build the field from it (None: as it is)."""
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
         args = get_args(tp)
         (inner,) = [a for a in args if a is not type(None)]
-        convert, nullable = _converter(where, inner), type(None) in args
-        return lambda v: None if v is None and nullable else convert(v)
+        stored, build = _stored_type(inner)
+        if build is None:
+            return tp, None
+        return stored | None, lambda v: None if v is None else build(v)
     if origin is list:
-        (item,) = get_args(tp)
-        each = _converter(where, item)
-
-        def as_list(v: Any) -> list[Any]:
-            if not isinstance(v, list):
-                raise ValueError(f"{where}: expected a list")
-            return [each(x) for x in v]
-
-        return as_list
+        stored, build = _stored_type(get_args(tp)[0])
+        if build is None:
+            return tp, None
+        each = build
+        return list[stored], lambda v: [each(x) for x in v]  # type: ignore[valid-type]
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        cls = tp
-        fields, names = _decoder(cls, where)
+        return _stored_form(tp)
+    return tp, None
 
-        def as_object(v: Any) -> Any:
-            if not isinstance(v, dict):
-                raise ValueError(f"{where}: expected an object")
-            if set(v) != names and not names - ADDED_LATER.get(cls, frozenset()) <= set(v) <= names:
-                raise ValueError(f"{where}: fields must be exactly {sorted(names)}")
-            return cls(**{n: c(v[n]) for n, c in fields.items() if n in v})
 
-        return as_object
-    if tp is date:
+_SAYS = {
+    "int_type": "expected an integer",
+    "string_type": "expected a string",
+    "list_type": "expected a list",
+    "model_type": "expected an object",
+    "date_type": "expected an ISO date",
+    "date_parsing": "expected an ISO date",
+}
 
-        def as_date(v: Any) -> date:
-            # fromisoformat also takes week dates and basic forms; only YYYY-MM-DD is ours.
-            if not isinstance(v, str) or not _DATE_RE.fullmatch(v):
-                raise ValueError(f"{where}: expected an ISO date")
-            return date.fromisoformat(v)  # still rejects impossible days
 
-        return as_date
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        enum: Convert = tp
-        return enum  # raises ValueError for an unknown member
-    if tp is int:
-
-        def as_int(v: Any) -> int:
-            # bool is an int subclass; a stored true/false in an int field is corruption.
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise ValueError(f"{where}: expected an integer")
-            return v
-
-        return as_int
-    if tp is str:
-
-        def as_str(v: Any) -> str:
-            if not isinstance(v, str):
-                raise ValueError(f"{where}: expected a string")
-            return v
-
-        return as_str
-    return lambda v: v
+def _why(name: str, exc: ValidationError) -> str:
+    """The first thing wrong, named by field, without the stored value."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return f"{name}: not JSON"
+    if not first["loc"]:
+        return f"{name}: not a JSON object"
+    top = [e for e in errors if len(e["loc"]) == 1]
+    if unknown := sorted(str(e["loc"][0]) for e in top if e["type"] == "extra_forbidden"):
+        return f"{name}: unknown fields {unknown}"
+    if missing := sorted(str(e["loc"][0]) for e in top if e["type"] == "missing"):
+        return f"{name}: missing fields {missing}"
+    where = ".".join([name, *(str(part) for part in first["loc"])])
+    return f"{where}: {_SAYS.get(first['type'], first['msg'])}"
 
 
 # Due index ---------------------------------------------------------------------

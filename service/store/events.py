@@ -93,6 +93,8 @@ EVENT_FIELDS: tuple[EventField, ...] = (
     EventField("body.data.min_level", "string", "the level a requested re-check must establish", True),
     EventField("body.data.deadline", "timestamp", "when a re-check or appeal must be done", True),
     EventField("body.data.band_from", "string", "the band an appeal contested", True),
+    EventField("body.data.content_id", "string", "an item of adult content that stopped being publishable"),
+    EventField("body.data.reasons", "list of string", "why it is not publishable (codes; no person named)"),
 )
 EVENT_FIELD_NAMES = frozenset(f.name for f in EVENT_FIELDS)
 

@@ -82,6 +82,17 @@ class Keys:
         # needs this index to find them.
         return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:chk"
 
+    def content(self, content_id: str) -> str:
+        # One key per item: its publishability is one read, whatever the number of people in it.
+        return f"{self.prefix}:cnt:{{{_part('content_id', content_id)}}}"
+
+    def subject_content(self, sid: str) -> str:
+        # The items naming a sid: item keys are tagged by content id, so cascades need this.
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:cnt"
+
+    def content_list(self, client_id: str) -> str:
+        return f"{self.prefix}:cnl:{{{_part('client_id', client_id)}}}"
+
     def counter(self, scope: str, subject: str) -> str:
         # ``subject`` is a sid or a keyed hash of a device or IP; never the raw value.
         return f"{self.prefix}:abz:{{{_part('subject', subject)}}}:{_part('scope', scope)}"
@@ -308,6 +319,34 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="extended to the longest record TTL written into it",
         survives_restart=True,
         on_loss="age-ups wait for the next refresh; re-check notices are not sent",
+    ),
+    KeyClass(
+        name="content_item",
+        pattern="<prefix>:cnt:{<content_id>}",
+        holds="ContentItem as JSON: keyed hashes of the content, the recording month, the people's "
+        "sids with their consents (keyed hashes) and a copy of their assurance (band, level, days)",
+        purpose="answer whether an item of adult content may be published, in one read",
+        ttl_source="content retention from the policy (depicted.retention)",
+        survives_restart=True,
+        on_loss="the item reads as unknown: the app registers it again and everyone consents again",
+    ),
+    KeyClass(
+        name="subject_content",
+        pattern="<prefix>:sub:{<sid>}:cnt",
+        holds="a set of the content ids naming a sid",
+        purpose="a revocation, erasure, sanction or failed check of the person reaches every item",
+        ttl_source="content retention, extended by every item it indexes",
+        survives_restart=True,
+        on_loss="a later revocation no longer reaches the person's items (they stay as they were)",
+    ),
+    KeyClass(
+        name="content_list",
+        pattern="<prefix>:cnl:{<client_id>}",
+        holds="sorted set of content ids scored by the day each stopped (or stops) being publishable",
+        purpose="the app pages through its unpublishable items",
+        ttl_source="extended to the longest item TTL written into it",
+        survives_restart=True,
+        on_loss="the list comes back empty until items change; each item still answers for itself",
     ),
     KeyClass(
         name="event_stream",

@@ -124,6 +124,13 @@ class AssuranceRecord:
             "what entry to children's spaces needs; tokens assert it"
         ),
     )
+    lower_age: int | None = field(
+        default=None,
+        metadata=about(
+            "adults only: the lower edge in whole years on assured_at, from the signals at the "
+            "record's level, capped at 40; aged back to a recording month for adult content"
+        ),
+    )
 
 
 @dataclass(slots=True)

@@ -106,26 +106,26 @@ class _SentinelPrimary(Redis):
                 await client.aclose()
 
 
-def connect(url: str) -> Redis | RedisCluster:
+def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT) -> Redis | RedisCluster:
     """A client for the URL. Nothing connects until the first command."""
     target = parse_url(url)
     if target is None:
-        return Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT)
+        return Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=CONNECT_TIMEOUT)
     if target.mode == "cluster":
         return _Cluster(
             startup_nodes=[ClusterNode(h, p) for h, p in target.hosts],
             username=target.username,
             password=target.password,
             ssl=target.tls,
-            socket_timeout=SOCKET_TIMEOUT,
+            socket_timeout=socket_timeout,
             socket_connect_timeout=CONNECT_TIMEOUT,
         )
-    timeouts = {"socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": CONNECT_TIMEOUT}
+    timeouts = {"socket_timeout": socket_timeout, "socket_connect_timeout": CONNECT_TIMEOUT}
     sentinel_auth = {"password": target.sentinel_password} if target.sentinel_password else {}
     sentinel = Sentinel(
         list(target.hosts),
         sentinel_kwargs={**timeouts, **sentinel_auth},
-        socket_timeout=SOCKET_TIMEOUT,
+        socket_timeout=socket_timeout,
         socket_connect_timeout=CONNECT_TIMEOUT,
     )
     client: _SentinelPrimary = sentinel.master_for(

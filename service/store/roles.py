@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from service.store.content import ContentItem, ListedPage
 from service.store.events import Delivery, QueuedEvent
 from service.store.records import AssuranceRecord, CheckState, Sanction
 from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
@@ -248,6 +249,36 @@ class EventStream(Protocol):
         """Move retries that are due back onto the stream; returns how many moved."""
 
     async def dead_letters(self, limit: int) -> list[QueuedEvent]: ...
+
+
+class ContentStore(Protocol):
+    """Items of adult content: each in one key (its publishability is one read), an index of the
+    items naming each sid (cascades and erasure), and each client's list of unpublishable items."""
+
+    async def create_item(self, item: ContentItem, ttl: int) -> bool:
+        """Store a new item and index it under each of its people's sids; False (nothing written)
+        when the id is already taken."""
+
+    async def get_item(self, content_id: str) -> ContentItem | None:
+        """The item with everything publishability needs, in one round trip."""
+
+    async def update_item(self, item: ContentItem) -> bool:
+        """Compare-and-set: write ``item`` only while the stored version equals ``item.version``;
+        on success the stored (and given) version is incremented. Keeps the key's remaining TTL.
+        False on a lost race or a missing item."""
+
+    async def items_naming(self, sid: str) -> list[str]:
+        """The ids of the items indexed under ``sid``, sorted; some may have expired already."""
+
+    async def forget_subject(self, sid: str) -> None:
+        """Drop the sid's item index (erasure: the items themselves no longer name it)."""
+
+    async def list_item(self, client_id: str, content_id: str, day: date | None, ttl: int) -> None:
+        """Place the item in the client's list of unpublishable items at ``day`` (the day it stopped
+        or stops being publishable), or take it out (None)."""
+
+    async def unpublishable(self, client_id: str, before: date, cursor: str | None, limit: int) -> ListedPage:
+        """The client's listed items with a day < before, ordered by (day, content id), paged."""
 
 
 class StoreHealth(Protocol):

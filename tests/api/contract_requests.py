@@ -27,6 +27,9 @@ ORIGIN = "https://app.example"  # a page that asks over the Digital Credentials 
 ADULT = {"method": "self_declaration", "birth_year": 1990}
 UNKNOWN_STATUS = {"method": "os_signal", "source": "google_play", "user_status": "UNKNOWN"}
 NO_CHECK = "chk_nope"
+NO_CONTENT = "cnt_" + "A" * 43
+NO_SID = "sid_" + "A" * 43
+MEDIA = "sha256:" + "0" * 64
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Refs:
     method: str = "self_declaration"  # the presentation request's method
     provider: str = "bank"  # the redirect method of the OIDC routes
     state: str = "not-a-state"
+    content_id: str = NO_CONTENT
+    sid: str = NO_SID  # a depicted person or uploader
 
 
 def sample(op_id: str, refs: Refs) -> dict[str, Any]:
@@ -70,6 +75,19 @@ def sample(op_id: str, refs: Refs) -> dict[str, Any]:
         },
         "postRequestObject": {"data": {"wallet_nonce": "wallet-nonce"}},
         "postWalletResponse": {"data": {"vp_token": "{}", "state": "not-a-state"}},
+        "registerContent": {
+            "json": {
+                "reference": "video-1",
+                "content_hash": MEDIA,
+                "recorded": "2025-06",
+                "depicted": [refs.sid],
+                "uploader": refs.sid,
+                "jurisdiction": "default",
+            }
+        },
+        "consentToContent": {"json": {"token": refs.token, "content_hash": MEDIA}},
+        "withdrawContentConsent": {"json": {"token": refs.token}},
+        "requestContentRemoval": {"json": {"token": refs.token}},
     }
     return samples.get(op_id, {})
 
@@ -89,7 +107,10 @@ def credential(op_id: str) -> dict[str, str]:
 
 def url(op_id: str, refs: Refs, **path: str) -> str:
     template = OPERATIONS[op_id][1]
-    values = {"check_id": refs.check_id, "method": refs.method, "provider": refs.provider, **path}
+    values = {
+        "check_id": refs.check_id, "method": refs.method, "provider": refs.provider,
+        "content_id": refs.content_id, **path,
+    }  # fmt: skip
     return template.format(**values)
 
 

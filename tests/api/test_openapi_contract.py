@@ -64,6 +64,9 @@ from service.tokens.keys import KeyState, generate_key, write_key
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "oidc"))
 from oidc_servers import closed_port, mock_idp
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "content"))
+from content_setup import fresh_token, performer
+
 pytestmark = pytest.mark.anyio
 
 DOCUMENTED = sorted(
@@ -325,6 +328,8 @@ def decision(op: str, **change: Any) -> dict[str, Any]:
 @scenario("unknown_jurisdiction")
 async def a_jurisdiction_not_in_the_policy(env: Env, op: str) -> httpx.Response:
     async with running() as run:
+        if op == "registerContent":
+            return await send(run, op, json=dict(sample(op, Refs())["json"], jurisdiction="ZZ"))
         if op == "createCheck":
             return await send(run, op, json={"subject": "u", "jurisdiction": "ZZ"})
         if op in CONNECTING:
@@ -336,6 +341,8 @@ async def a_jurisdiction_not_in_the_policy(env: Env, op: str) -> httpx.Response:
 @scenario("jurisdiction_not_allowed")
 async def a_jurisdiction_the_client_may_not_use(env: Env, op: str) -> httpx.Response:
     async with running(make_settings(clients_file=clients(env.tmp_path, ("default",)))) as run:
+        if op == "registerContent":
+            return await send(run, op, json=dict(sample(op, Refs())["json"], jurisdiction="GB"))
         if op == "createCheck":
             return await send(run, op, json={"subject": "u", "jurisdiction": "GB"})
         return await send(run, op, json=decision(op, jurisdiction="GB"))
@@ -900,6 +907,95 @@ async def a_wallet_response_of_the_wrong_shape(env: Env, op: str) -> httpx.Respo
             return await send(run, op, refs, content=b"vp_token", headers={"Content-Type": "text/plain"})
         body = dict(sample(op, refs)["json"], protocol="carrier-pigeon")
         return await send(run, op, refs, json=body)
+
+
+# --- adult content ------------------------------------------------------------------------------------
+
+
+async def content_refs(run: Running, *, register: bool = True, subject: str = "performer-1") -> Refs:
+    """A performer assured by a credential, their fresh token, and (unless not) an item naming them."""
+    who = await performer(run, subject)
+    refs = Refs(sid=who.sid, token=await fresh_token(run, who))
+    if register:
+        r = await send(run, "registerContent", refs)
+        assert r.status_code == 201, r.text
+        refs.content_id = r.json()["content_id"]
+    return refs
+
+
+@scenario("content_not_enabled")
+async def a_policy_without_a_depicted_section(env: Env, op: str) -> httpx.Response:
+    text = (POLICIES / "default.yaml").read_text(encoding="utf-8")
+    start = text.index("\ndepicted:\n")
+    end = text.index("\n\n", start + 1)
+    policy = write_policy(env.tmp_path, replace={text[start:end]: ""})
+    async with running(make_settings(policy_path=policy)) as run:
+        return await send(run, op, await content_refs(run, register=False))
+
+
+@scenario("unknown_content")
+async def a_content_id_never_issued(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, await content_refs(run, register=False))
+
+
+@scenario("content_exists")
+async def a_reference_registered_twice(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op, await content_refs(run))
+
+
+@scenario("invalid_recording_month")
+async def a_recording_month_in_the_future(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run, register=False)
+        return await send(run, op, refs, json=dict(sample(op, refs)["json"], recorded="2099-01"))
+
+
+@scenario("unknown_performer")
+async def a_sid_the_client_has_no_record_of(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        return await send(run, op)
+
+
+@scenario("invalid_consent_token")
+async def a_persons_token_that_does_not_verify(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        refs.token = "not-a-token"
+        return await send(run, op, refs)
+
+
+@scenario("consent_token_stale")
+async def a_persons_token_past_the_consent_age(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        run.clock.advance(timedelta(minutes=3))
+        return await send(run, op, refs)
+
+
+@scenario("consent_token_used")
+async def a_persons_token_used_twice(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        first = await send(run, op, refs)
+        assert first.status_code == 200, first.text
+        return await send(run, op, refs)
+
+
+@scenario("not_depicted")
+async def a_token_of_someone_not_in_the_item(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        refs.token = (await content_refs(run, register=False, subject="bystander")).token
+        return await send(run, op, refs)
+
+
+@scenario("content_hash_mismatch")
+async def a_consent_to_other_media(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        refs = await content_refs(run)
+        return await send(run, op, refs, json={"token": refs.token, "content_hash": "sha256:" + "1" * 64})
 
 
 # --- the tests ----------------------------------------------------------------------------------------

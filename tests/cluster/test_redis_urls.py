@@ -53,3 +53,18 @@ def test_bad_urls_say_what_is_wrong_without_echoing_the_url(url: str, message: s
     with pytest.raises(ValueError, match=message) as err:
         parse_url(url)
     assert url not in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/2", "redis+sentinel://s1:26379/ageband"])
+def test_the_socket_timeout_setting_reaches_the_client(url: str) -> None:
+    # AGEBAND_STORE__SOCKET_TIMEOUT: how long a command may take before Redis counts as gone.
+    client = connect(url, socket_timeout=7.5)
+    assert isinstance(client, Redis)
+    assert client.connection_pool.connection_kwargs["socket_timeout"] == 7.5
+    assert connect(url).connection_pool.connection_kwargs["socket_timeout"] == 2.0
+
+
+def test_the_socket_timeout_setting_reaches_the_cluster_client() -> None:
+    client = connect("redis+cluster://127.0.0.1:7000", socket_timeout=7.5)
+    assert isinstance(client, RedisCluster)
+    assert client.connection_kwargs["socket_timeout"] == 7.5

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bundle_evaluator import BundleEvaluator
+from ageband_client import KeySet, PolicyBundle
 from factories import AUTH, POLICIES, Running, make_settings, running, write_policy
 
 from service.policy.lint import lint_policy
@@ -112,15 +112,17 @@ async def test_the_bundle_words_the_services_denials_as_the_server_does() -> Non
     async with running() as r:
         token = (await r.http.get("/v1/policy/bundle", headers=AUTH)).text
         jwks = (await r.http.get("/.well-known/jwks.json")).json()
-        local = BundleEvaluator.verify(token, jwks, issuer="urn:ageband:dev", now=r.clock.now().timestamp())
+        now = r.clock.now().timestamp()
+        local = PolicyBundle.verify(token, KeySet(jwks), issuer="urn:ageband:dev", now=now, clock=lambda: now)
         stale = await _token(r, "21_plus")
         d = await _decide(r, "de", jurisdiction="default", actor={"token": stale}, target=ADULT)
-        mine = local.service("unknown_band", "de")
+        mine = local.service_decision("unknown_band", "default", "de")
         assert (mine.allowed, mine.rule, mine.reason, mine.message) == (
             d["allowed"], d["rule"], d["reason"], d["message"]
         )  # fmt: skip
-        assert local.service("invalid_token", "en").message == "This is not available right now."
-        assert local.service("no_matching_rule", "de").message == "Das ist nicht erlaubt."
+        invalid = local.service_decision("invalid_token", "default", "en")
+        assert invalid.message == "This is not available right now."
+        assert local.service_decision("no_matching_rule", "default", "de").message == "Das ist nicht erlaubt."
 
 
 def test_lint_asks_for_every_language_the_policy_speaks(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ def _lock_check(folder: Path, *, offline: bool = True) -> subprocess.CompletedPr
 def test_the_lock_matches_pyproject_and_a_changed_requirement_is_caught(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "uv.lock", "README.md"):
         shutil.copy(ROOT / name, tmp_path / name)
+    # The app SDK, a path dependency of the dev extra, is part of the lock.
+    shutil.copytree(ROOT / "clients" / "python", tmp_path / "clients" / "python")
     assert _lock_check(tmp_path).returncode == 0
     pyproject = tmp_path / "pyproject.toml"
     text = pyproject.read_text()

@@ -7,8 +7,11 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from service.audit.chain import AuditChain, AuditStream
-from service.audit.logging import UtcTimestamp, configure_logging, get_logger
+from service.audit.logging import SecondCachingTimestamper, configure_logging, get_logger
 
 
 def _lines(sink: io.StringIO) -> list[dict[str, object]]:
@@ -63,7 +66,7 @@ def test_timestamps_are_iso_utc_with_microseconds() -> None:
 def test_the_cached_date_text_moves_on_with_the_clock() -> None:
     """The text up to the second is cached; a later second, or a later day, gets its own."""
     times = iter([1_767_225_599.25, 1_767_225_599.999999, 1_767_225_600.5, 1_767_225_600.75])
-    stamp = UtcTimestamp(now=lambda: next(times))
+    stamp = SecondCachingTimestamper(now=lambda: next(times))
     got = [stamp(None, "info", {})["timestamp"] for _ in range(4)]
     assert got == [
         "2025-12-31T23:59:59.250000Z",
@@ -71,3 +74,20 @@ def test_the_cached_date_text_moves_on_with_the_clock() -> None:
         "2026-01-01T00:00:00.500000Z",
         "2026-01-01T00:00:00.750000Z",
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False), min_size=1, max_size=12))
+def test_the_cached_stamp_is_always_the_time_it_was_given(times: list[float]) -> None:
+    """Whatever order the clock gives (later, earlier, the same second again), each stamp reads
+    back as its own time, to the microsecond it truncates to: the cache never serves a second
+    that is not the current one."""
+    clock = iter(times)
+    stamper = SecondCachingTimestamper(now=lambda: next(clock))
+    for t in times:
+        stamp = stamper(None, "info", {})["timestamp"]
+        read = datetime.fromisoformat(stamp)
+        exact = datetime.fromtimestamp(int(t), UTC) + timedelta(microseconds=int((t - int(t)) * 1_000_000))
+        assert read == exact, (t, stamp)
+        fresh = datetime.fromtimestamp(t, UTC)
+        assert abs((read - fresh).total_seconds()) <= 1e-6  # the stock stamper's own reading

@@ -36,7 +36,7 @@ async def test_sighup_rotates_to_a_key_of_another_algorithm(tmp_path: Path) -> N
         sid, old_token = await run.adult_token("rotating")
         _manifest(tmp_path, [("ed.pem", ed, "retired"), ("es.pem", es, "active")])
         os.kill(os.getpid(), signal.SIGHUP)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while run.services.keyring.signing_key.kid != es.kid:
             assert time.monotonic() < deadline, "SIGHUP did not reload the keys"
             await anyio.sleep(0.02)

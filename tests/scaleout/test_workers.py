@@ -101,7 +101,7 @@ def _refused(tmp_path: Path, env: dict[str, str], *args: str) -> str:
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,  # start-up on a loaded machine
         check=False,
     )
     assert result.returncode == 2, result

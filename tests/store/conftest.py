@@ -25,6 +25,7 @@ from service.store.roles import (
     AppealStore,
     CheckStore,
     ConnectionStore,
+    ContentStore,
     CounterStore,
     EventStream,
     GuardianStore,
@@ -35,6 +36,9 @@ from service.store.roles import (
     SingleUse,
     TimerStore,
 )
+
+# The contract is about answers, not latency: on a loaded machine a command may take seconds.
+PATIENT_TIMEOUT = 15.0
 
 
 @pytest.fixture
@@ -66,11 +70,11 @@ async def backend(request: pytest.FixtureRequest, clock: FixedClock, prefix: str
         return
     if request.param == "cluster":
         url = local_cluster().url  # redis+cluster://...: the store's own URL handling
-        admin: redis.asyncio.Redis | RedisCluster = connect(url)
+        admin: redis.asyncio.Redis | RedisCluster = connect(url, socket_timeout=PATIENT_TIMEOUT)
     else:
         url = redis_url()
         admin = redis.asyncio.Redis.from_url(url)
-    store = RedisStore.from_url(url, prefix)
+    store = RedisStore.from_url(url, prefix, socket_timeout=PATIENT_TIMEOUT)
     try:
         yield RedisBackend(store=store, admin=admin, prefix=prefix)
     finally:
@@ -145,3 +149,8 @@ def guardian_store(store: WholeStore) -> GuardianStore:
 @pytest.fixture
 def connection_store(store: WholeStore) -> ConnectionStore:
     return store.connections
+
+
+@pytest.fixture
+def content_store(store: WholeStore) -> ContentStore:
+    return store.content

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from service.core.ids import derive_sid, new_check_id
+from service.store.content import ContentItem, Performer
 from service.store.events import QueuedEvent
 from service.store.records import AssuranceRecord, CheckState, CheckStatus, Sanction, SignalNote
 from service.store.reviews import Appeal, RecheckRequest
@@ -119,3 +121,18 @@ def make_appeal(sid: str, **changes: object) -> Appeal:
         deadline=at + 14 * 86_400,
     )
     return replace(appeal, **changes)  # type: ignore[arg-type]
+
+
+def make_item(*sids: str, client_id: str = CLIENT, **changes: object) -> ContentItem:
+    """An item of adult content naming ``sids`` (the first is also the uploader)."""
+    people = [Performer(sid=s, role="depicted") for s in sids]
+    item = ContentItem(
+        content_id="cnt_" + secrets.token_urlsafe(32)[:43].ljust(43, "A"),
+        client_id=client_id,
+        jurisdiction="default",
+        content_hash="h" * 43,
+        recorded="2025-06",
+        created_at=int(NOW.timestamp()),
+        people=people,
+    )
+    return dataclasses.replace(item, **changes)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from store_factories import (
     make_appeal,
     make_check,
     make_event,
+    make_item,
     make_recheck,
     make_record,
     make_sanction,
@@ -42,6 +43,9 @@ async def write_one_of_everything(store: WholeStore) -> None:
     await store.records.put_record(make_record(sid, recheck_at=TODAY - timedelta(days=1)), ttl=86_400)
     await store.revocations.revoke(sid, revoked_at=1_772_000_000, ttl=600)
     await store.once.use_once(f"state-for-{SUBJECT_REF}", ttl=300)
+    item = make_item(sid)
+    await store.content.create_item(item, ttl=86_400)
+    await store.content.list_item(CLIENT, item.content_id, TODAY, ttl=86_400)
     await write_one_of_each_lifecycle_key(store, sid)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from typing import Any
 
 import pytest
@@ -328,16 +327,13 @@ def test_rejects_non_object_payload(forger: Forger, verifier: TokenVerifier, pay
 # --- shape and size -------------------------------------------------------------------------
 
 
-def test_rejects_oversized_token_fast(verifier: TokenVerifier) -> None:
-    huge = "eyJ" + "A" * (10 * 1024 * 1024)  # 10 MB, header-looking, never decoded
-    started = time.perf_counter()
-    for _ in range(1000):
-        with pytest.raises(InvalidToken) as info:
-            verifier.verify(huge, audience=CLIENT)
-    elapsed = time.perf_counter() - started
+def test_rejects_oversized_token_before_decoding(verifier: TokenVerifier) -> None:
+    # 10 MB of characters outside base64url: any decoding would refuse it as malformed, so the
+    # size refusal proves the limit is applied before the token is parsed at all.
+    huge = "eyJ" + "!" * (10 * 1024 * 1024)
+    with pytest.raises(InvalidToken) as info:
+        verifier.verify(huge, audience=CLIENT)
     assert info.value.reason == "token too large"
-    # Decoding even once would take milliseconds; 1000 rejections in 0.5 s leaves no room.
-    assert elapsed < 0.5
 
 
 def test_size_limit_is_exact(forger: Forger, verifier: TokenVerifier) -> None:

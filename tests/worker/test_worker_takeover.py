@@ -60,10 +60,12 @@ def delivered(log: Path) -> list[dict[str, Any]]:
 
 async def stop(worker: subprocess.Popen[bytes], log: Path) -> int:
     """SIGTERM once the worker handles it (a slow start-up would otherwise end at the signal)."""
-    await wait_until(lambda: bool(events_of(log, "worker.started")) or worker.poll() is not None, 60, "start")
+    await wait_until(
+        lambda: bool(events_of(log, "worker.started")) or worker.poll() is not None, 180, "start"
+    )
     if worker.poll() is None:
         worker.send_signal(signal.SIGTERM)
-    return await anyio.to_thread.run_sync(lambda: worker.wait(timeout=20))
+    return await anyio.to_thread.run_sync(lambda: worker.wait(timeout=90))
 
 
 async def test_another_worker_takes_over_a_killed_workers_delivery_after_claim_idle(tmp_path: Path) -> None:
@@ -76,9 +78,9 @@ async def test_another_worker_takes_over_a_killed_workers_delivery_after_claim_i
         logs = {name: tmp_path / f"{name}.log" for name in ("worker-a", "worker-b", "worker-c")}
         a = start_worker(env, "worker-a", logs["worker-a"])
         try:
-            held_at = await wait_until(lambda: sum(receiver.arrivals.values()) >= 1, 30, "a first delivery")
+            held_at = await wait_until(lambda: sum(receiver.arrivals.values()) >= 1, 120, "a first delivery")
             a.send_signal(signal.SIGKILL)  # mid-delivery: the receiver has not answered yet
-            await anyio.to_thread.run_sync(lambda: a.wait(timeout=10))
+            await anyio.to_thread.run_sync(lambda: a.wait(timeout=60))
         finally:
             if a.poll() is None:
                 a.kill()
@@ -90,8 +92,8 @@ async def test_another_worker_takes_over_a_killed_workers_delivery_after_claim_i
         b = start_worker(env, "worker-b", logs["worker-b"])
         c = start_worker(env, "worker-c", logs["worker-c"])
         try:
-            taken_at = await wait_until(lambda: receiver.arrivals[killed_id] >= 2, 40, "the takeover")
-            receiver.wait_for(3, timeout=20, event_type="check.completed")
+            taken_at = await wait_until(lambda: receiver.arrivals[killed_id] >= 2, 120, "the takeover")
+            receiver.wait_for(3, timeout=120, event_type="check.completed")
             await anyio.sleep(0.5)  # let any duplicate arrive before counting
         finally:
             codes = [await stop(b, logs["worker-b"]), await stop(c, logs["worker-c"])]

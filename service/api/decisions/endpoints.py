@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 
 from service.api.decisions.schemas import BatchOut, BatchRequest, DecisionOut, DecisionRequest
 from service.api.deps import JsonCallerDep
-from service.api.fastpath import json_payload, parse_body, request_body
+from service.api.json_endpoints import json_payload, parse_body, request_body
 from service.api.responses import Errors, raises
 from service.flows import decisions as flow
 from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand

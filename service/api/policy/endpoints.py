@@ -25,9 +25,10 @@ class ReloadOut(BaseModel):
     response_class=Response,
     responses={
         200: {
-            "description": f"A compact JWS (header typ {BUNDLE_TYPE}) over the compiled decision tables, "
-            "with iss (the token issuer), iat and a short exp: verify it with the keys at "
-            "/.well-known/jwks.json, check typ, iss and exp, and refetch before it expires.",
+            "description": f"A compact JWS (header typ {BUNDLE_TYPE} and kid) over the compiled decision "
+            "tables, with iss (the token issuer), iat, refresh_after and exp (a day by default): verify "
+            "it with the key of the JWKS (/.well-known/jwks.json) its kid names, check typ, iss and "
+            "exp, refetch (If-None-Match) after refresh_after and decide offline until exp.",
             "content": {"application/jwt": {"schema": {"type": "string"}}},
         },
         304: {"description": "Not modified (If-None-Match)."},

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from service.api.checks.schemas import TokenOut
 from service.api.deps import CallerDep, JsonCallerDep
 from service.api.errors import MalformedIntrospection, UnsupportedMediaType
-from service.api.fastpath import json_payload, parse_body, request_body
+from service.api.json_endpoints import json_payload, parse_body, request_body
 from service.api.responses import raises
 from service.api.tokens.schemas import (
     EraseResponse,

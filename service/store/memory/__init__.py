@@ -13,6 +13,7 @@ from service.core.clock import Clock
 from service.store.keys import DEFAULT_PREFIX
 from service.store.memory.abuse import MemoryCounters, MemorySanctions
 from service.store.memory.checks import MemoryChecks
+from service.store.memory.content import MemoryContent
 from service.store.memory.events import MemoryEvents
 from service.store.memory.markers import MemoryRevocations, MemorySingleUse
 from service.store.memory.records import MemoryRecords
@@ -39,6 +40,7 @@ class MemoryStore:
         self.guardians = MemoryGuardians(space)
         self.connections = MemoryConnections(space)
         self.events = MemoryEvents(space)
+        self.content = MemoryContent(space)
 
     def key_count(self) -> int:
         """Keys held in memory, expired ones not yet dropped included."""
@@ -72,6 +74,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _guardians: type[roles.GuardianStore] = MemoryGuardians
     _connections: type[roles.ConnectionStore] = MemoryConnections
     _events: type[roles.EventStream] = MemoryEvents
+    _content: type[roles.ContentStore] = MemoryContent
     _health: type[roles.StoreHealth] = MemoryStore
 
 __all__ = ["MemoryStore"]

@@ -17,12 +17,13 @@ from service.store.keys import DEFAULT_PREFIX, Keys
 from service.store.redis.abuse import RedisCounters, RedisSanctions
 from service.store.redis.checks import RedisChecks
 from service.store.redis.connection import Connection, unavailable
+from service.store.redis.content import RedisContent
 from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
 from service.store.redis.records import RedisRecords
 from service.store.redis.reviews import RedisAppeals, RedisConnections, RedisGuardians, RedisRechecks
 from service.store.redis.timers import RedisTimers
-from service.store.redis_url import connect
+from service.store.redis_url import SOCKET_TIMEOUT, connect
 
 if TYPE_CHECKING:
     from service.store import roles
@@ -59,6 +60,7 @@ class RedisStore:
         self.guardians = RedisGuardians(conn)
         self.connections = RedisConnections(conn)
         self.events = RedisEvents(conn)
+        self.content = RedisContent(conn)
 
     @classmethod
     def from_url(
@@ -69,9 +71,10 @@ class RedisStore:
         on_error: Callable[[str], None] | None = None,
         min_replicas_ack: int = 0,
         replica_ack_timeout_ms: int = 500,
+        socket_timeout: float = SOCKET_TIMEOUT,
     ) -> RedisStore:
         return cls(  # one server, Sentinel or Cluster
-            connect(url),
+            connect(url, socket_timeout=socket_timeout),
             prefix,
             on_error=on_error,
             min_replicas_ack=min_replicas_ack,
@@ -99,6 +102,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _guardians: type[roles.GuardianStore] = RedisGuardians
     _connections: type[roles.ConnectionStore] = RedisConnections
     _events: type[roles.EventStream] = RedisEvents
+    _content: type[roles.ContentStore] = RedisContent
     _health: type[roles.StoreHealth] = RedisStore
 
 __all__ = ["RedisStore"]

@@ -1,10 +1,9 @@
-"""Hot-path endpoints: parse and answer without FastAPI's per-parameter machinery.
+"""Endpoints that read their own JSON body and answer pre-serialised JSON.
 
-Refresh (and decisions) run on every app request that needs an age band. For those routes
-the endpoint takes only the Request, validates the body in one pydantic call (JSON parsed in
-Rust) and returns pre-serialised JSON, which skips dependency solving and the second
-validation FastAPI does of a returned model. The OpenAPI document stays the same: the route
-declares its request schema and response model explicitly.
+Refresh and decisions take only the Request (and their caller): the body is validated in one
+pydantic call (JSON parsed in Rust) and the answer serialised once, where FastAPI would solve a
+body parameter and validate the returned model again. The OpenAPI document stays the same: the
+route declares its request schema (``request_body``) and response model explicitly.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 async def read_body(request: Request) -> bytes:
-    """The whole body, read straight from ``receive``: a small body is one message, and
-    Starlette's streaming reader (an async generator per request) costs more than parsing it."""
+    """The whole body, read straight from ``receive`` (a small body is one message) rather than
+    through Starlette's streaming reader, an async generator per request."""
     chunks: list[bytes] = []
     while True:
         message = await request.receive()

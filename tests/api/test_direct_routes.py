@@ -1,4 +1,4 @@
-"""The fast lane takes only endpoints it can run without FastAPI: (request, caller), nothing else."""
+"""Direct routes take only endpoints they can run without FastAPI: (request, caller), nothing else."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from fastapi import APIRouter, Query, Request, Response
 
 from service.api.deps import CallerDep, JsonCallerDep, ServicesDep
-from service.api.fastlane import FastLane, lane_routes
+from service.api.direct_routes import DirectRoutes, direct_routes
 from service.app import create_app
 from service.settings import Settings
 
@@ -34,19 +34,19 @@ async def _app(scope: object, receive: object, send: object) -> None:
     raise AssertionError("not called")
 
 
-def test_an_endpoint_of_request_and_caller_takes_the_lane() -> None:
-    lane = FastLane(_app, lane_routes(router, ("/caller-only",)))
-    assert set(lane.routes) == {("POST", "/caller-only")}
+def test_an_endpoint_of_request_and_caller_goes_direct() -> None:
+    direct = DirectRoutes(_app, direct_routes(router, ("/caller-only",)))
+    assert set(direct.routes) == {("POST", "/caller-only")}
 
 
 @pytest.mark.parametrize("path", ["/with-a-query", "/no-credential"])
 def test_an_endpoint_with_other_parameters_is_refused(path: str) -> None:
-    with pytest.raises(ValueError, match="a lane endpoint takes"):
-        FastLane(_app, lane_routes(router, (path,)))
+    with pytest.raises(ValueError, match="a direct endpoint takes"):
+        DirectRoutes(_app, direct_routes(router, (path,)))
 
 
-def test_the_hot_routes_run_in_the_lane() -> None:
+def test_the_hot_routes_go_direct() -> None:
     app = create_app(Settings())
-    (lane,) = [m for m in app.user_middleware if m.cls is FastLane]
-    paths = {route.path for route in lane.kwargs["routes"]}
+    (direct,) = [m for m in app.user_middleware if m.cls is DirectRoutes]
+    paths = {route.path for route in direct.kwargs["routes"]}
     assert paths == {"/v1/tokens/refresh", "/v1/decisions", "/v1/decisions/batch"}

@@ -1,0 +1,16 @@
+// ageband for apps: verify age-band tokens, decide offline from the signed policy bundle,
+// verify webhooks, and call the API. Speaks only ageband's public API, JWKS and bundle.
+export { Ageband, ApiError, type AgebandOptions, type BatchResult, type Decision, type PartyArg, type TokenResult } from "./api.js";
+export {
+  BundleError,
+  BundleExpired,
+  InvalidBundle,
+  type LocalDecision,
+  PolicyBundle,
+  UnknownAction,
+  UnknownJurisdiction,
+  UnknownParty,
+} from "./bundle.js";
+export { KeySet } from "./keys.js";
+export { type AgeToken, InvalidToken, type Party, TokenVerifier, tokenParty, verifyToken } from "./tokens.js";
+export { InvalidWebhook, verifyWebhook } from "./webhooks.js";

@@ -1,0 +1,54 @@
+// The service's public keys, from its JWKS (/.well-known/jwks.json). Each key is pinned to the
+// one algorithm its JWK names (EdDSA with an Ed25519 key, ES256 with a P-256 key): a token or
+// bundle naming another algorithm for that kid is refused. Entries of another kind are skipped,
+// so a JWKS that later gains new key types still loads.
+import { importJWK, type JWK } from "jose";
+
+export const SUPPORTED: Record<string, [string, string]> = { EdDSA: ["OKP", "Ed25519"], ES256: ["EC", "P-256"] };
+export const KID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface PublicKey {
+  readonly kid: string;
+  readonly alg: "EdDSA" | "ES256";
+  readonly key: Awaited<ReturnType<typeof importJWK>>;
+}
+
+export class KeySet {
+  private constructor(private readonly byKid: ReadonlyMap<string, PublicKey>) {}
+
+  static async fromJwks(jwks: unknown): Promise<KeySet> {
+    const entries = (jwks as { keys?: unknown } | null)?.keys;
+    if (!Array.isArray(entries)) throw new Error("not a JWKS: no keys list");
+    const byKid = new Map<string, PublicKey>();
+    for (const jwk of entries) {
+      const key = await publicKey(jwk);
+      if (key !== undefined) byKid.set(key.kid, key);
+    }
+    return new KeySet(byKid);
+  }
+
+  find(kid: string): PublicKey | undefined {
+    return this.byKid.get(kid);
+  }
+
+  get kids(): string[] {
+    return [...this.byKid.keys()];
+  }
+}
+
+async function publicKey(jwk: unknown): Promise<PublicKey | undefined> {
+  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) return undefined;
+  const j = jwk as Record<string, unknown>;
+  const { kid, alg } = j;
+  const use = j.use ?? "sig";
+  if (typeof kid !== "string" || !KID.test(kid) || use !== "sig" || typeof alg !== "string") return undefined;
+  const want = SUPPORTED[alg];
+  if (want === undefined || j.kty !== want[0] || j.crv !== want[1] || "d" in j) return undefined;
+  const pub: JWK = { kty: want[0], crv: want[1], x: j.x as string };
+  if (j.y !== undefined) pub.y = j.y as string;
+  try {
+    return { kid, alg: alg as PublicKey["alg"], key: await importJWK(pub, alg) };
+  } catch {
+    return undefined;
+  }
+}

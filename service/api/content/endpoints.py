@@ -1,0 +1,112 @@
+"""Adult content: register an item, each depicted person's consent, publishability, withdrawal,
+removal requests, and the list of unpublishable items."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from service.api.content.schemas import (
+    ConsentRequest,
+    ContentOut,
+    ListedOut,
+    PersonTokenRequest,
+    RegisterContentRequest,
+    UnpublishableResponse,
+)
+from service.api.deps import CallerDep, JsonCallerDep
+from service.api.responses import raises
+from service.flows import content as flow
+from service.flows.content_errors import (
+    ConsentTokenStale,
+    ConsentTokenUsed,
+    ContentExists,
+    ContentHashMismatch,
+    ContentNotEnabled,
+    InvalidConsentToken,
+    InvalidRecordingMonth,
+    NotDepicted,
+    UnknownContent,
+    UnknownPerformer,
+)
+from service.flows.errors import JurisdictionNotAllowed
+from service.policy.errors import UnknownJurisdiction
+from service.store.errors import InvalidCursor, StoreUnavailable
+
+router = APIRouter(prefix="/v1/content", tags=["content"])
+
+ContentId = Annotated[str, Path(max_length=64, description="The content id from POST /v1/content.")]
+PERSON_TOKEN = (
+    ContentNotEnabled, UnknownContent, InvalidConsentToken, ConsentTokenStale, ConsentTokenUsed, NotDepicted,
+    StoreUnavailable,
+)  # fmt: skip
+MAX_PAGE = 500
+
+
+@router.post("", status_code=201)
+@raises(
+    ContentNotEnabled, UnknownJurisdiction, JurisdictionNotAllowed, InvalidRecordingMonth, UnknownPerformer,
+    ContentExists, StoreUnavailable,
+)  # fmt: skip
+async def register_content(body: RegisterContentRequest, caller: JsonCallerDep) -> ContentOut:
+    """Register an item of adult content: its recording month and everyone it needs (by sid)."""
+    status = await flow.register(
+        caller.svc.content, caller.client, reference=body.reference, content_hash=body.content_hash,
+        recorded=body.recorded, depicted=list(body.depicted), uploader=body.uploader,
+        jurisdiction=body.jurisdiction,
+    )  # fmt: skip
+    return ContentOut.of(status)
+
+
+@router.get("/unpublishable")
+@raises(ContentNotEnabled, InvalidCursor, StoreUnavailable)
+async def list_unpublishable_content(
+    caller: CallerDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> UnpublishableResponse:
+    """Your items that are not publishable (today), the longest unpublishable first, a page at a time."""
+    page = await flow.unpublishable(caller.svc.content, caller.client, cursor, limit)
+    return UnpublishableResponse(
+        items=[ListedOut(content_id=e.content_id, since=e.since) for e in page.items], next_cursor=page.cursor
+    )
+
+
+@router.get("/{content_id}")
+@raises(ContentNotEnabled, UnknownContent, StoreUnavailable)
+async def get_content(content_id: ContentId, caller: CallerDep) -> ContentOut:
+    """Whether the item may be published (content.publish), or what each person lacks: one store read."""
+    return ContentOut.of(await flow.status(caller.svc.content, caller.client, content_id))
+
+
+@router.post("/{content_id}/consent")
+@raises(ContentHashMismatch, *PERSON_TOKEN)
+async def consent_to_content(
+    content_id: ContentId, body: ConsentRequest, caller: JsonCallerDep
+) -> ContentOut:
+    """A depicted person consents, with their own fresh token, to this media hash."""
+    status = await flow.consent(
+        caller.svc.content, caller.client, content_id, token=body.token, content_hash=body.content_hash
+    )
+    return ContentOut.of(status)
+
+
+@router.post("/{content_id}/withdraw")
+@raises(*PERSON_TOKEN)
+async def withdraw_content_consent(
+    content_id: ContentId, body: PersonTokenRequest, caller: JsonCallerDep
+) -> ContentOut:
+    """A depicted person withdraws their consent, with their own fresh token."""
+    return ContentOut.of(await flow.withdraw(caller.svc.content, caller.client, content_id, token=body.token))
+
+
+@router.post("/{content_id}/removal")
+@raises(*PERSON_TOKEN)
+async def request_content_removal(
+    content_id: ContentId, body: PersonTokenRequest, caller: JsonCallerDep
+) -> ContentOut:
+    """A depicted person demands the item's removal, with their own fresh token (audited; the app is
+    told by the content.unpublishable webhook)."""
+    status = await flow.request_removal(caller.svc.content, caller.client, content_id, token=body.token)
+    return ContentOut.of(status)
