@@ -14,6 +14,9 @@ from providers.registry import InstanceConfig, Registry, build
 from service.api import openapi, problems
 from service.api.access_log import RequestObserver
 from service.api.admin.endpoints import router as admin_router
+from service.api.authzen.endpoints import EVALUATION, EVALUATIONS, SEARCH_RESOURCE
+from service.api.authzen.endpoints import router as authzen_router
+from service.api.authzen.endpoints import wellknown_router as authzen_wellknown_router
 from service.api.checks.endpoints import router as checks_router
 from service.api.connections.endpoints import router as connections_router
 from service.api.content.endpoints import router as content_router
@@ -21,7 +24,7 @@ from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.direct_routes import DirectRoutes, direct_routes
 from service.api.guardians.endpoints import router as guardians_router
-from service.api.limits import EVIDENCE_PATHS, WALLET_PATHS, BodyLimit
+from service.api.limits import EVIDENCE_PATHS, PAGE_PHOTO_PATH, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
 from service.api.policy.endpoints import admin_router as policy_admin_router
@@ -36,8 +39,10 @@ from service.api.wallet.endpoints import router as wallet_router
 from service.api.wallet.endpoints import wallet_api_router
 from service.api.wellknown import router as wellknown_router
 from service.audit.chain import AuditChain, AuditStream, new_chain_id
+from service.audit.checkpoint_keys import CheckpointSigner
 from service.audit.events import Audit
 from service.audit.logging import configure_logging, get_logger
+from service.audit.subjects import SubjectRefs
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock, SystemClock
 from service.flows.abuse import AbuseControl
@@ -48,11 +53,13 @@ from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.content_cascade import ContentCascade
 from service.flows.decisions import DecisionFlow
+from service.flows.deterrence import Deterring
 from service.flows.events import Publishing
 from service.flows.guardians import Guardians
 from service.flows.issuing import Issuing
 from service.flows.key_reload import KeyReloader
 from service.flows.lifecycle import Lifecycle
+from service.flows.pages import PageFlow
 from service.flows.policy_reload import PolicyReloader
 from service.flows.recheck_requests import RecheckRequests
 from service.flows.records import RecordWriting
@@ -70,6 +77,7 @@ from service.store.redis import RedisStore
 from service.tokens.keys import KeyRing, KeyState, generate_key, load_key, load_key_manifest
 from service.tokens.signer import TokenSigner
 from service.tokens.verifier import TokenVerifier
+from service.web.endpoints import router as page_router
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -85,6 +93,19 @@ def watch_circuits(registry: Registry, metrics: Metrics) -> None:
         provider = registry.get(name)
         if isinstance(provider, CircuitReporting):
             metrics.circuit(name, lambda p=provider: p.circuit_state)
+
+
+def build_store(settings: Settings, clock: Clock, metrics: Metrics) -> MemoryStore | RedisStore:
+    if settings.store.backend == "memory":
+        return MemoryStore(clock)
+    return RedisStore.from_url(
+        settings.store.redis_url.get_secret_value(),
+        settings.store.prefix,
+        on_error=lambda error: metrics.store_error("redis", error),
+        min_replicas_ack=settings.store.min_replicas_ack,
+        replica_ack_timeout_ms=settings.store.replica_ack_timeout_ms,
+        socket_timeout=settings.store.socket_timeout,
+    )
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -127,18 +148,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     metrics.watch_policy(lambda: policy.current.version)
     metrics.watch_signing_key(lambda: keyring.signing_key.kid)
     watch_circuits(registry, metrics)
-    store: MemoryStore | RedisStore
-    if settings.store.backend == "redis":
-        store = RedisStore.from_url(
-            settings.store.redis_url.get_secret_value(),
-            settings.store.prefix,
-            on_error=lambda error: metrics.store_error("redis", error),
-            min_replicas_ack=settings.store.min_replicas_ack,
-            replica_ack_timeout_ms=settings.store.replica_ack_timeout_ms,
-            socket_timeout=settings.store.socket_timeout,
-        )
-    else:
-        store = MemoryStore(clock)
+    store = build_store(settings, clock, metrics)
     tokens = settings.tokens
     signer = TokenSigner(keyring, tokens.issuer, lifetime=tokens.lifetime, clock=clock)
     verifier = TokenVerifier(keyring, tokens.issuer, clock, tokens.leeway_seconds)
@@ -168,18 +178,21 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
         lifecycle, issuing, checks, requests,
     )  # fmt: skip
+    # Audit events name a subject by a hash under its own key, which erasure deletes.
+    subject_refs = SubjectRefs(pepper, store.subject_keys, settings.audit.retention_days * 86_400)
     removal = SubjectRemoval(
-        clock, pepper, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
+        clock, subject_refs, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing, store.rechecks,
         store.appeals, store.guardians, store.connections, cascade,
     )  # fmt: skip
+    public_url = settings.http.public_url
+    wallet = WalletFlow(policy, registry, clock, pepper, store.checks, clients, public_url, checks)
     return Services(
         checks=checks,
         tokens=tokens_flow,
         removal=removal,
-        wallet=WalletFlow(
-            policy, registry, clock, pepper, store.checks, clients, settings.http.public_url, checks
-        ),
+        wallet=wallet,
+        pages=PageFlow(checks, store.pages, clients, clock, public_url, wallet),
         decisions=DecisionFlow(
             policy,
             clock,
@@ -191,6 +204,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             store.rechecks,
             store.connections,
             pepper,
+            Deterring(audit, store.counters, publishing),
         ),
         requests=requests,
         guardians=Guardians(policy, clock, pepper, audit, subjects, store.guardians, writing, publishing),
@@ -229,6 +243,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         pepper=pepper,
         metrics=metrics,
         dev_clock=dev_clock if clock is dev_clock else None,
+        public_url=settings.http.public_url,
         keys_file=settings.tokens.keys_file,
     )
 
@@ -237,12 +252,31 @@ def configure_audit(settings: Settings, sink: TextIO | None = None) -> AuditStre
     """Logs through the PII guard and audit events into the hash chain, for the service and the
     worker alike; close the stream at shutdown (its checkpoint)."""
     audit = settings.audit
+    # Checkpoints are signed; a reviewer verifies them with the published key (privacy report
+    # --checkpoint-key), so a rewritten log cannot come with rewritten checkpoints.
+    if audit.checkpoint_key is not None:
+        signer = CheckpointSigner.from_file(audit.checkpoint_key)
+    else:
+        signer = CheckpointSigner.generate()
     chain = AuditChain(
-        new_chain_id(audit.chain_id), every=audit.checkpoint_every, seconds=audit.checkpoint_seconds
+        new_chain_id(audit.chain_id),
+        every=audit.checkpoint_every,
+        seconds=audit.checkpoint_seconds,
+        signer=signer,
     )
     stream = AuditStream(chain, file=audit.file, checkpoint_file=audit.checkpoint_file)
     configure_logging(fmt=settings.log_format, level=settings.log_level, sink=sink, audit=stream)
     return stream
+
+
+def warn_of_generated_keys(settings: Settings, stream: AuditStream) -> None:
+    """At start-up (not when the app is only built, e.g. to write the OpenAPI document)."""
+    if settings.audit.checkpoint_key is None and stream.chain.signer is not None:
+        get_logger().warning(
+            "GENERATED CHECKPOINT KEY",
+            warning="the checkpoint key dies with the process; set AGEBAND_AUDIT__CHECKPOINT_KEY",
+            kid=stream.chain.signer.kid,
+        )
 
 
 def create_app(
@@ -265,6 +299,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings, clock)
         app.state.services = services
+        stream.subjects.use(services.removal.subject_refs)  # from here a sid is logged as sid_hash
+        warn_of_generated_keys(settings, stream)
         services.metrics.tracing = tracing
         keys = KeyReloader(services.keyring, services.keys_file)
         keys.start(watch=settings.policy_watch)
@@ -277,6 +313,7 @@ def create_app(
             await keys.stop()
             if tracing is not None:
                 tracing.shutdown()
+            stream.subjects.use(None)  # the store closes: later sids are dropped, never written
             await services.store.close()
             stream.close()  # the shutdown checkpoint
             await services.providers.aclose()  # vendor connection pools; last, as it may raise
@@ -293,11 +330,13 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
         generate_unique_id_function=openapi.operation_id,
     )
+    app.state.audit_keys = stream.chain.signer.jwks() if stream.chain.signer else {"keys": []}
     problems.install(app)
     openapi.install(app)
     # Hot paths first: a request is matched against the routers in this order.
     for router in (
         decisions_router,
+        authzen_router,
         tokens_router,
         checks_router,
         rechecks_router,
@@ -305,6 +344,9 @@ def create_app(
         wellknown_router,
         metrics_router,
         privacy_router,
+        reviews_router,
+        guardians_router,
+        connections_router,
     ):
         app.include_router(router)
     app.include_router(content_router)
@@ -314,21 +356,24 @@ def create_app(
     app.include_router(wallet_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
-    app.include_router(reviews_router)
-    app.include_router(guardians_router)
-    app.include_router(connections_router)
+    app.include_router(authzen_wellknown_router)
+    app.include_router(page_router)  # the hosted check page (HTML, not in the API contract)
     # Innermost: refresh and decisions go direct, inside the observer and the body limit.
     direct = direct_routes(tokens_router, ("/v1/tokens/refresh",))
     direct += direct_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
+    direct += direct_routes(authzen_router, (EVALUATION, EVALUATIONS, SEARCH_RESOURCE))
     app.add_middleware(DirectRoutes, routes=direct)
     app.add_middleware(RequestObserver)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.http.max_body_bytes,
-        per_path={"/v1/decisions/batch": settings.http.max_batch_body_bytes},
+        per_path=dict.fromkeys(
+            ("/v1/decisions/batch", EVALUATIONS, SEARCH_RESOURCE), settings.http.max_batch_body_bytes
+        ),
         per_pattern={
             EVIDENCE_PATHS: settings.http.max_evidence_body_bytes,
             WALLET_PATHS: settings.http.max_wallet_body_bytes,
+            PAGE_PHOTO_PATH: settings.http.max_evidence_body_bytes,
         },
     )
     if tracing is not None:  # outermost: the span covers everything else

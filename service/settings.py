@@ -120,6 +120,22 @@ class AuditSettings(BaseModel):
         default=None,
         description="Also append checkpoints here; kept apart from the log, they reveal truncation.",
     )
+    checkpoint_key: Path | None = Field(
+        default=None,
+        description=(
+            "Ed25519 private key (PEM) that signs checkpoints, published at "
+            "/.well-known/audit-keys.json; unset: a key made at start-up, lost with the process."
+        ),
+    )
+    retention_days: int = Field(
+        default=400,
+        ge=1,
+        le=3650,
+        description=(
+            "How long audit logs are kept: a subject's audit key lives this long after its last use "
+            "(erasure deletes it sooner)."
+        ),
+    )
 
 
 class TracingSettings(BaseModel):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from service.api.deps import ServicesDep
@@ -29,6 +29,15 @@ async def get_jwks(svc: ServicesDep, response: Response) -> dict[str, Any]:
     """Public keys (next, active, retired) that verify age-band tokens."""
     response.headers["Cache-Control"] = "public, max-age=300"
     return svc.keyring.jwks()
+
+
+@router.get("/.well-known/audit-keys.json")
+async def get_audit_keys(request: Request, response: Response) -> dict[str, Any]:
+    """Public keys (a JWKS of Ed25519 keys) that verify the audit trail's signed checkpoints:
+    ``ageband privacy report --checkpoint-key``. Never a token key."""
+    response.headers["Cache-Control"] = "public, max-age=300"
+    keys: dict[str, Any] = request.app.state.audit_keys
+    return keys
 
 
 @router.get("/healthz")

@@ -23,6 +23,9 @@ import orjson
 import structlog
 from structlog.typing import Processor
 
+from service.audit.checkpoint_keys import CheckpointSigner
+from service.audit.subjects import SubjectPseudonyms
+
 GENESIS = "0" * 64
 CHECKPOINT = "audit.checkpoint"
 CHAIN_KEYS = ("chain", "seq", "prev", "hash")
@@ -59,8 +62,10 @@ class AuditChain:
         every: int = 1000,
         seconds: float = 300.0,
         monotonic: Callable[[], float] = time.monotonic,
+        signer: CheckpointSigner | None = None,
     ) -> None:
         self.chain_id = chain_id
+        self.signer = signer  # signs every checkpoint (service/audit/checkpoint_keys.py)
         self.head = GENESIS
         self.count = 0
         self._every = every
@@ -85,6 +90,11 @@ class AuditChain:
         event["chain"] = self.chain_id
         event["seq"] = self.count
         event["prev"] = self.head
+        if event.get("event") == CHECKPOINT:
+            event.pop("kid", None)
+            event.pop("sig", None)
+            if self.signer is not None:  # inside the hash: the link vouches for its signature too
+                event["kid"], event["sig"] = self.signer.kid, self.signer.sign(event)
         event["hash"] = self.head = event_hash(event)
         self.count += 1
         return event
@@ -126,6 +136,9 @@ class AuditStream:
         checkpoint_file: Path | None = None,
     ) -> None:
         self.chain = chain
+        # Set up with the stream, so that every logger configured with it has it; handed the
+        # subject keys once the store exists (until then a sid is dropped, never written).
+        self.subjects = SubjectPseudonyms()
         self._renderer: Processor = _render
         # Opened at the first write: an app that is built but never run leaves no file behind.
         self._paths = {"file": file, "checkpoints": checkpoint_file}

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable
 from typing import Any
 
 from service.audit.chain import audit_logger
+from service.audit.subjects import sid_ref
+
+__all__ = ["Audit", "sid_ref"]
 
 
 class Audit:
-    """Emits audit events. Every event carries check id, sid, client and policy version."""
+    """Emits audit events. Every event carries check id, subject, client and policy version; the
+    sid given here is written as its shreddable reference (service/audit/subjects.py)."""
 
     def __init__(self) -> None:
         self._proxy = audit_logger()  # never silenced by the log level
@@ -50,14 +52,3 @@ class Audit:
     def subject_erased(self, *, sid_ref: str, **ctx: Any) -> None:
         """Erasure is audited by ``sid_ref`` (see :func:`sid_ref`), never by the erased sid."""
         self.emit("subject.erased", sid_ref=sid_ref, **ctx)
-
-
-def sid_ref(key: bytes, sid: str) -> str:
-    """A keyed hash of a sid for the audit trail of its erasure.
-
-    Someone who holds the key and a sid (the operator, answering a data subject or a
-    regulator) can find the erasure event; a reader of the log alone cannot tell which sid
-    it was, nor link it to the sid's earlier events.
-    """
-    mac = hmac.new(key, b"ageband:audit:erasure\x00" + sid.encode(), hashlib.sha256)
-    return "sref_" + mac.hexdigest()[:32]

@@ -23,14 +23,15 @@ ALLOWED_KEYS = frozenset(
         "event", "level", "timestamp", "logger", "exception", "audit",
         "method", "route", "status", "duration_ms", "request_id",
         # audit context
-        "check_id", "sid", "client", "pol", "jur", "purpose",
+        # (no "sid": service.audit.subjects turns it into sid_hash first; one left is redacted)
+        "check_id", "sid_hash", "client", "pol", "jur", "purpose",
         # audit facts: kinds, sizes, names, outcomes
         "kind", "size", "provider", "method_class", "attributes", "fields", "ttl",
         "claims", "outcome", "reason", "band", "level_name", "next_method", "attempt",
         "kid", "alg", "files", "jurisdictions", "version", "errors", "count",
         "backend", "warning", "detail", "path_template", "keys", "offset",
         # hash chain and checkpoints (added after the guard; listed so callers cannot forge them)
-        "chain", "seq", "prev", "hash", "head",
+        "chain", "seq", "prev", "hash", "head", "sig",
         # erasure: a keyed hash of the sid, never the sid itself; how many queued events went
         "sid_ref", "events",
         # decisions: policy names (action, rule) and counts, never who the parties are

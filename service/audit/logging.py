@@ -40,6 +40,7 @@ def configure_logging(
         processors=[
             structlog.processors.add_log_level,
             SecondCachingTimestamper(),
+            stream.subjects,  # sid -> sid_hash, before the guard (which would redact a sid)
             pii_guard,
             redact_urls,
             stream,

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from service.audit.checkpoint_keys import CheckpointKeyError, load_public_keys
 from service.cli.progress import progress
 from service.cli.tables import add_text_row, fitting_table
 from service.privacy.html import render_html
@@ -82,13 +83,36 @@ def report_cmd(
     evidence_bound_ms: Annotated[
         float, typer.Option(help="Longest time evidence may be held (received to discarded).")
     ] = DEFAULT_EVIDENCE_BOUND_MS,
+    checkpoint_key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint-key",
+            help="The published checkpoint keys (the JSON of /.well-known/audit-keys.json, or a PEM "
+            "public key): every checkpoint must be signed by one.",
+        ),
+    ] = None,
+    erased: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--erased",
+            help="An erasure reference (ageband privacy erasure-ref SID): check that the erasure is in "
+            "the trail and that nothing in the log ties to the subject.",
+        ),
+    ] = None,
 ) -> None:
     """Verify the audit chain, rebuild each check's lifecycle, and report violations and statistics."""
-    missing = [p for p in [*logs, *(checkpoints or [])] if not p.is_file()]
+    missing = [p for p in [*logs, *(checkpoints or []), *(checkpoint_key or [])] if not p.is_file()]
     if missing:
         err.print(f"[red]no such file[/]: {', '.join(map(str, missing))}", highlight=False)
         raise typer.Exit(2)
-    options = ReportOptions(evidence_bound_ms, tuple(checkpoints or ()))
+    keys = None
+    if checkpoint_key:
+        try:
+            keys = {kid: k for path in checkpoint_key for kid, k in load_public_keys(path).items()}
+        except CheckpointKeyError as exc:
+            err.print(f"[red]{escape(str(exc))}[/]", highlight=False)
+            raise typer.Exit(2) from None
+    options = ReportOptions(evidence_bound_ms, tuple(checkpoints or ()), tuple(erased or ()), keys)
     with progress("reading the log", total_bytes=sum(p.stat().st_size for p in logs)) as advance:
         report = build_report(logs, options, on_read=advance)
     if html is not None:
@@ -114,7 +138,9 @@ def _summary(report: Report, html: Path | None) -> None:
         state = "closed" if c["closed"] else "open"
         out.print(
             f"  chain {c['chain']}: seq {c['first_seq']}..{c['last_seq']}, "
-            f"{c['checkpoints']} checkpoint(s), {state}",
+            f"{c['checkpoints']} checkpoint(s)"
+            + ("" if c["signed_checkpoints"] is None else f", {c['signed_checkpoints']} signed")
+            + f", {state}",
             highlight=False,
         )
     out.print("checks by method and outcome:", highlight=False)

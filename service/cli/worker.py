@@ -35,7 +35,7 @@ def worker(
     timers_every: Annotated[float, typer.Option(min=0.1, help="Seconds between timer scans.")] = 60.0,
 ) -> None:
     """Deliver webhooks (Standard Webhooks signatures) and run age-ups and re-check notices."""
-    from service.app import build_services, configure_audit
+    from service.app import build_services, configure_audit, warn_of_generated_keys
     from service.flows.worker import WorkerConfig, run
 
     settings = Settings()
@@ -62,6 +62,8 @@ def worker(
 
     async def main() -> None:
         services = build_services(settings)
+        stream.subjects.use(services.removal.subject_refs)  # sids are logged as sid_hash
+        warn_of_generated_keys(settings, stream)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -71,6 +73,7 @@ def worker(
         try:
             await run(services.worker, cfg, stop)
         finally:
+            stream.subjects.use(None)
             await services.store.close()
             stream.close()  # the shutdown checkpoint
 

@@ -256,3 +256,29 @@ class ConnectionInvalid(AgebandError):
     status = 400
     code = "invalid_connection"
     title = "Invalid trusted connection"
+
+
+# The hosted check page (service/flows/pages.py).
+class InvalidReturnUrl(AgebandError):
+    status = 400
+    code = "invalid_return_url"
+    title = "Return URL is not a usable address"
+
+
+class PageLinkGone(Gone):
+    """The link was opened already, or its check has ended: links are single-use."""
+
+    code = "page_link_gone"
+    title = "This check link was already used or has expired"
+
+
+class UnknownPage(NotFound):
+    code = "unknown_page"
+    title = "Unknown or expired check page"
+
+
+class PageForbidden(Forbidden):
+    """A form sent without the page's CSRF cookie, or from another site."""
+
+    code = "page_csrf_failed"
+    title = "This form did not come from the check page"

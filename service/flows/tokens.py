@@ -6,12 +6,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.audit.events import Audit, sid_ref
+from service.audit.events import Audit
+from service.audit.subjects import SubjectRefs
 from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.dates import start_of_day
 from service.core.errors import AgebandError
-from service.flows import abuse, content_cascade, events, lifecycle, recheck_requests
+from service.flows import abuse, content_cascade, deterrence, events, lifecycle, recheck_requests
 from service.flows.abuse import AbuseControl
 from service.flows.checks import CheckFlow, start_check
 from service.flows.content_cascade import ContentCascade
@@ -65,7 +66,8 @@ class SubjectRemoval:
     """What revoking and erasing a subject touch: every role that may hold something of it."""
 
     clock: Clock
-    pepper: bytes  # the erased sid's keyed reference in the audit trail
+    # The erased sid's keyed reference in the audit trail, and its audit key, shredded.
+    subject_refs: SubjectRefs
     audit: Audit
     # Revocation markers outlive every token they void: lifetime + leeway + verifier cache.
     revocation_ttl: int
@@ -231,14 +233,21 @@ async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
         await svc.connections.erase_connections(sid)
         await svc.timers.unschedule(client.id, sid)
         await svc.sanctions.clear_sanction(sid)
-        await svc.counters.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
+        await svc.counters.clear_counters(
+            sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING, deterrence.SCOPE]
+        )
         # Webhook events not yet delivered (queued, retrying or dead-lettered) name the sid too.
         dropped = await svc.events.erase_events(sid)
         if svc.content is not None:  # the items keep a flag in the person's place, not the sid
             await content_cascade.flag_subject(svc.content, client.id, sid, content_cascade.ERASED)
-    # The erased sid stays out of the trail: a keyed hash lets its holder find the event.
+    # Every earlier audit event names the subject only by a hash under its own audit key:
+    # deleting the key unties them from it (each time: an earlier erasure may have been cut
+    # short, and events after it start a new key).
+    svc.subject_refs.shred(sid)
+    # The erased sid stays out of the trail: a keyed hash lets its holder find the event. No sid
+    # is passed, so the event carries no sid_hash that would tie it to the events before.
     svc.audit.subject_erased(
-        client=client.id, sid_ref=sid_ref(svc.pepper, sid), count=checks, events=dropped,
+        client=client.id, sid_ref=svc.subject_refs.erasure_ref(sid), count=checks, events=dropped,
         outcome="erased" if target.found else "nothing_stored",
     )  # fmt: skip
     return target.found

@@ -25,7 +25,7 @@ from service.audit.detectors import OWN_DATE_FORMATS
 from service.store.content import ContentItem
 from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
-from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
 from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
 
@@ -104,12 +104,15 @@ _SUBJECT_PARTS = {
     "code_ref": _f("code_ref", "string", "a keyed hash of a guardian's one-time code: never the code"),
     "nonce_ref": _f("nonce_ref", "string", "a keyed hash of a trusted connection's pair nonce"),
     "link": _f("link", "string", "a keyed hash of a child's and a guardian's sids: names neither"),
+    "erasure_ref": _f("erasure_ref", "string", "a keyed hash of a sid (erasure reference), never the sid"),
 }
 
 _EVENT_FIELDS = tuple(StoredField(f.name, f.type, f.purpose, f.personal) for f in EVENT_FIELDS)
 
 SHAPES: dict[str, ValueShape] = {
     "check": _json(CheckState),
+    "page_link": _json(PageLink),
+    "page_session": _json(PageSession),
     "record": _json(AssuranceRecord),
     "sanction": _json(Sanction),
     "device_sanction": _json(Sanction),
@@ -153,6 +156,11 @@ SHAPES: dict[str, ValueShape] = {
             _f("sid", "string", "member: a subject with a lifecycle step ahead"),
             _f("day", "day", "score: the day of its next lifecycle step"),
         ),
+    ),
+    "audit_subject_key": ValueShape(
+        "string",
+        (_f("key", "hex", "random 256-bit key of the subject's audit sid_hash", personal=False),),
+        note="holds no identity; deleted by erasure, which leaves the subject's audit events unlinkable",
     ),
     "content_item": _json(ContentItem),
     "subject_content": ValueShape(

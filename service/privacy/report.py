@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -17,7 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from service.audit.chain import CHAIN_KEYS, CHECKPOINT, GENESIS, event_hash
+from service.audit.checkpoint_keys import checkpoint_problem
 from service.audit.detectors import scan_text, scan_value
 from service.audit.guard import ALLOWED_KEYS, REDACTED
 from service.privacy.inventory import inventory
@@ -32,6 +36,9 @@ _PROGRESS_EVERY = 4096  # lines between reports of how much was read
 _OWN_DATES = {"timestamp": "timestamp"}
 # Which key class each "stored" event describes.
 _STORED_EVENTS = {"record.stored": "record"}
+# A sid in clear, wherever it stands: the log names subjects only by sid_hash (erasable).
+_SID_RE = re.compile(r"(?<![A-Za-z0-9_-])sid_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+_ERASED = "subject.erased"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +86,16 @@ class ChainSummary:
     head: str
     checkpoints: int
     closed: bool  # ends with the shutdown checkpoint
+    signed_checkpoints: int | None = None  # verified by a given key (None: no key given)
 
 
 @dataclass(frozen=True, slots=True)
 class ReportOptions:
     evidence_bound_ms: float = DEFAULT_EVIDENCE_BOUND_MS
     checkpoint_files: tuple[Path, ...] = ()
+    erased: tuple[str, ...] = ()  # erasure references (``ageband privacy erasure-ref``) to check
+    # Published checkpoint keys by kid: every checkpoint must be signed by one (None: not checked).
+    checkpoint_keys: Mapping[str, Ed25519PublicKey] | None = None
 
 
 @dataclass(slots=True)
@@ -190,11 +201,30 @@ def build_report(
         tell(max(size - told, 0))
     report.event_counts = dict(Counter(str(e.data.get("event")) for e in audit))
     for chain_id, events in chains.items():
-        report.chains.append(_verify_chain(report, chain_id, events))
+        summary = _verify_chain(report, chain_id, events)
+        if opts.checkpoint_keys is not None:
+            summary.signed_checkpoints = _verify_signatures(report, chain_id, events, opts.checkpoint_keys)
+        report.chains.append(summary)
     for cp_path in opts.checkpoint_files:
-        _verify_checkpoints(report, cp_path, chains)
+        _verify_checkpoints(report, cp_path, chains, opts.checkpoint_keys)
     report.checks = _lifecycles(report, audit, opts.evidence_bound_ms)
+    for ref in opts.erased:
+        _check_erasure(report, ref, audit)
     return report
+
+
+def _check_erasure(report: Report, ref: str, audit: list[_Event]) -> None:
+    """The erasure is in the trail and ties to nothing. Every sid in clear is already a violation
+    (``sid_in_log``); what stays is that the erasure event itself names no sid_hash, which would
+    tie it to the subject's earlier events (their key is gone: nothing else can)."""
+    found = [ev for ev in audit if ev.data.get("event") == _ERASED and ev.data.get("sid_ref") == ref]
+    if not found:
+        detail = "no subject.erased event carries this erasure reference"
+        report.issues.append(Issue(VIOLATION, "erasure_not_found", detail))
+    for ev in found:
+        if ev.data.get("sid_hash") is not None or "sid" in ev.data:
+            detail = "the erasure event names the subject, tying it to the subject's earlier events"
+            report.issues.append(Issue(VIOLATION, "erasure_linked", detail, ev.where, *_at(ev.data)))
 
 
 def _parse(line: str) -> dict[str, Any] | None:
@@ -209,15 +239,24 @@ def _scan_raw(report: Report, line: str, where: str) -> None:
     report.issues.append(Issue(WARNING, "unparsed_line", "not a JSON object: only searched for PII", where))
     for finding in scan_text(line):
         report.issues.append(Issue(VIOLATION, "pii_in_log", f"{finding.detector} in a raw line", where))
+    if _SID_RE.search(line):
+        report.issues.append(Issue(VIOLATION, "sid_in_log", "a sid in clear in a raw line", where))
 
 
-def _scan_event(report: Report, event: dict[str, Any], where: str) -> None:
+def _at(event: Mapping[str, Any]) -> tuple[str | None, int | None, str | None]:
     chain, seq, check = event.get("chain"), event.get("seq"), event.get("check_id")
-    at = (
+    return (
         chain if isinstance(chain, str) else None,
         seq if isinstance(seq, int) else None,
         check if isinstance(check, str) else None,
     )
+
+
+def _scan_event(report: Report, event: dict[str, Any], where: str) -> None:
+    at = _at(event)
+    if _SID_RE.search(json.dumps(event)):
+        detail = "a sid in clear: erasure could never untie this event from its subject"
+        report.issues.append(Issue(VIOLATION, "sid_in_log", detail, where, *at))
     for finding in scan_value(event, skip=_NOT_SCANNED, own_dates=_OWN_DATES):
         detail = f"{finding.detector} at {finding.path}"
         report.issues.append(Issue(VIOLATION, "pii_in_log", detail, where, *at))
@@ -292,8 +331,46 @@ def _verify_chain(report: Report, chain_id: str, events: list[_Event]) -> ChainS
     return ChainSummary(chain_id, len(events), first, last, str(tail["hash"]), checkpoints, closed)
 
 
-def _verify_checkpoints(report: Report, path: Path, chains: Mapping[str, list[_Event]]) -> None:
-    """Checkpoints kept apart from the log: each must find its event in the log."""
+def _verify_signatures(
+    report: Report, chain_id: str, events: list[_Event], keys: Mapping[str, Ed25519PublicKey]
+) -> int:
+    """Each checkpoint of the chain signed by a published key; the chain vouched for by one at
+    least. Hashes anyone can recompute; a signature of a rewritten head needs the private key."""
+    signed = 0
+    for ev in events:
+        if ev.data.get("event") != CHECKPOINT:
+            continue
+        problem = checkpoint_problem(ev.data, keys)
+        if problem is None:
+            signed += 1
+            continue
+        seq = ev.data.get("seq")
+        detail = _SIGNATURE_PROBLEMS[problem]
+        report.issues.append(
+            Issue(VIOLATION, problem, detail, ev.where, chain_id, seq if isinstance(seq, int) else None)
+        )
+    if not signed:
+        detail = "no checkpoint signed by a published key vouches for this chain"
+        where = events[-1].where if events else ""
+        report.issues.append(Issue(VIOLATION, "chain_unsigned", detail, where, chain_id))
+    return signed
+
+
+_SIGNATURE_PROBLEMS = {
+    "checkpoint_unsigned": "the checkpoint carries no signature",
+    "checkpoint_unknown_key": "the checkpoint is signed by a key that is not published",
+    "checkpoint_forged": "the checkpoint's signature does not match its chain, position and head",
+}
+
+
+def _verify_checkpoints(
+    report: Report,
+    path: Path,
+    chains: Mapping[str, list[_Event]],
+    keys: Mapping[str, Ed25519PublicKey] | None = None,
+) -> None:
+    """Checkpoints kept apart from the log: each must find its event in the log (and, with
+    keys, be signed by one of them)."""
     by_chain = {c: {e.data.get("seq"): e for e in evs} for c, evs in chains.items()}
     with path.open(encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
@@ -303,6 +380,12 @@ def _verify_checkpoints(report: Report, path: Path, chains: Mapping[str, list[_E
                 report.issues.append(Issue(VIOLATION, "checkpoint_invalid", "not a valid checkpoint", where))
                 continue
             chain, seq = str(cp.get("chain")), cp.get("seq")
+            problem = checkpoint_problem(cp, keys) if keys is not None else None
+            if problem is not None:
+                at = seq if isinstance(seq, int) else None
+                report.issues.append(
+                    Issue(VIOLATION, problem, _SIGNATURE_PROBLEMS[problem], where, chain, at)
+                )
             found = by_chain.get(chain, {}).get(seq)
             if found is None:
                 have = max((s for s in by_chain.get(chain, {}) if isinstance(s, int)), default=-1) + 1

@@ -24,12 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from service.store.content import ContentItem
 from service.store.errors import InvalidCursor
-from service.store.records import AssuranceRecord, CheckState, Sanction, SignalNote
+from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction, SignalNote
 from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
 T = TypeVar(
-    "T", CheckState, AssuranceRecord, Sanction, ContentItem, RecheckRequest, Appeal, GuardianCode, Connection
-)
+    "T", CheckState, AssuranceRecord, Sanction, ContentItem, PageLink, PageSession, RecheckRequest, Appeal,
+    GuardianCode, Connection,
+)  # fmt: skip
 
 # Fields a payload from an earlier version lacks, read as their default: an upper edge nothing
 # established (the party counts as unconfirmed in children's spaces).
@@ -50,6 +51,8 @@ def encode(
     | AssuranceRecord
     | Sanction
     | ContentItem
+    | PageLink
+    | PageSession
     | RecheckRequest
     | Appeal
     | GuardianCode

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import redis
+import redis.cluster
+import redis.sentinel
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel
@@ -24,6 +27,8 @@ from redis.asyncio.sentinel import Sentinel
 # Fail over quickly: a primary that does not answer within these is treated as gone.
 SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 2.0
+# The synchronous client answers the log pipeline, which holds up the event loop while it waits.
+SYNC_TIMEOUT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +143,28 @@ def connect(url: str, *, socket_timeout: float = SOCKET_TIMEOUT) -> Redis | Redi
     )
     client.owner = sentinel
     return client
+
+
+def connect_sync(url: str) -> redis.Redis | redis.cluster.RedisCluster:
+    """A synchronous client for the same URL, with short timeouts: for the few calls that cannot
+    await (the audit trail's subject keys). A cluster client connects as it is made."""
+    timeouts: dict[str, Any] = {"socket_timeout": SYNC_TIMEOUT, "socket_connect_timeout": SYNC_TIMEOUT}
+    target = parse_url(url)
+    if target is None:
+        return redis.Redis.from_url(url, **timeouts)
+    if target.mode == "cluster":
+        return redis.cluster.RedisCluster(
+            startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in target.hosts],  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            username=target.username,
+            password=target.password,
+            ssl=target.tls,
+            **timeouts,
+        )
+    sentinel_auth = {"password": target.sentinel_password} if target.sentinel_password else {}
+    sentinel = redis.sentinel.Sentinel(
+        list(target.hosts), sentinel_kwargs={**timeouts, **sentinel_auth}, **timeouts
+    )
+    primary: redis.Redis = sentinel.master_for(
+        target.service or "", db=target.db, username=target.username, password=target.password, ssl=target.tls
+    )
+    return primary

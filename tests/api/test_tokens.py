@@ -214,7 +214,8 @@ async def test_minor_moves_up_a_band_at_refresh_once_age_up_at_has_passed() -> N
         assert (stored.band, stored.age_up_at) == ("16_17", date(2028, 4, 1))  # 18 two years on
         assert stored.recheck_at == date(2026, 9, 1)  # ageing up is not a re-check
         changed = [e for e in run.log_lines() if e.get("event") == "subject.band_changed"]
-        assert [(e["sid"], e["band"]) for e in changed] == [(sid, "16_17")]
+        # The audit trail names the subject by its shreddable reference, never by the sid.
+        assert [(e["sid_hash"], e["band"]) for e in changed] == [(svc.removal.subject_refs.ref(sid), "16_17")]
 
 
 async def test_due_rechecks_page_oldest_first() -> None:

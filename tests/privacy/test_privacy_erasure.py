@@ -82,7 +82,8 @@ async def test_erasure_removes_open_and_just_finished_checks(by: str) -> None:
             assert remaining == {}, sorted(remaining)
             assert await admin.exists(keys.attempts(first["check_id"])) == 0
             erased = [e for e in run.log_lines() if e.get("event") == "subject.erased"]
-            assert [(e["count"], e["sid"]) for e in erased] == [(2, None)]  # audited by sid_ref only
+            # Audited by sid_ref only: no sid, and no sid_hash tying it to the subject's earlier events.
+            assert [(e["count"], e["sid_hash"]) for e in erased] == [(2, None)]
             assert sid not in json.dumps(erased)
             # The erased check is unknown now; the bystander's goes on.
             r = await run.evidence(second["check_id"], {"method": "self_declaration", "birth_year": 1990})

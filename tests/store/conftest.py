@@ -29,6 +29,7 @@ from service.store.roles import (
     CounterStore,
     EventStream,
     GuardianStore,
+    PageStore,
     RecheckStore,
     RecordStore,
     RevocationStore,
@@ -149,6 +150,11 @@ def guardian_store(store: WholeStore) -> GuardianStore:
 @pytest.fixture
 def connection_store(store: WholeStore) -> ConnectionStore:
     return store.connections
+
+
+@pytest.fixture
+def page_store(store: WholeStore) -> PageStore:
+    return store.pages
 
 
 @pytest.fixture

@@ -70,13 +70,16 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "guardian_links": keys.guardian_links(sid),
         "connection": keys.connection("tcn_x"),
         "connections": keys.connections(sid),
-        "content_item": keys.content("cnt_x"),
-        "subject_content": keys.subject_content(sid),
-        "content_list": keys.content_list("acme-app"),
         "timers": keys.timers("acme-app"),
         "event_stream": keys.events(),
         "event_retries": keys.retries(),
         "event_dead_letters": keys.dead(),
+        "audit_subject_key": keys.subject_key("sref_" + "ab" * 16),
+        "content_item": keys.content("cnt_" + sid[4:]),
+        "subject_content": keys.subject_content(sid),
+        "content_list": keys.content_list("acme-app"),
+        "page_link": keys.page_link("a" * 64),
+        "page_session": keys.page_session("b" * 64),
     }
     assert set(made) == {kc.name for kc in KEY_CLASSES}
     for name, key in made.items():
@@ -93,7 +96,7 @@ def test_key_classes_say_what_must_survive_a_restart() -> None:
         "record", "revocation", "due_index", "single_use",
         "sanction", "device_sanction", "timers", "event_stream", "event_retries", "event_dead_letters",
         "recheck_request", "appeal", "guardian_link", "guardian_links", "connection", "connections",
-        "content_item", "subject_content", "content_list",
+        "audit_subject_key", "content_item", "subject_content", "content_list",
     }  # fmt: skip
     for kc in KEY_CLASSES:
         assert kc.holds

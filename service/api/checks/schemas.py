@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from service.flows.results import CheckView, EvidenceResult, IssuedToken, MethodOffer, StartedCheck
 
@@ -20,11 +21,19 @@ class _Strict(BaseModel):
 
 
 class SubjectBody(_Strict):
-    subject: SubjectRefStr | None = Field(
+    # The document says what the validator enforces: exactly one of the two, each a string (null
+    # is read as absent, and left out of the document).
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"oneOf": [{"required": ["subject"]}, {"required": ["sid"]}]}
+    )
+
+    subject: SubjectRefStr | SkipJsonSchema[None] = Field(
         default=None,
         description="The app's own reference for its user. Never stored; only its sid.",
     )
-    sid: SidStr | None = Field(default=None, description="The sid returned earlier for this user.")
+    sid: SidStr | SkipJsonSchema[None] = Field(
+        default=None, description="The sid returned earlier for this user."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SubjectBody:
@@ -34,7 +43,9 @@ class SubjectBody(_Strict):
 
 
 class StartCheckRequest(SubjectBody):
-    jurisdiction: Code = Field(description="A jurisdiction of the policy, e.g. 'default' or 'GB'.")
+    jurisdiction: Code = Field(
+        description="A jurisdiction of the policy, e.g. 'default' or 'GB'.", examples=["default", "GB"]
+    )
     purpose: Literal["signup", "recheck", "step_up", "access", "confirm", "appeal"] = Field(
         default="signup",
         description="Why the app asks. 'confirm' corroborates the band on record: it offers only the "
@@ -44,6 +55,23 @@ class StartCheckRequest(SubjectBody):
         "that set the band are offered, the band holds meanwhile, and the answer comes by the deadline "
         "given in 'appeal'.",
     )
+    return_url: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = Field(
+        default=None,
+        description="Where the hosted check page sends the user at the end, with check_id and state: "
+        "an exact URL of the client's return_urls or one under its return_url_prefixes. Given, the "
+        "answer holds a single-use check_url to send the user to.",
+    )
+    state: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,512}$")] | None = Field(
+        default=None,
+        description="An opaque value of the app's (printable ASCII, no spaces, up to 512), handed back "
+        "on the return_url. Only with return_url.",
+    )
+
+    @model_validator(mode="after")
+    def _state_needs_return_url(self) -> StartCheckRequest:
+        if self.state is not None and self.return_url is None:
+            raise ValueError("'state' goes with 'return_url'")
+        return self
 
 
 class MethodOut(BaseModel):
@@ -77,10 +105,16 @@ class StartCheckResponse(BaseModel):
     appeal: AppealOut | None = Field(
         default=None, description="With purpose 'appeal': its deadline and text."
     )
+    check_url: str | None = Field(
+        default=None,
+        description="With return_url: the hosted check page for the user (single use, unguessable, "
+        "no longer-lived than the check). Send the user's browser there.",
+    )
 
     @classmethod
-    def of(cls, s: StartedCheck) -> StartCheckResponse:
+    def of(cls, s: StartedCheck, check_url: str | None = None) -> StartCheckResponse:
         return cls(
+            check_url=check_url,
             check_id=s.check_id,
             sid=s.sid,
             expires_at=s.expires_at,

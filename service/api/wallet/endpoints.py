@@ -86,6 +86,11 @@ class WalletResponseAck(BaseModel):
     outcome: str = Field(description="passed, inconclusive, failed, or declined (the user said no).")
 
 
+# The values the wallet may ask for, in the document; any other is refused as
+# invalid_wallet_response (the wallet's own error channel), not as a schema failure.
+_RESPONSE_MODES: dict[str, Any] = {"enum": ["direct_post", "direct_post.jwt"]}
+
+
 @wallet_api_router.get("/{check_id}/presentation/{method}/wallet")
 @raises(*REQUEST_ERRORS)
 async def get_wallet_links(
@@ -145,7 +150,9 @@ async def get_request_object(
     method: MethodName,
     check_id: CheckId,
     svc: ServicesDep,
-    response_mode: Annotated[str, Query(max_length=32)] = flow.DIRECT_POST_JWT,
+    response_mode: Annotated[
+        str, Query(max_length=32, json_schema_extra=_RESPONSE_MODES)
+    ] = flow.DIRECT_POST_JWT,
 ) -> Response:
     """The check's signed request object (JAR), for a wallet following ``request_uri``."""
     jwt = await flow.request_object(svc.wallet, method, check_id, response_mode, None)
@@ -163,7 +170,9 @@ async def post_request_object(
     check_id: CheckId,
     request: Request,
     svc: ServicesDep,
-    response_mode: Annotated[str, Query(max_length=32)] = flow.DIRECT_POST_JWT,
+    response_mode: Annotated[
+        str, Query(max_length=32, json_schema_extra=_RESPONSE_MODES)
+    ] = flow.DIRECT_POST_JWT,
 ) -> Response:
     """``request_uri_method=post``: the request object with the wallet's ``wallet_nonce``."""
     form = await _form(request)

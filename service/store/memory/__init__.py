@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 from service.core.clock import Clock
 from service.store.keys import DEFAULT_PREFIX
 from service.store.memory.abuse import MemoryCounters, MemorySanctions
+from service.store.memory.audit_keys import MemorySubjectKeys
 from service.store.memory.checks import MemoryChecks
 from service.store.memory.content import MemoryContent
 from service.store.memory.events import MemoryEvents
 from service.store.memory.markers import MemoryRevocations, MemorySingleUse
+from service.store.memory.pages import MemoryPages
 from service.store.memory.records import MemoryRecords
 from service.store.memory.reviews import MemoryAppeals, MemoryConnections, MemoryGuardians, MemoryRechecks
 from service.store.memory.space import KeySpace
@@ -40,6 +42,8 @@ class MemoryStore:
         self.guardians = MemoryGuardians(space)
         self.connections = MemoryConnections(space)
         self.events = MemoryEvents(space)
+        self.subject_keys = MemorySubjectKeys(space)
+        self.pages = MemoryPages(space)
         self.content = MemoryContent(space)
 
     def key_count(self) -> int:
@@ -65,6 +69,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _checks: type[roles.CheckStore] = MemoryChecks
     _records: type[roles.RecordStore] = MemoryRecords
     _revocations: type[roles.RevocationStore] = MemoryRevocations
+    _subject_keys: type[roles.SubjectKeyStore] = MemorySubjectKeys
     _once: type[roles.SingleUse] = MemorySingleUse
     _counters: type[roles.CounterStore] = MemoryCounters
     _sanctions: type[roles.SanctionStore] = MemorySanctions
@@ -74,6 +79,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _guardians: type[roles.GuardianStore] = MemoryGuardians
     _connections: type[roles.ConnectionStore] = MemoryConnections
     _events: type[roles.EventStream] = MemoryEvents
+    _pages: type[roles.PageStore] = MemoryPages
     _content: type[roles.ContentStore] = MemoryContent
     _health: type[roles.StoreHealth] = MemoryStore
 

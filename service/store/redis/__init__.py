@@ -10,20 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.cluster import RedisCluster as SyncCluster
 
 from service.store.keys import DEFAULT_PREFIX, Keys
 from service.store.redis.abuse import RedisCounters, RedisSanctions
+from service.store.redis.audit_keys import RedisSubjectKeys
 from service.store.redis.checks import RedisChecks
 from service.store.redis.connection import Connection, unavailable
 from service.store.redis.content import RedisContent
 from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
+from service.store.redis.pages import RedisPages
 from service.store.redis.records import RedisRecords
 from service.store.redis.reviews import RedisAppeals, RedisConnections, RedisGuardians, RedisRechecks
 from service.store.redis.timers import RedisTimers
-from service.store.redis_url import SOCKET_TIMEOUT, connect
+from service.store.redis_url import SOCKET_TIMEOUT, connect, connect_sync
 
 if TYPE_CHECKING:
     from service.store import roles
@@ -40,6 +44,7 @@ class RedisStore:
         on_error: Callable[[str], None] | None = None,
         min_replicas_ack: int = 0,
         replica_ack_timeout_ms: int = 500,
+        connect_sync_client: Callable[[], SyncRedis | SyncCluster] | None = None,
     ) -> None:
         self._conn = conn = Connection(
             client,
@@ -60,6 +65,12 @@ class RedisStore:
         self.guardians = RedisGuardians(conn)
         self.connections = RedisConnections(conn)
         self.events = RedisEvents(conn)
+        # The audit trail's subject keys need a synchronous client (see audit_keys.py): made
+        # from the URL, or from the one server's address when the caller handed in a client.
+        self.subject_keys = RedisSubjectKeys(
+            connect_sync_client or (lambda: _sync_twin(client)), conn.keys, on_error
+        )
+        self.pages = RedisPages(conn)
         self.content = RedisContent(conn)
 
     @classmethod
@@ -79,6 +90,7 @@ class RedisStore:
             on_error=on_error,
             min_replicas_ack=min_replicas_ack,
             replica_ack_timeout_ms=replica_ack_timeout_ms,
+            connect_sync_client=lambda: connect_sync(url),
         )
 
     async def ping(self) -> None:
@@ -86,7 +98,17 @@ class RedisStore:
             await self._conn.r.ping()
 
     async def close(self) -> None:
+        self.subject_keys.close()
         await self._conn.r.aclose()
+
+
+def _sync_twin(client: Redis | RedisCluster) -> SyncRedis:
+    """A synchronous client to the server an async one-server client talks to."""
+    if isinstance(client, RedisCluster):
+        raise ValueError("a cluster store made from a client needs connect_sync_client")
+    kw = client.connection_pool.connection_kwargs
+    wanted = ("host", "port", "db", "username", "password", "socket_timeout", "socket_connect_timeout")
+    return SyncRedis(**{k: kw[k] for k in wanted if k in kw})
 
 
 if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
@@ -102,6 +124,8 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _guardians: type[roles.GuardianStore] = RedisGuardians
     _connections: type[roles.ConnectionStore] = RedisConnections
     _events: type[roles.EventStream] = RedisEvents
+    _subject_keys: type[roles.SubjectKeyStore] = RedisSubjectKeys
+    _pages: type[roles.PageStore] = RedisPages
     _content: type[roles.ContentStore] = RedisContent
     _health: type[roles.StoreHealth] = RedisStore
 
