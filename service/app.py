@@ -18,10 +18,12 @@ from service.api.authzen.endpoints import EVALUATION, EVALUATIONS, SEARCH_RESOUR
 from service.api.authzen.endpoints import router as authzen_router
 from service.api.authzen.endpoints import wellknown_router as authzen_wellknown_router
 from service.api.checks.endpoints import router as checks_router
+from service.api.connections.endpoints import router as connections_router
 from service.api.content.endpoints import router as content_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.direct_routes import DirectRoutes, direct_routes
+from service.api.guardians.endpoints import router as guardians_router
 from service.api.limits import EVIDENCE_PATHS, PAGE_PHOTO_PATH, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
@@ -29,6 +31,7 @@ from service.api.policy.endpoints import admin_router as policy_admin_router
 from service.api.policy.endpoints import router as policy_router
 from service.api.privacy.endpoints import router as privacy_router
 from service.api.rechecks.endpoints import router as rechecks_router
+from service.api.reviews.endpoints import router as reviews_router
 from service.api.services import Services
 from service.api.tokens.endpoints import router as tokens_router
 from service.api.tracing import TraceRequests
@@ -43,18 +46,22 @@ from service.audit.subjects import SubjectRefs
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock, SystemClock
 from service.flows.abuse import AbuseControl
+from service.flows.appeals import Appeals
 from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
+from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.content_cascade import ContentCascade
 from service.flows.decisions import DecisionFlow
 from service.flows.deterrence import Deterring
 from service.flows.events import Publishing
+from service.flows.guardians import Guardians
 from service.flows.issuing import Issuing
 from service.flows.key_reload import KeyReloader
 from service.flows.lifecycle import Lifecycle
 from service.flows.pages import PageFlow
 from service.flows.policy_reload import PolicyReloader
+from service.flows.recheck_requests import RecheckRequests
 from service.flows.records import RecordWriting
 from service.flows.subjects import SubjectLookup
 from service.flows.token_cache import TokenCache
@@ -159,19 +166,24 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         policy, clock, pepper, audit, store.counters, store.sanctions, store.once, store.revocations,
         revocation_ttl, writing, publishing, cascade,
     )  # fmt: skip
+    requests = RecheckRequests(
+        policy, clock, audit, subjects, store.rechecks, writing, publishing, abuse, store.once
+    )
     checks = CheckFlow(
         policy, registry, clock, pepper, audit, metrics, store.checks, store.records, store.once,
-        subjects, abuse, lifecycle, writing, issuing, cascade,
+        subjects, abuse, lifecycle, writing, issuing, requests,
+        Appeals(policy, clock, audit, store.appeals, publishing), cascade,
     )  # fmt: skip
     tokens_flow = TokenFlow(
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
-        lifecycle, issuing, checks,
+        lifecycle, issuing, checks, requests,
     )  # fmt: skip
     # Audit events name a subject by a hash under its own key, which erasure deletes.
     subject_refs = SubjectRefs(pepper, store.subject_keys, settings.audit.retention_days * 86_400)
     removal = SubjectRemoval(
         clock, subject_refs, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
-        store.timers, store.sanctions, store.counters, store.events, publishing, cascade,
+        store.timers, store.sanctions, store.counters, store.events, publishing, store.rechecks,
+        store.appeals, store.guardians, store.connections, cascade,
     )  # fmt: skip
     public_url = settings.http.public_url
     wallet = WalletFlow(policy, registry, clock, pepper, store.checks, clients, public_url, checks)
@@ -189,7 +201,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             verifier,
             TokenCache(),
             store.revocations,
+            store.rechecks,
+            store.connections,
+            pepper,
             Deterring(audit, store.counters, publishing),
+        ),
+        requests=requests,
+        guardians=Guardians(policy, clock, pepper, audit, subjects, store.guardians, writing, publishing),
+        connections=Connections(
+            policy, clock, pepper, audit, verifier, store.revocations, store.connections, publishing
         ),
         bundles=BundleSigning(
             policy,
@@ -324,6 +344,9 @@ def create_app(
         wellknown_router,
         metrics_router,
         privacy_router,
+        reviews_router,
+        guardians_router,
+        connections_router,
     ):
         app.include_router(router)
     app.include_router(content_router)

@@ -17,9 +17,12 @@ from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock
 from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
+from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.decisions import DecisionFlow
+from service.flows.guardians import Guardians
 from service.flows.pages import PageFlow
+from service.flows.recheck_requests import RecheckRequests
 from service.flows.tokens import SubjectRemoval, TokenFlow
 from service.flows.wallet import WalletFlow
 from service.flows.worker import WorkerFlow
@@ -41,6 +44,9 @@ class Services:
     decisions: DecisionFlow
     bundles: BundleSigning
     worker: WorkerFlow  # ``ageband worker``
+    requests: RecheckRequests  # re-checks apps demand of their subjects
+    guardians: Guardians  # guardian codes and confirmations
+    connections: Connections  # trusted connections between two users
     content: ContentFlow  # adult content items, consents and publishability
     # What the endpoints, middleware and the CLI read themselves.
     store: MemoryStore | RedisStore  # every role; its health for /readyz, closed at shutdown

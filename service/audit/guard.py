@@ -44,6 +44,10 @@ ALLOWED_KEYS = frozenset(
         "host", "port",
         # a refused move to an older band: the bands (codes) and the method names that would do
         "band_from", "band_to", "methods",
+        # re-check requests and appeals: their deadline (a time of ours, never the user's)
+        "deadline",
+        # decisions between users with a trusted connection both confirmed
+        "relationship",
         # adult content: the item (a keyed hash), a person's place in it and role, reason codes;
         # never a depicted person's sid
         "content_id", "person", "role", "reasons", "publishable", "people",

@@ -23,10 +23,21 @@ from service.audit.logging import configure_logging
 from service.clients.registry import Client
 from service.core.clock import FixedClock
 from service.core.errors import AgebandError
-from service.flows import abuse, checks, decisions, tokens
+from service.flows import abuse, checks, connections, decisions, guardians, recheck_requests, tokens
 from service.flows.results import EvidenceResult
 from service.flows.subjects import SubjectRef
-from service.policy.testing import CheckSpec, DecideSpec, Result, Scenario, Suite, load_suite
+from service.policy.testing import (
+    CheckSpec,
+    ConnectStep,
+    DecideSpec,
+    GuardianStep,
+    RecheckStep,
+    Result,
+    Scenario,
+    Step,
+    Suite,
+    load_suite,
+)
 from service.settings import Settings
 
 _PROVIDERS = ["os_signal", "self_declaration"]
@@ -39,6 +50,7 @@ class _Run:
     clock: FixedClock
     scenario: Scenario
     last_token: dict[str, str] = field(default_factory=dict)
+    nonces: dict[frozenset[str | None], str] = field(default_factory=dict)  # a connected pair's nonce
 
 
 def run_scenarios(path: Path, files: list[Path]) -> list[Result]:
@@ -73,7 +85,7 @@ async def run_scenario(path: Path, suite: Suite, scenario: Scenario) -> str | No
             if step.advance is not None:
                 clock.advance(step.advance)
                 continue
-            miss = await (_check(run, step.check) if step.check else _decide(run, step.decide))  # type: ignore[arg-type]
+            miss = await _step(run, step)
             if miss is not None:
                 return f"step {number}: {miss}"
     except Exception as exc:  # noqa: BLE001 - a broken scenario reports itself as its failure
@@ -81,6 +93,57 @@ async def run_scenario(path: Path, suite: Suite, scenario: Scenario) -> str | No
     finally:
         await svc.store.close()
     return None
+
+
+async def _step(run: _Run, step: Step) -> str | None:
+    if step.check is not None:
+        return await _check(run, step.check)
+    if step.recheck is not None:
+        return await _recheck(run, step.recheck)
+    if step.guardian is not None:
+        return await _guardian(run, step.guardian)
+    if step.connect is not None:
+        return await _connect(run, step.connect)
+    assert step.decide is not None  # noqa: S101 - a step is exactly one kind
+    return await _decide(run, step.decide)
+
+
+async def _recheck(run: _Run, spec: RecheckStep) -> str | None:
+    got: dict[str, Any] = {"error": None}
+    deadline = run.clock.now() + spec.within if spec.within is not None else None
+    try:
+        await recheck_requests.request_recheck(
+            run.svc.requests, run.client, SubjectRef(spec.subject), spec.reason, spec.min_level, deadline
+        )
+    except AgebandError as exc:
+        got = {"error": exc.code}
+    return _differences(spec.expect, got) if spec.expect is not None else _unexpected(got)
+
+
+async def _guardian(run: _Run, spec: GuardianStep) -> str | None:
+    got: dict[str, Any] = {"error": None}
+    try:
+        issued = await guardians.issue_code(run.svc.guardians, run.client, SubjectRef(spec.child))
+        done = await guardians.confirm(run.svc.guardians, run.client, SubjectRef(spec.guardian), issued.code)
+        got["upper_level"] = done.upper_level
+    except AgebandError as exc:
+        got = {"error": exc.code}
+    return _differences(spec.expect, got) if spec.expect is not None else _unexpected(got)
+
+
+async def _connect(run: _Run, spec: ConnectStep) -> str | None:
+    got: dict[str, Any] = {"error": None}
+    jurisdiction = run.scenario.jurisdiction
+    try:
+        a, b = await _token(run, spec.a), await _token(run, spec.b)
+        opened = await connections.open_connection(run.svc.connections, run.client, jurisdiction, a or "")
+        await connections.confirm_connection(
+            run.svc.connections, run.client, jurisdiction, b or "", opened.nonce
+        )
+        run.nonces[frozenset((spec.a, spec.b))] = opened.nonce
+    except AgebandError as exc:
+        got = {"error": exc.code}
+    return _differences(spec.expect, got) if spec.expect is not None else _unexpected(got)
 
 
 async def _check(run: _Run, spec: CheckSpec) -> str | None:
@@ -133,6 +196,8 @@ async def _decide(run: _Run, spec: DecideSpec) -> str | None:
     jurisdiction = spec.jurisdiction or run.scenario.jurisdiction
     actor = decisions.PartyIn(token=await _token(run, spec.actor))
     target = decisions.PartyIn(token=await _token(run, spec.target))
+    nonce = run.nonces.get(frozenset((spec.actor, spec.target))) if spec.trusted else None
+    relationship = decisions.Relationship("trusted", nonce or "none-" + "0" * 16) if spec.trusted else None
     for action in spec.actions:
         got: dict[str, Any]
         try:
@@ -143,6 +208,7 @@ async def _decide(run: _Run, spec: DecideSpec) -> str | None:
                 jurisdiction=jurisdiction,
                 actor=actor,
                 target=target,
+                relationship=relationship,
             )
             o = d.outcome
             got = {

@@ -73,6 +73,17 @@ class AbuseControl:
 
 
 @dataclass(frozen=True, slots=True)
+class Concerned:
+    """Whom a sanction concerns when no check brought it on (a missed re-check deadline)."""
+
+    client_id: str
+    sid: str
+    check_id: str | None
+    policy_version: str
+    device: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where an attempt came from, as keyed hashes (never the raw values)."""
 
@@ -361,7 +372,7 @@ def consequence(
 
 async def impose(
     svc: AbuseControl,
-    check: CheckState,
+    check: CheckState | Concerned,
     juris: Jurisdiction,
     signal: AbuseSignal,
     *,

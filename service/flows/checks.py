@@ -19,10 +19,12 @@ from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
-from service.flows import abuse, content_cascade, edges, evidence_errors, lifecycle
+from service.flows import abuse, appeals, content_cascade, edges, evidence_errors, lifecycle, recheck_requests
 from service.flows.abuse import AbuseControl
+from service.flows.appeals import APPEAL, Appeals
 from service.flows.content_cascade import ContentCascade
 from service.flows.errors import (
+    AppealsNotOffered,
     CheckBusy,
     CheckClosed,
     CheckExpired,
@@ -37,6 +39,7 @@ from service.flows.errors import (
 from service.flows.issuing import Issuing, issue_token
 from service.flows.lifecycle import Lifecycle
 from service.flows.presentations import presentation_nonce, single_use
+from service.flows.recheck_requests import RecheckRequests
 from service.flows.records import RecordWriting, write_record
 from service.flows.results import (
     CheckView,
@@ -45,7 +48,7 @@ from service.flows.results import (
     MethodOffer,
     StartedCheck,
 )
-from service.flows.subjects import SubjectLookup, SubjectRef, resolve_sid
+from service.flows.subjects import SubjectLookup, SubjectRef, own_record, resolve_sid
 from service.observability.metrics import Metrics
 from service.policy.compiled import BAND_UPGRADE_NEEDS_LEVEL, SELF_DECLARATION, Jurisdiction, Method, Policy
 from service.policy.holder import PolicyHolder
@@ -75,6 +78,8 @@ class CheckFlow:
     lifecycle: Lifecycle
     writing: RecordWriting
     issuing: Issuing
+    requests: RecheckRequests  # a re-check the app demanded: which methods, and whether a pass settles it
+    appeals: Appeals  # a check that contests the band on record
     # The person's content items: a pass refreshes their copy of it, a failure flags them.
     content: ContentCascade | None = None
 
@@ -96,8 +101,17 @@ async def start_check(
     device = origin.device if origin is not None else None
     sanction = await abuse.guard(svc.abuse, sid, locale, device)  # a locked subject cannot start a check
     confirming = purpose == CONFIRM
-    usable = _usable(svc, juris, upper_only=confirming)
+    contested = await own_record(svc.subjects, client, SubjectRef(sid=sid)) if purpose == APPEAL else None
+    floor = contested.level if contested is not None else None
+    usable = _usable(svc, juris, upper_only=confirming, appeal_floor=floor)
+    if contested is not None and not usable:
+        raise AppealsNotOffered(
+            "no appeal method stronger than the one that set the band is available here"
+            if juris.appeal is not None
+            else "this jurisdiction takes no appeals"
+        )
     usable = abuse.strong_enough(svc.abuse, usable, sanction, locale, juris)
+    usable = await _for_requested_recheck(svc, client, sid, usable)
     offers = [offer(policy, policy.methods[m], locale) for m in usable]
     if not offers:
         raise NoMethodAvailable("no method of this jurisdiction's waterfall is available")
@@ -113,6 +127,7 @@ async def start_check(
         created_at=int(now.timestamp()),
         expires_at=int(expires.timestamp()),
         device=device,
+        appeal_floor=floor,
     )
     if confirming:
         record = await svc.records.get_record(sid)
@@ -130,6 +145,9 @@ async def start_check(
         pol=policy.version, jur=jurisdiction, purpose=purpose,
     )  # fmt: skip
     svc.metrics.check_started(jurisdiction, purpose)
+    opened = None
+    if contested is not None:
+        opened = await appeals.open_appeal(svc.appeals, contested, juris, check.check_id, locale)
     return StartedCheck(
         check_id=check.check_id,
         sid=sid,
@@ -139,7 +157,30 @@ async def start_check(
         explanation_uses=offers[0].description,
         explanation_keeps=policy.text(policy.explanation_keeps, locale),
         explanation_why=policy.text(policy.explanation_why, locale),
+        appeal_deadline=opened.deadline if opened else None,
+        appeal_message=opened.message if opened else None,
     )
+
+
+async def _for_requested_recheck(svc: CheckFlow, client: Client, sid: str, names: list[str]) -> list[str]:
+    """With a re-check pending, the methods that can reach its level come first (only they settle
+    it); the others stay offered after them, so a user is never left without a method."""
+    request = await svc.requests.rechecks.get_recheck(sid)
+    if (
+        request is None
+        or request.client_id != client.id
+        or request.min_level not in svc.policy.current.levels
+    ):
+        return names
+    policy = svc.policy.current
+
+    def reaches(name: str) -> bool:
+        method = policy.methods[name]
+        best = [abuse.method_level(policy, name)]
+        best += [lvl for lvl in (method.upper_level, *method.qualifier_upper_levels.values()) if lvl]
+        return policy.levels.at_least(policy.levels.highest(best), request.min_level)
+
+    return [n for n in names if reaches(n)] + [n for n in names if not reaches(n)]
 
 
 async def get_check(svc: CheckFlow, client: Client, check_id: str, locale: str | None) -> CheckView:
@@ -169,12 +210,7 @@ async def submit_evidence(
     if method is None:
         # Known: the waterfall's methods this deployment can run (not those whose provider is off).
         raise UnknownMethod("the method is not one of this jurisdiction's", known=_usable(svc, juris))
-    if method_name not in juris.waterfall or (check.purpose == CONFIRM and not _confirms(method)):
-        raise MethodNotAllowed(
-            f"{method_name!r} is not offered in {check.jurisdiction!r}"
-            + (" to confirm a band" if check.purpose == CONFIRM else ""),
-            allowed=_usable(svc, juris, upper_only=check.purpose == CONFIRM),
-        )
+    _refuse_unoffered(svc, juris, check, method)
     provider = svc.providers.get(method_name)
     if provider is None:
         raise MethodUnavailable(
@@ -227,6 +263,23 @@ async def submit_evidence(
         result = _with_consequence(svc, juris, result, flagged, locale)
     svc.metrics.check_submission(method_name, result.outcome)
     return result
+
+
+def _refuse_unoffered(svc: CheckFlow, juris: Jurisdiction, check: CheckState, method: Method) -> None:
+    """A method this check does not offer: not in the waterfall, not one that confirms a band (a
+    confirming check), or not stronger than what set the band (an appeal)."""
+    name, policy = method.name, svc.policy.current
+    if check.appeal_floor is not None:
+        refused = name not in appeals.stronger_methods(policy, juris, check.appeal_floor)
+    else:
+        refused = name not in juris.waterfall or (check.purpose == CONFIRM and not _confirms(method))
+    if refused:
+        raise MethodNotAllowed(
+            f"{name!r} is not offered in {check.jurisdiction!r}"
+            + (" to confirm a band" if check.purpose == CONFIRM else "")
+            + (" for this appeal: it is not stronger than what set the band" if check.appeal_floor else ""),
+            allowed=_usable(svc, juris, upper_only=check.purpose == CONFIRM, appeal_floor=check.appeal_floor),
+        )
 
 
 def _with_consequence(
@@ -474,6 +527,10 @@ async def _pass(
         lower_age=adult_lower_age(policy, check, band, level),
     )
     ttl = int(policy.retention.total_seconds())
+    request = await recheck_requests.pending(svc.requests, record)
+    if request is not None and not recheck_requests.satisfied(policy, request, record):
+        # Not strong enough for the re-check the app demanded: the subject stays in its due list.
+        record.recheck_at = min(record.recheck_at, day_of(now))
 
     def passed(previous: AssuranceRecord | None) -> AssuranceRecord:
         # A generation bumped by a sanction stays bumped; this pass is the new check that a
@@ -496,6 +553,9 @@ async def _pass(
     svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
     svc.audit.emit("check.completed", outcome="passed", method_class=method.method_class, **ctx)
     await lifecycle.schedule(svc.lifecycle, record)
+    await recheck_requests.after_pass(svc.requests, record, check.check_id)
+    if check.purpose == APPEAL:
+        await appeals.decide(svc.appeals, check, record)
     if svc.content is not None:
         await content_cascade.sync_subject(svc.content, record)
     signal = await abuse.after_pass(svc.abuse, check, juris, previous, record, move.adult_claims_minor)
@@ -547,6 +607,8 @@ async def _finish_failed(
         reason=reason,
         upper_level=None,
     )
+    if check.purpose == APPEAL:
+        await appeals.decide(svc.appeals, check, None)
     if svc.content is not None:  # a depicted person who fails a check no longer counts
         await content_cascade.flag_subject(
             svc.content, check.client_id, check.sid, content_cascade.RECHECK_FAILED
@@ -578,10 +640,18 @@ async def _load(svc: CheckFlow, client: Client, check_id: str) -> CheckState:
     return check
 
 
-def _usable(svc: CheckFlow, juris: Jurisdiction, *, upper_only: bool = False) -> list[str]:
+def _usable(
+    svc: CheckFlow, juris: Jurisdiction, *, upper_only: bool = False, appeal_floor: str | None = None
+) -> list[str]:
     """The waterfall's methods this deployment can run; with ``upper_only``, only those that can
-    establish a band's upper edge (a confirming check)."""
-    methods = svc.policy.current.methods
+    establish a band's upper edge (a confirming check); with ``appeal_floor``, the appeal's methods
+    stronger than that level instead (an appeal)."""
+    policy = svc.policy.current
+    if appeal_floor is not None:
+        return [
+            m for m in appeals.stronger_methods(policy, juris, appeal_floor) if svc.providers.available(m)
+        ]
+    methods = policy.methods
     return [
         m for m in juris.waterfall if svc.providers.available(m) and (not upper_only or _confirms(methods[m]))
     ]
@@ -602,7 +672,7 @@ async def _next_names(svc: CheckFlow, juris: Jurisdiction, check: CheckState) ->
     left = juris.per_check_attempts - check.attempts
     if left <= 0:
         return []
-    usable = _usable(svc, juris, upper_only=check.purpose == CONFIRM)
+    usable = _usable(svc, juris, upper_only=check.purpose == CONFIRM, appeal_floor=check.appeal_floor)
     names = [m for m in usable if check.methods_tried.count(m) < juris.per_method_attempts]
     return abuse.reaching(svc.policy.current, names, await abuse.in_force(svc.abuse, check.sid, check.device))
 

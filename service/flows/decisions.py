@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress, repeat
 from operator import attrgetter
 from typing import Protocol
@@ -21,8 +21,10 @@ from service.audit.events import Audit
 from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.errors import AgebandError
+from service.flows.connections import TRUSTED, is_trusted
 from service.flows.deterrence import Deterring, Shown, attempted, shown
 from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand
+from service.flows.recheck_requests import as_pending, pending_of
 from service.flows.token_cache import TokenCache, VerifiedParty
 from service.observability.metrics import Metrics
 from service.policy.compiled import Jurisdiction, Policy
@@ -31,7 +33,7 @@ from service.policy.holder import PolicyHolder
 from service.policy.interactions import Outcome, PartyKey, Step, evaluate
 from service.policy.rule_loader import scope_of
 from service.policy.tables import ActorTable, DecisionTables
-from service.store.roles import RevocationStore
+from service.store.roles import ConnectionStore, RecheckStore, RevocationStore
 from service.tokens.verifier import TokenVerifier
 
 SHOW_SAFETY_RESOURCES = "show_safety_resources"
@@ -54,6 +56,11 @@ class DecisionFlow:
     # Verified tokens that decisions were asked about, until each one's exp.
     token_cache: TokenCache
     revocations: RevocationStore
+    # Re-checks apps demanded: a token's subject with one pending is decided by pending_recheck.
+    rechecks: RecheckStore
+    # Trusted connections (keyed by the pepper): the proof ``relationship: trusted`` needs.
+    connections: ConnectionStore
+    pepper: bytes
     # Deterrence: counting a token actor's refused attempts towards minors (None: not counted).
     deterring: Deterring | None = None
 
@@ -92,6 +99,43 @@ class Decision:
     policy_version: str
     trace: list[Step] | None
     deterrence: Shown | None = None
+    relationship: str | None = None  # "trusted" when a proven trusted connection was honoured
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """What the app says relates the two parties: ``trusted`` with the connection's pair nonce."""
+
+    type: str
+    nonce: str
+
+
+async def _trusted_pair(
+    svc: DecisionFlow,
+    client: Client,
+    policy: Policy,
+    juris: Jurisdiction,
+    relationship: Relationship,
+    subs: dict[str, str],
+    actor_key: PartyKey,
+    target_key: PartyKey,
+) -> bool:
+    """Honour ``relationship: trusted`` only with its proof: both parties as tokens of this app,
+    a connection both confirmed, both bands at or above ``trusted.min_band``, and never across
+    the adult-minor line unless the policy allows it."""
+    rules = juris.trusted
+    actor_sub, target_sub = subs.get("actor"), subs.get("target")
+    a, b = actor_key[0], target_key[0]
+    if relationship.type != TRUSTED or rules is None or actor_sub is None or target_sub is None:
+        return False
+    if a is None or b is None or a not in policy.bands or b not in policy.bands:
+        return False
+    floor = policy.bands.rank(rules.min_band)
+    if policy.bands.rank(a) < floor or policy.bands.rank(b) < floor:
+        return False
+    if not rules.across_adult_line and policy.is_minor_band(a) != policy.is_minor_band(b):
+        return False
+    return await is_trusted(svc.connections, svc.pepper, client.id, relationship.nonce, actor_sub, target_sub)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +171,8 @@ def _reject_revoked(svc: DecisionFlow, client: Client, party: VerifiedParty, whi
 
 
 async def _token_keys(
-    svc: DecisionFlow, client: Client, policy: Policy, actor: PartyIn, target: PartyIn
-) -> tuple[PartyKey, PartyKey, bool]:
+    svc: DecisionFlow, client: Client, policy: Policy, jurisdiction: str, actor: PartyIn, target: PartyIn
+) -> tuple[PartyKey, PartyKey, bool, dict[str, str]]:
     """Both parties' keys, tokens verified (cached) and their subjects checked for revocation.
 
     A token whose band or level this policy does not know (issued under an earlier one) is looked
@@ -149,12 +193,21 @@ async def _token_keys(
         else:
             keys.append(UNKNOWN)
             stale = True
-    revoked = await _revoked(svc, [v for _, v in tokens])
+    parties = [v for _, v in tokens]
+    revoked, pending = await asyncio.gather(
+        _revoked(svc, parties), pending_of(svc.rechecks, [v.sub for v in parties], client.id)
+    )
     for which, v in tokens:
         if v in revoked:
             _reject_revoked(svc, client, v, which)
             raise InvalidPartyToken(f"the {which}'s token is not valid", party=which)
-    return keys[0], keys[1], stale
+    if pending:
+        # Tokens issued before a re-check was demanded count as the pending_recheck rules say.
+        for which, v in tokens:
+            place = 0 if which == "actor" else 1
+            if v.sub in pending and keys[place] != UNKNOWN:
+                keys[place] = as_pending(policy, jurisdiction, keys[place])
+    return keys[0], keys[1], stale, {which: v.sub for which, v in tokens}
 
 
 def _jurisdiction(policy: Policy, client: Client, code: str) -> Jurisdiction:
@@ -183,20 +236,36 @@ async def decide(
     locale: str | None = None,
     country: str | None = None,
     explain: bool = False,
+    relationship: Relationship | None = None,
 ) -> Decision:
     policy = svc.policy.current
     juris = _jurisdiction(policy, client, jurisdiction)
     actor_key: PartyKey = actor.key
     target_key: PartyKey = target.key
     stale = False
+    subs: dict[str, str] = {}
     if actor.token is not None or target.token is not None:
-        actor_key, target_key, stale = await _token_keys(svc, client, policy, actor, target)
+        actor_key, target_key, stale, subs = await _token_keys(
+            svc, client, policy, jurisdiction, actor, target
+        )
     outcome = policy.tables.decide(jurisdiction, action, actor_key, target_key)
     if stale:
         outcome = policy.tables.unknown_band
-    trace = None
-    if explain:
+    trusted = (
+        relationship is not None
+        and not stale
+        and await _trusted_pair(svc, client, policy, juris, relationship, subs, actor_key, target_key)
+    )
+    scope = None
+    if trusted or explain:
         scope = scope_of(juris, policy.levels, policy.bands)
+    if trusted and scope is not None:
+        # A trusted connection both users confirmed sets the policy's relaxable rules aside.
+        scope = replace(scope, rules=tuple(r for r in scope.rules if not r.relaxable))
+        tables = policy.tables
+        outcome = evaluate(scope, action, tables.normalize(actor_key), tables.normalize(target_key))[0]
+    trace = None
+    if explain and scope is not None:
         tables = policy.tables
         trace = evaluate(scope, action, tables.normalize(actor_key), tables.normalize(target_key))[1]
     effect = "allow" if outcome.allowed else "deny"
@@ -208,6 +277,7 @@ async def decide(
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
         action=action, rule=outcome.rule, reason=outcome.reason, outcome=effect,
+        relationship=TRUSTED if trusted else None,
     )  # fmt: skip
     return Decision(
         allowed=outcome.allowed,
@@ -218,6 +288,7 @@ async def decide(
         ),
         policy_version=policy.version,
         trace=trace,
+        relationship=TRUSTED if trusted else None,
         deterrence=deterrence,
     )
 
@@ -244,6 +315,7 @@ async def decide_batch(
     now = svc.clock.now().timestamp()
     tables = policy.tables
     row, actor_party = _actor_row(svc, client, tables, jurisdiction, action, actor, now)
+    row = await _pending_actor(svc, client, policy, jurisdiction, action, row, actor_party)
     invalid, stale = tables.invalid_token, tables.unknown_band
     allowed: list[str] = []
     reasons: dict[str, Outcome] | None = {} if with_reasons else None
@@ -275,8 +347,14 @@ async def decide_batch(
             allowed.append(t.id)
         if reasons is not None:
             reasons[t.id] = outcome
+    revoked: set[VerifiedParty] = set()
     if held or actor_party is not None:
-        allowed = await _live_only(svc, client, actor_party, allowed, held, reasons, invalid)
+        allowed, revoked = await _live_only(svc, client, actor_party, allowed, held, reasons, invalid)
+    if held:
+        live = [h for h in held if h[1] not in revoked]
+        allowed = await _pending_targets(
+            svc, client, policy, jurisdiction, row, targets, allowed, live, reasons
+        )
     return _batch_made(svc, client, policy, jurisdiction, action, len(targets), allowed, reasons)
 
 
@@ -305,6 +383,7 @@ async def decide_band_batch(
     tables = policy.tables
     now = svc.clock.now().timestamp()
     row, actor_party = _actor_row(svc, client, tables, jurisdiction, action, actor, now)
+    row = await _pending_actor(svc, client, policy, jurisdiction, action, row, actor_party)
     keys: Sequence[PartyKey | str | None]
     if levels is None and uppers is None:
         keys = bands  # a band alone: its key is (band, None, None)
@@ -322,7 +401,7 @@ async def decide_band_batch(
     allowed = list(compress(ids, map(_ALLOWED, outcomes)))
     reasons = dict(zip(ids, outcomes, strict=True)) if with_reasons else None
     if actor_party is not None:
-        allowed = await _live_only(svc, client, actor_party, allowed, [], reasons, tables.invalid_token)
+        allowed, _ = await _live_only(svc, client, actor_party, allowed, [], reasons, tables.invalid_token)
     return _batch_made(svc, client, policy, jurisdiction, action, len(ids), allowed, reasons)
 
 
@@ -379,6 +458,26 @@ class _HasId(Protocol):
     def id(self) -> str: ...
 
 
+async def _pending_actor(
+    svc: DecisionFlow,
+    client: Client,
+    policy: Policy,
+    jurisdiction: str,
+    action: str,
+    row: ActorTable,
+    actor_party: VerifiedParty | None,
+) -> ActorTable:
+    """An actor token whose subject has a re-check pending decides by the pending_recheck view."""
+    tables = policy.tables
+    if (
+        actor_party is not None
+        and tables.knows(actor_party.key)
+        and await pending_of(svc.rechecks, [actor_party.sub], client.id)
+    ):
+        return tables.for_actor(jurisdiction, action, as_pending(policy, jurisdiction, actor_party.key))
+    return row
+
+
 def _unique_ids(targets: Sequence[_HasId]) -> None:
     """Refuse a batch with a repeated target id, naming both places (never the id itself)."""
     if len({t.id for t in targets}) == len(targets):  # one pass over 10,000 ids: ~0.5 ms
@@ -420,7 +519,7 @@ async def _live_only(
     held: list[tuple[Target, VerifiedParty, int]],
     reasons: dict[str, Outcome] | None,
     invalid: Outcome,
-) -> list[str]:
+) -> tuple[list[str], set[VerifiedParty]]:
     """Reads the revocation markers of every token's subject in one round trip: a revoked actor
     is refused; a revoked target is denied as ``invalid_token``."""
     parties = [p for _, p, _ in held] + ([actor_party] if actor_party is not None else [])
@@ -429,8 +528,40 @@ async def _live_only(
         _reject_revoked(svc, client, actor_party, "actor")
         raise InvalidPartyToken("the actor's token is not valid", party="actor")
     if revoked:
-        return _without_revoked(svc, client, allowed, held, revoked, reasons, invalid)
-    return allowed
+        return _without_revoked(svc, client, allowed, held, revoked, reasons, invalid), revoked
+    return allowed, revoked
+
+
+async def _pending_targets(
+    svc: DecisionFlow,
+    client: Client,
+    policy: Policy,
+    jurisdiction: str,
+    row: ActorTable,
+    targets: Sequence[Target],
+    allowed: list[str],
+    held: list[tuple[Target, VerifiedParty, int]],
+    reasons: dict[str, Outcome] | None,
+) -> list[str]:
+    """Targets whose subject has a re-check pending are decided again as pending_recheck says
+    (one round trip for every token target); the rest keep their outcome."""
+    pending = await pending_of(svc.rechecks, [p.sub for _, p, _ in held], client.id)
+    if not pending:
+        return allowed
+    live = set(allowed)
+    for t, party, _ in held:  # revoked targets are not among them: they stay denied
+        if party.sub not in pending:
+            continue
+        outcome = row.get(as_pending(policy, jurisdiction, party.key))
+        if outcome is None:
+            continue  # a band this policy lacks: already denied as unknown_band
+        if outcome.allowed:
+            live.add(t.id)
+        else:
+            live.discard(t.id)
+        if reasons is not None:
+            reasons[t.id] = outcome
+    return [t.id for t in targets if t.id in live]
 
 
 def _target_party(svc: DecisionFlow, client: Client, token: str, now: float) -> VerifiedParty | None:

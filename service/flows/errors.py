@@ -191,6 +191,73 @@ class KeysNotReloadable(AgebandError):
     title = "Signing keys are fixed at start-up; set AGEBAND_TOKENS__KEYS_FILE to reload them"
 
 
+# Re-check requests and appeals.
+
+
+class UnknownLevel(AgebandError):
+    status = 400
+    code = "unknown_level"
+    title = "Unknown assurance level"
+
+
+class InvalidDeadline(AgebandError):
+    """A deadline in the past, or further ahead than the policy's ``max_deadline``."""
+
+    status = 400
+    code = "invalid_deadline"
+    title = "Deadline out of range"
+
+
+class AppealsNotOffered(Conflict):
+    """The jurisdiction takes no appeals, or none of its appeal methods is stronger than the one
+    that set the band (and available here)."""
+
+    code = "appeal_not_available"
+    title = "No appeal available"
+
+
+# Guardian confirmation.
+class GuardianNotAvailable(Conflict):
+    """The jurisdiction has no guardian confirmation, or not for the child's band."""
+
+    code = "guardian_not_available"
+    title = "Guardian confirmation not available"
+
+
+class GuardianNotEligible(Forbidden):
+    """The confirming subject is not an adult at the policy's level (or is the child)."""
+
+    code = "guardian_not_eligible"
+    title = "Not eligible to confirm as a guardian"
+
+
+class GuardianCodeInvalid(AgebandError):
+    """Wrong, used, expired, another app's, or made for a band the child no longer has."""
+
+    status = 400
+    code = "invalid_guardian_code"
+    title = "Invalid guardian code"
+
+
+class GuardianLimitReached(Conflict):
+    code = "guardian_limit_reached"
+    title = "This guardian has confirmed the most children the policy allows"
+
+
+# Trusted connections.
+class TrustedNotAvailable(Conflict):
+    code = "trusted_not_available"
+    title = "Trusted connections are not available in this jurisdiction"
+
+
+class ConnectionInvalid(AgebandError):
+    """A pair nonce that is wrong, expired, already confirmed, or confirmed by its own opener."""
+
+    status = 400
+    code = "invalid_connection"
+    title = "Invalid trusted connection"
+
+
 # The hosted check page (service/flows/pages.py).
 class InvalidReturnUrl(AgebandError):
     status = 400

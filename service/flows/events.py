@@ -26,8 +26,17 @@ RECHECK_DUE = "subject.recheck_due"
 BAND_CHANGED = "subject.band_changed"
 FLAGGED = "subject.flagged"
 REVOKED = "subject.revoked"
+RECHECK_REQUESTED = "subject.recheck_requested"
+RECHECK_COMPLETED = "subject.recheck_completed"
+APPEAL_OPENED = "appeal.opened"
+APPEAL_DECIDED = "appeal.decided"
+GUARDIAN_CONFIRMED = "subject.guardian_confirmed"
+CONNECTION_CONFIRMED = "subject.connection_confirmed"
 CONTENT_UNPUBLISHABLE = "content.unpublishable"
-EVENT_TYPES = (CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED, CONTENT_UNPUBLISHABLE)
+EVENT_TYPES = (
+    CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED, RECHECK_REQUESTED, RECHECK_COMPLETED,
+    APPEAL_OPENED, APPEAL_DECIDED, GUARDIAN_CONFIRMED, CONNECTION_CONFIRMED, CONTENT_UNPUBLISHABLE,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

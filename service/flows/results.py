@@ -24,6 +24,8 @@ class IssuedToken:
     recheck_at: date
     recheck_due: bool
     upper_level: str | None = None
+    recheck_reason: str | None = None  # a re-check the app demanded is pending: its reason code
+    recheck_deadline: datetime | None = None  # and when it must be done
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ class StartedCheck:
     explanation_uses: str
     explanation_keeps: str
     explanation_why: str
+    appeal_deadline: datetime | None = None  # an appeal: by when the user gets an answer
+    appeal_message: str | None = None  # and the policy's text about it, in their language
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service.audit.events import Audit
@@ -12,7 +12,7 @@ from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.dates import start_of_day
 from service.core.errors import AgebandError
-from service.flows import abuse, content_cascade, deterrence, events, lifecycle
+from service.flows import abuse, content_cascade, deterrence, events, lifecycle, recheck_requests
 from service.flows.abuse import AbuseControl
 from service.flows.checks import CheckFlow, start_check
 from service.flows.content_cascade import ContentCascade
@@ -20,14 +20,19 @@ from service.flows.errors import RecheckRequired
 from service.flows.events import Publishing
 from service.flows.issuing import Issuing, issue_token
 from service.flows.lifecycle import Lifecycle
+from service.flows.recheck_requests import RecheckRequests
 from service.flows.results import IssuedToken
 from service.flows.subjects import SubjectLookup, SubjectRef, erasable, own_record
 from service.observability.metrics import Metrics
 from service.policy.holder import PolicyHolder
 from service.store.roles import (
+    AppealStore,
     CheckStore,
+    ConnectionStore,
     CounterStore,
     EventStream,
+    GuardianStore,
+    RecheckStore,
     RecordStore,
     RevocationStore,
     SanctionStore,
@@ -53,6 +58,7 @@ class TokenFlow:
     lifecycle: Lifecycle
     issuing: Issuing
     checking: CheckFlow  # the re-check refresh starts
+    requests: RecheckRequests  # a re-check the app demanded: pending rules, its deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,10 @@ class SubjectRemoval:
     counters: CounterStore
     events: EventStream
     publishing: Publishing
+    rechecks: RecheckStore
+    appeals: AppealStore
+    guardians: GuardianStore  # a guardian link names both sides: either's erasure removes it
+    connections: ConnectionStore  # so does a trusted connection
     # The person's content items: a revocation or erasure makes them unpublishable.
     content: ContentCascade | None = None
 
@@ -88,15 +98,28 @@ async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str |
     # A sanction's lock answers 429 here; a sanction's minimum level above the record's asks for a
     # check, and so do tokens voided by a sanction since the last passing check (lock over or not).
     expired = now >= recheck_at + grace
+    requested = await recheck_requests.pending(svc.requests, record)
+    if requested is not None and not recheck_requests.overdue(svc.requests, requested):
+        # The request's deadline governs, unless the record was due before the request came.
+        asked = datetime.fromtimestamp(requested.requested_at, UTC).date()
+        expired = expired and record.recheck_at < asked
+    missed = requested is not None and recheck_requests.overdue(svc.requests, requested)
+    if missed and requested is not None:
+        await recheck_requests.missed(svc.requests, requested, record)
     sanction = None if expired else await abuse.needs_recheck(svc.abuse, record, locale)
     voided = abuse.tokens_voided(record)
-    if expired or sanction is not None or voided:
+    if expired or missed or sanction is not None or voided:
         svc.metrics.refresh("recheck_required")
         started = await start_check(
             svc.checking, client, SubjectRef(sid=record.sid), record.jurisdiction, "recheck", locale
         )
         if sanction is not None:
             why, notice = "a sanction is in force", abuse.notice(svc.abuse, sanction, locale)
+        elif missed:
+            why, notice = (
+                "the re-check the app asked for was not done by its deadline",
+                recheck_requests.missed_notice(svc.requests, record, locale),
+            )
         elif voided:
             why, notice = (
                 "a sanction revoked this subject's tokens",
@@ -113,6 +136,15 @@ async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str |
             **notice,
         )
     record = await lifecycle.age_up(svc.lifecycle, record)
+    if requested is not None:
+        # Until the re-check is done, the token says so and carries the pending_recheck view.
+        svc.metrics.refresh("issued_recheck_due")
+        issued = issue_token(svc.issuing, recheck_requests.pending_record(policy, record), recheck_due=True)
+        return replace(
+            issued,
+            recheck_reason=requested.reason,
+            recheck_deadline=datetime.fromtimestamp(requested.deadline, UTC),
+        )
     svc.metrics.refresh("issued_recheck_due" if now >= recheck_at else "issued")
     return issue_token(svc.issuing, record, recheck_due=now >= recheck_at)
 
@@ -169,6 +201,10 @@ async def revoke(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> None:
     sid = (await own_record(svc.subjects, client, ref)).sid
     await svc.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
     await svc.records.delete_record(sid, client.id)
+    await svc.rechecks.clear_recheck(sid)  # nothing left to re-check: the next check starts afresh
+    await svc.appeals.clear_appeal(sid)
+    await svc.guardians.erase_links(sid)
+    await svc.connections.erase_connections(sid)
     if svc.content is not None:
         await content_cascade.flag_subject(svc.content, client.id, sid, content_cascade.REVOKED)
     svc.audit.emit("subject.revoked", client=client.id, sid=sid)
@@ -191,6 +227,10 @@ async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
         await svc.records.delete_record(sid, client.id)
     if target.sweep:
         checks = await svc.checks.erase_checks(sid)  # open and just-finished checks included
+        await svc.rechecks.clear_recheck(sid)
+        await svc.appeals.clear_appeal(sid)
+        await svc.guardians.erase_links(sid)
+        await svc.connections.erase_connections(sid)
         await svc.timers.unschedule(client.id, sid)
         await svc.sanctions.clear_sanction(sid)
         await svc.counters.clear_counters(

@@ -118,6 +118,42 @@ class Deterrence:
 
 
 @dataclass(frozen=True, slots=True)
+class RecheckRules:
+    """Re-checks apps demand, and what holds while one is pending."""
+
+    deadline: timedelta = timedelta(days=7)
+    max_deadline: timedelta = timedelta(days=30)
+    min_level: str | None = None  # None: the jurisdiction's upgrade_level
+    overdue: timedelta = timedelta(days=30)
+    keep_upper_level: bool = False  # pending: the upper edge counts as unconfirmed unless kept
+    max_level: str | None = None  # pending: the lower edge's level counts as at most this
+
+
+@dataclass(frozen=True, slots=True)
+class AppealRules:
+    methods: tuple[str, ...]
+    deadline: timedelta
+    message: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardianRules:
+    min_level: str
+    guardian_confirmed: str
+    code_ttl: timedelta
+    max_children: int
+    bands: tuple[str, ...] | None  # None: every minor band
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedRules:
+    min_band: str
+    across_adult_line: bool
+    confirm_within: timedelta
+    ttl: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class Jurisdiction:
     code: str
     required_level: Mapping[str, str]
@@ -140,6 +176,10 @@ class Jurisdiction:
     extends: str | None = None  # the jurisdiction it inherits from, as written
     # A band moves older (other than by age-up) only on a lower edge at this level or above.
     upgrade_level: str | None = None
+    rechecks: RecheckRules = field(default_factory=RecheckRules)
+    appeal: AppealRules | None = None  # None: this jurisdiction takes no appeals
+    guardian: GuardianRules | None = None  # None: no guardian confirmation here
+    trusted: TrustedRules | None = None  # None: relationship trusted is never honoured here
     deterrence: Deterrence | None = None
 
     def recheck_interval(self, band: str, method: str) -> timedelta:

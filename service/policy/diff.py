@@ -22,6 +22,7 @@ from typing import Any, Literal
 from service.core.durations import format_duration
 from service.policy.compiled import Jurisdiction, Policy
 from service.policy.interactions import Outcome, PartyKey, Rule
+from service.policy.reviews import review_settings
 
 POLICY_WIDE = "*"  # the jurisdiction column of a setting of the whole policy
 Status = Literal["added", "removed", "changed"]
@@ -356,6 +357,7 @@ def jurisdiction_settings(j: Jurisdiction) -> dict[str, str]:
         out |= {f"{at}.message.{loc}": text for loc, text in s.message.items()}
     for rule in j.rules:
         out |= _rule_settings(rule)
+    out |= review_settings(j)
     for country, entries in j.safety_resources.items():
         out[f"safety_resources.{country}"] = "; ".join(
             ", ".join(str(v) for v in entry.values()) for entry in entries
@@ -373,5 +375,6 @@ def _rule_settings(rule: Rule) -> dict[str, str]:
         f"{at}.priority": str(rule.priority),
         f"{at}.reason": rule.reason,
         f"{at}.obligations": ", ".join(rule.obligations) or "none",
+        f"{at}.relaxable": str(rule.relaxable).lower(),
     }
     return out | {f"{at}.message.{loc}": text for loc, text in rule.message.items()}

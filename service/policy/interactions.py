@@ -139,6 +139,7 @@ class Rule:
     file: str = ""
     line: int | None = None
     band_distance: Distance | None = None
+    relaxable: bool = False  # a trusted connection sets it aside
 
     @property
     def effect(self) -> str:

@@ -152,7 +152,7 @@ def lint_policy(policy: Policy) -> list[Finding]:
 
 
 def _untranslated(policy: Policy, locales: list[str]) -> list[Finding]:
-    """Method descriptions, the explanation and sanction messages missing a language: each is
+    """Method descriptions, the explanation, sanction and appeal messages missing a language: each is
     shown to the user on the check page or as a refusal's consequence. A sanction is reported in
     the jurisdiction that writes it, not in every one that inherits it."""
     texts: list[tuple[str, str, Mapping[str, str]]] = [
@@ -165,6 +165,8 @@ def _untranslated(policy: Policy, locales: list[str]) -> list[Finding]:
         for name, sanction in juris.abuse.sanctions.items():
             if parent is None or parent.abuse.sanctions.get(name) != sanction:
                 texts.append((code, f"sanction {name!r} has no message", sanction.message))
+        if juris.appeal is not None and (parent is None or parent.appeal != juris.appeal):
+            texts.append((code, "appeal has no message", juris.appeal.message))
     return [
         Finding("warning", "missing_translation", where, f"{what} in {loc!r}")
         for where, what, text in texts

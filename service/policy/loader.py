@@ -31,6 +31,13 @@ from service.policy.compiled import (
     Policy,
 )
 from service.policy.model import DepictedSpec, JurisdictionSpec, MethodSpec, PolicyDocument
+from service.policy.reviews import (
+    compile_appeal,
+    compile_guardian,
+    compile_rechecks,
+    compile_trusted,
+    review_problems,
+)
 from service.policy.rule_loader import build_tables, resolve, with_interactions
 from service.policy.salvage import Gaps, salvage
 from service.policy.yaml_source import Issue, Path_, PolicyError, SourceMap, format_path, read_all
@@ -330,6 +337,8 @@ def _jurisdiction(
     _check_refs(spec, src, base, bands, levels, methods, chk)  # its own, whatever it extends
     for where, message in abuse_problems(spec.abuse, levels):
         chk.add(src, (*base, *where), message)
+    for where, message in review_problems(spec, levels, methods, bands.names):
+        chk.add(src, (*base, *where), message)
     chain = _chain(code, juris, chk)
     if chain is None or any(chk.gaps.touches(owner) for owner, _, _ in chain):
         return None  # with a field here or above set aside, what is inherited is unsure
@@ -384,6 +393,10 @@ def _jurisdiction(
         abuse=abuse,
         check_ttl=ttl if ttl is not None else MAX_CHECK_TTL,
         upgrade_level=upgrade_level if upgrade_level in levels else levels.names[0],
+        rechecks=compile_rechecks([s for _, s, _ in chain]),
+        appeal=compile_appeal([s for _, s, _ in chain]),
+        guardian=compile_guardian([s for _, s, _ in chain]),
+        trusted=compile_trusted([s for _, s, _ in chain]),
         deterrence=deterrence,
     )
 

@@ -156,6 +156,11 @@ class RuleSpec(_Model):
         default_factory=list,
         description="What the app must do with the decision, e.g. show_safety_resources.",
     )
+    relaxable: bool = Field(
+        default=False,
+        description="A trusted connection (relationship: trusted, confirmed by both users) sets this "
+        "rule aside, within the jurisdiction's 'trusted' section.",
+    )
 
 
 class SafetyResource(_Model):
@@ -181,6 +186,7 @@ class AbuseSignal(StrEnum):
     YOUNGER_BAND = "younger_band"  # a re-check found a younger band than the record holds
     ADULT_CLAIMS_MINOR = "adult_claims_minor"  # a subject assured adult now claims a minor band
     SHARED_DEVICE = "shared_device"  # many distinct subjects checked from one device
+    RECHECK_MISSED = "recheck_missed"  # a re-check the app demanded was not done by its deadline
 
 
 class WindowLimit(_Model):
@@ -236,6 +242,96 @@ class AbuseSpec(_Model):
     sanctions: dict[AbuseSignal, SanctionSpec] | None = None
 
 
+class RecheckRequestsSpec(_Model):
+    """Re-checks an app demands (``POST /v1/subjects/recheck``): their defaults and bounds."""
+
+    deadline: Duration | None = Field(
+        default=None, description="Deadline when the app names none (default P7D)."
+    )
+    max_deadline: Duration | None = Field(
+        default=None, description="The furthest deadline an app may set (default P30D)."
+    )
+    min_level: Name | None = Field(
+        default=None,
+        description="Level the re-check must establish when the app names none (default: the "
+        "jurisdiction's upgrade_level). An app may ask for more, never for less.",
+    )
+    overdue: Duration | None = Field(
+        default=None,
+        description="How long a missed request stays in force after its deadline, its pending_recheck "
+        "rules still applied, until a re-check settles it (default P30D).",
+    )
+
+
+class PendingUpperEdge(StrEnum):
+    UNCONFIRMED = "unconfirmed"  # the band's upper edge counts as not established
+    KEEP = "keep"  # as on record
+
+
+class PendingRecheckSpec(_Model):
+    """How decisions and refreshed tokens see a subject while a re-check is pending."""
+
+    upper_level: PendingUpperEdge | None = Field(
+        default=None,
+        description="'unconfirmed' (default): the band's upper edge counts as not established, so "
+        "the subject is unconfirmed in children's spaces; 'keep': as on record.",
+    )
+    max_level: Name | None = Field(
+        default=None,
+        description="The lower edge's level counts as at most this (e.g. basic: no adult access that "
+        "needs more). Omitted: as on record.",
+    )
+
+
+class AppealSpec(_Model):
+    """How a user contests the band on record (a check with ``purpose: appeal``)."""
+
+    methods: list[Name] = Field(
+        min_length=1,
+        description="Methods an appeal may use; only those stronger than the method that set the "
+        "band are offered.",
+    )
+    deadline: Duration = Field(description="By when the user gets an answer; shown to them.")
+    message: Localized = Field(
+        description="What the user is told when the appeal opens: that the current band holds "
+        "meanwhile, and what decides it. '{deadline}' is replaced by the day."
+    )
+
+
+class GuardianSpec(_Model):
+    """Guardian confirmation: a guardian confirms a child's band with the code the child is shown."""
+
+    min_level: Name = Field(
+        description="The guardian's own record must be an adult band established at least at this level."
+    )
+    guardian_confirmed: Name = Field(
+        description="The level at which the child's band's upper edge then counts as established "
+        "(never above the guardian's own level)."
+    )
+    code_ttl: Duration | None = Field(default=None, description="How long a code is valid (default PT30M).")
+    max_children: int = Field(
+        default=6, ge=1, le=100, description="How many children one guardian may confirm (links in force)."
+    )
+    bands: list[Name] | None = Field(
+        default=None, min_length=1, description="Bands a guardian may confirm (default: every minor band)."
+    )
+
+
+class TrustedSpec(_Model):
+    """Trusted connections: two users who confirmed each other may pass rules marked relaxable."""
+
+    min_band: Name = Field(description="Both users must be in this band or an older one.")
+    across_adult_line: bool = Field(
+        default=False,
+        description="Whether a connection between an adult and a minor may relax rules (never in "
+        "the bundled packs).",
+    )
+    confirm_within: Duration | None = Field(
+        default=None, description="How long the other side has to confirm (default P7D)."
+    )
+    ttl: Duration | None = Field(default=None, description="How long a connection lasts (default P365D).")
+
+
 class JurisdictionSpec(_Model):
     extends: JurisdictionCode | None = None
     description: str | None = Field(default=None, max_length=2000)
@@ -274,6 +370,23 @@ class JurisdictionSpec(_Model):
     )
     safety_resources: dict[JurisdictionCode, list[SafetyResource]] | None = Field(
         default=None, description="Help services per country code; merged over inherited ones."
+    )
+    recheck_requests: RecheckRequestsSpec | None = Field(
+        default=None, description="Re-checks apps demand: default deadline, bounds, minimum level."
+    )
+    pending_recheck: PendingRecheckSpec | None = Field(
+        default=None,
+        description="How decisions and tokens see a subject with a pending re-check (default: the "
+        "band's upper edge counts as unconfirmed).",
+    )
+    appeal: AppealSpec | None = Field(
+        default=None, description="Appeals against the band on record; omitted: no appeals."
+    )
+    guardian: GuardianSpec | None = Field(
+        default=None, description="Guardian confirmation of a child's band; omitted: none."
+    )
+    trusted: TrustedSpec | None = Field(
+        default=None, description="Trusted connections; omitted: relationship trusted is never honoured."
     )
     deterrence: DeterrenceSpec | None = Field(
         default=None,

@@ -114,6 +114,7 @@ def resolve(
                 reason=r.reason,
                 message=dict(r.message),
                 obligations=tuple(r.obligations),
+                relaxable=r.relaxable,
                 defined_in=owner,
                 file=src.file,
                 line=src.line_for(at),

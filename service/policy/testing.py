@@ -106,7 +106,7 @@ class CheckExpect(_M):
 class CheckSpec(_M):
     subject: str = Field(description="A name for the app's user, kept for the scenario's later steps.")
     jurisdiction: str | None = None
-    purpose: Literal["signup", "recheck", "step_up", "access", "confirm"] = "signup"
+    purpose: Literal["signup", "recheck", "step_up", "access", "confirm", "appeal"] = "signup"
     device: str | None = Field(default=None, description="The device id the app relays, if any.")
     evidence: list[dict[str, Any]] = Field(min_length=1, description="Submitted in order, in one check.")
     expect: CheckExpect | None = None
@@ -124,15 +124,54 @@ class DecideSpec(_M):
     target: str | None = Field(default=None, description="A subject of the scenario; omitted: unknown.")
     actions: list[str] = Field(min_length=1)
     jurisdiction: str | None = None
+    trusted: bool = Field(
+        default=False, description="Pass relationship: trusted with the pair's connection (see 'connect')."
+    )
     expect: DecideExpect | None = None
 
 
+class ReviewExpect(_M):
+    error: str | None = Field(default=None, description="The problem code the step is refused with.")
+    upper_level: str | None = Field(default=None, description="The child's upper edge after a guardian step.")
+
+
+class RecheckStep(_M):
+    """The app demands a re-check of a subject (POST /v1/subjects/recheck)."""
+
+    subject: str
+    reason: Literal["reported_adult_posing_as_minor", "reported_minor_posing_as_adult", "moderator_request"]
+    min_level: str | None = None
+    within: Duration | None = Field(
+        default=None, description="The deadline, from now (default: the policy's)."
+    )
+    expect: ReviewExpect | None = None
+
+
+class GuardianStep(_M):
+    """A code for ``child``, confirmed by ``guardian`` (POST /v1/guardians/codes, /confirm)."""
+
+    child: str
+    guardian: str
+    expect: ReviewExpect | None = None
+
+
+class ConnectStep(_M):
+    """``a`` opens a trusted connection with its token, ``b`` confirms it with its own."""
+
+    a: str
+    b: str
+    expect: ReviewExpect | None = None
+
+
 class Step(_M):
-    """Exactly one of ``check``, ``decide`` or ``advance``; ``expect`` beside a check or a
-    decide says what it must end with."""
+    """Exactly one of ``check``, ``decide``, ``recheck``, ``guardian``, ``connect`` or ``advance``;
+    ``expect`` beside one of the others says what it must end with."""
 
     check: CheckSpec | None = None
     decide: DecideSpec | None = None
+    recheck: RecheckStep | None = None
+    guardian: GuardianStep | None = None
+    connect: ConnectStep | None = None
     advance: Duration | None = Field(default=None, description="Move the pinned clock on.")
 
     @model_validator(mode="before")
@@ -141,17 +180,21 @@ class Step(_M):
         if isinstance(data, dict) and "expect" in data:
             data = dict(data)
             expect = data.pop("expect")
-            kinds = [k for k in ("check", "decide") if isinstance(data.get(k), dict)]
+            kinds = [k for k in _EXPECTING if isinstance(data.get(k), dict)]
             if len(kinds) != 1:
-                raise ValueError("expect goes beside a check or a decide")
+                raise ValueError("expect goes beside a check, decide, recheck, guardian or connect")
             data[kinds[0]] = {**data[kinds[0]], "expect": expect}
         return data
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
-        if sum(x is not None for x in (self.check, self.decide, self.advance)) != 1:
-            raise ValueError("a step is exactly one of check, decide or advance")
+        kinds = (self.check, self.decide, self.recheck, self.guardian, self.connect, self.advance)
+        if sum(x is not None for x in kinds) != 1:
+            raise ValueError("a step is exactly one of check, decide, recheck, guardian, connect or advance")
         return self
+
+
+_EXPECTING = ("check", "decide", "recheck", "guardian", "connect")
 
 
 class Scenario(_M):

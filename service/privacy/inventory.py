@@ -26,6 +26,7 @@ from service.store.content import ContentItem
 from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
 from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
+from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,9 @@ _SUBJECT_PARTS = {
     "device": _f("device", "string", "a keyed hash (per client) of the device id the app relays"),
     "scope": _f("scope", "string", "which limit the counter is for (a code)", personal=False),
     "prefix": _f("prefix", "string", "the deployment's key prefix", personal=False),
+    "code_ref": _f("code_ref", "string", "a keyed hash of a guardian's one-time code: never the code"),
+    "nonce_ref": _f("nonce_ref", "string", "a keyed hash of a trusted connection's pair nonce"),
+    "link": _f("link", "string", "a keyed hash of a child's and a guardian's sids: names neither"),
     "erasure_ref": _f("erasure_ref", "string", "a keyed hash of a sid (erasure reference), never the sid"),
 }
 
@@ -112,6 +116,21 @@ SHAPES: dict[str, ValueShape] = {
     "record": _json(AssuranceRecord),
     "sanction": _json(Sanction),
     "device_sanction": _json(Sanction),
+    "recheck_request": _json(RecheckRequest),
+    "appeal": _json(Appeal),
+    "guardian_code": _json(GuardianCode),
+    "guardian_link": ValueShape(
+        "marker",
+        (_f("marker", "integer", "the link exists", personal=False),),
+        note="the key name is a keyed hash of both sids; the value says nothing",
+    ),
+    "connection": _json(Connection),
+    "connections": ValueShape(
+        "set", (_f("nonce_ref", "string", "member: a keyed hash of a connection's pair nonce"),)
+    ),
+    "guardian_links": ValueShape(
+        "set", (_f("link", "string", "member: a keyed hash of a guardian link this sid is part of"),)
+    ),
     "subject_checks": ValueShape(
         "set", (_f("check_id", "string", "member: a check started for the subject (found by erasure)"),)
     ),

@@ -25,15 +25,19 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from service.store.content import ContentItem
 from service.store.errors import InvalidCursor
 from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction, SignalNote
+from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
-T = TypeVar("T", CheckState, AssuranceRecord, Sanction, ContentItem, PageLink, PageSession)
+T = TypeVar(
+    "T", CheckState, AssuranceRecord, Sanction, ContentItem, PageLink, PageSession, RecheckRequest, Appeal,
+    GuardianCode, Connection,
+)  # fmt: skip
 
 # Fields a payload from an earlier version lacks, read as their default: an upper edge nothing
 # established (the party counts as unconfirmed in children's spaces).
 ADDED_LATER: dict[type, frozenset[str]] = {
     AssuranceRecord: frozenset({"upper_level", "lower_age"}),
     SignalNote: frozenset({"method_class", "upper_level", "at_most"}),
-    CheckState: frozenset({"device"}),
+    CheckState: frozenset({"device", "appeal_floor"}),
 }
 
 # The member is always a sid: a truncated or altered one must not parse as a position.
@@ -42,7 +46,18 @@ _EPOCH = date(1970, 1, 1)
 _STRICT = ConfigDict(strict=True, extra="forbid")
 
 
-def encode(obj: CheckState | AssuranceRecord | Sanction | ContentItem | PageLink | PageSession) -> str:
+def encode(
+    obj: CheckState
+    | AssuranceRecord
+    | Sanction
+    | ContentItem
+    | PageLink
+    | PageSession
+    | RecheckRequest
+    | Appeal
+    | GuardianCode
+    | Connection,
+) -> str:
     """Compact JSON, fields in declaration order; dates as ISO days, enums as their values."""
     return _form(type(obj)).writer.dump_json(obj).decode()
 

@@ -90,6 +90,9 @@ EVENT_FIELDS: tuple[EventField, ...] = (
     EventField("body.data.sanction.locked_until", "timestamp", "no checks or refreshes before then", True),
     EventField("body.data.sanction.min_level", "string", "the level the next check must reach", True),
     EventField("body.data.sanction.tokens_revoked", "boolean", "whether tokens were revoked", True),
+    EventField("body.data.min_level", "string", "the level a requested re-check must establish", True),
+    EventField("body.data.deadline", "timestamp", "when a re-check or appeal must be done", True),
+    EventField("body.data.band_from", "string", "the band an appeal contested", True),
     EventField("body.data.content_id", "string", "an item of adult content that stopped being publishable"),
     EventField("body.data.reasons", "list of string", "why it is not publishable (codes; no person named)"),
 )

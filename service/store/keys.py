@@ -53,6 +53,30 @@ class Keys:
         # ``device`` is the keyed hash of the device id the app relays, never the raw value.
         return f"{self.prefix}:dev:{{{_part('device', device)}}}:snc"
 
+    def recheck_request(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:rrq"
+
+    def appeal(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:apl"
+
+    def guardian_code(self, code_ref: str) -> str:
+        # ``code_ref`` is a keyed hash of the one-time code, never the code.
+        return f"{self.prefix}:gcd:{{{_part('code_ref', code_ref)}}}"
+
+    def guardian_link(self, link: str) -> str:
+        # ``link`` is a keyed hash of both sids: it names neither.
+        return f"{self.prefix}:gln:{{{_part('link', link)}}}"
+
+    def guardian_links(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:gln"
+
+    def connection(self, nonce_ref: str) -> str:
+        # ``nonce_ref`` is a keyed hash of the pair nonce the app relays, never the nonce.
+        return f"{self.prefix}:tcn:{{{_part('nonce_ref', nonce_ref)}}}"
+
+    def connections(self, sid: str) -> str:
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:tcn"
+
     def subject_checks(self, sid: str) -> str:
         # The subject's open checks: check keys are tagged by check id, so erasure by sid
         # needs this index to find them.
@@ -238,6 +262,69 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="until the sanction lapses (the longer of lock and remember period)",
         survives_restart=True,
         on_loss="a new account on a sanctioned device could check again early",
+    ),
+    KeyClass(
+        name="recheck_request",
+        pattern="<prefix>:sub:{<sid>}:rrq",
+        holds="RecheckRequest as JSON: reason code, minimum level, requested and deadline times",
+        purpose="a re-check an app demanded: refresh reports it, decisions apply pending_recheck",
+        ttl_source="until the deadline, plus the policy's overdue period (the missed sanction)",
+        survives_restart=True,
+        on_loss="the subject's pending re-check is forgotten: the app must ask again",
+    ),
+    KeyClass(
+        name="appeal",
+        pattern="<prefix>:sub:{<sid>}:apl",
+        holds="Appeal as JSON: the contested band and level, the appeal's check id, its deadline",
+        purpose="an appeal the user opened: which methods may decide it, and when it must be answered",
+        ttl_source="until the appeal's deadline (the policy's appeal.deadline)",
+        survives_restart=True,
+        on_loss="the appeal is forgotten: the user opens it again (the band on record holds meanwhile)",
+    ),
+    KeyClass(
+        name="guardian_code",
+        pattern="<prefix>:gcd:{<code_ref>}",
+        holds="GuardianCode as JSON: the child's sid and band, when it was made (named by its keyed hash)",
+        purpose="a one-time code a guardian confirms the child's band with",
+        ttl_source="the policy's guardian.code_ttl (30 minutes in the bundled packs); deleted when used",
+        survives_restart=False,
+        on_loss="the child asks for a new code",
+    ),
+    KeyClass(
+        name="guardian_link",
+        pattern="<prefix>:gln:{<link>}",
+        holds="a marker named by a keyed hash of the child's and the guardian's sids (neither is stored)",
+        purpose="that a guardian confirmed a child's band; counts a guardian's children (max_children)",
+        ttl_source="retention period from the policy",
+        survives_restart=True,
+        on_loss="a guardian's count of confirmed children starts again (the confirmations stand)",
+    ),
+    KeyClass(
+        name="guardian_links",
+        pattern="<prefix>:sub:{<sid>}:gln",
+        holds="a set of the guardian links a sid is part of (keyed hashes)",
+        purpose="erasure of either side finds and removes its links",
+        ttl_source="retention period from the policy, extended by every link added",
+        survives_restart=True,
+        on_loss="erasure can no longer find the sid's links, which then expire with their TTL",
+    ),
+    KeyClass(
+        name="connection",
+        pattern="<prefix>:tcn:{<nonce_ref>}",
+        holds="Connection as JSON: keyed hashes of the opener and of the pair, the times",
+        purpose="a trusted connection both users confirmed: decisions honour relationship trusted with it",
+        ttl_source="the policy's trusted.confirm_within until confirmed, then trusted.ttl",
+        survives_restart=True,
+        on_loss="the users confirm their connection again; until then relaxable rules apply",
+    ),
+    KeyClass(
+        name="connections",
+        pattern="<prefix>:sub:{<sid>}:tcn",
+        holds="a set of the connection keys (keyed nonce hashes) a sid opened or confirmed",
+        purpose="erasure of either side finds and removes its connections",
+        ttl_source="the longest connection TTL written into it",
+        survives_restart=True,
+        on_loss="erasure can no longer find the sid's connections, which then expire with their TTL",
     ),
     KeyClass(
         name="timers",

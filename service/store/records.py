@@ -81,6 +81,10 @@ class CheckState:
     version: int = field(
         default=0, metadata=about("optimistic concurrency: bumped by every successful update", personal=False)
     )
+    appeal_floor: str | None = field(
+        default=None,
+        metadata=about("an appeal: the level that set the contested band; only stronger methods count"),
+    )
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from typing import Protocol
 from service.store.content import ContentItem, ListedPage
 from service.store.events import Delivery, QueuedEvent
 from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
+from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,61 @@ class SanctionStore(Protocol):
         """Keep a sanction for a device (its keyed hash): a new account on it inherits it."""
 
     async def get_device_sanction(self, device: str) -> Sanction | None: ...
+
+
+class RecheckStore(Protocol):
+    """Re-checks apps demanded: one per subject, the stricter merged in by the flow."""
+
+    async def put_recheck(self, request: RecheckRequest, ttl: int) -> None: ...
+
+    async def get_recheck(self, sid: str) -> RecheckRequest | None: ...
+
+    async def rechecks_of(self, sids: Sequence[str]) -> list[RecheckRequest | None]:
+        """``get_recheck`` of each sid, in order, in one round trip (decisions on many tokens)."""
+
+    async def clear_recheck(self, sid: str) -> None: ...
+
+
+class AppealStore(Protocol):
+    """Appeals users opened against their band: one open appeal per subject."""
+
+    async def put_appeal(self, appeal: Appeal, ttl: int) -> None: ...
+
+    async def get_appeal(self, sid: str) -> Appeal | None: ...
+
+    async def clear_appeal(self, sid: str) -> None: ...
+
+
+class GuardianStore(Protocol):
+    """Guardian confirmation: one-time codes (by a keyed hash) and pseudonymous links."""
+
+    async def put_code(self, code_ref: str, code: GuardianCode, ttl: int) -> None: ...
+
+    async def take_code(self, code_ref: str) -> GuardianCode | None:
+        """The code's content, removed in the same step: a code confirms once (atomic)."""
+
+    async def add_link(self, link: str, child_sid: str, guardian_sid: str, ttl: int) -> None:
+        """Keep the link (a keyed hash of both sids) and index it under each sid for erasure."""
+
+    async def live_links(self, sid: str) -> list[str]:
+        """The links indexed under ``sid`` that still exist (the other side may have been erased)."""
+
+    async def erase_links(self, sid: str) -> int:
+        """Remove every link indexed under ``sid``, and the index; returns how many links existed."""
+
+
+class ConnectionStore(Protocol):
+    """Trusted connections, by a keyed hash of their pair nonce, indexed per sid for erasure."""
+
+    async def put_connection(
+        self, nonce_ref: str, connection: Connection, sids: Sequence[str], ttl: int
+    ) -> None:
+        """Store (or replace) the connection and index it under each of ``sids``."""
+
+    async def get_connection(self, nonce_ref: str) -> Connection | None: ...
+
+    async def erase_connections(self, sid: str) -> int:
+        """Remove every connection indexed under ``sid``, and the index; returns how many existed."""
 
 
 class TimerStore(Protocol):

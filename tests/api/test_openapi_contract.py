@@ -351,6 +351,9 @@ async def a_jurisdiction_not_in_the_policy(env: Env, op: str) -> httpx.Response:
             return await send(run, op, json=dict(sample(op, Refs())["json"], jurisdiction="ZZ"))
         if op == "createCheck":
             return await send(run, op, json={"subject": "u", "jurisdiction": "ZZ"})
+        if op in CONNECTING:
+            _, token = await run.adult_token()
+            return await send(run, op, json={**connecting(op, token), "jurisdiction": "ZZ"})
         return await send(run, op, json=decision(op, jurisdiction="ZZ"))
 
 
@@ -385,6 +388,8 @@ async def two_targets_with_one_id(env: Env, op: str) -> httpx.Response:
 @scenario("invalid_party_token")
 async def a_party_token_that_does_not_verify(env: Env, op: str) -> httpx.Response:
     async with running() as run:
+        if op in CONNECTING:
+            return await send(run, op, json=connecting(op, "eyJ.not.a-token"))
         return await send(run, op, json=decision(op, actor={"token": "eyJ.not.a-token"}))
 
 
@@ -397,6 +402,106 @@ async def a_subject_without_a_record(env: Env, op: str) -> httpx.Response:
         if op == "createCheck":
             return await send(run, op, json={"sid": "sid_" + "B" * 43, "jurisdiction": "default"})
         return await send(run, op, Refs(subject="never-checked"))
+
+
+@scenario("unknown_level")
+async def a_level_not_in_the_policy(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await run.adult_token("user-1")
+        return await send(
+            run, op, json={"subject": "user-1", "reason": "moderator_request", "min_level": "gold"}
+        )
+
+
+@scenario("invalid_deadline")
+async def a_deadline_already_past(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await run.adult_token("user-1")
+        past = {"subject": "user-1", "reason": "moderator_request", "deadline": "2020-01-01T00:00:00Z"}
+        return await send(run, op, json=past)
+
+
+@scenario("appeal_not_available")
+async def an_appeal_of_a_band_no_method_here_beats(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await run.guardian_token("vouched")  # effective: only credentials and eIDs are stronger
+        return await send(
+            run, op, json={"subject": "vouched", "jurisdiction": "default", "purpose": "appeal"}
+        )
+
+
+GUARDIAN_ADULT = {"method": "os_signal", "source": "google_play", "user_status": "VERIFIED", "age_lower": 18}
+
+
+async def _checked(run: Running, subject: str, evidence: dict[str, Any]) -> None:
+    check = await run.start_check(subject)
+    r = await run.evidence(check["check_id"], evidence)
+    assert r.json()["outcome"] == "passed", r.text
+
+
+GUARDIAN_LINE = (
+    "    guardian: {min_level: effective, guardian_confirmed: effective, code_ttl: PT30M, max_children: 6}\n"
+)
+
+
+@scenario("guardian_not_available")
+async def a_policy_without_guardian_confirmation(env: Env, op: str) -> httpx.Response:
+    policy = write_policy(env.tmp_path, replace={GUARDIAN_LINE: ""})
+    async with running(make_settings(policy_path=policy)) as run:
+        await _checked(run, "grown", GUARDIAN_ADULT)
+        if op == "confirmAsGuardian":
+            return await send(run, op, json={"subject": "grown", "code": "ABCDE-FGHJK"})
+        return await send(run, op, json={"subject": "grown"})
+
+
+@scenario("guardian_not_eligible")
+async def a_guardian_who_self_declared(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await run.adult_token("typed-adult")
+        return await send(run, op, json={"subject": "typed-adult", "code": "ABCDE-FGHJK"})
+
+
+@scenario("invalid_guardian_code")
+async def a_guardian_code_never_issued(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await _checked(run, "parent", GUARDIAN_ADULT)
+        return await send(run, op, json={"subject": "parent", "code": "ABCDE-FGHJK"})
+
+
+@scenario("guardian_limit_reached")
+async def a_guardian_with_every_child_confirmed(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        await _checked(run, "parent", GUARDIAN_ADULT)
+        for n in range(7):
+            await run.adult_token(f"kid-{n}", birth_year=2015)
+            code = await run.http.post("/v1/guardians/codes", json={"subject": f"kid-{n}"}, headers=AUTH)
+            r = await send(run, op, json={"subject": "parent", "code": code.json()["code"]})
+            if r.status_code != 200:
+                return r
+        raise unsupported(op, "guardian_limit_reached")
+
+
+CONNECTING = ("openConnection", "confirmConnection")
+
+
+def connecting(op: str, token: str) -> dict[str, Any]:
+    body = {"jurisdiction": "default", "token": token}
+    return body | {"nonce": "n" * 32} if op == "confirmConnection" else body
+
+
+@scenario("trusted_not_available")
+async def a_policy_without_trusted_connections(env: Env, op: str) -> httpx.Response:
+    line = "    trusted: {min_band: under_13, across_adult_line: false, confirm_within: P7D, ttl: P365D}\n"
+    async with running(make_settings(policy_path=write_policy(env.tmp_path, replace={line: ""}))) as run:
+        _, token = await run.adult_token()
+        return await send(run, op, json=connecting(op, token))
+
+
+@scenario("invalid_connection")
+async def a_pair_nonce_never_issued(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        _, token = await run.adult_token()
+        return await send(run, op, json=connecting(op, token))
 
 
 @scenario("recheck_required")

@@ -116,6 +116,15 @@ def test_a_rule_change_reads_as_a_summary_a_setting_and_one_grouped_row(tmp_path
          "required_level.16_17", "basic", "effective"),
         ("per_ip: {max: 300, window: PT1H}", "per_ip: {max: 100, window: PT1H}",
          "abuse.per_ip", "300 per PT1H", "100 per PT1H"),
+        ("recheck_requests: {deadline: P7D,", "recheck_requests: {deadline: P3D,",
+         "recheck_requests.deadline", "P7D", "P3D"),
+        ("pending_recheck: {upper_level: unconfirmed}", "pending_recheck: {upper_level: keep}",
+         "pending_recheck.upper_level", "unconfirmed", "keep"),
+        ("      deadline: P14D", "      deadline: P21D", "appeal.deadline", "P14D", "P21D"),
+        ("guardian: {min_level: effective,", "guardian: {min_level: highly_effective,",
+         "guardian.min_level", "effective", "highly_effective"),
+        ("trusted: {min_band: under_13,", "trusted: {min_band: 13_15,",
+         "trusted.min_band", "under_13", "13_15"),
     ],
 )  # fmt: skip
 def test_changes_that_are_not_decisions_are_reported(

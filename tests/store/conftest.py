@@ -22,11 +22,15 @@ from service.store.memory import MemoryStore
 from service.store.redis import RedisStore
 from service.store.redis_url import connect
 from service.store.roles import (
+    AppealStore,
     CheckStore,
+    ConnectionStore,
     ContentStore,
     CounterStore,
     EventStream,
+    GuardianStore,
     PageStore,
+    RecheckStore,
     RecordStore,
     RevocationStore,
     SanctionStore,
@@ -129,9 +133,30 @@ def event_stream(store: WholeStore) -> EventStream:
 
 
 @pytest.fixture
+def recheck_store(store: WholeStore) -> RecheckStore:
+    return store.rechecks
+
+
+@pytest.fixture
+def appeal_store(store: WholeStore) -> AppealStore:
+    return store.appeals
+
+
+@pytest.fixture
+def guardian_store(store: WholeStore) -> GuardianStore:
+    return store.guardians
+
+
+@pytest.fixture
+def connection_store(store: WholeStore) -> ConnectionStore:
+    return store.connections
+
+
+@pytest.fixture
 def page_store(store: WholeStore) -> PageStore:
     return store.pages
 
 
+@pytest.fixture
 def content_store(store: WholeStore) -> ContentStore:
     return store.content

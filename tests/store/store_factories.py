@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from service.core.ids import derive_sid, new_check_id
 from service.store.content import ContentItem, Performer
 from service.store.events import QueuedEvent
 from service.store.records import AssuranceRecord, CheckState, CheckStatus, Sanction, SignalNote
+from service.store.reviews import Appeal, RecheckRequest
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PEPPER = b"store-tests-pepper-0123456789abcdef"
@@ -92,6 +94,33 @@ def make_event(client_id: str = CLIENT, type_: str = "subject.flagged") -> Queue
     event_id = "evt_" + secrets.token_hex(12)
     body = f'{{"type":"{type_}","data":{{"sid":"{random_sid(client_id)}"}}}}'
     return QueuedEvent(event_id, client_id, type_, body)
+
+
+def make_recheck(sid: str, **changes: object) -> RecheckRequest:
+    at = int(NOW.timestamp())
+    request = RecheckRequest(
+        sid=sid,
+        client_id=CLIENT,
+        reason="moderator_request",
+        min_level="effective",
+        requested_at=at,
+        deadline=at + 7 * 86_400,
+    )
+    return replace(request, **changes)  # type: ignore[arg-type]
+
+
+def make_appeal(sid: str, **changes: object) -> Appeal:
+    at = int(NOW.timestamp())
+    appeal = Appeal(
+        sid=sid,
+        client_id=CLIENT,
+        check_id="chk_appeal",
+        band="13_15",
+        level="basic",
+        opened_at=at,
+        deadline=at + 14 * 86_400,
+    )
+    return replace(appeal, **changes)  # type: ignore[arg-type]
 
 
 def make_item(*sids: str, client_id: str = CLIENT, **changes: object) -> ContentItem:

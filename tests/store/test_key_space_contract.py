@@ -12,9 +12,11 @@ from store_factories import (
     CLIENT,
     NOW,
     SUBJECT_REF,
+    make_appeal,
     make_check,
     make_event,
     make_item,
+    make_recheck,
     make_record,
     make_sanction,
     random_sid,
@@ -24,6 +26,7 @@ from store_factories import (
 from service.audit.subjects import sid_ref
 from service.store.keys import KEY_CLASSES, key_class_of
 from service.store.records import PageLink, PageSession
+from service.store.reviews import Connection, GuardianCode
 from service.store.roles import (
     DueEntry,
 )
@@ -66,6 +69,13 @@ async def write_one_of_each_lifecycle_key(store: WholeStore, sid: str) -> None:
     await store.sanctions.put_sanction(make_sanction(sid), ttl=600)
     await store.sanctions.put_device_sanction("dev_" + sid[4:], make_sanction("dev_" + sid[4:]), ttl=600)
     await store.timers.schedule(CLIENT, sid, TODAY, ttl=86_400)
+    await store.rechecks.put_recheck(make_recheck(sid), ttl=3600)
+    await store.appeals.put_appeal(make_appeal(sid), ttl=3600)
+    await store.guardians.put_code("gcd_" + sid[4:], GuardianCode(sid, CLIENT, "under_13", 1), ttl=600)
+    await store.connections.put_connection(
+        "tcn_" + sid[4:], Connection(CLIENT, "m", None, 1, None), [sid], ttl=600
+    )
+    await store.guardians.add_link("lnk_" + sid[4:], sid, sid, ttl=3600)  # one index: one key of each
     await store.events.publish_event(make_event(), ttl=3600)
     await store.events.publish_event(make_event(), ttl=3600)
     await store.events.ensure_group("g")

@@ -63,6 +63,13 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "sanction": keys.sanction(sid),
         "device_sanction": keys.device_sanction("dev_" + sid[4:]),
         "subject_checks": keys.subject_checks(sid),
+        "recheck_request": keys.recheck_request(sid),
+        "appeal": keys.appeal(sid),
+        "guardian_code": keys.guardian_code("gcd_x"),
+        "guardian_link": keys.guardian_link("lnk_x"),
+        "guardian_links": keys.guardian_links(sid),
+        "connection": keys.connection("tcn_x"),
+        "connections": keys.connections(sid),
         "timers": keys.timers("acme-app"),
         "event_stream": keys.events(),
         "event_retries": keys.retries(),
@@ -88,6 +95,7 @@ def test_key_classes_say_what_must_survive_a_restart() -> None:
     assert survive == {
         "record", "revocation", "due_index", "single_use",
         "sanction", "device_sanction", "timers", "event_stream", "event_retries", "event_dead_letters",
+        "recheck_request", "appeal", "guardian_link", "guardian_links", "connection", "connections",
         "audit_subject_key", "content_item", "subject_content", "content_list",
     }  # fmt: skip
     for kc in KEY_CLASSES:

@@ -20,6 +20,7 @@ from service.core.errors import TooManyAttempts
 from service.flows import abuse, evidence_errors, pages
 from service.flows import checks as flow
 from service.flows.errors import (
+    AppealsNotOffered,
     CheckBusy,
     CheckClosed,
     CheckExpired,
@@ -76,7 +77,8 @@ STARTED_LINKS = {
 )
 @raises(
     InvalidReturnUrl, ReturnUrlNotAllowed, UnknownJurisdiction, JurisdictionNotAllowed,
-    UnknownSubject, SubjectLocked, StrongerMethodRequired, NoMethodAvailable, StoreUnavailable,
+    UnknownSubject, SubjectLocked, StrongerMethodRequired, NoMethodAvailable, AppealsNotOffered,
+    StoreUnavailable,
 )  # fmt: skip
 async def create_check(
     body: StartCheckRequest, request: Request, caller: JsonCallerDep, device: DeviceHeader = None

@@ -46,11 +46,14 @@ class StartCheckRequest(SubjectBody):
     jurisdiction: Code = Field(
         description="A jurisdiction of the policy, e.g. 'default' or 'GB'.", examples=["default", "GB"]
     )
-    purpose: Literal["signup", "recheck", "step_up", "access", "confirm"] = Field(
+    purpose: Literal["signup", "recheck", "step_up", "access", "confirm", "appeal"] = Field(
         default="signup",
         description="Why the app asks. 'confirm' corroborates the band on record: it offers only the "
         "methods that can establish a band's upper edge (what children's spaces need), and their "
-        "evidence is combined with the band on record, so it can confirm the band but never move it.",
+        "evidence is combined with the band on record, so it can confirm the band but never move it. "
+        "'appeal' contests the band on record: only the policy's appeal methods stronger than the one "
+        "that set the band are offered, the band holds meanwhile, and the answer comes by the deadline "
+        "given in 'appeal'.",
     )
     return_url: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = Field(
         default=None,
@@ -87,6 +90,11 @@ class Explanation(BaseModel):
     why: str = Field(description="Why the check is needed.")
 
 
+class AppealOut(BaseModel):
+    deadline: datetime = Field(description="By when the user gets an answer: show it to them.")
+    message: str = Field(description="The policy's text for the user: the current band holds meanwhile.")
+
+
 class StartCheckResponse(BaseModel):
     check_id: str
     sid: str
@@ -94,6 +102,9 @@ class StartCheckResponse(BaseModel):
     method: MethodOut
     methods: list[MethodOut]
     explanation: Explanation
+    appeal: AppealOut | None = Field(
+        default=None, description="With purpose 'appeal': its deadline and text."
+    )
     check_url: str | None = Field(
         default=None,
         description="With return_url: the hosted check page for the user (single use, unguessable, "
@@ -112,6 +123,9 @@ class StartCheckResponse(BaseModel):
             explanation=Explanation(
                 uses=s.explanation_uses, keeps=s.explanation_keeps, why=s.explanation_why
             ),
+            appeal=AppealOut(deadline=s.appeal_deadline, message=s.appeal_message or "")
+            if s.appeal_deadline is not None
+            else None,
         )
 
 
@@ -162,6 +176,14 @@ class TokenOut(BaseModel):
     )
     recheck_at: date
     recheck_due: bool
+    recheck_reason: str | None = Field(
+        default=None,
+        description="A re-check the app asked for is pending (POST /v1/subjects/recheck): its reason "
+        "code. Until it is done, the token carries the policy's pending_recheck view of the band.",
+    )
+    recheck_deadline: datetime | None = Field(
+        default=None, description="When that re-check must be done; after it, refresh asks for it."
+    )
 
     @classmethod
     def of(cls, t: IssuedToken) -> TokenOut:
@@ -173,6 +195,8 @@ class TokenOut(BaseModel):
             upper_level=t.upper_level,
             recheck_at=t.recheck_at,
             recheck_due=t.recheck_due,
+            recheck_reason=t.recheck_reason,
+            recheck_deadline=t.recheck_deadline,
         )
 
     @staticmethod
@@ -188,6 +212,10 @@ class TokenOut(BaseModel):
             "upper_level": t.upper_level,
             "recheck_at": t.recheck_at,
             "recheck_due": t.recheck_due,
+            "recheck_reason": t.recheck_reason,
+            "recheck_deadline": (
+                t.recheck_deadline.isoformat().replace("+00:00", "Z") if t.recheck_deadline else None
+            ),
         }
 
 

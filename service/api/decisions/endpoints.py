@@ -47,6 +47,11 @@ async def decide(request: Request, caller: JsonCallerDep) -> Response:
             locale=caller.locale,
             country=body.country,
             explain=body.explain,
+            relationship=(
+                flow.Relationship(body.relationship.type, body.relationship.nonce)
+                if body.relationship
+                else None
+            ),
         )
     o = d.outcome
     out: dict[str, Any] = {
@@ -58,6 +63,7 @@ async def decide(request: Request, caller: JsonCallerDep) -> Response:
         "obligations": o.obligations,
         "safety_resources": d.safety_resources,
         "policy_version": d.policy_version,
+        "relationship": d.relationship,
     }
     if d.deterrence is not None:
         out["deterrence"] = {"message": d.deterrence.message, "resources": d.deterrence.resources}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -47,6 +47,15 @@ class PartyBody(_Strict):
         return PartyIn(self.band, self.level, self.token, self.upper_level)
 
 
+class RelationshipBody(_Strict):
+    """How the parties are related: a trusted connection both confirmed (its pair nonce)."""
+
+    type: Literal["trusted"] = Field(description="Only 'trusted' for now.")
+    nonce: Annotated[str, StringConstraints(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = (
+        Field(description="The pair nonce from POST /v1/connections, which the other user confirmed.")
+    )
+
+
 class DecisionRequest(_Strict):
     action: Name = Field(description="An action of the policy, e.g. profile.view.")
     jurisdiction: Code = Field(description="A jurisdiction of the policy, e.g. default or GB.")
@@ -54,6 +63,12 @@ class DecisionRequest(_Strict):
     target: PartyBody = Field(default_factory=PartyBody, description="The account acted on.")
     country: Country | None = Field(default=None, description="ISO 3166-1 country, picks safety resources.")
     explain: bool = Field(default=False, description="Add the evaluation trace.")
+    relationship: RelationshipBody | None = Field(
+        default=None,
+        description="A trusted connection: honoured (rules the policy marks relaxable set aside) only "
+        "when both parties are tokens, both users confirmed the connection, and both are at or above "
+        "the jurisdiction's trusted.min_band; never across the adult-minor line in the bundled packs.",
+    )
 
 
 class BatchTarget(_Strict):
@@ -106,6 +121,9 @@ class DecisionOut(BaseModel):
     safety_resources: list[dict[str, str]] = Field(description="Help services, when the obligation asks.")
     policy_version: str
     trace: list[Step] | None = Field(default=None, description="With explain=true: every rule, in order.")
+    relationship: Literal["trusted"] | None = Field(
+        default=None, description="'trusted' when a proven trusted connection was honoured, else null."
+    )
     deterrence: DeterrenceOut | None = Field(
         default=None,
         description="With the deterrence obligation (an adult's action towards a minor refused): what to "

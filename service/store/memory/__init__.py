@@ -19,6 +19,7 @@ from service.store.memory.events import MemoryEvents
 from service.store.memory.markers import MemoryRevocations, MemorySingleUse
 from service.store.memory.pages import MemoryPages
 from service.store.memory.records import MemoryRecords
+from service.store.memory.reviews import MemoryAppeals, MemoryConnections, MemoryGuardians, MemoryRechecks
 from service.store.memory.space import KeySpace
 from service.store.memory.timers import MemoryTimers
 
@@ -36,6 +37,10 @@ class MemoryStore:
         self.counters = MemoryCounters(space)
         self.sanctions = MemorySanctions(space)
         self.timers = MemoryTimers(space)
+        self.rechecks = MemoryRechecks(space)
+        self.appeals = MemoryAppeals(space)
+        self.guardians = MemoryGuardians(space)
+        self.connections = MemoryConnections(space)
         self.events = MemoryEvents(space)
         self.subject_keys = MemorySubjectKeys(space)
         self.pages = MemoryPages(space)
@@ -69,6 +74,10 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _counters: type[roles.CounterStore] = MemoryCounters
     _sanctions: type[roles.SanctionStore] = MemorySanctions
     _timers: type[roles.TimerStore] = MemoryTimers
+    _rechecks: type[roles.RecheckStore] = MemoryRechecks
+    _appeals: type[roles.AppealStore] = MemoryAppeals
+    _guardians: type[roles.GuardianStore] = MemoryGuardians
+    _connections: type[roles.ConnectionStore] = MemoryConnections
     _events: type[roles.EventStream] = MemoryEvents
     _pages: type[roles.PageStore] = MemoryPages
     _content: type[roles.ContentStore] = MemoryContent

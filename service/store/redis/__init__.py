@@ -25,6 +25,7 @@ from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
 from service.store.redis.pages import RedisPages
 from service.store.redis.records import RedisRecords
+from service.store.redis.reviews import RedisAppeals, RedisConnections, RedisGuardians, RedisRechecks
 from service.store.redis.timers import RedisTimers
 from service.store.redis_url import SOCKET_TIMEOUT, connect, connect_sync
 
@@ -59,6 +60,10 @@ class RedisStore:
         self.counters = RedisCounters(conn)
         self.sanctions = RedisSanctions(conn)
         self.timers = RedisTimers(conn)
+        self.rechecks = RedisRechecks(conn)
+        self.appeals = RedisAppeals(conn)
+        self.guardians = RedisGuardians(conn)
+        self.connections = RedisConnections(conn)
         self.events = RedisEvents(conn)
         # The audit trail's subject keys need a synchronous client (see audit_keys.py): made
         # from the URL, or from the one server's address when the caller handed in a client.
@@ -114,6 +119,10 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _counters: type[roles.CounterStore] = RedisCounters
     _sanctions: type[roles.SanctionStore] = RedisSanctions
     _timers: type[roles.TimerStore] = RedisTimers
+    _rechecks: type[roles.RecheckStore] = RedisRechecks
+    _appeals: type[roles.AppealStore] = RedisAppeals
+    _guardians: type[roles.GuardianStore] = RedisGuardians
+    _connections: type[roles.ConnectionStore] = RedisConnections
     _events: type[roles.EventStream] = RedisEvents
     _subject_keys: type[roles.SubjectKeyStore] = RedisSubjectKeys
     _pages: type[roles.PageStore] = RedisPages
