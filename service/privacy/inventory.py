@@ -41,7 +41,8 @@ class StoredField:
 class ValueShape:
     """How a key class's value is stored and which fields it holds."""
 
-    encoding: str  # json | integer | epoch_seconds | marker | sorted_set | set | stream | list
+    # json | packed_record | integer | epoch_seconds | marker | sorted_set | set | stream | list
+    encoding: str
     fields: tuple[StoredField, ...] = ()
     record: type | None = None  # the dataclass a JSON value decodes to
     enumerated: bool = True  # False: the value's fields are not listed here (see ``note``)
@@ -113,7 +114,9 @@ SHAPES: dict[str, ValueShape] = {
     "check": _json(CheckState),
     "page_link": _json(PageLink),
     "page_session": _json(PageSession),
-    "record": _json(AssuranceRecord),
+    # Packed (service/store/record_codec.py): the same fields in ~40 characters, the sid read
+    # from the key name; records written before the packed form are JSON until their next write.
+    "record": ValueShape("packed_record", tuple(dataclass_fields(AssuranceRecord)), record=AssuranceRecord),
     "sanction": _json(Sanction),
     "device_sanction": _json(Sanction),
     "recheck_request": _json(RecheckRequest),

@@ -21,6 +21,8 @@ from service.audit.detectors import scan_text, scan_value
 from service.privacy.inventory import KeyClassEntry, inventory
 from service.store.events import stored_field_names
 from service.store.keys import key_class_of
+from service.store.record_codec import FORMAT as RECORD_FORMAT
+from service.store.record_codec import decode_record
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -130,6 +132,9 @@ async def _check_value(
         if entry is not None and entry.shape is not None and entry.shape.encoding == "json":
             _check_json(text, key, entry, name, result, seen)
             return
+        if entry is not None and entry.shape is not None and entry.shape.encoding == "packed_record":
+            _check_record(text, key, entry, name, result, seen)
+            return
         texts.append(text)
     elif kind == "zset":
         texts += [_text(m) for m in await client.zrange(raw_key, 0, MAX_ITEMS - 1)]
@@ -165,6 +170,23 @@ def _check_json(
     except ValueError:
         result.violations.append(StoreIssue("undecodable_value", name, key, "not JSON"))
         return
+    _check_fields(set(_field_names(value)), key, entry, name, result, seen)
+    _check_pii(value, key, entry, name, result)
+
+
+def _check_record(
+    text: str, key: str, entry: KeyClassEntry, name: str, result: StoreScan, seen: set[str]
+) -> None:
+    """An assurance record, packed or (written before the packed form) JSON."""
+    if text[:1] != RECORD_FORMAT:
+        _check_json(text, key, entry, name, result, seen)
+        return
+    try:
+        record = decode_record(text, sid="")  # the sid is the key's, checked with the key name
+    except ValueError:
+        result.violations.append(StoreIssue("undecodable_value", name, key, "not a packed record"))
+        return
+    value = asdict(record)
     _check_fields(set(_field_names(value)), key, entry, name, result, seen)
     _check_pii(value, key, entry, name, result)
 
