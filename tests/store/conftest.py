@@ -133,5 +133,6 @@ def page_store(store: WholeStore) -> PageStore:
     return store.pages
 
 
+@pytest.fixture
 def content_store(store: WholeStore) -> ContentStore:
     return store.content
