@@ -57,9 +57,12 @@ async def test_a_revoked_targets_cached_token_is_denied_as_invalid() -> None:
         assert out["denied"] == 2
         assert out["reasons"]["a"]["reason"] == out["reasons"]["c"]["reason"] == "invalid_token"
         assert out["reasons"]["b"]["reason"] == "allowed"
-        # One audit event per revoked subject and request, naming the pseudonymous sid only.
+        # One audit event per revoked subject and request, naming the subject by its shreddable
+        # audit reference only (never the sid).
         revoked = [e for e in _rejections(r) if e["reason"] == "revoked_or_erased"]
-        assert [(e["sid"], e["kind"]) for e in revoked] == [(sid, "target"), (sid, "target")]
+        ref = r.services.removal.subject_refs.ref(sid)
+        assert [(e["sid_hash"], e["kind"]) for e in revoked] == [(ref, "target"), (ref, "target")]
+        assert all("sid" not in e for e in revoked)
 
         # A token issued after the revocation (a new check, a second later) decides again.
         r.clock.advance(timedelta(seconds=1))

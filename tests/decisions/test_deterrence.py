@@ -79,7 +79,8 @@ async def test_repeated_attempts_by_one_subject_raise_the_flag_once(tmp_path: Pa
             d = await decide(run, action="message.send", actor={"token": token}, target=TEEN)
             assert d["obligations"] == ["deterrence"]
         flagged = [e for e in run.log_lines() if e.get("event") == "subject.flagged"]
-        assert [(e["sid"], e["reason"], e["count"]) for e in flagged] == [(sid, REPEATED, 5)]
+        ref = run.services.removal.subject_refs.ref(sid)  # the log's shreddable subject reference
+        assert [(e["sid_hash"], e["reason"], e["count"]) for e in flagged] == [(ref, REPEATED, 5)]
         hooks = [e["data"] for e in await queued_events(run) if e["type"] == "subject.flagged"]
         assert hooks == [{"sid": sid, "reason": REPEATED}]
         # What is kept: one counter under the sid, with the window as its TTL, and nothing else.
