@@ -67,6 +67,9 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "event_stream": keys.events(),
         "event_retries": keys.retries(),
         "event_dead_letters": keys.dead(),
+        "content_item": keys.content("cnt_" + "A" * 43),
+        "subject_content": keys.subject_content(sid),
+        "content_list": keys.content_list("acme-app"),
     }
     assert set(made) == {kc.name for kc in KEY_CLASSES}
     for name, key in made.items():
@@ -82,6 +85,7 @@ def test_key_classes_say_what_must_survive_a_restart() -> None:
     assert survive == {
         "record", "revocation", "due_index", "single_use",
         "sanction", "device_sanction", "timers", "event_stream", "event_retries", "event_dead_letters",
+        "content_item", "subject_content", "content_list",
     }  # fmt: skip
     for kc in KEY_CLASSES:
         assert kc.holds
