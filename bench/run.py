@@ -1,85 +1,48 @@
 """HTTP benchmarks: ageband's token refresh and full check against a bare FastAPI endpoint.
 
 Usage: .venv/bin/python -m bench.run [--seconds 10] [--rounds 3] [--connections 8] [--no-pin]
+                                     [--store memory|redis] [--workers 1[,2]] [--latency]
 
-Both apps run in one uvicorn worker each (uvloop + httptools, no access log), in the same
-run, on the same machine, driven by wrk with the same threads/connections. With two or more
-CPUs, the servers are pinned to CPU 0 and wrk to the others (unless --no-pin), so the load
-generator never takes CPU time from the server it measures. Rounds are
-interleaved (bare, refresh, check, bare, ...) so that drift hits all of them alike, and the
-median round is reported. Results go to stdout and bench/out/http.json.
+ageband runs as ``ageband serve --workers N`` (one server per worker count given), on the
+memory store or on a private Redis with AOF (``--store redis``); the baseline is a bare FastAPI
+endpoint under uvicorn with the same settings (uvloop, httptools, no access log). Each is
+driven by wrk with the same threads/connections. With one worker and two or more CPUs the
+servers (and Redis) are pinned to CPU 0 and the load to the others (unless --no-pin), so the
+load generator never takes CPU time from the server it measures; with several workers nothing
+is pinned (the workers need every core). Rounds are interleaved (bare, refresh, check, bare,
+...) so that drift hits all of them alike, and the median round is reported, with the ratios
+paired within each round. ``--latency`` then drives refresh open loop (bench/openloop.py) at
+50% and 80% of each server's median saturated rate, for p50/p99/p99.9. Results go to stdout
+and bench/out/http.json, with the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+
+from bench import servers
+from bench.latency import at_fractions, write_request
+from bench.servers import PIN, free_port, pinned
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# CPU sets for the servers and for wrk; None: no pinning (one CPU, or --no-pin).
-_PIN: dict[str, set[int] | None] = {"server": None, "load": None}
-
-
-def _pinned(which: str, cmd: list[str]) -> list[str]:
-    """``cmd`` run by taskset on its CPU set (util-linux), or as it is when not pinning."""
-    cpus = _PIN[which]
-    return cmd if cpus is None else ["taskset", "-c", ",".join(map(str, sorted(cpus))), *cmd]
-
-
-def _serve(target: str, port: int, *, factory: bool, workers: int = 1) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    if factory:
-        cmd.append("--factory")
-    if workers > 1:
-        cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(_pinned("server", cmd), stdout=subprocess.DEVNULL, cwd=HERE.parent)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        except OSError:
-            time.sleep(0.1)
-        else:
-            return proc
-    proc.kill()
-    raise RuntimeError(f"{target} did not start on port {port}")
-
-
 def _wrk(url: str, script: str, seconds: int, conns: int, env: dict[str, str]) -> dict[str, float]:
-    cmd = [
-        "wrk",
-        "-t",
-        str(conns),
-        "-c",
-        str(conns),
-        "-d",
-        f"{seconds}s",
-        "-s",
-        str(HERE / "lua" / script),
-        url,
-    ]
+    cmd = ["wrk", "-t", str(conns), "-c", str(conns), "-d", f"{seconds}s"]
+    cmd += ["-s", str(HERE / "lua" / script), url]
     out = subprocess.run(
-        _pinned("load", cmd), capture_output=True, text=True, env={**os.environ, **env}, check=True
+        pinned("load", cmd), capture_output=True, text=True, env={**os.environ, **env}, check=True
     ).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
     requests, errors, p50, p99 = (int(v) for v in line.split()[1:])
@@ -100,66 +63,107 @@ def _seed_sid(base: str) -> str:
         return str(check["sid"])
 
 
-def main() -> None:
+def _median(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
+
+
+def main() -> None:  # noqa: PLR0915 - one run, start to finish, reads best in one place
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--no-pin", action="store_true", help="let the scheduler place servers and wrk")
+    ap.add_argument(
+        "--store", choices=("memory", "redis", "cluster"), default="memory", help="cluster: 3 primaries"
+    )
+    ap.add_argument("--workers", default="1", help="worker counts, e.g. 1 or 1,2 (several need redis)")
+    ap.add_argument("--latency", action="store_true", help="percentiles at 50%% and 80%% of max throughput")
+    ap.add_argument("--latency-seconds", type=int, default=10)
+    ap.add_argument("--checks", action="store_true", help="also full self-declaration checks")
     args = ap.parse_args()
-    cpus = sorted(os.sched_getaffinity(0))
-    if not args.no_pin and len(cpus) >= 2 and shutil.which("taskset"):
-        _PIN["server"], _PIN["load"] = {cpus[0]}, set(cpus[1:])
+    workers = [int(w) for w in args.workers.split(",")]
+    if max(workers) > 1 and args.store == "memory":
+        sys.exit("several workers need --store redis (the memory store lives inside one process)")
+    servers.pin(args.no_pin or max(workers) > 1)
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    bare_port, ab_port = _free_port(), _free_port()
-    procs = [
-        _serve("bench.apps:bare", bare_port, factory=False),
-        _serve("bench.apps:ageband", ab_port, factory=True),
-    ]
-    try:
-        bare_url, ab_url = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{ab_port}"
-        sid = _seed_sid(ab_url)
+    load_before = servers.load_average()
+    with contextlib.ExitStack() as stack:
+        redis_url = (
+            stack.enter_context(servers.private_redis(cluster=3 if args.store == "cluster" else 0))
+            if args.store != "memory"
+            else None
+        )
+        bare_port = free_port()
+        stack.callback(servers.stop, servers.serve_bare(bare_port))
+        ports = {}
+        for n in workers:
+            ports[n] = free_port()
+            stack.callback(servers.stop, servers.serve_ageband(ports[n], workers=n, redis_url=redis_url))
+        bare_url = f"http://127.0.0.1:{bare_port}"
+        urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
+        sid = _seed_sid(urls[workers[0]])
         env = {"SID": sid}
-        runs: dict[str, list[dict[str, float]]] = {"bare": [], "refresh": [], "check": []}
-        _wrk(f"{bare_url}/v1/tokens/refresh", "refresh.lua", 2, args.connections, env)  # warm-up
-        _wrk(f"{ab_url}/v1/tokens/refresh", "refresh.lua", 2, args.connections, env)
+        checks = workers if args.checks else []
+        names = ["bare"] + [f"refresh_w{n}" for n in workers] + [f"check_w{n}" for n in checks]
+        plan = {"bare": (f"{bare_url}/v1/tokens/refresh", "refresh.lua")}
+        for n in workers:
+            plan[f"refresh_w{n}"] = (f"{urls[n]}/v1/tokens/refresh", "refresh.lua")
+        for n in checks:
+            plan[f"check_w{n}"] = (urls[n], "check.lua")
+        for url, script in plan.values():  # warm-up
+            _wrk(url, script, 2, args.connections, env)
+        runs: dict[str, list[dict[str, float]]] = {k: [] for k in names}
         for _ in range(args.rounds):
-            runs["bare"].append(
-                _wrk(f"{bare_url}/v1/tokens/refresh", "refresh.lua", args.seconds, args.connections, env)
-            )
-            runs["refresh"].append(
-                _wrk(f"{ab_url}/v1/tokens/refresh", "refresh.lua", args.seconds, args.connections, env)
-            )
-            runs["check"].append(_wrk(ab_url, "check.lua", args.seconds, args.connections, env))
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=10)
-    med = {k: sorted(v, key=lambda r: r["rps"])[len(v) // 2] for k, v in runs.items()}
-    # A check is two requests (create + evidence): checks/s is half the request rate.
-    checks_per_s = med["check"]["rps"] / 2
+            for name, (url, script) in plan.items():
+                runs[name].append(_wrk(url, script, args.seconds, args.connections, env))
+        med = {k: _median(v) for k, v in runs.items()}
+        latency = {}
+        if args.latency:
+            body = json.dumps({"sid": sid}).encode()
+            req = write_request(OUT / "http-work", "refresh", "/v1/tokens/refresh", body, "ageband-demo-key")
+            latency["bare"] = at_fractions(bare_port, [req], med["bare"]["rps"], args.latency_seconds)
+            for n in workers:
+                key = f"refresh_w{n}"
+                latency[key] = at_fractions(ports[n], [req], med[key]["rps"], args.latency_seconds)
+    w1 = workers[0]
+    paired = {
+        f"refresh_w{n}_vs_bare": [
+            round(a["rps"] / b["rps"], 3) for a, b in zip(runs[f"refresh_w{n}"], runs["bare"], strict=True)
+        ]
+        for n in workers
+    }
+    for n in workers[1:]:
+        paired[f"refresh_w{n}_vs_w{w1}"] = [
+            round(a["rps"] / b["rps"], 3)
+            for a, b in zip(runs[f"refresh_w{n}"], runs[f"refresh_w{w1}"], strict=True)
+        ]
     result = {
-        "bare_rps": round(med["bare"]["rps"]),
-        "refresh_rps": round(med["refresh"]["rps"]),
-        "refresh_ratio": round(med["refresh"]["rps"] / med["bare"]["rps"], 3),
-        "check_requests_rps": round(med["check"]["rps"]),
-        "checks_per_s": round(checks_per_s),
-        "check_ratio": round(checks_per_s / med["bare"]["rps"], 3),
-        "latency_ms": {k: {"p50": v["p50_ms"], "p99": v["p99_ms"]} for k, v in med.items()},
+        "store": args.store,
+        "workers": workers,
+        "rps_median_round": {k: round(v["rps"]) for k, v in med.items()},
+        # A check is two requests (create + evidence): checks/s is half the request rate.
+        "checks_per_s": {n: round(med[f"check_w{n}"]["rps"] / 2) for n in checks},
+        "refresh_ratio_median_rounds": {
+            n: round(med[f"refresh_w{n}"]["rps"] / med["bare"]["rps"], 3) for n in workers
+        },
+        "paired_ratios": paired,
+        "paired_ratio_medians": {k: statistics.median(v) for k, v in paired.items()},
+        "saturated_latency_ms": {k: {"p50": v["p50_ms"], "p99": v["p99_ms"]} for k, v in med.items()},
+        "open_loop_latency_ms": latency,
         "all_rounds_rps": {k: [round(r["rps"]) for r in v] for k, v in runs.items()},
+        "load_average": {"before": load_before, "after": servers.load_average()},
         "settings": {
             "seconds": args.seconds,
             "rounds": args.rounds,
             "connections": args.connections,
-            "pinned": {k: sorted(v) if v else None for k, v in _PIN.items()},
+            "pinned": {k: sorted(v) if v else None for k, v in PIN.items()},
         },
     }
     OUT.mkdir(exist_ok=True)
-    (OUT / "http.json").write_text(json.dumps(result, indent=2))
+    name = f"http-{args.store}-w{'_'.join(map(str, workers))}.json"
+    (OUT / name).write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
-    spread = statistics.pstdev(r["rps"] for r in runs["bare"]) / med["bare"]["rps"]
-    print(f"bare-endpoint spread across rounds: {spread:.1%}")
 
 
 if __name__ == "__main__":

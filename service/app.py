@@ -14,12 +14,15 @@ from providers.registry import InstanceConfig, Registry, build
 from service.api import openapi, problems
 from service.api.access_log import RequestObserver
 from service.api.admin.endpoints import router as admin_router
+from service.api.authzen.endpoints import EVALUATION, EVALUATIONS, SEARCH_RESOURCE
+from service.api.authzen.endpoints import router as authzen_router
+from service.api.authzen.endpoints import wellknown_router as authzen_wellknown_router
 from service.api.checks.endpoints import router as checks_router
 from service.api.content.endpoints import router as content_router
 from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.direct_routes import DirectRoutes, direct_routes
-from service.api.limits import EVIDENCE_PATHS, WALLET_PATHS, BodyLimit
+from service.api.limits import EVIDENCE_PATHS, PAGE_PHOTO_PATH, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
 from service.api.policy.endpoints import admin_router as policy_admin_router
@@ -45,10 +48,12 @@ from service.flows.checks import CheckFlow
 from service.flows.content import ContentFlow
 from service.flows.content_cascade import ContentCascade
 from service.flows.decisions import DecisionFlow
+from service.flows.deterrence import Deterring
 from service.flows.events import Publishing
 from service.flows.issuing import Issuing
 from service.flows.key_reload import KeyReloader
 from service.flows.lifecycle import Lifecycle
+from service.flows.pages import PageFlow
 from service.flows.policy_reload import PolicyReloader
 from service.flows.records import RecordWriting
 from service.flows.subjects import SubjectLookup
@@ -65,6 +70,7 @@ from service.store.redis import RedisStore
 from service.tokens.keys import KeyRing, KeyState, generate_key, load_key, load_key_manifest
 from service.tokens.signer import TokenSigner
 from service.tokens.verifier import TokenVerifier
+from service.web.endpoints import router as page_router
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -80,6 +86,19 @@ def watch_circuits(registry: Registry, metrics: Metrics) -> None:
         provider = registry.get(name)
         if isinstance(provider, CircuitReporting):
             metrics.circuit(name, lambda p=provider: p.circuit_state)
+
+
+def build_store(settings: Settings, clock: Clock, metrics: Metrics) -> MemoryStore | RedisStore:
+    if settings.store.backend == "memory":
+        return MemoryStore(clock)
+    return RedisStore.from_url(
+        settings.store.redis_url.get_secret_value(),
+        settings.store.prefix,
+        on_error=lambda error: metrics.store_error("redis", error),
+        min_replicas_ack=settings.store.min_replicas_ack,
+        replica_ack_timeout_ms=settings.store.replica_ack_timeout_ms,
+        socket_timeout=settings.store.socket_timeout,
+    )
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -122,18 +141,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     metrics.watch_policy(lambda: policy.current.version)
     metrics.watch_signing_key(lambda: keyring.signing_key.kid)
     watch_circuits(registry, metrics)
-    store: MemoryStore | RedisStore
-    if settings.store.backend == "redis":
-        store = RedisStore.from_url(
-            settings.store.redis_url.get_secret_value(),
-            settings.store.prefix,
-            on_error=lambda error: metrics.store_error("redis", error),
-            min_replicas_ack=settings.store.min_replicas_ack,
-            replica_ack_timeout_ms=settings.store.replica_ack_timeout_ms,
-            socket_timeout=settings.store.socket_timeout,
-        )
-    else:
-        store = MemoryStore(clock)
+    store = build_store(settings, clock, metrics)
     tokens = settings.tokens
     signer = TokenSigner(keyring, tokens.issuer, lifetime=tokens.lifetime, clock=clock)
     verifier = TokenVerifier(keyring, tokens.issuer, clock, tokens.leeway_seconds)
@@ -165,14 +173,24 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock, subject_refs, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing, cascade,
     )  # fmt: skip
+    public_url = settings.http.public_url
+    wallet = WalletFlow(policy, registry, clock, pepper, store.checks, clients, public_url, checks)
     return Services(
         checks=checks,
         tokens=tokens_flow,
         removal=removal,
-        wallet=WalletFlow(
-            policy, registry, clock, pepper, store.checks, clients, settings.http.public_url, checks
+        wallet=wallet,
+        pages=PageFlow(checks, store.pages, clients, clock, public_url, wallet),
+        decisions=DecisionFlow(
+            policy,
+            clock,
+            audit,
+            metrics,
+            verifier,
+            TokenCache(),
+            store.revocations,
+            Deterring(audit, store.counters, publishing),
         ),
-        decisions=DecisionFlow(policy, clock, audit, metrics, verifier, TokenCache(), store.revocations),
         bundles=BundleSigning(
             policy,
             keyring,
@@ -205,6 +223,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         pepper=pepper,
         metrics=metrics,
         dev_clock=dev_clock if clock is dev_clock else None,
+        public_url=settings.http.public_url,
         keys_file=settings.tokens.keys_file,
     )
 
@@ -297,6 +316,7 @@ def create_app(
     # Hot paths first: a request is matched against the routers in this order.
     for router in (
         decisions_router,
+        authzen_router,
         tokens_router,
         checks_router,
         rechecks_router,
@@ -313,18 +333,24 @@ def create_app(
     app.include_router(wallet_router)
     app.include_router(policy_router)
     app.include_router(policy_admin_router)
+    app.include_router(authzen_wellknown_router)
+    app.include_router(page_router)  # the hosted check page (HTML, not in the API contract)
     # Innermost: refresh and decisions go direct, inside the observer and the body limit.
     direct = direct_routes(tokens_router, ("/v1/tokens/refresh",))
     direct += direct_routes(decisions_router, ("/v1/decisions", "/v1/decisions/batch"))
+    direct += direct_routes(authzen_router, (EVALUATION, EVALUATIONS, SEARCH_RESOURCE))
     app.add_middleware(DirectRoutes, routes=direct)
     app.add_middleware(RequestObserver)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.http.max_body_bytes,
-        per_path={"/v1/decisions/batch": settings.http.max_batch_body_bytes},
+        per_path=dict.fromkeys(
+            ("/v1/decisions/batch", EVALUATIONS, SEARCH_RESOURCE), settings.http.max_batch_body_bytes
+        ),
         per_pattern={
             EVIDENCE_PATHS: settings.http.max_evidence_body_bytes,
             WALLET_PATHS: settings.http.max_wallet_body_bytes,
+            PAGE_PHOTO_PATH: settings.http.max_evidence_body_bytes,
         },
     )
     if tracing is not None:  # outermost: the span covers everything else

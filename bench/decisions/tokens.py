@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench.run import _free_port, _serve
+from bench.servers import free_port, serve_ageband
 from service.core.clock import SystemClock
 from service.tokens.keys import KeyRing, KeyState, generate_key, load_key, write_key
 from service.tokens.signer import TokenSigner
@@ -91,8 +91,8 @@ def main() -> None:
     ring = KeyRing([load_key(key_file, KeyState.active)])
     signer = TokenSigner(ring, ISSUER, clock=SystemClock())
     os.environ["AGEBAND_TOKENS__KEYS"] = json.dumps([{"path": str(key_file), "state": "active"}])
-    port = _free_port()
-    server = _serve("bench.apps:ageband", port, factory=True)
+    port = free_port()
+    server = serve_ageband(port)  # ageband serve, embedded defaults, the key above
     head = {"jurisdiction": "default", "action": "profile.view", "actor": {"band": "18_plus"}}
     runs: dict[str, list[float]] = {"uncached_tokens": [], "cached_tokens": [], "bands": []}
     cpu: dict[str, list[float]] = {k: [] for k in runs}

@@ -21,6 +21,7 @@ from service.api.errors import UnsupportedMediaType
 from service.api.services import Services
 from service.clients.registry import Client
 from service.core.errors import AgebandError, Forbidden, Unauthorized
+from service.core.locales import negotiate
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +49,9 @@ def _headers(request: Request) -> dict[bytes, str]:
     return found
 
 
-def _locale(header: str | None) -> str | None:
-    if not header:
-        return None
-    first = header.split(",")[0].split(";")[0].strip()
-    return first[:35] or None
+def _locale(svc: Services, header: str | None) -> str | None:
+    # The one negotiation the page shares: q-values, any case, pt finds pt-BR.
+    return negotiate(header, svc.policy.current.locales)
 
 
 def _require_json(headers: dict[bytes, str]) -> None:
@@ -85,7 +84,7 @@ class Credential(HTTPBearer):
             svc.clients.require_client(client)
         if self.json_body:
             _require_json(headers)
-        return Caller(svc, client, _locale(headers.get(b"accept-language")))
+        return Caller(svc, client, _locale(svc, headers.get(b"accept-language")))
 
     async def __call__(self, request: Request) -> Caller:  # type: ignore[override]  # a Caller, not the raw credentials
         return self.authenticate(request)

@@ -71,3 +71,12 @@ class InternalError(AgebandError):
     status = 500
     code = "internal_error"
     title = "Internal error"
+
+
+class MissingEvaluationPart(AgebandError):
+    """AuthZEN: neither the evaluation nor the request's defaults give a subject, an action or a
+    resource."""
+
+    status = 422
+    code = "validation_failed"
+    title = "Validation failed"

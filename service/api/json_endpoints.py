@@ -33,8 +33,12 @@ async def read_body(request: Request) -> bytes:
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
+    return parse_json(await read_body(request), model)
+
+
+def parse_json(raw: bytes, model: type[M]) -> M:
     try:
-        return model.model_validate_json(await read_body(request))
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         # Rendered by the one problem handler: 400 malformed_json or 422 validation_failed.
         raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None

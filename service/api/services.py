@@ -19,6 +19,7 @@ from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
 from service.flows.content import ContentFlow
 from service.flows.decisions import DecisionFlow
+from service.flows.pages import PageFlow
 from service.flows.tokens import SubjectRemoval, TokenFlow
 from service.flows.wallet import WalletFlow
 from service.flows.worker import WorkerFlow
@@ -36,6 +37,7 @@ class Services:
     tokens: TokenFlow  # refresh and introspection
     removal: SubjectRemoval  # revocation and erasure
     wallet: WalletFlow  # the OpenID4VP request and response side of a check
+    pages: PageFlow  # the hosted check page: its links and sessions
     decisions: DecisionFlow
     bundles: BundleSigning
     worker: WorkerFlow  # ``ageband worker``
@@ -51,5 +53,7 @@ class Services:
     pepper: bytes  # keyed hashes of the device and IP an app relays
     metrics: Metrics
     dev_clock: OffsetClock | None = None
+    # AGEBAND_HTTP__PUBLIC_URL: the base of the absolute URLs published in metadata documents.
+    public_url: str | None = None
     # The key manifest the key ring is reloaded from (None: keys fixed at start-up).
     keys_file: Path | None = None

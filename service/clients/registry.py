@@ -7,6 +7,8 @@ File shape::
         api_keys: ["sha256:<hex of SHA-256 of the key>"]
         jurisdictions: ["default", "GB"]   # or ["*"]
         return_urls: ["https://app.example/age-check/done"]   # optional: after a redirect method
+        return_url_prefixes: ["https://app.example/age/"]      # optional: the check page only
+        frame_ancestors: ["https://app.example"]               # optional: who may frame the page
         webhook:                            # optional: lifecycle events for this app
           url: https://app.example/ageband/webhooks
           secret: whsec_<base64 of 24-64 random bytes>   # Standard Webhooks secret
@@ -21,6 +23,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -54,6 +57,24 @@ ReturnUrl = Annotated[
 ]
 
 
+# A registered prefix ends its path with "/": a prefix that ends mid-name would also admit
+# https://app.example/done.evil or https://app.example.evil/.
+ReturnUrlPrefix = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(https://[^\s#?/]+|http://(127\.0\.0\.1|localhost)(:[0-9]+)?)/([^\s#?]*/)?$",
+        max_length=2000,
+    ),
+]
+# An origin that may show the check page in a frame (CSP frame-ancestors): scheme, host, port.
+FrameAncestor = Annotated[
+    str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", max_length=256)
+]
+# What a path may not hold after a registered prefix: dot segments, and their or a slash's
+# percent-encodings or backslashes, which some servers read as path separators.
+_ESCAPES_PREFIX = re.compile(r"(^|/)\.{1,2}(/|$|[?])|%2e|%2f|%5c|\\", re.IGNORECASE)
+
+
 class WebhookConfig(BaseModel):
     """Where an app hears about its subjects. Only configuration sets it, never a request."""
 
@@ -82,6 +103,9 @@ class _Entry(BaseModel):
     webhook: WebhookConfig | None = None
     # Where a redirect method (an eID login) may send the user back: exact URLs, https only.
     return_urls: list[ReturnUrl] = Field(default_factory=list, max_length=50)
+    # The hosted check page may also return under these prefixes (never a redirect method).
+    return_url_prefixes: list[ReturnUrlPrefix] = Field(default_factory=list, max_length=50)
+    frame_ancestors: list[FrameAncestor] = Field(default_factory=list, max_length=20)
 
 
 class _File(BaseModel):
@@ -97,6 +121,8 @@ class Client:
     admin: bool = False
     webhook: WebhookConfig | None = None
     return_urls: frozenset[str] = frozenset()
+    return_url_prefixes: tuple[str, ...] = ()
+    frame_ancestors: tuple[str, ...] = ()
 
     def allows(self, jurisdiction: str) -> bool:
         return "*" in self.jurisdictions or jurisdiction in self.jurisdictions
@@ -104,6 +130,16 @@ class Client:
     def allows_return_url(self, url: str) -> bool:
         # Exact match only: a prefix or pattern would let a path or query be chosen by a user.
         return url in self.return_urls
+
+    def allows_page_return_url(self, url: str) -> bool:
+        """Where the check page may send the user: an exact URL, or one under a registered
+        prefix whose remainder cannot climb out of it (no dot segments, no encoded slashes)."""
+        if self.allows_return_url(url):
+            return True
+        return any(
+            url.startswith(p) and not _ESCAPES_PREFIX.search(url[len(p) - 1 :])
+            for p in self.return_url_prefixes
+        )
 
 
 def hash_key(key: str) -> str:
@@ -136,6 +172,8 @@ class ClientRegistry:
                 client = Client(
                     e.id, frozenset(e.jurisdictions), admin=admin, webhook=e.webhook,
                     return_urls=frozenset(e.return_urls),
+                    return_url_prefixes=tuple(e.return_url_prefixes),
+                    frame_ancestors=tuple(e.frame_ancestors),
                 )  # fmt: skip
                 entries.extend((client, h) for h in e.api_keys)
         return cls(entries)

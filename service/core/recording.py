@@ -13,7 +13,7 @@ from datetime import date
 
 from service.core.dates import add_years
 
-_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
 def parse_month(text: str) -> date:
@@ -27,11 +27,11 @@ def parse_month(text: str) -> date:
 def lower_edge_at(lower_age: int, assured_at: date, at: date) -> int:
     """The lower edge (whole years) established on ``assured_at``, aged to ``at``."""
     if at >= assured_at:
-        years = 0
-        while add_years(assured_at, years + 1) <= at:
-            years += 1
+        years = at.year - assured_at.year
+        if add_years(assured_at, years) > at:
+            years -= 1
         return lower_age + years  # floor(t)
-    years = 0
-    while add_years(at, years) < assured_at:
+    years = assured_at.year - at.year
+    if add_years(at, years) < assured_at:
         years += 1
     return lower_age - years  # ceil(t)

@@ -98,7 +98,7 @@ async def start_check(
     confirming = purpose == CONFIRM
     usable = _usable(svc, juris, upper_only=confirming)
     usable = abuse.strong_enough(svc.abuse, usable, sanction, locale, juris)
-    offers = [_offer(policy, policy.methods[m], locale) for m in usable]
+    offers = [offer(policy, policy.methods[m], locale) for m in usable]
     if not offers:
         raise NoMethodAvailable("no method of this jurisdiction's waterfall is available")
     now = svc.clock.now()
@@ -408,7 +408,7 @@ async def _upgrade_refused(
     else:
         await _finish_failed(svc, check, reason)
         outcome = "failed"
-    offers = tuple(_offer(policy, policy.methods[m], locale) for m in names)
+    offers = tuple(offer(policy, policy.methods[m], locale) for m in names)
     return EvidenceResult(
         await _view(svc, check, locale), outcome, reason, None,
         consequence=policy.message(reason, locale), methods=offers, min_level=floor,
@@ -622,7 +622,7 @@ async def _may_reach(svc: CheckFlow, juris: Jurisdiction, check: CheckState, nee
     )
 
 
-def _offer(policy: Policy, method: Method, locale: str | None) -> MethodOffer:
+def offer(policy: Policy, method: Method, locale: str | None) -> MethodOffer:
     text = policy.text(method.description, locale) if method.description else method.name
     return MethodOffer(method.name, method.method_class, text)
 
@@ -640,7 +640,7 @@ async def _view(svc: CheckFlow, check: CheckState, locale: str | None) -> CheckV
         expires_at=datetime.fromtimestamp(check.expires_at, UTC),
         methods_tried=list(check.methods_tried),
         attempts_left=max(0, (juris.per_check_attempts if juris else 0) - check.attempts),
-        next_method=_offer(policy, policy.methods[nxt], locale) if nxt else None,
+        next_method=offer(policy, policy.methods[nxt], locale) if nxt else None,
         reason=check.reason,
     )
 

@@ -24,7 +24,8 @@ from service.core.ids import keyed_hash
 from service.core.recording import parse_month
 from service.flows import content_cascade as cascade
 from service.flows.content_cascade import ContentCascade, copy_assurance
-from service.flows.content_errors import (
+from service.flows.content_rules import DEPICTED, UPLOADER, Verdict, consent_hash
+from service.flows.errors import (
     ConsentTokenStale,
     ConsentTokenUsed,
     ContentExists,
@@ -32,12 +33,11 @@ from service.flows.content_errors import (
     ContentNotEnabled,
     InvalidConsentToken,
     InvalidRecordingMonth,
+    JurisdictionNotAllowed,
     NotDepicted,
     UnknownContent,
     UnknownPerformer,
 )
-from service.flows.content_rules import DEPICTED, UPLOADER, Verdict, consent_hash
-from service.flows.errors import JurisdictionNotAllowed
 from service.policy.compiled import Depicted, Policy
 from service.store.content import ContentItem, ListedPage, Performer
 from service.store.records import AssuranceRecord

@@ -17,6 +17,7 @@ Per person, the reasons it is not publishable, in this order:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -51,8 +52,13 @@ class Verdict:
 def consent_hash(pepper: bytes, content_id: str, sid: str, content_hash: str) -> str:
     """A consent as kept: a keyed hash of what was consented to (this item, this person, this
     media), which names nobody and cannot be moved to other media."""
-    key = hmac.new(pepper, b"ageband content consent", hashlib.sha256).digest()
-    return keyed_hash(key, "\x00".join((content_id, sid, content_hash)))
+    return keyed_hash(_consent_key(pepper), "\x00".join((content_id, sid, content_hash)))
+
+
+@functools.lru_cache(maxsize=4)
+def _consent_key(pepper: bytes) -> bytes:
+    """Derived once per pepper: every verdict checks each consent against it."""
+    return hmac.new(pepper, b"ageband content consent", hashlib.sha256).digest()
 
 
 def judge(policy: Policy, depicted: Depicted, item: ContentItem, today: date, pepper: bytes) -> Verdict:

@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import attrgetter
 from typing import Protocol
 
 from service.audit.events import Audit
 from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.errors import AgebandError
+from service.flows.deterrence import Deterring, Shown, attempted, shown
 from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand
 from service.flows.token_cache import TokenCache, VerifiedParty
 from service.observability.metrics import Metrics
@@ -51,6 +54,8 @@ class DecisionFlow:
     # Verified tokens that decisions were asked about, until each one's exp.
     token_cache: TokenCache
     revocations: RevocationStore
+    # Deterrence: counting a token actor's refused attempts towards minors (None: not counted).
+    deterring: Deterring | None = None
 
 
 class Target(Protocol):
@@ -86,6 +91,7 @@ class Decision:
     safety_resources: tuple[Mapping[str, str], ...]
     policy_version: str
     trace: list[Step] | None
+    deterrence: Shown | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +200,10 @@ async def decide(
         tables = policy.tables
         trace = evaluate(scope, action, tables.normalize(actor_key), tables.normalize(target_key))[1]
     effect = "allow" if outcome.allowed else "deny"
+    deterrence = shown(policy, juris, outcome, locale, country)
+    if deterrence is not None and actor.token is not None and svc.deterring is not None:
+        sid = _verified(svc, client, actor.token, svc.clock.now().timestamp(), "actor").sub  # cached
+        await attempted(svc.deterring, juris, client.id, sid, policy.version)
     svc.metrics.decision(action, effect)  # the action is the policy's: the lookup above refused others
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
@@ -208,6 +218,7 @@ async def decide(
         ),
         policy_version=policy.version,
         trace=trace,
+        deterrence=deterrence,
     )
 
 
@@ -266,18 +277,109 @@ async def decide_batch(
             reasons[t.id] = outcome
     if held or actor_party is not None:
         allowed = await _live_only(svc, client, actor_party, allowed, held, reasons, invalid)
-    denied = len(targets) - len(allowed)
+    return _batch_made(svc, client, policy, jurisdiction, action, len(targets), allowed, reasons)
+
+
+async def decide_band_batch(
+    svc: DecisionFlow,
+    client: Client,
+    *,
+    action: str,
+    jurisdiction: str,
+    actor: PartyIn,
+    ids: Sequence[str],
+    bands: Sequence[str | None],
+    levels: Sequence[str | None] | None = None,
+    uppers: Sequence[str | None] | None = None,
+    with_reasons: bool = False,
+) -> BatchDecision:
+    """``decide_batch`` for targets given as bands (no tokens), as columns: ids, bands and,
+    when any target gave them, levels and upper levels (None: none did). The same checks in
+    the same order and the same answer, with no object and no Python step per target: each
+    distinct party is looked up once, and the columns go through builtins (map, compress).
+    tests/decisions/test_decision_fast_batch.py holds it to the ordinary path."""
+    if len(set(ids)) != len(ids):
+        _unique_ids([_Id(i) for i in ids])  # raises, naming both places
+    policy = svc.policy.current
+    _jurisdiction(policy, client, jurisdiction)
+    tables = policy.tables
+    now = svc.clock.now().timestamp()
+    row, actor_party = _actor_row(svc, client, tables, jurisdiction, action, actor, now)
+    keys: Sequence[PartyKey | str | None]
+    if levels is None and uppers is None:
+        keys = bands  # a band alone: its key is (band, None, None)
+        parties: dict[PartyKey | str | None, Outcome | None] = {
+            b: row.get((b, None, None)) for b in set(bands)
+        }
+    else:
+        keys = list(
+            zip(bands, levels or repeat(None), uppers or repeat(None), strict=False)
+        )  # repeat: endless
+        parties = {k: row.get(k) for k in set(keys)}  # type: ignore[arg-type]  # keys are PartyKeys here
+    if None in parties.values():  # a party the row lacks as given: normalised, or refused
+        parties = _normalized_parties(tables, row, keys, parties)
+    outcomes: list[Outcome] = list(map(parties.__getitem__, keys))  # type: ignore[arg-type]
+    allowed = list(compress(ids, map(_ALLOWED, outcomes)))
+    reasons = dict(zip(ids, outcomes, strict=True)) if with_reasons else None
+    if actor_party is not None:
+        allowed = await _live_only(svc, client, actor_party, allowed, [], reasons, tables.invalid_token)
+    return _batch_made(svc, client, policy, jurisdiction, action, len(ids), allowed, reasons)
+
+
+_ALLOWED = attrgetter("allowed")
+
+
+@dataclass(frozen=True, slots=True)
+class _Id:
+    id: str
+
+
+def _normalized_parties(
+    tables: DecisionTables,
+    row: ActorTable,
+    keys: Sequence[PartyKey | str | None],
+    parties: dict[PartyKey | str | None, Outcome | None],
+) -> dict[PartyKey | str | None, Outcome | None]:
+    """Every party the row lacks as given, looked up normalised; the first (in target order)
+    that is still unknown is refused with its place, as the ordinary loop refuses it."""
+    out = dict(parties)
+    for key, outcome in parties.items():
+        if outcome is None:
+            full = key if isinstance(key, tuple) else (key, None, None)
+            out[key] = row.get(tables.normalize(full))
+    if None in out.values():
+        index = next(i for i, k in enumerate(keys) if out[k] is None)
+        raise UnknownParty("a target's band or level is not in the policy", target=index)
+    return out
+
+
+def _batch_made(
+    svc: DecisionFlow,
+    client: Client,
+    policy: Policy,
+    jurisdiction: str,
+    action: str,
+    count: int,
+    allowed: list[str],
+    reasons: dict[str, Outcome] | None,
+) -> BatchDecision:
+    denied = count - len(allowed)
     # One add per outcome class, never per target: the loop above stays one lookup per target.
     svc.metrics.decision(action, "allow", len(allowed))
     svc.metrics.decision(action, "deny", denied)
     svc.audit.emit(
         "decision.made", client=client.id, pol=policy.version, jur=jurisdiction,
-        action=action, targets=len(targets), allowed=len(allowed), denied=denied,
+        action=action, targets=count, allowed=len(allowed), denied=denied,
     )  # fmt: skip
     return BatchDecision(allowed, denied, reasons, policy.version)
 
 
-def _unique_ids(targets: Sequence[Target]) -> None:
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+def _unique_ids(targets: Sequence[_HasId]) -> None:
     """Refuse a batch with a repeated target id, naming both places (never the id itself)."""
     if len({t.id for t in targets}) == len(targets):  # one pass over 10,000 ids: ~0.5 ms
         return
@@ -360,3 +462,70 @@ def _without_revoked(
     for party in {p.sub: p for p in revoked}.values():
         _reject_revoked(svc, client, party, "target")
     return [tid for i, tid in enumerate(allowed) if i not in places]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One decision of a set (AuthZEN evaluations): what ``decide`` takes, one by one."""
+
+    action: str
+    jurisdiction: str
+    actor: PartyIn
+    target: PartyIn
+    country: str | None = None
+
+
+async def decide_many(
+    svc: DecisionFlow, client: Client, questions: Sequence[Question], *, locale: str | None = None
+) -> list[Decision | AgebandError]:
+    """Each question's decision, or the error ``decide`` would raise for it (4xx only: a 5xx, such
+    as the store being down, is raised for the whole set). Questions with bands are table lookups
+    (one rendering per distinct outcome); a question with a token goes through ``decide``, which
+    verifies it and reads its subject's revocation. One audit event for the set."""
+    policy = svc.policy.current
+    tables = policy.tables
+    rendered: dict[tuple[int, str | None, str | None], Decision] = {}
+    out: list[Decision | AgebandError] = []
+    allowed = 0
+    for q in questions:
+        try:
+            if q.actor.token is not None or q.target.token is not None:
+                d = await decide(
+                    svc, client, action=q.action, jurisdiction=q.jurisdiction, actor=q.actor, target=q.target,
+                    locale=locale, country=q.country,
+                )  # fmt: skip
+            else:
+                juris = _jurisdiction(policy, client, q.jurisdiction)
+                outcome = tables.decide(q.jurisdiction, q.action, q.actor.key, q.target.key)
+                key = (id(outcome), q.jurisdiction, q.country)
+                d = rendered.get(key) or rendered.setdefault(
+                    key, _decision(policy, juris, outcome, locale, q.country)
+                )
+                svc.metrics.decision(q.action, "allow" if outcome.allowed else "deny")
+        except AgebandError as exc:
+            if exc.status >= 500:
+                raise
+            out.append(exc)
+            continue
+        allowed += d.allowed
+        out.append(d)
+    svc.audit.emit(
+        "decision.made", client=client.id, pol=policy.version, targets=len(questions), allowed=allowed,
+        denied=len(questions) - allowed,
+    )  # fmt: skip
+    return out
+
+
+def _decision(
+    policy: Policy, juris: Jurisdiction, outcome: Outcome, locale: str | None, country: str | None
+) -> Decision:
+    return Decision(
+        allowed=outcome.allowed,
+        outcome=outcome,
+        message=policy.text(outcome.message, locale),
+        safety_resources=(
+            safety_resources(juris, country) if SHOW_SAFETY_RESOURCES in outcome.obligations else ()
+        ),
+        policy_version=policy.version,
+        trace=None,
+    )

@@ -189,3 +189,97 @@ class KeysNotReloadable(AgebandError):
     status = 409
     code = "keys_not_reloadable"
     title = "Signing keys are fixed at start-up; set AGEBAND_TOKENS__KEYS_FILE to reload them"
+
+
+# The hosted check page (service/flows/pages.py).
+class InvalidReturnUrl(AgebandError):
+    status = 400
+    code = "invalid_return_url"
+    title = "Return URL is not a usable address"
+
+
+class PageLinkGone(Gone):
+    """The link was opened already, or its check has ended: links are single-use."""
+
+    code = "page_link_gone"
+    title = "This check link was already used or has expired"
+
+
+class UnknownPage(NotFound):
+    code = "unknown_page"
+    title = "Unknown or expired check page"
+
+
+class PageForbidden(Forbidden):
+    """A form sent without the page's CSRF cookie, or from another site."""
+
+    code = "page_csrf_failed"
+    title = "This form did not come from the check page"
+
+
+# --- adult content items ----------------------------------------------------------------------
+class ContentNotEnabled(Conflict):
+    """The live policy has no ``depicted`` section, so it allows no content items."""
+
+    code = "content_not_enabled"
+    title = "Adult content is not enabled by the policy"
+
+
+class UnknownContent(NotFound):
+    code = "unknown_content"
+    title = "Unknown content item"
+
+
+class ContentExists(Conflict):
+    code = "content_exists"
+    title = "Content item already registered"
+
+
+class InvalidRecordingMonth(AgebandError):
+    status = 422
+    code = "invalid_recording_month"
+    title = "Invalid recording month"
+
+
+class UnknownPerformer(NotFound):
+    """A depicted person or uploader given by a sid this client has no record of (``index``;
+    ``role``): a sid is accepted only for a subject the caller already has."""
+
+    code = "unknown_performer"
+    title = "Unknown depicted person or uploader"
+
+
+class InvalidConsentToken(AgebandError):
+    """The person's token did not verify, is another client's, or its subject was revoked."""
+
+    status = 401
+    code = "invalid_consent_token"
+    title = "The person's token is not valid"
+
+
+class ConsentTokenStale(AgebandError):
+    """The token was issued longer ago than the policy's ``depicted.consent_token_age``: the
+    person refreshes it (proving they are present) and consents again."""
+
+    status = 401
+    code = "consent_token_stale"
+    title = "The person's token is not fresh"
+
+
+class ConsentTokenUsed(Conflict):
+    code = "consent_token_used"
+    title = "The person's token was already used for a consent or removal"
+
+
+class NotDepicted(Forbidden):
+    """The token's subject is not one of the item's depicted persons."""
+
+    code = "not_depicted"
+    title = "Not a depicted person of this item"
+
+
+class ContentHashMismatch(Conflict):
+    """The consent names another media hash than the item's: the person saw other content."""
+
+    code = "content_hash_mismatch"
+    title = "Content hash does not match the item"

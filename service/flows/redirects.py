@@ -113,12 +113,17 @@ def _redirects(svc: CheckFlow) -> list[str]:
     return [n for n in svc.providers.names if isinstance(svc.providers.get(n), RedirectProvider)]
 
 
-async def start_redirect(svc: CheckFlow, client: Client, check_id: str, name: str, return_url: str) -> str:
-    """The identity provider's authorization URL for this check. Nothing is stored."""
+async def start_redirect(
+    svc: CheckFlow, client: Client, check_id: str, name: str, return_url: str, *, to_page: bool = False
+) -> str:
+    """The identity provider's authorization URL for this check. Nothing is stored.
+
+    ``to_page``: the return URL is the hosted check page's own address (made by the service,
+    never by a request), not one of the client's."""
     # The provider first: a name that answers nowhere is the caller's mistake to hear of, even
     # when its return URL is wrong too.
     provider = await _redirect_provider(svc, client, check_id, name)
-    if not client.allows_return_url(return_url):
+    if not to_page and not client.allows_return_url(return_url):
         raise ReturnUrlNotAllowed("the return URL is not on this client's allowlist")
     view = await get_check(svc, client, check_id, None)
     now = int(svc.clock.now().timestamp())

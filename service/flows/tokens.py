@@ -12,7 +12,7 @@ from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.dates import start_of_day
 from service.core.errors import AgebandError
-from service.flows import abuse, content_cascade, events, lifecycle
+from service.flows import abuse, content_cascade, deterrence, events, lifecycle
 from service.flows.abuse import AbuseControl
 from service.flows.checks import CheckFlow, start_check
 from service.flows.content_cascade import ContentCascade
@@ -193,7 +193,9 @@ async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
         checks = await svc.checks.erase_checks(sid)  # open and just-finished checks included
         await svc.timers.unschedule(client.id, sid)
         await svc.sanctions.clear_sanction(sid)
-        await svc.counters.clear_counters(sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING])
+        await svc.counters.clear_counters(
+            sid, [abuse.ATTEMPTS, abuse.FAILURES, abuse.SHOPPING, deterrence.SCOPE]
+        )
         # Webhook events not yet delivered (queued, retrying or dead-lettered) name the sid too.
         dropped = await svc.events.erase_events(sid)
         if svc.content is not None:  # the items keep a flag in the person's place, not the sid

@@ -105,6 +105,18 @@ class Abuse:
     sanctions: Mapping[str, SanctionRule] = field(default_factory=dict)
 
 
+DETERRENCE = "deterrence"  # the obligation that brings the jurisdiction's deterrence
+
+
+@dataclass(frozen=True, slots=True)
+class Deterrence:
+    """A jurisdiction's deterrence: the message, prevention services per country, and the flag."""
+
+    message: Mapping[str, str]
+    resources: Mapping[str, tuple[Mapping[str, str], ...]]
+    repeated: Limit | None
+
+
 @dataclass(frozen=True, slots=True)
 class Jurisdiction:
     code: str
@@ -128,6 +140,7 @@ class Jurisdiction:
     extends: str | None = None  # the jurisdiction it inherits from, as written
     # A band moves older (other than by age-up) only on a lower edge at this level or above.
     upgrade_level: str | None = None
+    deterrence: Deterrence | None = None
 
     def recheck_interval(self, band: str, method: str) -> timedelta:
         """The shortest interval that applies: a record is never re-checked later than any allows."""
@@ -174,6 +187,11 @@ class Policy:
         """The policy's text for one of the service's own refusals, over the built-in one."""
         texts = {**CHECK_MESSAGES.get(reason, {}), **self.messages.get(reason, {})}
         return self.text(texts, locale) if texts else None
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """The locales the policy speaks: those of ``explanation.why`` and its default."""
+        return tuple(dict.fromkeys((self.default_locale, *self.explanation_why)))
 
     def is_minor_band(self, band: str) -> bool:
         """A band wholly below the age of majority (one that straddles it is not: it may hold

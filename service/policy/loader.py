@@ -21,9 +21,12 @@ from service.policy.abuse import abuse_problems, compile_abuse
 from service.policy.compiled import (
     CONTENT_PUBLISH,
     DEFAULT_ADULT_AGE,
+    DETERRENCE,
     SELF_DECLARATION,
     Depicted,
+    Deterrence,
     Jurisdiction,
+    Limit,
     Method,
     Policy,
 )
@@ -190,6 +193,7 @@ def _compile(docs: list[tuple[PolicyDocument, SourceMap, dict[str, Any]]], gaps:
     if chk.issues or bands is None or gaps:
         raise PolicyError(chk.issues)
     jurisdictions = {code: with_interactions(j, interactions[code]) for code, j in jurisdictions.items()}
+    _check_deterrence(jurisdictions, juris, chk)
     explanation = single["explanation"][0]
     return Policy(
         version=_version(docs),
@@ -359,6 +363,7 @@ def _jurisdiction(
     if recheck_default is None:
         chk.add(src, base, "'recheck.default' is not set here or in any jurisdiction it extends")
     attempts = inherited("attempts")
+    deterrence = _deterrence(chain, src, base, chk)
     abuse = compile_abuse([s for _, s, _ in chain])
     ttl = inherited("check_ttl")
     if any(v is None for v in values.values()) or recheck_default is None or missing:
@@ -379,7 +384,43 @@ def _jurisdiction(
         abuse=abuse,
         check_ttl=ttl if ttl is not None else MAX_CHECK_TTL,
         upgrade_level=upgrade_level if upgrade_level in levels else levels.names[0],
+        deterrence=deterrence,
     )
+
+
+def _check_deterrence(
+    jurisdictions: dict[str, Jurisdiction],
+    juris: dict[str, tuple[JurisdictionSpec, SourceMap]],
+    chk: _Checker,
+) -> None:
+    """A rule's deterrence obligation needs the jurisdiction's deterrence to bring."""
+    for code, j in jurisdictions.items():
+        if j.deterrence is None and any(DETERRENCE in r.obligations for r in j.rules):
+            message = "a rule has the deterrence obligation, but no 'deterrence' is set here or above"
+            chk.add(juris[code][1], ("jurisdictions", code), message)
+    if chk.issues:
+        raise PolicyError(chk.issues)
+
+
+def _deterrence(
+    chain: list[tuple[str, JurisdictionSpec, SourceMap]], src: SourceMap, base: Path_, chk: _Checker
+) -> Deterrence | None:
+    """The deterrence along the chain: the nearest message and flag, resources merged per country."""
+    specs = [s.deterrence for _, s, _ in reversed(chain) if s.deterrence is not None]  # ancestors first
+    if not specs:
+        return None
+    message: dict[str, str] = {}
+    resources: dict[str, tuple[dict[str, str], ...]] = {}
+    repeated = None
+    for spec in specs:
+        message = dict(spec.message) if spec.message is not None else message
+        for country, entries in (spec.resources or {}).items():
+            resources[country] = tuple(e.model_dump(exclude_none=True) for e in entries)
+        repeated = spec.repeated if spec.repeated is not None else repeated
+    if not message:
+        chk.add(src, (*base, "deterrence", "message"), "no deterrence message here or in what it extends")
+    limit = Limit(repeated.max, repeated.window) if repeated is not None else None
+    return Deterrence(message=message, resources=resources, repeated=limit)
 
 
 def _check_refs(

@@ -188,6 +188,25 @@ class WindowLimit(_Model):
     window: Duration = Field(description="The window, opened by the first event.")
 
 
+class DeterrenceSpec(_Model):
+    """What a denial carrying the ``deterrence`` obligation shows an adult reaching for a child, and
+    when repeated attempts flag them. Each field inherits separately; resources merge per country."""
+
+    message: Localized | None = Field(
+        default=None, description="Shown to the actor: the refusal and where to get help, per locale."
+    )
+    resources: dict[JurisdictionCode, list[SafetyResource]] | None = Field(
+        default=None,
+        description="Prevention services per country code (confidential help for people worried about "
+        "their sexual thoughts about children), 'default' for anywhere else.",
+    )
+    repeated: WindowLimit | None = Field(
+        default=None,
+        description="Denials with the deterrence obligation of one subject (given as a token) within the "
+        "window; reaching max raises subject.flagged (repeated_minor_contact_attempts).",
+    )
+
+
 class SanctionSpec(_Model):
     lock: Duration | None = Field(default=None, description="Refuse checks and refreshes this long.")
     min_level: Name | None = Field(default=None, description="Level the next check must reach.")
@@ -255,6 +274,11 @@ class JurisdictionSpec(_Model):
     )
     safety_resources: dict[JurisdictionCode, list[SafetyResource]] | None = Field(
         default=None, description="Help services per country code; merged over inherited ones."
+    )
+    deterrence: DeterrenceSpec | None = Field(
+        default=None,
+        description="The deterrence obligation: message and prevention resources for adults whose "
+        "action towards a minor is denied, and the repeated-attempt flag.",
     )
 
 

@@ -25,7 +25,7 @@ from service.audit.detectors import OWN_DATE_FORMATS
 from service.store.content import ContentItem
 from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
-from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,8 @@ _EVENT_FIELDS = tuple(StoredField(f.name, f.type, f.purpose, f.personal) for f i
 
 SHAPES: dict[str, ValueShape] = {
     "check": _json(CheckState),
+    "page_link": _json(PageLink),
+    "page_session": _json(PageSession),
     "record": _json(AssuranceRecord),
     "sanction": _json(Sanction),
     "device_sanction": _json(Sanction),

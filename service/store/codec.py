@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from service.store.content import ContentItem
 from service.store.errors import InvalidCursor
-from service.store.records import AssuranceRecord, CheckState, Sanction, SignalNote
+from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction, SignalNote
 
-T = TypeVar("T", CheckState, AssuranceRecord, Sanction, ContentItem)
+T = TypeVar("T", CheckState, AssuranceRecord, Sanction, ContentItem, PageLink, PageSession)
 
 # Fields a payload from an earlier version lacks, read as their default: an upper edge nothing
 # established (the party counts as unconfirmed in children's spaces).
@@ -42,7 +42,7 @@ _EPOCH = date(1970, 1, 1)
 _STRICT = ConfigDict(strict=True, extra="forbid")
 
 
-def encode(obj: CheckState | AssuranceRecord | Sanction | ContentItem) -> str:
+def encode(obj: CheckState | AssuranceRecord | Sanction | ContentItem | PageLink | PageSession) -> str:
     """Compact JSON, fields in declaration order; dates as ISO days, enums as their values."""
     return _form(type(obj)).writer.dump_json(obj).decode()
 

@@ -99,6 +99,13 @@ class Keys:
         digest = hashlib.sha256(key.encode()).hexdigest()
         return f"{self.prefix}:once:{{{digest}}}"
 
+    def page_link(self, digest: str) -> str:
+        # ``digest`` is the SHA-256 of the link's token: the token itself is never a key name.
+        return f"{self.prefix}:pgl:{{{_part('sha256', digest)}}}"
+
+    def page_session(self, digest: str) -> str:
+        return f"{self.prefix}:pgs:{{{_part('sha256', digest)}}}"
+
     def pattern(self) -> str:
         """A SCAN MATCH pattern for every key under this prefix."""
         return f"{self.prefix}:*"
@@ -156,7 +163,10 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
     KeyClass(
         name="record",
         pattern="<prefix>:sub:{<sid>}:rec",
-        holds="AssuranceRecord as JSON: band, level, method class, coarse dates, policy version",
+        holds=(
+            "AssuranceRecord, packed (service/store/record_codec.py) or as JSON: band, level, method "
+            "class, coarse dates, policy version"
+        ),
         purpose="the subject's assurance state between checks",
         ttl_source="retention period from the policy",
         survives_restart=True,
@@ -196,7 +206,8 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         name="abuse_counter",
         pattern="<prefix>:abz:{<subject>}:<scope>",
         holds="an integer counter; the subject is a sid or a keyed hash of a device or IP",
-        purpose="attempt and failure limits per sid, device and IP within a policy window",
+        purpose="attempt and failure limits per sid, device and IP within a policy window; a sid's "
+        "refused attempts towards minors (scope minor_contact, the deterrence flag)",
         ttl_source="the policy window, set when the counter is created (fixed window)",
         survives_restart=False,
         on_loss="limits start counting again: a burst is allowed once more",
@@ -303,6 +314,24 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="event retention (7 days), extended on every dead letter",
         survives_restart=True,
         on_loss="the record of failed deliveries is lost",
+    ),
+    KeyClass(
+        name="page_link",
+        pattern="<prefix>:pgl:{<sha256>}",
+        holds="PageLink as JSON: check id, client id, return URL, the app's state, expiry",
+        purpose="a hosted check page link that has not been opened yet (single use)",
+        ttl_source="the link's lifetime: at most the check's (15 minutes)",
+        survives_restart=False,
+        on_loss="the app makes a new link",
+    ),
+    KeyClass(
+        name="page_session",
+        pattern="<prefix>:pgs:{<sha256>}",
+        holds="PageSession as JSON: the link, the CSRF cookie's hash, the last outcome and its codes",
+        purpose="the hosted check page one browser opened, between its forms",
+        ttl_source="the link's lifetime: at most the check's (15 minutes); dropped on return to the app",
+        survives_restart=False,
+        on_loss="the user starts again from the app",
     ),
 )
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
-from service.store.codec import decode, decode_cursor, encode_cursor
-from service.store.records import AssuranceRecord
+from service.store.codec import decode_cursor, encode_cursor
+from service.store.record_codec import decode_record
 from service.store.roles import DueEntry, DuePage
 
 Position = tuple[date, str]  # (recheck_at, sid): the index order
@@ -52,7 +52,7 @@ async def page_due(
             if raw is None:
                 gone.append(sid)
                 continue
-            if decode(AssuranceRecord, raw).client_id != client_id:
+            if decode_record(raw, sid).client_id != client_id:
                 continue  # cannot happen with keyed sids; never show another client's subject
             # The index date, not the record's: put_record keeps the index at or before
             # the record's recheck_at, so a half-finished write errs toward sooner.

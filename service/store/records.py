@@ -145,3 +145,40 @@ class Sanction:
     locked_until: int | None = field(metadata=about("no checks or refreshes before then (epoch seconds)"))
     min_level: str | None = field(metadata=about("the level the next check must reach"))
     until: int = field(metadata=about("when the whole sanction lapses (epoch seconds)"))
+
+
+@dataclass(slots=True)
+class PageLink:
+    """A hosted check page link, before its first opening (TTL: at most the check's). Stored under
+    the SHA-256 of the link's token, never the token: the URL alone opens it."""
+
+    check_id: str = field(metadata=about("the check the page runs (random; the page never shows the sid)"))
+    client_id: str = field(metadata=about("the app that made the link: whose check it is", personal=False))
+    return_url: str = field(
+        metadata=about("where the page sends the user at the end (on the app's allow-list)", personal=False)
+    )
+    state: str = field(metadata=about("the app's opaque value, handed back on return_url"))
+    expires_at: int = field(metadata=about("when the link and its page stop working (epoch seconds)"))
+
+
+@dataclass(slots=True)
+class PageSession:
+    """The page a link opened, in one browser (TTL: the link's). Stored under the SHA-256 of the
+    session token in the page's address; its forms also need the CSRF cookie, kept as a hash."""
+
+    link: PageLink = field(metadata=about("what the link said"))
+    csrf: str = field(
+        metadata=about("SHA-256 of the page's CSRF cookie: forms need the cookie", personal=False)
+    )
+    outcome: str | None = field(
+        default=None, metadata=about("the last submission's outcome (passed, inconclusive, failed)")
+    )
+    reason: str | None = field(default=None, metadata=about("its reason code, when not passed"))
+    band: str | None = field(default=None, metadata=about("the band a passing check gave, to explain it"))
+    level: str | None = field(default=None, metadata=about("its lower edge's level: what the band allows"))
+    upper_level: str | None = field(
+        default=None, metadata=about("its upper edge's level (null: not established): what the band allows")
+    )
+    sanction: str | None = field(
+        default=None, metadata=about("the abuse signal whose sanction it brought on (a code), to explain it")
+    )

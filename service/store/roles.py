@@ -16,7 +16,7 @@ from typing import Protocol
 
 from service.store.content import ContentItem, ListedPage
 from service.store.events import Delivery, QueuedEvent
-from service.store.records import AssuranceRecord, CheckState, Sanction
+from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +207,25 @@ class SubjectKeyStore(Protocol):
 
     def shred_subject_key(self, ref: str) -> bool:
         """Delete the key under ``ref``; True if there was one."""
+
+
+class PageStore(Protocol):
+    """The hosted check page: single-use links and the page sessions they open, each under the
+    SHA-256 of its token (``digest``), never the token."""
+
+    async def put_link(self, digest: str, link: PageLink, ttl: int) -> None:
+        """Store a new link; raises ValueError if the digest is already taken."""
+
+    async def take_link(self, digest: str) -> PageLink | None:
+        """The link, and it is gone (atomic): of concurrent takers exactly one gets it."""
+
+    async def put_session(self, digest: str, session: PageSession, ttl: int) -> None:
+        """Store or replace a page session; ``ttl`` applies from now."""
+
+    async def get_session(self, digest: str) -> PageSession | None: ...
+
+    async def drop_session(self, digest: str) -> bool:
+        """Remove the session (the user went back to the app); True if it existed."""
 
 
 class ContentStore(Protocol):

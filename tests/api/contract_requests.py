@@ -27,6 +27,7 @@ ORIGIN = "https://app.example"  # a page that asks over the Digital Credentials 
 ADULT = {"method": "self_declaration", "birth_year": 1990}
 UNKNOWN_STATUS = {"method": "os_signal", "source": "google_play", "user_status": "UNKNOWN"}
 NO_CHECK = "chk_nope"
+SEARCHED = {"type": "account", "properties": {"candidates": [{"id": "t1", "band": "18_plus"}]}}
 NO_CONTENT = "cnt_" + "A" * 43
 NO_SID = "sid_" + "A" * 43
 MEDIA = "sha256:" + "0" * 64
@@ -52,6 +53,9 @@ def sample(op_id: str, refs: Refs) -> dict[str, Any]:
     samples: dict[str, dict[str, Any]] = {
         "decide": {"json": {**decision, "target": {"band": "18_plus"}}},
         "decideBatch": {"json": {**decision, "targets": [{"id": "t1", "band": "18_plus"}]}},
+        "accessEvaluation": {"json": evaluation(party)},
+        "accessEvaluations": {"json": {"evaluations": [evaluation(party)]}},
+        "searchResource": {"json": {**evaluation(party), "resource": SEARCHED}},
         "refreshToken": {"json": {"subject": refs.subject}},
         "introspectToken": {"json": {"token": refs.token}},
         "revokeSubject": {"json": {"subject": refs.subject}},
@@ -85,6 +89,16 @@ def sample(op_id: str, refs: Refs) -> dict[str, Any]:
         "requestContentRemoval": {"json": {"token": refs.token}},
     }
     return samples.get(op_id, {})
+
+
+def evaluation(party: dict[str, str]) -> dict[str, Any]:
+    """An AuthZEN evaluation: the actor as subject, an adult account as resource."""
+    return {
+        "subject": {"type": "user", "id": "u1", "properties": party},
+        "action": {"name": "profile.view"},
+        "resource": {"type": "account", "id": "t1", "properties": {"band": "18_plus"}},
+        "context": {"jurisdiction": "default"},
+    }
 
 
 def form(fields: dict[str, str], **files: bytes) -> dict[str, Any]:

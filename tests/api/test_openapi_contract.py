@@ -322,7 +322,26 @@ def decision(op: str, **change: Any) -> dict[str, Any]:
     body |= (
         {"target": {"band": "18_plus"}} if op == "decide" else {"targets": [{"id": "t1", "band": "18_plus"}]}
     )
-    return body | change
+    body |= change
+    return authzen(op, body) if op in AUTHZEN else body
+
+
+AUTHZEN = ("accessEvaluation", "accessEvaluations", "searchResource")
+
+
+def authzen(op: str, d: dict[str, Any]) -> dict[str, Any]:
+    """The same decision in AuthZEN's shape (one evaluation: its problems are the request's)."""
+    request: dict[str, Any] = {
+        "subject": {"type": "user", "id": "u1", "properties": d["actor"]},
+        "action": {"name": d["action"]},
+        "context": {"jurisdiction": d["jurisdiction"]},
+    }
+    if op == "searchResource":
+        request["resource"] = {"type": "account", "properties": {"candidates": d["targets"]}}
+    else:
+        target = {k: v for k, v in d["targets"][0].items() if k != "id"}
+        request["resource"] = {"type": "account", "id": "t1", "properties": target}
+    return request
 
 
 @scenario("unknown_jurisdiction")
@@ -647,9 +666,20 @@ async def a_provider_that_raises(env: Env, op: str) -> httpx.Response:
 
 @scenario("return_url_not_allowed")
 async def a_return_url_off_the_allowlist(env: Env, op: str) -> httpx.Response:
+    if op == "createCheck":  # the check page's return URL
+        async with running() as run:
+            body = {"subject": "u", "jurisdiction": "default", "return_url": "https://evil.example/"}
+            return await send(run, op, json=body)
     async with running(oidc_settings(env.tmp_path, closed_port())) as run:
         check_id = (await run.start_check())["check_id"]
         return await send(run, op, Refs(check_id=check_id), params={"return_url": "https://evil.example/"})
+
+
+@scenario("invalid_return_url")
+async def a_return_url_that_is_no_address(env: Env, op: str) -> httpx.Response:
+    async with running() as run:
+        body = {"subject": "u", "jurisdiction": "default", "return_url": "javascript:alert(1)"}
+        return await send(run, op, json=body)
 
 
 @scenario("identity_provider_unavailable")

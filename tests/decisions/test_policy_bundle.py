@@ -64,7 +64,8 @@ async def test_tampered_bundle_is_refused() -> None:
         head, body, sig = token.split(".")
         payload = json.loads(base64.urlsafe_b64decode(body + "=="))
         payload["outcomes"][0]["allowed"] = not payload["outcomes"][0]["allowed"]
-        forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+        compact = json.dumps(payload, separators=(",", ":"))  # the same size: only the signature fails
+        forged = base64.urlsafe_b64encode(compact.encode()).rstrip(b"=").decode()
         with pytest.raises(InvalidBundle, match="bad signature"):
             _verify(f"{head}.{forged}.{sig}", jwks, now=r.clock.now().timestamp())
 

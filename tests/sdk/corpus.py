@@ -33,6 +33,7 @@ from factories import AUTH, Running, make_settings, running  # noqa: E402
 from tokens_forge import Forger, b64, b64json, hmac_signer, raw_signer  # noqa: E402
 
 from service.policy.packaged import bundled_policy_dir  # noqa: E402
+from service.settings import Settings  # noqa: E402
 from service.tokens.errors import InvalidToken  # noqa: E402
 from service.tokens.keys import KeyState, SigningKey, load_key  # noqa: E402
 from service.webhooks.signing import signed_headers  # noqa: E402
@@ -349,12 +350,18 @@ async def _cases(r: Running, tokens: list[dict[str, Any]]) -> list[dict[str, Any
     return out
 
 
-async def build_corpus(workdir: Path) -> dict[str, Any]:
+def corpus_settings(workdir: Path) -> tuple[SigningKey, Settings]:
+    """The bundled policy packs and the corpus's signing key: a service that answers the corpus."""
     key = corpus_key(workdir)
     pem = workdir / f"{hashlib.sha256(CORPUS_KEY.encode()).hexdigest()[:12]}.pem"
     settings = make_settings(
         policy_path=bundled_policy_dir(), tokens={"keys": [{"path": str(pem), "state": "active"}]}
     )
+    return key, settings
+
+
+async def build_corpus(workdir: Path) -> dict[str, Any]:
+    key, settings = corpus_settings(workdir)
     async with running(settings) as r:
         now = int(r.clock.now().timestamp())
         bundle = (await r.http.get("/v1/policy/bundle", headers=AUTH)).text

@@ -26,6 +26,7 @@ from service.store.roles import (
     ContentStore,
     CounterStore,
     EventStream,
+    PageStore,
     RecordStore,
     RevocationStore,
     SanctionStore,
@@ -128,5 +129,9 @@ def event_stream(store: WholeStore) -> EventStream:
 
 
 @pytest.fixture
+def page_store(store: WholeStore) -> PageStore:
+    return store.pages
+
+
 def content_store(store: WholeStore) -> ContentStore:
     return store.content

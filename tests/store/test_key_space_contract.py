@@ -3,6 +3,7 @@ pseudonymous name, keys expire, and the backend answers (every backend)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from store_factories import (
 
 from service.audit.subjects import sid_ref
 from service.store.keys import KEY_CLASSES, key_class_of
+from service.store.records import PageLink, PageSession
 from service.store.roles import (
     DueEntry,
 )
@@ -46,6 +48,15 @@ async def write_one_of_everything(store: WholeStore) -> None:
     await store.content.create_item(item, ttl=86_400)
     await store.content.list_item(CLIENT, item.content_id, TODAY, ttl=86_400)
     await write_one_of_each_lifecycle_key(store, sid)
+    await write_one_of_each_page_key(store, check.check_id)
+
+
+async def write_one_of_each_page_key(store: WholeStore, check_id: str) -> None:
+    """A page link and a page session, under the SHA-256 of made-up tokens."""
+    link = PageLink(check_id, CLIENT, "https://app.example/done", "state", 1_900_000_000)
+    await store.pages.put_link(hashlib.sha256(b"link-token").hexdigest(), link, ttl=900)
+    session = PageSession(link, csrf=hashlib.sha256(b"csrf").hexdigest())
+    await store.pages.put_session(hashlib.sha256(b"session-token").hexdigest(), session, ttl=900)
 
 
 async def write_one_of_each_lifecycle_key(store: WholeStore, sid: str) -> None:

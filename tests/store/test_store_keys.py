@@ -71,6 +71,8 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "content_item": keys.content("cnt_" + sid[4:]),
         "subject_content": keys.subject_content(sid),
         "content_list": keys.content_list("acme-app"),
+        "page_link": keys.page_link("a" * 64),
+        "page_session": keys.page_session("b" * 64),
     }
     assert set(made) == {kc.name for kc in KEY_CLASSES}
     for name, key in made.items():

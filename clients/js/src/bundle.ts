@@ -61,7 +61,7 @@ interface Jurisdiction {
   targetClass: Int32Array;
   tables: Map<string, Int32Array[]>;
   safetyResources: Record<string, Record<string, string>[]>;
-  rendered: Map<string, LocalDecision>; // by outcome, locale and country: rendered once
+  rendered: Map<string, LocalDecision[]>; // by locale (and country), then outcome: rendered once
 }
 
 export interface DecideOptions {
@@ -98,6 +98,8 @@ export class PolicyBundle {
   readonly topBand: string | null;
   readonly keys: readonly string[];
   private readonly index: Map<string, number>;
+  // band -> level -> upper level -> index in keys ("" for an absent level): no string is built per decision
+  private readonly tree = new Map<string, Map<string, Map<string, number>>>();
   private readonly outcomes: Outcome[];
   private readonly service: Record<string, number>;
   private readonly jurisdictions: Map<string, Jurisdiction>;
@@ -118,6 +120,15 @@ export class PolicyBundle {
       this.topBand = p.top_band ?? null;
       this.keys = (p.keys as unknown[]).map(String);
       this.index = new Map(this.keys.map((k, i) => [k, i]));
+      this.keys.forEach((k, i) => {
+        if (k === "") return;
+        const [band = "", level = "", upper = ""] = k.split(":");
+        let byLevel = this.tree.get(band);
+        if (byLevel === undefined) this.tree.set(band, (byLevel = new Map()));
+        let byUpper = byLevel.get(level);
+        if (byUpper === undefined) byLevel.set(level, (byUpper = new Map()));
+        byUpper.set(upper, i);
+      });
       this.outcomes = (p.outcomes as any[]).map((o) => ({
         allowed: o.allowed === true,
         rule: String(o.rule),
@@ -200,8 +211,8 @@ export class PolicyBundle {
     if (grid === undefined) throw new UnknownAction("unknown action");
     const actorToken = isToken(actor);
     const targetToken = isToken(target);
-    const i = this.index.get(partyKey(actorToken ? tokenParty(actor) : actor, this.topBand));
-    const j = this.index.get(partyKey(targetToken ? tokenParty(target) : target, this.topBand));
+    const i = this.lookup(actorToken ? tokenParty(actor) : actor);
+    const j = this.lookup(targetToken ? tokenParty(target) : target);
     let o: number;
     if (i !== undefined && j !== undefined) {
       o = grid[jur.actorClass[i]!]![jur.targetClass[j]!]!;
@@ -211,6 +222,14 @@ export class PolicyBundle {
       o = this.service.unknown_band!; // a token of a band an older policy had, as the server answers
     }
     return this.render(o, jur, opts?.locale, opts?.country);
+  }
+
+  /** The party's position in keys, normalised as the server does (see partyKey). */
+  private lookup(p: Party): number | undefined {
+    const band = p.band;
+    if (band === null || band === undefined) return this.index.get("");
+    const upper = band === this.topBand ? "" : (p.upperLevel ?? "");
+    return this.tree.get(band)?.get(p.level ?? "")?.get(upper);
   }
 
   /** The service's own denial (invalid_token, unknown_band, no_matching_rule). */
@@ -232,9 +251,14 @@ export class PolicyBundle {
   }
 
   private render(o: number, jur: Jurisdiction, locale: string | undefined, country: string | undefined): LocalDecision {
-    const cacheKey = `${o}|${locale ?? ""}|${country ?? ""}`;
-    const done = jur.rendered.get(cacheKey);
+    const cacheKey = country === undefined ? (locale ?? "") : `${locale ?? ""}|${country}`;
+    let byOutcome = jur.rendered.get(cacheKey);
+    const done = byOutcome?.[o];
     if (done !== undefined) return done;
+    if (byOutcome === undefined) {
+      byOutcome = new Array<LocalDecision>(this.outcomes.length);
+      if (jur.rendered.size < 1_000) jur.rendered.set(cacheKey, byOutcome);
+    }
     const outcome = this.outcomes[o]!;
     let resources: Record<string, string>[] = [];
     if (outcome.obligations.includes(SHOW_SAFETY_RESOURCES)) {
@@ -255,7 +279,7 @@ export class PolicyBundle {
       safetyResources: Object.freeze(resources.map((r) => Object.freeze({ ...r }))),
       policyVersion: this.version,
     });
-    if (jur.rendered.size < 10_000) jur.rendered.set(cacheKey, decision);
+    byOutcome[o] = decision;
     return decision;
   }
 

@@ -17,18 +17,20 @@ from service.api.deps import CallerDep, JsonCallerDep
 from service.api.errors import MalformedUpload, UnsupportedMediaType
 from service.api.responses import Errors, raises
 from service.core.errors import TooManyAttempts
-from service.flows import abuse, evidence_errors
+from service.flows import abuse, evidence_errors, pages
 from service.flows import checks as flow
 from service.flows.errors import (
     CheckBusy,
     CheckClosed,
     CheckExpired,
+    InvalidReturnUrl,
     JurisdictionNotAllowed,
     MethodNotAllowed,
     MethodUnavailable,
     NoMethodAvailable,
     ProviderFailed,
     RateLimited,
+    ReturnUrlNotAllowed,
     StrongerMethodRequired,
     SubjectLocked,
     UnknownCheck,
@@ -73,16 +75,19 @@ STARTED_LINKS = {
     "", status_code=201, responses={201: {"description": "The check started.", "links": STARTED_LINKS}}
 )
 @raises(
-    UnknownJurisdiction, JurisdictionNotAllowed, UnknownSubject, SubjectLocked, StrongerMethodRequired,
-    NoMethodAvailable, StoreUnavailable,
+    InvalidReturnUrl, ReturnUrlNotAllowed, UnknownJurisdiction, JurisdictionNotAllowed,
+    UnknownSubject, SubjectLocked, StrongerMethodRequired, NoMethodAvailable, StoreUnavailable,
 )  # fmt: skip
 async def create_check(
-    body: StartCheckRequest, caller: JsonCallerDep, device: DeviceHeader = None
+    body: StartCheckRequest, request: Request, caller: JsonCallerDep, device: DeviceHeader = None
 ) -> StartCheckResponse:
     """Start an age check for a subject; the policy picks the methods.
 
-    Relay the user's device id in ``Ageband-Device``: a lock on that device (from another
-    account's sanction) refuses the check too. Only its keyed hash is kept."""
+    With a ``return_url``, the answer holds a ``check_url``: the hosted check page, where the user
+    proves their age and from which they come back to the ``return_url`` with ``check_id`` and
+    ``state``. Relay the user's device id in ``Ageband-Device``: a lock on that device (from
+    another account's sanction) refuses the check too. Only its keyed hash is kept."""
+    pages.check_return_url(caller.client, body.return_url)  # before anything is stored
     started = await flow.start_check(
         caller.svc.checks,
         caller.client,
@@ -92,7 +97,14 @@ async def create_check(
         caller.locale,
         origin=abuse.origin_of(caller.svc.pepper, caller.client.id, device, None),
     )
-    return StartCheckResponse.of(started)
+    if body.return_url is None:
+        return StartCheckResponse.of(started)
+    page = caller.svc.pages
+    link = await pages.make_link(
+        page, caller.client, started.check_id, started.expires_at, body.return_url, body.state or "",
+        page.public_url or str(request.base_url),
+    )  # fmt: skip
+    return StartCheckResponse.of(started, link.url)
 
 
 @router.get("/{check_id}")

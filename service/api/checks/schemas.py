@@ -52,6 +52,23 @@ class StartCheckRequest(SubjectBody):
         "methods that can establish a band's upper edge (what children's spaces need), and their "
         "evidence is combined with the band on record, so it can confirm the band but never move it.",
     )
+    return_url: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = Field(
+        default=None,
+        description="Where the hosted check page sends the user at the end, with check_id and state: "
+        "an exact URL of the client's return_urls or one under its return_url_prefixes. Given, the "
+        "answer holds a single-use check_url to send the user to.",
+    )
+    state: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,512}$")] | None = Field(
+        default=None,
+        description="An opaque value of the app's (printable ASCII, no spaces, up to 512), handed back "
+        "on the return_url. Only with return_url.",
+    )
+
+    @model_validator(mode="after")
+    def _state_needs_return_url(self) -> StartCheckRequest:
+        if self.state is not None and self.return_url is None:
+            raise ValueError("'state' goes with 'return_url'")
+        return self
 
 
 class MethodOut(BaseModel):
@@ -77,10 +94,16 @@ class StartCheckResponse(BaseModel):
     method: MethodOut
     methods: list[MethodOut]
     explanation: Explanation
+    check_url: str | None = Field(
+        default=None,
+        description="With return_url: the hosted check page for the user (single use, unguessable, "
+        "no longer-lived than the check). Send the user's browser there.",
+    )
 
     @classmethod
-    def of(cls, s: StartedCheck) -> StartCheckResponse:
+    def of(cls, s: StartedCheck, check_url: str | None = None) -> StartCheckResponse:
         return cls(
+            check_url=check_url,
             check_id=s.check_id,
             sid=s.sid,
             expires_at=s.expires_at,

@@ -18,7 +18,7 @@ from service.api.content.schemas import (
 from service.api.deps import CallerDep, JsonCallerDep
 from service.api.responses import raises
 from service.flows import content as flow
-from service.flows.content_errors import (
+from service.flows.errors import (
     ConsentTokenStale,
     ConsentTokenUsed,
     ContentExists,
@@ -26,11 +26,11 @@ from service.flows.content_errors import (
     ContentNotEnabled,
     InvalidConsentToken,
     InvalidRecordingMonth,
+    JurisdictionNotAllowed,
     NotDepicted,
     UnknownContent,
     UnknownPerformer,
 )
-from service.flows.errors import JurisdictionNotAllowed
 from service.policy.errors import UnknownJurisdiction
 from service.store.errors import InvalidCursor, StoreUnavailable
 

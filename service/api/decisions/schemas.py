@@ -13,6 +13,7 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 MAX_BATCH = 10_000
+TARGET_ID_MAX = 128
 
 
 class _Strict(BaseModel):
@@ -56,7 +57,7 @@ class DecisionRequest(_Strict):
 
 
 class BatchTarget(_Strict):
-    id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+    id: Annotated[str, StringConstraints(min_length=1, max_length=TARGET_ID_MAX)] = Field(
         description="The app's id for the target, unique in the batch; returned as given, never logged."
     )
     band: Name | None = None
@@ -65,15 +66,21 @@ class BatchTarget(_Strict):
     token: Token | None = None
 
 
-class BatchRequest(_Strict):
+class BatchHead(_Strict):
+    """A batch without its targets: what the fast reading of a batch of bands validates as a
+    model (service/api/decisions/band_batch.py)."""
+
     action: Name
     jurisdiction: Code
     actor: PartyBody = Field(default_factory=PartyBody)
+    reasons: bool = Field(default=False, description="Add the rule and reason per target.")
+
+
+class BatchRequest(BatchHead):
     targets: list[BatchTarget] = Field(
         max_length=MAX_BATCH,
         description="Up to 10,000 targets; a repeated id is refused (422 duplicate_target_id).",
     )
-    reasons: bool = Field(default=False, description="Add the rule and reason per target.")
 
 
 class Step(BaseModel):
@@ -82,6 +89,11 @@ class Step(BaseModel):
     why: str
     effect: str
     priority: int
+
+
+class DeterrenceOut(BaseModel):
+    message: str = Field(description="Show it to the actor: the refusal and where confidential help is.")
+    resources: list[dict[str, str]] = Field(description="Prevention services for the country.")
 
 
 class DecisionOut(BaseModel):
@@ -94,6 +106,11 @@ class DecisionOut(BaseModel):
     safety_resources: list[dict[str, str]] = Field(description="Help services, when the obligation asks.")
     policy_version: str
     trace: list[Step] | None = Field(default=None, description="With explain=true: every rule, in order.")
+    deterrence: DeterrenceOut | None = Field(
+        default=None,
+        description="With the deterrence obligation (an adult's action towards a minor refused): what to "
+        "show the actor. Actors given as a token are counted; repeated attempts flag them.",
+    )
 
 
 class TargetReason(BaseModel):

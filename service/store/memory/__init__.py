@@ -17,6 +17,7 @@ from service.store.memory.checks import MemoryChecks
 from service.store.memory.content import MemoryContent
 from service.store.memory.events import MemoryEvents
 from service.store.memory.markers import MemoryRevocations, MemorySingleUse
+from service.store.memory.pages import MemoryPages
 from service.store.memory.records import MemoryRecords
 from service.store.memory.space import KeySpace
 from service.store.memory.timers import MemoryTimers
@@ -37,6 +38,7 @@ class MemoryStore:
         self.timers = MemoryTimers(space)
         self.events = MemoryEvents(space)
         self.subject_keys = MemorySubjectKeys(space)
+        self.pages = MemoryPages(space)
         self.content = MemoryContent(space)
 
     def key_count(self) -> int:
@@ -68,6 +70,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _sanctions: type[roles.SanctionStore] = MemorySanctions
     _timers: type[roles.TimerStore] = MemoryTimers
     _events: type[roles.EventStream] = MemoryEvents
+    _pages: type[roles.PageStore] = MemoryPages
     _content: type[roles.ContentStore] = MemoryContent
     _health: type[roles.StoreHealth] = MemoryStore
 

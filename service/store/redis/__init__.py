@@ -23,6 +23,7 @@ from service.store.redis.connection import Connection, unavailable
 from service.store.redis.content import RedisContent
 from service.store.redis.events import RedisEvents
 from service.store.redis.markers import RedisRevocations, RedisSingleUse
+from service.store.redis.pages import RedisPages
 from service.store.redis.records import RedisRecords
 from service.store.redis.timers import RedisTimers
 from service.store.redis_url import SOCKET_TIMEOUT, connect, connect_sync
@@ -64,6 +65,7 @@ class RedisStore:
         self.subject_keys = RedisSubjectKeys(
             connect_sync_client or (lambda: _sync_twin(client)), conn.keys, on_error
         )
+        self.pages = RedisPages(conn)
         self.content = RedisContent(conn)
 
     @classmethod
@@ -114,6 +116,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _timers: type[roles.TimerStore] = RedisTimers
     _events: type[roles.EventStream] = RedisEvents
     _subject_keys: type[roles.SubjectKeyStore] = RedisSubjectKeys
+    _pages: type[roles.PageStore] = RedisPages
     _content: type[roles.ContentStore] = RedisContent
     _health: type[roles.StoreHealth] = RedisStore
 

@@ -9,18 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from service.store.codec import day_score, decode, encode, score_day
+from service.store.codec import day_score, encode, score_day
 from service.store.keys import require_ttl
 from service.store.paging import Position, page_due
+from service.store.record_codec import decode_record, encode_record
 from service.store.records import AssuranceRecord
 from service.store.redis.connection import INDEX, Connection, text, unavailable
 from service.store.roles import DuePage
 
-# Compare-and-set of one record: written only while the stored JSON is the expected one ('' for
-# none). Records are encoded deterministically, so equal records have equal JSON.
+# Compare-and-set of one record: written only while the stored payload is the expected one ('' for
+# none), packed (ARGV[1]) or, as written before records were packed, JSON (ARGV[4]). Records are
+# encoded deterministically either way, so equal records have equal payloads.
 _REPLACE_RECORD = """
-local cur = redis.call('GET', KEYS[1])
-if (cur or '') ~= ARGV[1] then return 0 end
+local cur = redis.call('GET', KEYS[1]) or ''
+if cur ~= ARGV[1] and cur ~= ARGV[4] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 """
@@ -75,7 +77,7 @@ class RedisRecords:
         args: list[int | str] = [day_score(record.recheck_at), record.sid, require_ttl(ttl)]
         with unavailable(self._c.on_error):
             await self._index(keys=[due_key], args=[*args, "LT"])
-            await self._r.set(self._keys.record(record.sid), encode(record), ex=ttl)
+            await self._r.set(self._keys.record(record.sid), encode_record(record), ex=ttl)
             await self._index(keys=[due_key], args=[*args, "SET"])
 
     async def replace_record(
@@ -85,11 +87,12 @@ class RedisRecords:
         # re-check listed early errs toward checking sooner), and to the record's date after.
         due_key = self._keys.due(record.client_id)
         args: list[int | str] = [day_score(record.recheck_at), record.sid, require_ttl(ttl)]
-        old = encode(expected) if expected is not None else ""
+        old = encode_record(expected) if expected is not None else ""
+        old_json = encode(expected) if expected is not None else ""
         with unavailable(self._c.on_error):
             await self._index(keys=[due_key], args=[*args, "LT"])
             swapped = await self._replace_record(
-                keys=[self._keys.record(record.sid)], args=[old, encode(record), ttl]
+                keys=[self._keys.record(record.sid)], args=[old, encode_record(record), ttl, old_json]
             )
             if swapped:
                 await self._index(keys=[due_key], args=[*args, "SET"])
@@ -98,7 +101,7 @@ class RedisRecords:
     async def get_record(self, sid: str) -> AssuranceRecord | None:
         with unavailable(self._c.on_error):
             raw = await self._r.get(self._keys.record(sid))
-        return decode(AssuranceRecord, raw) if raw is not None else None
+        return decode_record(raw, sid) if raw is not None else None
 
     async def delete_record(self, sid: str, client_id: str) -> bool:
         # Record first: a crash in between leaves a stale index entry, which due() drops.

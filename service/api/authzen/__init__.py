@@ -1,0 +1,1 @@
+"""OpenID AuthZEN Authorization API 1.0: ageband's decisions for gateways and identity providers."""

@@ -1,0 +1,256 @@
+"""The hosted check page: where a person proves their age, in their browser.
+
+An app that starts a check with a ``return_url`` gets a ``check_url``: the service's address plus
+an unguessable page token (256 random bits; the store keeps only its SHA-256). The token opens
+the page once: opening it takes the link (atomically) and makes a page session, whose own token
+is in the page's address and whose CSRF cookie (SameSite=Strict) its forms need. Neither token
+is the API key or the sid, and both die with the check. At the end the browser goes back to the
+``return_url`` with the ``check_id`` and the app's ``state`` only: the app reads the result over
+the API or a webhook, never from the URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from service.clients.registry import Client, ClientRegistry
+from service.core.clock import Clock
+from service.flows import abuse, redirects
+from service.flows import checks as check_flow
+from service.flows.checks import CheckFlow
+from service.flows.errors import (
+    InvalidReturnUrl,
+    PageForbidden,
+    PageLinkGone,
+    ReturnUrlNotAllowed,
+    UnknownPage,
+    WalletUnavailable,
+)
+from service.flows.results import CheckView, EvidenceResult, MethodOffer
+from service.flows.wallet import WalletFlow, WalletLinks, wallet_links
+from service.policy.compiled import Policy
+from service.policy.model import AbuseSignal
+from service.store.records import CheckStatus, PageLink, PageSession
+from service.store.roles import PageStore
+
+MAX_RETURN_URL = 2000
+MAX_STATE = 512
+_TOKEN_BYTES = 32  # 256 bits: page, session and CSRF tokens alike
+
+
+@dataclass(frozen=True, slots=True)
+class PageFlow:
+    """What the page touches: the check flow (it advances checks as their app would), the page
+    store, the clients (whose allow-lists bind the page) and the clock."""
+
+    checks: CheckFlow
+    pages: PageStore
+    clients: ClientRegistry
+    clock: Clock
+    public_url: str | None  # the service's public base URL; unset: the address the app called
+    wallet: WalletFlow  # a wallet method's same-device link and QR content
+
+
+@dataclass(frozen=True, slots=True)
+class MadeLink:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    session: str  # the page session's token, for the page's address
+    csrf: str  # the CSRF cookie's value
+    ttl: int  # seconds both live
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """Everything the page shows for one session."""
+
+    session: PageSession
+    client: Client
+    check: CheckView
+    methods: list[MethodOffer]  # the waterfall's methods this deployment runs, in order
+    policy: Policy
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_return_url(client: Client, url: str | None) -> None:
+    """Refuse a return URL before anything is stored: malformed (400 invalid_return_url) or not
+    on the client's allow-list, exact or under a registered prefix (400 return_url_not_allowed)."""
+    if url is None:
+        return
+    if len(url) > MAX_RETURN_URL or any(c.isspace() or ord(c) < 0x20 or c == "\\" for c in url):
+        raise InvalidReturnUrl("the return URL is too long or holds whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise InvalidReturnUrl("the return URL does not parse") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment or "#" in url:
+        raise InvalidReturnUrl("the return URL must be an absolute http(s) URL without a #fragment")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidReturnUrl("the return URL must not carry credentials")
+    if not client.allows_page_return_url(url):
+        raise ReturnUrlNotAllowed("the return URL is not on this client's allow-list (exact or prefix)")
+
+
+async def make_link(
+    svc: PageFlow, client: Client, check_id: str, expires_at: datetime, return_url: str, state: str, base: str
+) -> MadeLink:
+    """A single-use page link for a check just started; it lives no longer than the check."""
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    ttl = max(1, int(expires_at.timestamp() - svc.clock.now().timestamp()))
+    link = PageLink(check_id, client.id, return_url, state, int(expires_at.timestamp()))
+    await svc.pages.put_link(digest(token), link, ttl)
+    return MadeLink(f"{base.rstrip('/')}/check/{token}", expires_at)
+
+
+async def open_link(svc: PageFlow, token: str) -> Opened:
+    """Take the link (it opens once) and make the page session that replaces it."""
+    if not 1 <= len(token) <= 128:
+        raise PageLinkGone("this check link was already used or has expired")
+    link = await svc.pages.take_link(digest(token))
+    now = int(svc.clock.now().timestamp())
+    if link is None or link.expires_at <= now:
+        raise PageLinkGone("this check link was already used or has expired")
+    session, csrf = secrets.token_urlsafe(_TOKEN_BYTES), secrets.token_urlsafe(_TOKEN_BYTES)
+    ttl = link.expires_at - now
+    await svc.pages.put_session(digest(session), PageSession(link, digest(csrf)), ttl)
+    return Opened(session, csrf, ttl)
+
+
+async def _session(svc: PageFlow, token: str) -> tuple[PageSession, Client]:
+    if not 1 <= len(token) <= 128:
+        raise UnknownPage("unknown or expired check page")
+    session = await svc.pages.get_session(digest(token))
+    if session is None or session.link.expires_at <= svc.clock.now().timestamp():
+        raise UnknownPage("unknown or expired check page")
+    client = svc.clients.get(session.link.client_id)
+    if client is None:  # the client left the configuration since
+        raise UnknownPage("unknown or expired check page")
+    return session, client
+
+
+def _offers(svc: CheckFlow, jurisdiction: str, locale: str | None) -> list[MethodOffer]:
+    policy = svc.policy.current
+    juris = policy.jurisdictions.get(jurisdiction)
+    if juris is None:
+        return []
+    return [
+        check_flow.offer(policy, policy.methods[m], locale)
+        for m in juris.waterfall
+        if svc.providers.available(m)
+    ]
+
+
+async def page_state(svc: PageFlow, token: str, locale: str | None) -> PageState:
+    session, client = await _session(svc, token)
+    view = await check_flow.get_check(svc.checks, client, session.link.check_id, locale)
+    methods = _offers(svc.checks, view.jurisdiction, locale)
+    if view.status is CheckStatus.PASSED and session.band is None:
+        # Completed outside the page's forms (a wallet's response, an eID callback, the app's OS
+        # signal): the band is the record's, which this check just wrote.
+        check = await svc.checks.checks.get_check(session.link.check_id)
+        record = await svc.checks.records.get_record(check.sid) if check is not None else None
+        if record is not None and record.client_id == client.id:
+            session = replace(session, band=record.band, level=record.level, upper_level=record.upper_level)
+    return PageState(session, client, view, methods, svc.checks.policy.current)
+
+
+async def login_url(svc: PageFlow, token: str, cookie: str | None, method: str, back: str) -> str:
+    """Where an eID login starts; the identity provider's callback brings the user back to the
+    page (``back``, the page's own address, sealed in the login's state)."""
+    session, client = await _session(svc, token)
+    require_csrf(session, cookie)
+    return await redirects.start_redirect(
+        svc.checks, client, session.link.check_id, method, back, to_page=True
+    )
+
+
+async def wallet_step(svc: PageFlow, state: PageState, method: str) -> WalletLinks | None:
+    """Where a wallet gets this check's request, for the same device and as a QR code; None when
+    this deployment has no public URL for wallets to reach (the page then skips the method)."""
+    try:
+        return await wallet_links(svc.wallet, state.client, state.check.check_id, method)
+    except WalletUnavailable:
+        return None
+
+
+def require_csrf(session: PageSession, cookie: str | None) -> None:
+    """The page's forms carry its SameSite=Strict cookie: a form from elsewhere does not."""
+    if not cookie or len(cookie) > 128 or not hmac.compare_digest(digest(cookie), session.csrf):
+        raise PageForbidden("this form did not come from the check page; open the page again")
+
+
+async def submit(
+    svc: PageFlow,
+    token: str,
+    cookie: str | None,
+    method: str,
+    evidence: dict[str, Any],
+    size: int,
+    locale: str | None,
+    client_ip: str | None,
+) -> EvidenceResult:
+    """Submit evidence from the page, as the app would; the page remembers only the outcome's
+    codes (and the band a pass gave), to explain them."""
+    session, client = await _session(svc, token)
+    require_csrf(session, cookie)
+    origin = abuse.origin_of(svc.checks.pepper, client.id, None, client_ip)
+    try:
+        result = await check_flow.submit_evidence(
+            svc.checks, client, session.link.check_id, method, evidence, size, locale, origin=origin
+        )
+    finally:
+        evidence.clear()
+    band = result.token.band if result.token is not None else None
+    done = replace(session, outcome=result.outcome, reason=result.reason, band=band, sanction=result.sanction)
+    ttl = max(1, session.link.expires_at - int(svc.clock.now().timestamp()))
+    await svc.pages.put_session(digest(token), done, ttl)
+    return result
+
+
+def consequence(svc: PageFlow, state: PageState, locale: str | None) -> str | None:
+    """The policy's words about the sanction the last submission brought on, or its refusal."""
+    session = state.session
+    juris = state.policy.jurisdictions.get(state.check.jurisdiction)
+    if session.sanction is not None and juris is not None:
+        try:
+            signal = AbuseSignal(session.sanction)
+        except ValueError:
+            return None
+        return abuse.consequence(svc.checks.abuse, juris, signal, locale)
+    if session.reason is not None:
+        return state.policy.message(session.reason, locale)
+    return None
+
+
+async def finish(svc: PageFlow, token: str) -> str:
+    """Back to the app: the return URL with the check id and the app's state, nothing else (the
+    band never travels in a URL). The page session ends here."""
+    session, _ = await _session(svc, token)
+    await svc.pages.drop_session(digest(token))
+    query = {"check_id": session.link.check_id}
+    if session.link.state:
+        query["state"] = session.link.state
+    url = session.link.return_url
+    sep = "&" if urlsplit(url).query else "?"
+    return url + sep + urlencode(query)
+
+
+def is_open(state: PageState) -> bool:
+    return state.check.status is CheckStatus.PENDING
+
+
+def expires_in(state: PageState, now: datetime) -> int:
+    return max(0, int((state.check.expires_at - now.astimezone(UTC)).total_seconds()))
