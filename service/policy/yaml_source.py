@@ -91,7 +91,17 @@ def read_all(file: Path) -> tuple[Any, SourceMap, list[tuple[Path_, Issue]]]:
         raise PolicyError([Issue(src.file, None, "", f"cannot read: {exc.strerror}")]) from None
     except UnicodeDecodeError:
         raise PolicyError([Issue(src.file, None, "", "not UTF-8 text")]) from None
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks every character as it is made: a control character is refused here.
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        at = text.count("\n", 0, exc.position) + 1
+        message = (
+            f"YAML: a character that YAML does not allow (#x{exc.character:04x})"
+            if isinstance(exc.character, int)
+            else "YAML: a character that YAML does not allow"
+        )
+        raise PolicyError([Issue(src.file, at, "", message)]) from None
     problems: list[tuple[Path_, Issue]] = []
     try:
         node = loader.get_single_node()
