@@ -1096,6 +1096,7 @@ def test_the_document_declares_problems_and_security_of_its_own() -> None:
     assert public == {
         "getJwks", "getAuditKeys", "healthz", "readyz", "getMetrics", "getPrivacyInventory", "oidcCallback",
         "getRequestObject", "postRequestObject", "postWalletResponse",  # the wallet's side of OpenID4VP
+        "authzenConfiguration",  # AuthZEN metadata, public like every well-known document
     }  # fmt: skip
     admin = {op for op, (_, _, o) in OPERATIONS.items() if o.get("security") == [{"adminKey": []}]}
     assert admin == {"advanceClock", "reloadSigningKeys", "reloadPolicy"}
