@@ -11,8 +11,6 @@ same text for equal records (the Redis store compares stored text to swap a reco
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import re
 import types
@@ -23,7 +21,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from service.store.content import ContentItem
-from service.store.errors import InvalidCursor
+from service.store.cursors import decode_position, encode_position
 from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction, SignalNote
 from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
 
@@ -179,20 +177,9 @@ def score_day(score: float) -> date:
 
 
 def encode_cursor(recheck_at: date, sid: str) -> str:
-    """Opaque to callers; it names the last entry of a page, which the next one follows."""
-    raw = f"{recheck_at.isoformat()}|{sid}".encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return encode_position(recheck_at, sid)
 
 
 def decode_cursor(cursor: str) -> tuple[date, str]:
     """The (recheck_at, sid) a page continues after; InvalidCursor for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        m = _CURSOR_RE.fullmatch(raw)
-        position = (date.fromisoformat(m.group(1)), m.group(2)) if m else None
-    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
-        position = None
-    # Re-encoding must give the same text: b64decode silently skips stray characters.
-    if position is None or encode_cursor(*position) != cursor:
-        raise InvalidCursor("the due cursor is not valid")
-    return position
+    return decode_position(cursor, _CURSOR_RE, "the due cursor is not valid")

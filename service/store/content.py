@@ -8,13 +8,11 @@ publishability needs sits in one key, so answering it is one store round trip.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from service.store.errors import InvalidCursor
+from service.store.cursors import decode_position, encode_position
 from service.store.records import about
 
 
@@ -103,19 +101,9 @@ _CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\|(cnt_[A-Za-z0-9_-]{43})$")
 
 
 def encode_listed_cursor(day: date, content_id: str) -> str:
-    """Opaque to callers; it names the last entry of a page, which the next one follows."""
-    raw = f"{day.isoformat()}|{content_id}".encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return encode_position(day, content_id)
 
 
 def decode_listed_cursor(cursor: str) -> tuple[date, str]:
     """The (day, content id) a page continues after; InvalidCursor for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        m = _CURSOR_RE.fullmatch(raw)
-        position = (date.fromisoformat(m.group(1)), m.group(2)) if m else None
-    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
-        position = None
-    if position is None or encode_listed_cursor(*position) != cursor:
-        raise InvalidCursor("the cursor is not valid")
-    return position
+    return decode_position(cursor, _CURSOR_RE, "the cursor is not valid")
