@@ -59,6 +59,8 @@ _URL_QUERY_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#\"']*)\?[^\s#\"']*
 
 
 def pii_guard(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    if ALLOWED_KEYS.issuperset(event):  # the common case, decided in one C call
+        return event
     # First: the allowlist below would turn exc_info into a string and lose the traceback.
     exc = event.pop("exc_info", None)
     for key in list(event):

@@ -71,7 +71,9 @@ class SubjectRefs:
         self._ttl = ttl
         self._cache_seconds = cache_seconds
         self._monotonic = monotonic
-        self._cache: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        # sid -> (valid until, the sid's reference): the reference itself, not only the key, so
+        # a hot subject costs no HMAC per log line. Shredding drops it with the key.
+        self._cache: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._lock = threading.Lock()  # log lines may come from other threads (reload watchers)
 
     def erasure_ref(self, sid: str) -> str:
@@ -84,13 +86,13 @@ class SubjectRefs:
             hit = self._cache.get(sid)
             if hit is not None and hit[0] > now:
                 self._cache.move_to_end(sid)
-                key = hit[1]
-            else:
-                key = self._keys.subject_key(self.erasure_ref(sid), secrets.token_bytes(32), self._ttl)
-                self._cache[sid] = (now + self._cache_seconds, key)
-                if len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        return subject_hash(key, sid)
+                return hit[1]
+            key = self._keys.subject_key(self.erasure_ref(sid), secrets.token_bytes(32), self._ttl)
+            ref = subject_hash(key, sid)
+            self._cache[sid] = (now + self._cache_seconds, ref)
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+            return ref
 
     def shred(self, sid: str) -> bool:
         """Forget the subject's key here and in the store: its references can no longer be tied

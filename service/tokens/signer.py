@@ -10,7 +10,7 @@ from json.encoder import encode_basestring_ascii
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from joserfc.util import urlsafe_b64encode
-from nacl.signing import SigningKey as SodiumKey
+from nacl.bindings import crypto_sign, crypto_sign_seed_keypair
 
 from service.core.clock import Clock
 from service.core.ids import new_jti
@@ -138,7 +138,8 @@ def _sign_function(key: SigningKey) -> Callable[[bytes], bytes]:
     alg = _jose.algorithm(key.alg)
     private = key.key.get_op_key("sign")  # joserfc's key_ops check, once
     if key.alg == "EdDSA" and isinstance(private, Ed25519PrivateKey):
-        sodium = SodiumKey(private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
-        return lambda signing_input: sodium.sign(signing_input).signature
+        # PyNaCl's binding, not its SigningKey: that wraps each signature in a SignedMessage.
+        _, secret = crypto_sign_seed_keypair(private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+        return lambda signing_input: crypto_sign(signing_input, secret)[:64]
     jwk = key.key
     return lambda signing_input: alg.sign(signing_input, jwk)
