@@ -167,8 +167,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         revocation_ttl, writing, publishing, cascade,
     )  # fmt: skip
     requests = RecheckRequests(
-        policy, clock, audit, subjects, store.rechecks, writing, publishing, abuse, store.once
-    )
+        policy, clock, audit, subjects, store.rechecks, writing, publishing, abuse, store.once,
+        store.timers,
+    )  # fmt: skip
     checks = CheckFlow(
         policy, registry, clock, pepper, audit, metrics, store.checks, store.records, store.once,
         subjects, abuse, lifecycle, writing, issuing, requests,
@@ -220,7 +221,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             refresh=int(settings.bundle.refresh.total_seconds()),
         ),
         worker=WorkerFlow(
-            clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle
+            clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle,
+            requests,
         ),
         content=ContentFlow(
             clock,
