@@ -173,7 +173,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     checks = CheckFlow(
         policy, registry, clock, pepper, audit, metrics, store.checks, store.records, store.once,
         subjects, abuse, lifecycle, writing, issuing, requests,
-        Appeals(policy, clock, audit, store.appeals, publishing), cascade,
+        Appeals(policy, clock, audit, store.appeals, publishing), cascade, store.guardians,
     )  # fmt: skip
     tokens_flow = TokenFlow(
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
@@ -221,7 +221,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             refresh=int(settings.bundle.refresh.total_seconds()),
         ),
         worker=WorkerFlow(
-            clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle,
+            clients,
+            policy,
+            clock,
+            audit,
+            store.events,
+            store.timers,
+            store.records,
+            lifecycle,
             requests,
         ),
         content=ContentFlow(

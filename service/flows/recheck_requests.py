@@ -117,9 +117,7 @@ async def request_recheck(
     await write_record(svc.writing, record.sid, due_now, record)
     # The worker's timer comes today (the due notice), and then on the deadline's day, so a missed
     # deadline is enforced even if the subject never refreshes again (see ``deadline_timer``).
-    await svc.timers.schedule(
-        client.id, record.sid, today, max(1, int(policy.retention.total_seconds()))
-    )
+    await svc.timers.schedule(client.id, record.sid, today, max(1, int(policy.retention.total_seconds())))
     svc.audit.emit(
         "recheck.requested", client=client.id, sid=record.sid, pol=policy.version,
         reason=request.reason, min_level=request.min_level, deadline=_iso(request.deadline),
