@@ -31,6 +31,7 @@ from service.policy.compiled import Jurisdiction, Policy
 from service.policy.errors import UnknownParty
 from service.policy.holder import PolicyHolder
 from service.policy.interactions import Outcome, PartyKey, Step, evaluate
+from service.policy.reviews import trusted_refusal
 from service.policy.rule_loader import scope_of
 from service.policy.tables import ActorTable, DecisionTables
 from service.store.roles import ConnectionStore, RecheckStore, RevocationStore
@@ -123,17 +124,10 @@ async def _trusted_pair(
     """Honour ``relationship: trusted`` only with its proof: both parties as tokens of this app,
     a connection both confirmed, both bands at or above ``trusted.min_band``, and never across
     the adult-minor line unless the policy allows it."""
-    rules = juris.trusted
     actor_sub, target_sub = subs.get("actor"), subs.get("target")
-    a, b = actor_key[0], target_key[0]
-    if relationship.type != TRUSTED or rules is None or actor_sub is None or target_sub is None:
+    if relationship.type != TRUSTED or actor_sub is None or target_sub is None:
         return False
-    if a is None or b is None or a not in policy.bands or b not in policy.bands:
-        return False
-    floor = policy.bands.rank(rules.min_band)
-    if policy.bands.rank(a) < floor or policy.bands.rank(b) < floor:
-        return False
-    if not rules.across_adult_line and policy.is_minor_band(a) != policy.is_minor_band(b):
+    if trusted_refusal(policy, juris, actor_key[0], target_key[0]) is not None:
         return False
     return await is_trusted(svc.connections, svc.pepper, client.id, relationship.nonce, actor_sub, target_sub)
 
