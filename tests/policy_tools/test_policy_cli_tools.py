@@ -136,8 +136,8 @@ def test_explain_shows_the_trusted_connection_view() -> None:
     )
     assert "rule minor-bands-apart" in lines[1]
     assert (
-        "trusted connections: min band under_13, across the adult line: no; relaxable rules: minor-bands-apart"
-        in lines
+        "trusted connections: min band under_13, across the adult line: no; "
+        "relaxable rules: minor-bands-apart" in lines
     )
     assert "these bands may have a trusted connection: --trusted decides as with one" in lines
     assert any(line.startswith("minor-bands-apart\tdeny\t0\tyes\tmatched\tyes\t◀") for line in lines)
