@@ -22,7 +22,7 @@ from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.errors import AgebandError
 from service.flows.connections import TRUSTED, is_trusted
-from service.flows.deterrence import Deterring, Shown, attempted, shown
+from service.flows.deterrence import Deterring, Shown, attempted, deters, shown
 from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand
 from service.flows.recheck_requests import as_pending, pending_of
 from service.flows.token_cache import TokenCache, VerifiedParty
@@ -305,12 +305,15 @@ async def decide_batch(
     """
     _unique_ids(targets)
     policy = svc.policy.current
-    _jurisdiction(policy, client, jurisdiction)
+    juris = _jurisdiction(policy, client, jurisdiction)
     now = svc.clock.now().timestamp()
     tables = policy.tables
     row, actor_party = _actor_row(svc, client, tables, jurisdiction, action, actor, now)
     row = await _pending_actor(svc, client, policy, jurisdiction, action, row, actor_party)
     invalid, stale = tables.invalid_token, tables.unknown_band
+    # The row's outcomes that bring deterrence, watched only for an actor whose sid counts.
+    watch = _deterring(juris, row) if actor_party is not None else frozenset()
+    deterred = False
     allowed: list[str] = []
     reasons: dict[str, Outcome] | None = {} if with_reasons else None
     # Token targets, until their revocation is known: the target, its party, its place in allowed.
@@ -339,6 +342,8 @@ async def decide_batch(
                 raise UnknownParty("a target's band or level is not in the policy", target=index)
         if outcome.allowed:
             allowed.append(t.id)
+        elif watch and id(outcome) in watch:
+            deterred = True
         if reasons is not None:
             reasons[t.id] = outcome
     revoked: set[VerifiedParty] = set()
@@ -349,6 +354,8 @@ async def decide_batch(
         allowed = await _pending_targets(
             svc, client, policy, jurisdiction, row, targets, allowed, live, reasons
         )
+    if deterred and actor_party is not None:
+        await _attempted(svc, client, policy, juris, actor_party)
     return _batch_made(svc, client, policy, jurisdiction, action, len(targets), allowed, reasons)
 
 
@@ -373,7 +380,7 @@ async def decide_band_batch(
     if len(set(ids)) != len(ids):
         _unique_ids([_Id(i) for i in ids])  # raises, naming both places
     policy = svc.policy.current
-    _jurisdiction(policy, client, jurisdiction)
+    juris = _jurisdiction(policy, client, jurisdiction)
     tables = policy.tables
     now = svc.clock.now().timestamp()
     row, actor_party = _actor_row(svc, client, tables, jurisdiction, action, actor, now)
@@ -396,10 +403,27 @@ async def decide_band_batch(
     reasons = dict(zip(ids, outcomes, strict=True)) if with_reasons else None
     if actor_party is not None:
         allowed, _ = await _live_only(svc, client, actor_party, allowed, [], reasons, tables.invalid_token)
+        # Every distinct party is among the targets: one that deters is one such denial at least.
+        if any(o is not None and deters(juris, o) for o in parties.values()):
+            await _attempted(svc, client, policy, juris, actor_party)
     return _batch_made(svc, client, policy, jurisdiction, action, len(ids), allowed, reasons)
 
 
 _ALLOWED = attrgetter("allowed")
+
+
+def _deterring(juris: Jurisdiction, row: ActorTable) -> frozenset[int]:
+    """The ids of the row's outcomes that deter (outcomes are shared objects: a few per row)."""
+    distinct = {id(o): o for o in row.values()}
+    return frozenset(k for k, o in distinct.items() if deters(juris, o))
+
+
+async def _attempted(
+    svc: DecisionFlow, client: Client, policy: Policy, juris: Jurisdiction, actor: VerifiedParty
+) -> None:
+    """A batch that denied the actor (a token) at least one target with deterrence: one attempt."""
+    if svc.deterring is not None:
+        await attempted(svc.deterring, juris, client.id, actor.sub, policy.version)
 
 
 @dataclass(frozen=True, slots=True)
