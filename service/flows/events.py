@@ -28,6 +28,7 @@ FLAGGED = "subject.flagged"
 REVOKED = "subject.revoked"
 RECHECK_REQUESTED = "subject.recheck_requested"
 RECHECK_COMPLETED = "subject.recheck_completed"
+RECHECK_MISSED = "subject.recheck_missed"
 APPEAL_OPENED = "appeal.opened"
 APPEAL_DECIDED = "appeal.decided"
 GUARDIAN_CONFIRMED = "subject.guardian_confirmed"
@@ -36,6 +37,7 @@ CONNECTION_CONFIRMED = "subject.connection_confirmed"
 CONTENT_UNPUBLISHABLE = "content.unpublishable"
 EVENT_TYPES = (
     CHECK_COMPLETED, RECHECK_DUE, BAND_CHANGED, FLAGGED, REVOKED, RECHECK_REQUESTED, RECHECK_COMPLETED,
+    RECHECK_MISSED,
     APPEAL_OPENED, APPEAL_DECIDED, GUARDIAN_CONFIRMED, CONNECTION_OPENED, CONNECTION_CONFIRMED,
     CONTENT_UNPUBLISHABLE,
 )  # fmt: skip

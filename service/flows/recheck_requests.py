@@ -249,6 +249,9 @@ async def missed(svc: RecheckRequests, request: RecheckRequest, record: Assuranc
         "recheck.missed", client=record.client_id, sid=record.sid, pol=svc.policy.current.version,
         reason=request.reason, deadline=_iso(request.deadline),
     )  # fmt: skip
+    # Whatever the policy's sanction (or none, or one that does not notify), the app hears of it.
+    data = {"sid": record.sid, "reason": request.reason, "deadline": _iso(request.deadline)}
+    await events.publish(svc.publishing, record.client_id, events.RECHECK_MISSED, data)
     who = Concerned(record.client_id, record.sid, None, svc.policy.current.version)
     await abuse.impose(svc.abuse, who, juris, AbuseSignal.RECHECK_MISSED)
     return True

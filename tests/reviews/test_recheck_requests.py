@@ -155,6 +155,9 @@ async def test_the_workers_timer_enforces_a_missed_deadline_without_a_refresh(tm
             "sanction": {"locked_until": None, "min_level": "effective", "tokens_revoked": True},
         }  # fmt: skip
         assert by_type["subject.revoked"] == {"sid": sid, "reason": "sanction"}
+        assert by_type["subject.recheck_missed"] == {
+            "sid": sid, "reason": "reported_adult_posing_as_minor", "deadline": _z(deadline),
+        }  # fmt: skip
         # Once: neither a later scan nor the subject's refresh imposes it again.
         run.clock.advance(timedelta(days=1))
         await run_timers(worker)
