@@ -29,6 +29,10 @@ so a face estimated at 24 or older resolves to 18+, and younger faces step up.
 
 This model has no anti-spoofing: when the policy requires liveness, the attempt fails with
 ``liveness_unavailable`` (use a vendor with liveness, e.g. ``http_estimation``).
+
+Review frames (``every_face``): a frame of an item of adult content may show several people, so
+each face gets its own estimate, by the same mapping; the frame is dropped like a photo. Liveness
+means nothing for a frame the app supplies, so it is not asked for.
 """
 
 from __future__ import annotations
@@ -108,18 +112,42 @@ class LocalEstimationProvider:
             return Failure("low_quality")
         return estimate_outcome(float(age), sigma, ctx, QUALIFIER)
 
+    async def every_face(self, image: str | bytes, ctx: ProviderContext) -> list[Outcome] | Failure:
+        """Each face's estimate in one frame (a Failure per face whose model has no confidence or
+        too wide a sigma), or ``no_face``. Raises the image errors as ``submit`` does."""
+        data = image_bytes(image, self._config.images)
+        del image
+        found = await anyio.to_thread.run_sync(self._faces, data, limiter=self._limiter)
+        del data
+        if not found:
+            return Failure("no_face")
+        out: list[Outcome] = []
+        for age, confidence in found:
+            sigma = sigma_of(confidence, self._config.sigma_floor)
+            out.append(
+                Failure("low_quality")
+                if sigma is None
+                else estimate_outcome(float(age), sigma, ctx, QUALIFIER)
+            )
+        return out
+
     def _estimate(self, data: bytes) -> tuple[int, int] | str:
         """In a worker thread: (age, confidence %) of the one face, or a failure reason."""
+        faces = self._faces(data)
+        if not faces:
+            return "no_face"
+        if len(faces) > 1:
+            return "multiple_faces"
+        return faces[0]
+
+    def _faces(self, data: bytes) -> list[tuple[int, int]]:
+        """In a worker thread: (age, confidence %) of every face found."""
         image = decode(data, self._config.images, max_side=self._config.max_side)
         try:
             faces = self._model().predict(image)
         finally:
             image.close()  # the pixels go as soon as the estimate exists
-        if not faces:
-            return "no_face"
-        if len(faces) > 1:
-            return "multiple_faces"
-        return faces[0]["age"]["value"], faces[0]["age"]["confidence"]
+        return [(f["age"]["value"], f["age"]["confidence"]) for f in faces]
 
     def _model(self) -> AgeAndGender:
         if self._predictor is None:

@@ -24,7 +24,7 @@ from service.api.credentials.endpoints import router as credentials_router
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.direct_routes import DirectRoutes, direct_routes
 from service.api.guardians.endpoints import router as guardians_router
-from service.api.limits import EVIDENCE_PATHS, PAGE_PHOTO_PATH, WALLET_PATHS, BodyLimit
+from service.api.limits import EVIDENCE_PATHS, PAGE_PHOTO_PATH, REVIEW_PATH, WALLET_PATHS, BodyLimit
 from service.api.metrics import router as metrics_router
 from service.api.oidc.endpoints import router as oidc_router
 from service.api.policy.endpoints import admin_router as policy_admin_router
@@ -52,6 +52,7 @@ from service.flows.checks import CheckFlow
 from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.content_cascade import ContentCascade
+from service.flows.content_review import ContentReview
 from service.flows.decisions import DecisionFlow
 from service.flows.deterrence import Deterring
 from service.flows.events import Publishing
@@ -167,12 +168,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         revocation_ttl, writing, publishing, cascade,
     )  # fmt: skip
     requests = RecheckRequests(
-        policy, clock, audit, subjects, store.rechecks, writing, publishing, abuse, store.once
-    )
+        policy, clock, audit, subjects, store.rechecks, writing, publishing, abuse, store.once,
+        store.timers,
+    )  # fmt: skip
     checks = CheckFlow(
         policy, registry, clock, pepper, audit, metrics, store.checks, store.records, store.once,
         subjects, abuse, lifecycle, writing, issuing, requests,
-        Appeals(policy, clock, audit, store.appeals, publishing), cascade,
+        Appeals(policy, clock, audit, store.appeals, publishing), cascade, store.guardians,
     )  # fmt: skip
     tokens_flow = TokenFlow(
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
@@ -186,6 +188,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         store.appeals, store.guardians, store.connections, cascade,
     )  # fmt: skip
     public_url = settings.http.public_url
+    content = ContentFlow(
+        clock, pepper, audit, verifier, store.records, store.revocations, store.once, store.content, cascade
+    )
     wallet = WalletFlow(policy, registry, clock, pepper, store.checks, clients, public_url, checks)
     return Services(
         checks=checks,
@@ -220,19 +225,18 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             refresh=int(settings.bundle.refresh.total_seconds()),
         ),
         worker=WorkerFlow(
-            clients, policy, clock, audit, store.events, store.timers, store.records, lifecycle
-        ),
-        content=ContentFlow(
+            clients,
+            policy,
             clock,
-            pepper,
             audit,
-            verifier,
+            store.events,
+            store.timers,
             store.records,
-            store.revocations,
-            store.once,
-            store.content,
-            cascade,
+            lifecycle,
+            requests,
         ),
+        content=content,
+        content_review=ContentReview(policy, clock, audit, registry, content),
         store=store,
         policy=policy,
         providers=registry,
@@ -374,6 +378,7 @@ def create_app(
             EVIDENCE_PATHS: settings.http.max_evidence_body_bytes,
             WALLET_PATHS: settings.http.max_wallet_body_bytes,
             PAGE_PHOTO_PATH: settings.http.max_evidence_body_bytes,
+            REVIEW_PATH: settings.http.max_evidence_body_bytes,
         },
     )
     if tracing is not None:  # outermost: the span covers everything else

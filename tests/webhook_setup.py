@@ -3,18 +3,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis.asyncio
 from factories import POLICIES, make_settings
 from redis_server import delete_prefix, redis_url
 from webhook_receiver import Receiver, start_receiver, webhook_clients_file
 
 from service.app import DEMO_ADMIN_KEY, DEMO_CLIENT_KEY
+from service.flows.worker import WorkerConfig, deliver_once
 from service.settings import Settings
 
 
@@ -48,3 +51,21 @@ def worker_env(settings: Settings, prefix: str) -> dict[str, str]:
         "AGEBAND_POLICY_PATH": str(POLICIES),
         "AGEBAND_PEPPER": "p" * 32,
     }
+
+
+FAST = WorkerConfig(consumer="t1", block_ms=0, timeout_s=2.0, claim_idle_ms=5000, backoff_base_s=0.05)
+
+
+async def drain(run_services: object, cfg: WorkerConfig = FAST, rounds: int = 40) -> None:
+    """Deliver until a few rounds in a row find nothing (retries wait out their backoff)."""
+    from service.api.services import Services
+
+    assert isinstance(run_services, Services)
+    idle = 0
+    async with httpx.AsyncClient(timeout=cfg.timeout_s) as http:
+        for _ in range(rounds):
+            n = await deliver_once(run_services.worker, http, cfg)
+            idle = idle + 1 if n == 0 else 0
+            if idle >= 5:
+                return
+            await asyncio.sleep(0.03)

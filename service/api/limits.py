@@ -63,6 +63,8 @@ class BodyLimit:
 
 # Evidence may carry an image: up to 5 MiB, which is 6.7 MiB as base64 in JSON.
 EVIDENCE_PATHS = r"/v1/checks/[^/]{1,64}/evidence(/upload)?"
+# Review support: an item's frames, each an image.
+REVIEW_PATH = r"/v1/content/[^/]{1,64}/review"
 # The check page's photo form carries a photo too.
 PAGE_PHOTO_PATH = r"/check/s/[^/]{1,128}/photo"
 # Wallet responses: direct_post(.jwt) from the wallet, the DC API's result from the page.

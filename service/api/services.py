@@ -19,6 +19,7 @@ from service.flows.bundle import BundleSigning
 from service.flows.checks import CheckFlow
 from service.flows.connections import Connections
 from service.flows.content import ContentFlow
+from service.flows.content_review import ContentReview
 from service.flows.decisions import DecisionFlow
 from service.flows.guardians import Guardians
 from service.flows.pages import PageFlow
@@ -48,6 +49,7 @@ class Services:
     guardians: Guardians  # guardian codes and confirmations
     connections: Connections  # trusted connections between two users
     content: ContentFlow  # adult content items, consents and publishability
+    content_review: ContentReview  # frames through the local estimator: a safety net for humans
     # What the endpoints, middleware and the CLI read themselves.
     store: MemoryStore | RedisStore  # every role; its health for /readyz, closed at shutdown
     policy: PolicyHolder

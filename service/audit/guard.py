@@ -51,6 +51,8 @@ ALLOWED_KEYS = frozenset(
         # adult content: the item (a keyed hash), a person's place in it and role, reason codes;
         # never a depicted person's sid
         "content_id", "person", "role", "reasons", "publishable", "people",
+        # review support: how many frames and faces were looked at, and what was flagged
+        "frames", "faces", "apparent_minors", "unassessed", "review_required",
     }
 )  # fmt: skip
 

@@ -7,6 +7,7 @@ line and plain, tab-separated rows.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -17,11 +18,12 @@ from rich.markup import escape
 from service.cli.policy_diff import SUMMARY_COLUMNS, headline, summary_rows
 from service.cli.scenarios import run_scenarios
 from service.cli.tables import print_table
-from service.policy.compiled import Policy
+from service.policy.compiled import Jurisdiction, Policy
 from service.policy.diff import diff_policies, grouped, party_label
 from service.policy.interactions import PartyKey, evaluate
 from service.policy.lint import lint
 from service.policy.loader import load_policy
+from service.policy.reviews import set_aside, trusted_refusal
 from service.policy.rule_loader import scope_of
 from service.policy.testing import SuiteError, junit_xml, run_suites, suite_files
 from service.policy.yaml_source import PolicyError
@@ -115,9 +117,18 @@ def policy_explain(
     target_upper_level: Annotated[
         str | None, typer.Option(help="How well the target's band's upper edge is established.")
     ] = None,
+    trusted: Annotated[
+        bool,
+        typer.Option(
+            "--trusted",
+            help="As with relationship: trusted and a connection both users confirmed: the rules "
+            "marked relaxable are set aside where the jurisdiction honours it for these bands.",
+        ),
+    ] = False,
     path: Annotated[Path, typer.Option("--policy", help="Policy file or directory.")] = Path("policies"),
 ) -> None:
-    """The decision, the rule that made it, and why every other rule did or did not match."""
+    """The decision, the rule that made it, and why every other rule did or did not match; what a
+    trusted connection would change (--trusted to decide as with one)."""
     policy = _load(path, err)
     a, t = _party(actor, actor_level, actor_upper_level), _party(target, target_level, target_upper_level)
     try:
@@ -126,13 +137,25 @@ def policy_explain(
         err.print(f"[red]error[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     juris = policy.jurisdiction(jurisdiction)
-    _, trace = evaluate(scope_of(juris, policy.levels, policy.bands), action, a, t)
+    scope = scope_of(juris, policy.levels, policy.bands)
+    relaxable = set(set_aside(juris))
+    # Decisions refuse trust between parties of unknown age, so the bands as given are judged.
+    refusal = trusted_refusal(policy, juris, a[0], t[0])
+    honoured = trusted and refusal is None
+    if honoured:
+        # As decisions do with the proof: the relaxable rules are set aside.
+        scope = replace(scope, rules=tuple(r for r in scope.rules if not r.relaxable))
+    outcome_now, trace = evaluate(scope, action, a, t)
+    if honoured:
+        outcome = outcome_now
     effect = "[green]ALLOW[/]" if outcome.allowed else "[red]DENY[/]"
     out.print(
-        f"{effect} {jurisdiction} {action}: actor {party_label(a)} → target {party_label(t)}\n"
+        f"{effect} {jurisdiction} {action}: actor {party_label(a)} → target {party_label(t)}"
+        f"{' (trusted connection)' if honoured else ''}\n"
         f"rule {outcome.rule}, reason {outcome.reason}: {policy.text(outcome.message, None)}",
         highlight=False,
     )
+    _explain_trusted(juris, relaxable, refusal, trusted=trusted)
     if a[0] is None:
         out.print(
             f"actor of unknown age is evaluated as {juris.unknown_actor} with no level on either edge",
@@ -153,11 +176,37 @@ def policy_explain(
             str(s.priority),
             "yes" if s.matched else "no",
             s.why,
+            "yes" if s.rule in relaxable else "no",
             "◀" if s.rule == outcome.rule else "",
         ]
         for s in trace
     ]
-    print_table(out, "rules in order", ["rule", "effect", "priority", "matched", "why", "decides"], rows)
+    if honoured:  # the rules set aside, as the trace no longer holds them
+        rows += [
+            [name, "—", "—", "—", "set aside: trusted connection", "yes", ""] for name in sorted(relaxable)
+        ]
+    columns = ["rule", "effect", "priority", "matched", "why", "relaxable", "decides"]
+    print_table(out, "rules in order", columns, rows)
+
+
+def _explain_trusted(juris: Jurisdiction, relaxable: set[str], refusal: str | None, *, trusted: bool) -> None:
+    """Where trusted connections stand for this pair: the section, the rules they set aside, and
+    whether these bands may have one at all."""
+    rules = juris.trusted
+    if rules is None:
+        out.print("trusted connections: none in this jurisdiction", highlight=False)
+        return
+    line = "yes" if rules.across_adult_line else "no"
+    names = ", ".join(sorted(relaxable)) or "none"
+    out.print(
+        f"trusted connections: min band {rules.min_band}, across the adult line: {line}; "
+        f"relaxable rules: {names}",
+        highlight=False,
+    )
+    if refusal is not None:
+        out.print(f"a trusted connection is not honoured for these bands: {refusal}", highlight=False)
+    elif not trusted:
+        out.print("these bands may have a trusted connection: --trusted decides as with one", highlight=False)
 
 
 def policy_diff(

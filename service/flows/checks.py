@@ -19,7 +19,16 @@ from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
 from service.core.ids import check_expiry, new_check_id
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
-from service.flows import abuse, appeals, content_cascade, edges, evidence_errors, lifecycle, recheck_requests
+from service.flows import (
+    abuse,
+    appeals,
+    content_cascade,
+    edges,
+    evidence_errors,
+    guardians,
+    lifecycle,
+    recheck_requests,
+)
 from service.flows.abuse import AbuseControl
 from service.flows.appeals import APPEAL, Appeals
 from service.flows.content_cascade import ContentCascade
@@ -54,7 +63,7 @@ from service.policy.compiled import BAND_UPGRADE_NEEDS_LEVEL, SELF_DECLARATION, 
 from service.policy.holder import PolicyHolder
 from service.policy.model import AbuseSignal, OnExhausted, OnInconclusive
 from service.store.records import AssuranceRecord, CheckState, CheckStatus, SignalNote
-from service.store.roles import CheckStore, RecordStore, SingleUse
+from service.store.roles import CheckStore, GuardianStore, RecordStore, SingleUse
 
 CONFIRM = "confirm"  # the purpose of a check that corroborates the band on record
 
@@ -82,6 +91,8 @@ class CheckFlow:
     appeals: Appeals  # a check that contests the band on record
     # The person's content items: a pass refreshes their copy of it, a failure flags them.
     content: ContentCascade | None = None
+    # A guardian's confirmation of the band that still holds: a pass of that band keeps it.
+    guardians: GuardianStore | None = None
 
 
 async def start_check(
@@ -509,6 +520,12 @@ async def _pass(
 ) -> tuple[IssuedToken, AbuseSignal | None]:
     """Store the record and issue the token; also the signal whose sanction the pass brought on."""
     band, level = assured.band, assured.level
+    upper = assured.upper_level
+    if svc.guardians is not None and policy.is_minor_band(band):
+        held = await guardians.held_level(svc.pepper, svc.guardians, policy, check.sid, band)
+        levels = policy.levels
+        if held is not None and (upper is None or upper not in levels or not levels.at_least(upper, held)):
+            upper = held  # the guardian's word still stands for this band, whatever this check found
     now = svc.clock.now()
     check.status = CheckStatus.PASSED
     await _save(svc, check)  # the CAS makes this submission the only one that completes the check
@@ -523,12 +540,15 @@ async def _pass(
         recheck_at=recheck_date(now, juris.recheck_interval(band, method.name)),
         age_up_at=age_up if policy.bands.next_after(band) is not None else None,
         policy_version=policy.version,
-        upper_level=assured.upper_level,
+        upper_level=upper,
         lower_age=adult_lower_age(policy, check, band, level),
     )
     ttl = int(policy.retention.total_seconds())
+    # A re-check the app demanded is settled by this check's own evidence, never by a guardian's
+    # earlier word (the report may be what casts doubt on it).
+    own = replace(record, upper_level=assured.upper_level)
     request = await recheck_requests.pending(svc.requests, record)
-    if request is not None and not recheck_requests.satisfied(policy, request, record):
+    if request is not None and not recheck_requests.satisfied(policy, request, own):
         # Not strong enough for the re-check the app demanded: the subject stays in its due list.
         record.recheck_at = min(record.recheck_at, day_of(now))
 
@@ -553,7 +573,9 @@ async def _pass(
     svc.audit.record_stored(fields=_RECORD_FIELDS, ttl=ttl, **ctx)
     svc.audit.emit("check.completed", outcome="passed", method_class=method.method_class, **ctx)
     await lifecycle.schedule(svc.lifecycle, record)
-    await recheck_requests.after_pass(svc.requests, record, check.check_id)
+    await recheck_requests.after_pass(
+        svc.requests, replace(record, upper_level=assured.upper_level), check.check_id
+    )
     if check.purpose == APPEAL:
         await appeals.decide(svc.appeals, check, record)
     if svc.content is not None:
@@ -561,7 +583,7 @@ async def _pass(
     signal = await abuse.after_pass(svc.abuse, check, juris, previous, record, move.adult_claims_minor)
     await lifecycle.check_completed(
         svc.lifecycle.publishing, client.id, check.sid, check.check_id, "passed", band=band, level=level,
-        reason=None, upper_level=assured.upper_level,
+        reason=None, upper_level=record.upper_level,
     )  # fmt: skip
     return issue_token(svc.issuing, record, recheck_due=False), signal
 

@@ -11,7 +11,8 @@ them may then set aside the rules the policy marks ``relaxable``.
 
 What is stored: the connection under a keyed hash of the nonce, holding keyed hashes of the
 opener's sid and of the pair, never the sids; an index per sid lets erasure of either side
-remove it. Confirmations are audited and sent by webhook to each side.
+remove it. Opening and confirming are audited and sent by webhook, each naming the user who
+acted (the app can tell its user their invitation is waiting, then accepted).
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ async def open_connection(svc: Connections, client: Client, jurisdiction: str, t
         nonce_ref(svc.pepper, client.id, nonce), connection, [claims.sub], ttl
     )
     svc.audit.emit("connection.opened", client=client.id, sid=claims.sub, pol=svc.policy.current.version)
+    await events.publish(svc.publishing, client.id, events.CONNECTION_OPENED, {"sid": claims.sub})
     return Opened(nonce, now + timedelta(seconds=ttl))
 
 

@@ -22,7 +22,7 @@ from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.errors import AgebandError
 from service.flows.connections import TRUSTED, is_trusted
-from service.flows.deterrence import Deterring, Shown, attempted, shown
+from service.flows.deterrence import Deterring, Shown, attempted, deters, shown
 from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand
 from service.flows.recheck_requests import as_pending, pending_of
 from service.flows.token_cache import TokenCache, VerifiedParty
@@ -31,6 +31,7 @@ from service.policy.compiled import Jurisdiction, Policy
 from service.policy.errors import UnknownParty
 from service.policy.holder import PolicyHolder
 from service.policy.interactions import Outcome, PartyKey, Step, evaluate
+from service.policy.reviews import trusted_refusal
 from service.policy.rule_loader import scope_of
 from service.policy.tables import ActorTable, DecisionTables
 from service.store.roles import ConnectionStore, RecheckStore, RevocationStore
@@ -123,17 +124,10 @@ async def _trusted_pair(
     """Honour ``relationship: trusted`` only with its proof: both parties as tokens of this app,
     a connection both confirmed, both bands at or above ``trusted.min_band``, and never across
     the adult-minor line unless the policy allows it."""
-    rules = juris.trusted
     actor_sub, target_sub = subs.get("actor"), subs.get("target")
-    a, b = actor_key[0], target_key[0]
-    if relationship.type != TRUSTED or rules is None or actor_sub is None or target_sub is None:
+    if relationship.type != TRUSTED or actor_sub is None or target_sub is None:
         return False
-    if a is None or b is None or a not in policy.bands or b not in policy.bands:
-        return False
-    floor = policy.bands.rank(rules.min_band)
-    if policy.bands.rank(a) < floor or policy.bands.rank(b) < floor:
-        return False
-    if not rules.across_adult_line and policy.is_minor_band(a) != policy.is_minor_band(b):
+    if trusted_refusal(policy, juris, actor_key[0], target_key[0]) is not None:
         return False
     return await is_trusted(svc.connections, svc.pepper, client.id, relationship.nonce, actor_sub, target_sub)
 
@@ -311,12 +305,15 @@ async def decide_batch(
     """
     _unique_ids(targets)
     policy = svc.policy.current
-    _jurisdiction(policy, client, jurisdiction)
+    juris = _jurisdiction(policy, client, jurisdiction)
     now = svc.clock.now().timestamp()
     tables = policy.tables
     row, actor_party = _actor_row(svc, client, tables, jurisdiction, action, actor, now)
     row = await _pending_actor(svc, client, policy, jurisdiction, action, row, actor_party)
     invalid, stale = tables.invalid_token, tables.unknown_band
+    # The row's outcomes that bring deterrence, watched only for an actor whose sid counts.
+    watch = _deterring(juris, row) if actor_party is not None else frozenset()
+    deterred = False
     allowed: list[str] = []
     reasons: dict[str, Outcome] | None = {} if with_reasons else None
     # Token targets, until their revocation is known: the target, its party, its place in allowed.
@@ -345,6 +342,8 @@ async def decide_batch(
                 raise UnknownParty("a target's band or level is not in the policy", target=index)
         if outcome.allowed:
             allowed.append(t.id)
+        elif watch and id(outcome) in watch:
+            deterred = True
         if reasons is not None:
             reasons[t.id] = outcome
     revoked: set[VerifiedParty] = set()
@@ -355,6 +354,8 @@ async def decide_batch(
         allowed = await _pending_targets(
             svc, client, policy, jurisdiction, row, targets, allowed, live, reasons
         )
+    if deterred and actor_party is not None:
+        await _attempted(svc, client, policy, juris, actor_party)
     return _batch_made(svc, client, policy, jurisdiction, action, len(targets), allowed, reasons)
 
 
@@ -379,7 +380,7 @@ async def decide_band_batch(
     if len(set(ids)) != len(ids):
         _unique_ids([_Id(i) for i in ids])  # raises, naming both places
     policy = svc.policy.current
-    _jurisdiction(policy, client, jurisdiction)
+    juris = _jurisdiction(policy, client, jurisdiction)
     tables = policy.tables
     now = svc.clock.now().timestamp()
     row, actor_party = _actor_row(svc, client, tables, jurisdiction, action, actor, now)
@@ -402,10 +403,27 @@ async def decide_band_batch(
     reasons = dict(zip(ids, outcomes, strict=True)) if with_reasons else None
     if actor_party is not None:
         allowed, _ = await _live_only(svc, client, actor_party, allowed, [], reasons, tables.invalid_token)
+        # Every distinct party is among the targets: one that deters is one such denial at least.
+        if any(o is not None and deters(juris, o) for o in parties.values()):
+            await _attempted(svc, client, policy, juris, actor_party)
     return _batch_made(svc, client, policy, jurisdiction, action, len(ids), allowed, reasons)
 
 
 _ALLOWED = attrgetter("allowed")
+
+
+def _deterring(juris: Jurisdiction, row: ActorTable) -> frozenset[int]:
+    """The ids of the row's outcomes that deter (outcomes are shared objects: a few per row)."""
+    distinct = {id(o): o for o in row.values()}
+    return frozenset(k for k, o in distinct.items() if deters(juris, o))
+
+
+async def _attempted(
+    svc: DecisionFlow, client: Client, policy: Policy, juris: Jurisdiction, actor: VerifiedParty
+) -> None:
+    """A batch that denied the actor (a token) at least one target with deterrence: one attempt."""
+    if svc.deterring is not None:
+        await attempted(svc.deterring, juris, client.id, actor.sub, policy.version)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ the flag that repeated attempts of one subject raise.
 The count is one fixed-window counter per sid (the policy's ``deterrence.repeated`` window as its
 TTL) and nothing else: no target, no action, no time of each attempt. It is kept only for actors
 given as a token, whose sid is known; reaching ``max`` within the window raises
-``subject.flagged`` with reason ``repeated_minor_contact_attempts``, once per window.
+``subject.flagged`` with reason ``repeated_minor_contact_attempts``, once per window. A batch
+counts as one attempt when it denies any of its targets so: it is one request of one actor, and
+counting each target would flag an adult for one page of a feed.
 """
 
 from __future__ import annotations
@@ -37,13 +39,18 @@ class Shown:
     resources: tuple[Mapping[str, str], ...]
 
 
+def deters(juris: Jurisdiction, outcome: Outcome) -> bool:
+    """Whether this outcome is a denial that brings the jurisdiction's deterrence."""
+    return not outcome.allowed and DETERRENCE in outcome.obligations and juris.deterrence is not None
+
+
 def shown(
     policy: Policy, juris: Jurisdiction, outcome: Outcome, locale: str | None, country: str | None
 ) -> Shown | None:
     """The deterrence a denial brings: the message in the caller's language and the prevention
     services for the country (else the jurisdiction's own, else its default list)."""
     d = juris.deterrence
-    if outcome.allowed or DETERRENCE not in outcome.obligations or d is None:
+    if d is None or not deters(juris, outcome):
         return None
     resources: tuple[Mapping[str, str], ...] = ()
     for key in (country, juris.code, "default"):

@@ -292,6 +292,14 @@ class ContentNotEnabled(Conflict):
     title = "Adult content is not enabled by the policy"
 
 
+class ReviewUnavailable(Unavailable):
+    """No local estimator runs here: review support needs a method of the policy backed by the
+    ``local_estimation`` provider (the extra installed), so frames never leave the premises."""
+
+    code = "review_unavailable"
+    title = "Review support unavailable"
+
+
 class UnknownContent(NotFound):
     code = "unknown_content"
     title = "Unknown content item"

@@ -4,6 +4,8 @@ The app shows the child a code (``issue_code``); a guardian of the same app, who
 an adult band at or above the policy's ``guardian.min_level``, enters it (``confirm``). The
 child's band then counts as confirmed from above at the policy's ``guardian_confirmed`` level
 (never above the guardian's own): its upper edge ("at most 12") is what children's spaces need.
+While the link holds, a later passing check of the child that finds the same band keeps it
+(``held_level``): the check's own evidence may confirm less, the guardian's word still stands.
 
 What is stored: the code only as a keyed hash (its key name), for the code's short TTL and
 removed when used; and the link as a keyed hash of both sids, TTL = retention, indexed under
@@ -34,7 +36,7 @@ from service.flows.subjects import SubjectLookup, SubjectRef, own_record
 from service.policy.compiled import GuardianRules, Policy
 from service.policy.holder import PolicyHolder
 from service.store.records import AssuranceRecord
-from service.store.reviews import GuardianCode
+from service.store.reviews import GuardianCode, GuardianLink
 from service.store.roles import GuardianStore
 
 # No 0/O, 1/I/L: read aloud or typed by a parent without mix-ups. 10 characters: ~49 bits.
@@ -80,6 +82,23 @@ def _code_ref(svc: Guardians, client_id: str, code: str) -> str:
 
 def _link(svc: Guardians, child: str, guardian: str) -> str:
     return "lnk_" + keyed_hash(svc.pepper, f"guardian-link\x00{child}\x00{guardian}")
+
+
+def _child_ref(pepper: bytes, child: str) -> str:
+    return keyed_hash(pepper, f"guardian-child\x00{child}")
+
+
+async def held_level(pepper: bytes, store: GuardianStore, policy: Policy, sid: str, band: str) -> str | None:
+    """The level of a guardian's confirmation of ``band`` for ``sid`` that still holds (its link
+    lives: neither side erased, within retention), or None; the highest when several do."""
+    levels = policy.levels
+    ref = _child_ref(pepper, sid)
+    held = [
+        link.upper_level
+        for link in await store.link_values(sid)
+        if link.child_ref == ref and link.band == band and link.upper_level in levels
+    ]
+    return levels.highest(held) if held else None
 
 
 def _rules(policy: Policy, record: AssuranceRecord) -> GuardianRules:
@@ -151,10 +170,12 @@ async def confirm(svc: Guardians, client: Client, guardian_ref: SubjectRef, code
     stored = written or child
     if stored is None or stored.client_id != client.id or stored.band != entry.band:
         raise GuardianCodeInvalid("the code is not valid: the child's age band changed since it was made")
-    await svc.guardians.add_link(
-        _link(svc, entry.sid, guardian.sid), entry.sid, guardian.sid, int(policy.retention.total_seconds())
-    )
     upper = stored.upper_level or level
+    value = GuardianLink(_child_ref(svc.pepper, entry.sid), stored.band, level)
+    await svc.guardians.add_link(
+        _link(svc, entry.sid, guardian.sid), entry.sid, guardian.sid, value,
+        int(policy.retention.total_seconds()),
+    )  # fmt: skip
     svc.audit.emit(
         "guardian.confirmed", client=client.id, sid=entry.sid, pol=policy.version, band=stored.band,
         level_name=upper,

@@ -8,8 +8,9 @@ passing check settles it:
   subject cannot enter children's spaces on the strength of its old record);
 - decisions on the subject's tokens apply the same rules at once, tokens issued before included;
 - the subject is in its app's due list (the record's re-check day moves to the request's day);
-- after the deadline, the policy's ``recheck_missed`` sanction is imposed once, and refresh asks
-  for the re-check; the request stays in force for the policy's ``overdue`` period.
+- after the deadline, the policy's ``recheck_missed`` sanction is imposed once, by the worker's
+  timer on the deadline (or by refresh, should it come first), and refresh asks for the
+  re-check; the request stays in force for the policy's ``overdue`` period.
 
 One request per subject: asking again keeps the stricter of the two (higher level, earlier
 deadline). Only the pairwise sid is stored, with the codes and times.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from service.audit.events import Audit
 from service.clients.registry import Client
@@ -36,7 +37,7 @@ from service.policy.interactions import PartyKey
 from service.policy.model import AbuseSignal
 from service.store.records import AssuranceRecord
 from service.store.reviews import RecheckRequest
-from service.store.roles import RecheckStore, SingleUse
+from service.store.roles import RecheckStore, SingleUse, TimerStore
 
 REASONS = ("reported_adult_posing_as_minor", "reported_minor_posing_as_adult", "moderator_request")
 
@@ -55,6 +56,7 @@ class RecheckRequests:
     publishing: events.Publishing
     abuse: AbuseControl
     once: SingleUse
+    timers: TimerStore  # the worker looks at the subject today, then on the deadline's day
 
 
 def _rules(policy: Policy, jurisdiction: str) -> tuple[Jurisdiction | None, RecheckRules]:
@@ -113,6 +115,9 @@ async def request_recheck(
         return replace(current, recheck_at=today)
 
     await write_record(svc.writing, record.sid, due_now, record)
+    # The worker's timer comes today (the due notice), and then on the deadline's day, so a missed
+    # deadline is enforced even if the subject never refreshes again (see ``deadline_timer``).
+    await svc.timers.schedule(client.id, record.sid, today, max(1, int(policy.retention.total_seconds())))
     svc.audit.emit(
         "recheck.requested", client=client.id, sid=record.sid, pol=policy.version,
         reason=request.reason, min_level=request.min_level, deadline=_iso(request.deadline),
@@ -133,6 +138,22 @@ async def pending(svc: RecheckRequests, record: AssuranceRecord) -> RecheckReque
 
 def overdue(svc: RecheckRequests, request: RecheckRequest) -> bool:
     return svc.clock.now().timestamp() >= request.deadline
+
+
+def deadline_day(svc: RecheckRequests, request: RecheckRequest | None) -> date | None:
+    """The day the worker must look at a pending, not yet overdue request again: its deadline's."""
+    if request is None or overdue(svc, request):
+        return None
+    return datetime.fromtimestamp(request.deadline, UTC).date()
+
+
+async def enforce_deadline(svc: RecheckRequests, record: AssuranceRecord) -> date | None:
+    """The worker's timer: impose the sanction of a request whose deadline passed (once, as
+    refresh would); returns the day to look again while the request is still running."""
+    request = await pending(svc, record)
+    if request is not None and overdue(svc, request):
+        await missed(svc, request, record)
+    return deadline_day(svc, request)
 
 
 def as_pending(policy: Policy, jurisdiction: str, key: PartyKey) -> PartyKey:
@@ -228,6 +249,9 @@ async def missed(svc: RecheckRequests, request: RecheckRequest, record: Assuranc
         "recheck.missed", client=record.client_id, sid=record.sid, pol=svc.policy.current.version,
         reason=request.reason, deadline=_iso(request.deadline),
     )  # fmt: skip
+    # Whatever the policy's sanction (or none, or one that does not notify), the app hears of it.
+    data = {"sid": record.sid, "reason": request.reason, "deadline": _iso(request.deadline)}
+    await events.publish(svc.publishing, record.client_id, events.RECHECK_MISSED, data)
     who = Concerned(record.client_id, record.sid, None, svc.policy.current.version)
     await abuse.impose(svc.abuse, who, juris, AbuseSignal.RECHECK_MISSED)
     return True

@@ -20,9 +20,10 @@ from service.audit.events import Audit
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, SystemClock
 from service.core.dates import day_of
-from service.flows import lifecycle
+from service.flows import lifecycle, recheck_requests
 from service.flows.events import EVENT_TTL
 from service.flows.lifecycle import Lifecycle
+from service.flows.recheck_requests import RecheckRequests
 from service.policy.holder import PolicyHolder
 from service.store.errors import StoreUnavailable
 from service.store.events import Delivery
@@ -43,6 +44,7 @@ class WorkerFlow:
     timers: TimerStore
     records: RecordStore
     lifecycle: Lifecycle
+    requests: RecheckRequests  # a re-check the app demanded: its deadline is a timer too
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,8 @@ async def _deliver(
 
 
 async def run_timers(svc: WorkerFlow, limit: int = 500) -> int:
-    """Age-ups and re-check notices for every timer due today or earlier; returns how many ran."""
+    """Age-ups, re-check notices and missed re-check deadlines for every timer due today or
+    earlier; returns how many ran."""
     today = day_of(svc.clock.now())
     done = 0
     for client_id in svc.clients.client_ids:
@@ -157,6 +160,11 @@ async def run_timers(svc: WorkerFlow, limit: int = 500) -> int:
             if record.recheck_at <= today:
                 await lifecycle.recheck_due(svc.lifecycle, record)  # once per re-check date
             nxt = lifecycle.next_step(record, today)
+            # A demanded re-check's deadline: sanctioned once passed; until then its day is a step
+            # (today's stays due, so the next scan after the deadline's hour enforces it).
+            deadline = await recheck_requests.enforce_deadline(svc.requests, record)
+            if deadline is not None:
+                nxt = deadline if nxt is None else min(nxt, deadline)
             if nxt is None:
                 await svc.timers.unschedule(client_id, sid)
             else:

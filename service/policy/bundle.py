@@ -10,7 +10,10 @@ target ``keys[j]`` is ``outcomes[tables[action][actor_class[i]][target_class[j]]
 ``service[reason]`` is the index of the service's own denials (``no_matching_rule``,
 ``invalid_token``, ``unknown_band``), so an app words them as the service does. ``top_band`` is
 the oldest band: a party of it has no upper edge, so an evaluator drops its ``upper_level``
-before the lookup, as the server does. ``service.flows.bundle`` signs it with the token keys.
+before the lookup, as the server does. A jurisdiction with deterrence carries ``deterrence``: its
+message per locale and prevention services per country (``default`` among them), shown with a
+denial whose obligations name ``deterrence``, so apps show it offline as the server would.
+``service.flows.bundle`` signs it with the token keys.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ def bundle_payload(policy: Policy) -> dict[str, Any]:
         juris = policy.jurisdictions[code]
         jurisdictions[code] = {
             "safety_resources": {c: list(r) for c, r in juris.safety_resources.items()},
+            "deterrence": (
+                {
+                    "message": dict(juris.deterrence.message),
+                    "resources": {c: [dict(x) for x in r] for c, r in juris.deterrence.resources.items()},
+                }
+                if juris.deterrence is not None
+                else None
+            ),
             "actor_class": list(table.actor_class),
             "target_class": list(table.target_class),
             "tables": {

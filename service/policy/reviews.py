@@ -10,7 +10,14 @@ from typing import Any
 
 from service.core.durations import format_duration
 from service.core.levels import Levels
-from service.policy.compiled import AppealRules, GuardianRules, Jurisdiction, RecheckRules, TrustedRules
+from service.policy.compiled import (
+    AppealRules,
+    GuardianRules,
+    Jurisdiction,
+    Policy,
+    RecheckRules,
+    TrustedRules,
+)
 from service.policy.model import JurisdictionSpec, PendingUpperEdge
 
 Problem = tuple[tuple[str | int, ...], str]  # path under the jurisdiction, message
@@ -192,3 +199,24 @@ def review_settings(j: Jurisdiction) -> dict[str, str]:
     else:
         out["trusted"] = "none"
     return out
+
+
+def trusted_refusal(policy: Policy, juris: Jurisdiction, actor: str | None, target: str | None) -> str | None:
+    """Why ``relationship: trusted`` cannot be honoured between these bands here, whatever proof
+    is given; None when a connection both confirmed would be (decisions and explain alike)."""
+    rules = juris.trusted
+    if rules is None:
+        return "this jurisdiction has no trusted connections"
+    if actor is None or target is None or actor not in policy.bands or target not in policy.bands:
+        return "a party of unknown age is never trusted"
+    floor = policy.bands.rank(rules.min_band)
+    if policy.bands.rank(actor) < floor or policy.bands.rank(target) < floor:
+        return f"both bands must be at or above trusted.min_band {rules.min_band}"
+    if not rules.across_adult_line and policy.is_minor_band(actor) != policy.is_minor_band(target):
+        return "it never crosses the adult-minor line here (trusted.across_adult_line: false)"
+    return None
+
+
+def set_aside(juris: Jurisdiction) -> tuple[str, ...]:
+    """The rules a trusted connection sets aside: those the policy marks ``relaxable``."""
+    return tuple(r.name for r in juris.rules if r.relaxable)

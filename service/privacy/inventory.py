@@ -26,7 +26,7 @@ from service.store.content import ContentItem
 from service.store.events import EVENT_FIELDS
 from service.store.keys import KEY_CLASSES, KeyClass
 from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
-from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
+from service.store.reviews import Appeal, Connection, GuardianCode, GuardianLink, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +122,8 @@ SHAPES: dict[str, ValueShape] = {
     "recheck_request": _json(RecheckRequest),
     "appeal": _json(Appeal),
     "guardian_code": _json(GuardianCode),
-    "guardian_link": ValueShape(
-        "marker",
-        (_f("marker", "integer", "the link exists", personal=False),),
-        note="the key name is a keyed hash of both sids; the value says nothing",
-    ),
+    # The key name is a keyed hash of both sids; the value names neither.
+    "guardian_link": _json(GuardianLink),
     "connection": _json(Connection),
     "connections": ValueShape(
         "set", (_f("nonce_ref", "string", "member: a keyed hash of a connection's pair nonce"),)

@@ -23,11 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from service.store.content import ContentItem
 from service.store.cursors import decode_position, encode_position
 from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction, SignalNote
-from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
+from service.store.reviews import Appeal, Connection, GuardianCode, GuardianLink, RecheckRequest
 
 T = TypeVar(
     "T", CheckState, AssuranceRecord, Sanction, ContentItem, PageLink, PageSession, RecheckRequest, Appeal,
-    GuardianCode, Connection,
+    GuardianCode, GuardianLink, Connection,
 )  # fmt: skip
 
 # Fields a payload from an earlier version lacks, read as their default: an upper edge nothing
@@ -54,6 +54,7 @@ def encode(
     | RecheckRequest
     | Appeal
     | GuardianCode
+    | GuardianLink
     | Connection,
 ) -> str:
     """Compact JSON, fields in declaration order; dates as ISO days, enums as their values."""

@@ -293,11 +293,14 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
     KeyClass(
         name="guardian_link",
         pattern="<prefix>:gln:{<link>}",
-        holds="a marker named by a keyed hash of the child's and the guardian's sids (neither is stored)",
-        purpose="that a guardian confirmed a child's band; counts a guardian's children (max_children)",
+        holds="GuardianLink as JSON (a keyed hash of the child's sid, the band and level confirmed), named "
+        "by a keyed hash of the child's and the guardian's sids (neither is stored)",
+        purpose="that a guardian confirmed a child's band, kept by the child's later checks of that "
+        "band; counts a guardian's children (max_children)",
         ttl_source="retention period from the policy",
         survives_restart=True,
-        on_loss="a guardian's count of confirmed children starts again (the confirmations stand)",
+        on_loss="a guardian's count of confirmed children starts again; the records keep their confirmation "
+        "until the child's next check",
     ),
     KeyClass(
         name="guardian_links",

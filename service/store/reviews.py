@@ -43,6 +43,19 @@ class Appeal:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardianLink:
+    """What a guardian confirmed, kept under the link's keyed name (a keyed hash of both sids):
+    which side is the child (a keyed hash of its sid, so neither sid is stored), and the band and
+    level confirmed, so a later check of the same band keeps the confirmation while it holds."""
+
+    child_ref: str = field(
+        metadata=about("a keyed hash of the child's sid: which side of the link is the child")
+    )
+    band: str = field(metadata=about("the child's band the guardian confirmed"))
+    upper_level: str = field(metadata=about("the level the confirmation gives the band's upper edge"))
+
+
+@dataclass(frozen=True, slots=True)
 class GuardianCode:
     """A one-time code shown to a child, for a guardian to confirm the child's band with. Its key
     is a keyed hash of the code, never the code."""

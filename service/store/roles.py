@@ -17,7 +17,7 @@ from typing import Protocol
 from service.store.content import ContentItem, ListedPage
 from service.store.events import Delivery, QueuedEvent
 from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
-from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
+from service.store.reviews import Appeal, Connection, GuardianCode, GuardianLink, RecheckRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +171,16 @@ class GuardianStore(Protocol):
     async def take_code(self, code_ref: str) -> GuardianCode | None:
         """The code's content, removed in the same step: a code confirms once (atomic)."""
 
-    async def add_link(self, link: str, child_sid: str, guardian_sid: str, ttl: int) -> None:
+    async def add_link(
+        self, link: str, child_sid: str, guardian_sid: str, value: GuardianLink, ttl: int
+    ) -> None:
         """Keep the link (a keyed hash of both sids) and index it under each sid for erasure."""
 
     async def live_links(self, sid: str) -> list[str]:
         """The links indexed under ``sid`` that still exist (the other side may have been erased)."""
+
+    async def link_values(self, sid: str) -> list[GuardianLink]:
+        """What the live links indexed under ``sid`` hold (links of either side)."""
 
     async def erase_links(self, sid: str) -> int:
         """Remove every link indexed under ``sid``, and the index; returns how many links existed."""

@@ -92,6 +92,7 @@ def sample(op_id: str, refs: Refs) -> dict[str, Any]:
         "consentToContent": {"json": {"token": refs.token, "content_hash": MEDIA}},
         "withdrawContentConsent": {"json": {"token": refs.token}},
         "requestContentRemoval": {"json": {"token": refs.token}},
+        "reviewContent": {"json": {"frames": ["AAAA"]}},
     }
     return samples.get(op_id, {})
 

@@ -184,6 +184,15 @@ def estimation_settings(vendor: Vendor, scenario: str = "ok", **config: Any) -> 
     )
 
 
+def local_estimation_settings(**config: Any) -> Settings:
+    return make_settings(
+        providers={
+            "enabled": ["os_signal", "self_declaration", "facial_estimation"],
+            "instances": {"facial_estimation": {"type": "local_estimation", "config": config}},
+        }
+    )
+
+
 def abuse_settings(tmp_path: Path, replace: dict[str, str]) -> Settings:
     return make_settings(policy_path=write_policy(tmp_path, replace=replace))
 
@@ -659,6 +668,11 @@ BAD_IMAGES: dict[str, Callable[[], bytes]] = {
 def a_bad_image(code: str) -> Scenario:
     async def send_it(env: Env, op: str) -> httpx.Response:
         limits = {"images": {"max_bytes": 2048}} if code == "image_too_large" else {}
+        if op == "reviewContent":  # a frame of an item, through the local estimator
+            async with running(local_estimation_settings(**limits)) as run:
+                refs = await content_refs(run)
+                frames = [base64.b64encode(BAD_IMAGES[code]()).decode()]
+                return await send(run, op, refs, json={"frames": frames})
         async with running(estimation_settings(env.vendor(), **limits)) as run:
             return await image(run, op, (await run.start_check())["check_id"], BAD_IMAGES[code]())
 
@@ -961,6 +975,12 @@ async def a_policy_without_a_depicted_section(env: Env, op: str) -> httpx.Respon
     policy = write_policy(env.tmp_path, replace={text[start:end]: ""})
     async with running(make_settings(policy_path=policy)) as run:
         return await send(run, op, await content_refs(run, register=False))
+
+
+@scenario("review_unavailable")
+async def review_where_no_local_estimator_runs(env: Env, op: str) -> httpx.Response:
+    async with running() as run:  # the default providers: no local estimation
+        return await send(run, op, await content_refs(run))
 
 
 @scenario("unknown_content")

@@ -98,6 +98,46 @@ async def test_repeated_attempts_by_one_subject_raise_the_flag_once(tmp_path: Pa
         assert len([e for e in run.log_lines() if e.get("event") == "subject.flagged"]) == 2
 
 
+async def batch(run: Running, actor: dict[str, Any], targets: list[dict[str, Any]]) -> dict[str, Any]:
+    body = {"jurisdiction": "default", "action": "message.send", "actor": actor, "targets": targets}
+    r = await run.http.post("/v1/decisions/batch", json=body, headers=AUTH)
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+async def test_batch_decisions_count_towards_the_flag_once_per_request(tmp_path: Path) -> None:
+    async with running(webhook_settings(tmp_path)) as run:
+        sid, token = await run.adult_token("adult-1")
+        _, minor = await run.guardian_token("teen-1")
+        key = f"ageband:abz:{{{sid}}}:minor_contact"
+        store = run.services.store
+        actor = {"token": token}
+        # Nothing refused with deterrence: nothing counted.
+        assert (await batch(run, actor, [{"id": "a", **ADULT}]))["allowed"] == ["a"]
+        assert key not in store.contents()
+        # Targets as bands (read column-wise) and as tokens (the ordinary loop) count alike: one
+        # attempt per request, however many of its targets were refused.
+        teens = [{"id": f"t{i}", **TEEN} for i in range(3)]
+        assert (await batch(run, actor, [*teens, {"id": "a", **ADULT}]))["allowed"] == ["a"]
+        assert store.contents()[key] == 1
+        assert (await batch(run, actor, [{"id": "m", "token": minor}, {"id": "a", **ADULT}]))["allowed"] == [
+            "a"
+        ]
+        assert store.contents()[key] == 2
+        await decide(run, action="message.send", actor=actor, target=TEEN)  # a single decision: one more
+        for _ in range(3):
+            await batch(run, actor, teens)
+        assert store.contents()[key] == 6
+        flagged = [e for e in run.log_lines() if e.get("event") == "subject.flagged"]
+        assert [(e["reason"], e["count"]) for e in flagged] == [(REPEATED, 5)]
+        hooks = [e["data"] for e in await queued_events(run) if e["type"] == "subject.flagged"]
+        assert hooks == [{"sid": sid, "reason": REPEATED}]
+        # An actor given as a band is not counted in a batch either (no sid).
+        await batch(run, ADULT, teens)
+        assert store.contents()[key] == 6
+
+
 async def test_actors_given_by_band_are_not_counted() -> None:
     async with running() as run:
         for _ in range(6):

@@ -166,3 +166,30 @@ async def test_key_rotation_keeps_offline_bundles_verifying(tmp_path: Path) -> N
         jwks = (await r.http.get("/.well-known/jwks.json")).json()
         with pytest.raises(InvalidBundle, match="unknown kid"):
             _verify(before, jwks, now=now)
+
+
+async def test_the_bundle_carries_the_deterrence_texts_for_offline_denials() -> None:
+    async with running() as r:
+        token, jwks, now = await _fetch(r)
+        deterrence = r.services.policy.current.jurisdictions["default"].deterrence
+        assert deterrence is not None
+        carried = _payload(token)["jurisdictions"]["default"]["deterrence"]
+        assert carried["message"] == dict(deterrence.message)
+        assert carried["resources"]["FI"] == [dict(x) for x in deterrence.resources["FI"]]
+        # Offline, an adult refused a minor sees what the server shows, in the user's language.
+        bundle = _verify(token, jwks, now=now)
+        adult, minor = ("18_plus", "effective", None), ("13_15", "basic", "effective")
+        local = bundle.decide("default", "message.send", adult, minor, locale="de", country="FI")
+        body = {"jurisdiction": "default", "action": "message.send", "country": "FI"}
+        body |= {
+            "actor": {"band": "18_plus", "level": "effective"},
+            "target": dict(zip(("band", "level", "upper_level"), minor, strict=True)),
+        }
+        served = (
+            await r.http.post("/v1/decisions", json=body, headers={**AUTH, "Accept-Language": "de"})
+        ).json()
+        assert local.deterrence is not None and served["deterrence"] is not None
+        assert local.deterrence.message == served["deterrence"]["message"] == deterrence.message["de"]
+        assert list(local.deterrence.resources) == served["deterrence"]["resources"]
+        # An allowed decision carries none.
+        assert bundle.decide("default", "message.send", minor, minor).deterrence is None

@@ -122,6 +122,51 @@ def test_policy_test_reports_a_failing_case(tmp_path: Path) -> None:
     assert ET.parse(junit).getroot().find(".//failure") is not None  # noqa: S314
 
 
+def test_explain_shows_the_trusted_connection_view() -> None:
+    confirmed = ["--actor-level", "effective", "--actor-upper-level", "effective"]
+    confirmed += ["--target-level", "effective", "--target-upper-level", "effective"]
+    args = ["policy", "explain", "--jurisdiction", "default", "--action", "message.send", *confirmed]
+    apart = [*args, "--actor", "under_13", "--target", "16_17"]
+    strangers = runner.invoke(app, apart)
+    assert strangers.exit_code == 0, strangers.output
+    lines = strangers.output.splitlines()
+    assert (
+        lines[0] == "DENY default message.send: actor under_13@effective (upper effective) → "
+        "target 16_17@effective (upper effective)"
+    )
+    assert "rule minor-bands-apart" in lines[1]
+    assert (
+        "trusted connections: min band under_13, across the adult line: no; "
+        "relaxable rules: minor-bands-apart" in lines
+    )
+    assert "these bands may have a trusted connection: --trusted decides as with one" in lines
+    assert any(line.startswith("minor-bands-apart\tdeny\t0\tyes\tmatched\tyes\t◀") for line in lines)
+    assert any(
+        line.startswith("adults-cannot-reach-minors\tdeny\t0\tno\t") and "\tno\t" in line for line in lines
+    )
+    # With a connection both confirmed, the relaxable rule is set aside, as decisions do.
+    siblings = runner.invoke(app, [*apart, "--trusted"])
+    assert siblings.exit_code == 0, siblings.output
+    lines = siblings.output.splitlines()
+    assert lines[0].startswith("ALLOW default message.send: actor under_13") and lines[0].endswith(
+        "(trusted connection)"
+    )
+    assert "minor-bands-apart\t—\t—\t—\tset aside: trusted connection\tyes\t" in lines
+    # Never across the adult-minor line in the bundled packs: --trusted changes nothing there.
+    across = runner.invoke(app, [*args, "--actor", "18_plus", "--target", "16_17", "--trusted"])
+    lines = across.output.splitlines()
+    assert lines[0].startswith("DENY") and "(trusted connection)" not in lines[0]
+    assert (
+        "a trusted connection is not honoured for these bands: it never crosses the adult-minor line here "
+        "(trusted.across_adult_line: false)"
+    ) in lines
+    unknown = runner.invoke(app, [*args, "--target", "16_17", "--trusted"])
+    assert (
+        "a trusted connection is not honoured for these bands: a party of unknown age is never trusted"
+        in (unknown.output.splitlines())
+    )
+
+
 def test_explain_names_the_rule_and_why() -> None:
     args = ["policy", "explain", "--jurisdiction", "GB", "--action", "profile.view"]
     result = runner.invoke(app, [*args, "--actor", "18_plus", "--target", "13_15"])
@@ -129,7 +174,7 @@ def test_explain_names_the_rule_and_why() -> None:
     lines = result.output.splitlines()
     assert lines[0] == "DENY GB profile.view: actor 18_plus → target 13_15"
     assert "rule adults-cannot-reach-minors, reason minor_account_protected" in lines[1]
-    assert any(line.startswith("adults-cannot-reach-minors\tdeny\t0\tyes\tmatched\t◀") for line in lines)
+    assert any(line.startswith("adults-cannot-reach-minors\tdeny\t0\tyes\tmatched\tno\t◀") for line in lines)
     assert any("does not cover profile.view" in line for line in lines)
     unknown = runner.invoke(app, [*args, "--actor", "18_plus"])
     assert "target of unknown age is evaluated as under_13" in unknown.output

@@ -4,13 +4,12 @@ the adult-minor line."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from factories import AUTH, Running, make_settings, running, write_policy
-from webhook_setup import webhook_env
+from webhook_setup import FAST, drain, webhook_env
 
 pytestmark = pytest.mark.anyio
 
@@ -166,16 +165,25 @@ async def test_erasure_of_either_side_removes_the_connection() -> None:
         ]
 
 
-async def test_the_confirmation_is_sent_by_webhook(tmp_path: Path) -> None:
-    async with webhook_env(tmp_path) as (settings, _, _), running(settings) as run:
+async def test_opening_and_confirming_are_sent_by_webhook(tmp_path: Path) -> None:
+    async with webhook_env(tmp_path) as (settings, receiver, _), running(settings) as run:
+        await run.services.store.events.ensure_group(FAST.group)
         young, older = await _siblings(run)
         nonce = (await _open(run, older)).json()["nonce"]
+        await drain(run.services)
+        older_sid = (
+            await run.http.post("/v1/tokens/introspect", json={"token": older}, headers=AUTH)
+        ).json()["sub"]
+        (opened,) = receiver.wait_for(1, event_type="subject.connection_opened")
+        assert opened["data"] == {"sid": older_sid}  # the opener only: the other user is not known yet
+        assert receiver.events("subject.connection_confirmed") == []
         await _confirm(run, young, nonce)
-        store = run.services.store
-        await store.events.ensure_group("connections")
-        got = [json.loads(d.event.body) for d in await store.events.read_events("connections", "t", 100, 0)]
-        (event,) = [e for e in got if e["type"] == "subject.connection_confirmed"]
+        await drain(run.services)
+        (event,) = receiver.wait_for(1, event_type="subject.connection_confirmed")
         young_sid = (
             await run.http.post("/v1/tokens/introspect", json={"token": young}, headers=AUTH)
         ).json()["sub"]
         assert event["data"] == {"sid": young_sid}
+        assert receiver.rejected == 0
+        (audited,) = [e for e in run.log_lines() if e.get("event") == "connection.opened"]
+        assert audited["sid_hash"]

@@ -99,6 +99,30 @@ async def test_a_guardians_confirmation_makes_a_self_declared_11_year_olds_band_
         assert all(parent not in json.dumps(e) for e in run.log_lines() if e["event"].startswith("guardian."))
 
 
+async def test_a_later_passing_check_keeps_a_confirmation_that_still_holds() -> None:
+    async with running() as run:
+        child = await _checked(run, "eleven", {**TYPED, "birth_year": 2015})
+        parent = await _checked(run, "parent", PLAY_VERIFIED_ADULT)
+        assert (await _confirm(run, parent, (await _code(run, child)).json()["code"])).status_code == 200
+        # The scheduled re-check, by the child's own word again: it alone confirms no upper edge,
+        # yet the guardian's confirmation of the same band stands.
+        run.clock.advance(timedelta(days=91))
+        check = await run.start_check("eleven", purpose="recheck")
+        r = await run.evidence(check["check_id"], {**TYPED, "birth_year": 2015})
+        assert r.status_code == 200, r.text
+        passed = r.json()
+        assert passed["outcome"] == "passed", passed
+        assert (passed["token"]["band"], passed["token"]["upper_level"]) == ("under_13", "effective")
+        record = await run.services.store.records.get_record(child)
+        assert record is not None and (record.band, record.upper_level) == ("under_13", "effective")
+        # Once the guardian is erased the link no longer holds: the next check goes by its evidence.
+        erased = await run.http.post("/v1/subjects/erase", json={"sid": parent}, headers=AUTH)
+        assert erased.status_code == 200
+        check = await run.start_check("eleven")
+        r = await run.evidence(check["check_id"], {**TYPED, "birth_year": 2015})
+        assert (r.json()["outcome"], r.json()["token"]["upper_level"]) == ("passed", None)
+
+
 async def test_only_an_adult_at_the_policys_level_can_confirm() -> None:
     async with running() as run:
         child = await _checked(run, "kid", {**TYPED, "birth_year": 2015})

@@ -5,13 +5,15 @@ a strong enough re-check settles them, and only the app's own subjects can be as
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from factories import AUTH, OTHER_CLIENT_KEY, PINNED, Running, bearer, running, two_clients_settings
 from webhook_setup import webhook_env
+
+from service.flows.worker import run_timers
 
 pytestmark = pytest.mark.anyio
 
@@ -120,6 +122,53 @@ async def test_the_deadline_is_enforced_with_the_policys_sanction_once() -> None
         # The new check offers only methods that reach the sanction's level.
         assert "self_declaration" not in problem["methods"]
         assert problem["methods"]
+
+
+async def test_the_workers_timer_enforces_a_missed_deadline_without_a_refresh(tmp_path: Path) -> None:
+    async with webhook_env(tmp_path) as (settings, _, _), running(settings) as run:
+        sid, token = await run.guardian_token("silent")
+        deadline = PINNED + timedelta(days=3, hours=5)
+        assert (await _recheck(run, sid, deadline=deadline.isoformat())).status_code == 202
+        worker = run.services.worker
+        assert await run_timers(worker) == 1  # today: the due notice; then the deadline's day
+        run.clock.advance(timedelta(days=2))
+        assert await run_timers(worker) == 0
+        run.clock.set(deadline - timedelta(minutes=1))  # the deadline's day, before its hour
+        await run_timers(worker)
+        assert _audit(run, "recheck.missed") == []
+        run.clock.set(deadline)  # the subject never comes back: the timer alone enforces it
+        await run_timers(worker)
+        (missed,) = _audit(run, "recheck.missed")
+        assert (missed["reason"], missed["deadline"]) == ("reported_adult_posing_as_minor", _z(deadline))
+        (imposed,) = _audit(run, "sanction.imposed")
+        assert (imposed["signal"], imposed["min_level"], imposed["tokens_revoked"]) == (
+            "recheck_missed", "effective", True,
+        )  # fmt: skip
+        introspected = await run.http.post("/v1/tokens/introspect", json={"token": token}, headers=AUTH)
+        assert introspected.json() == {"active": False}
+        store = run.services.store
+        await store.events.ensure_group("deadline")
+        got = [json.loads(d.event.body) for d in await store.events.read_events("deadline", "t", 100, 0)]
+        by_type = {e["type"]: e["data"] for e in got}
+        assert by_type["subject.flagged"] == {
+            "sid": sid, "reason": "recheck_missed",
+            "sanction": {"locked_until": None, "min_level": "effective", "tokens_revoked": True},
+        }  # fmt: skip
+        assert by_type["subject.revoked"] == {"sid": sid, "reason": "sanction"}
+        assert by_type["subject.recheck_missed"] == {
+            "sid": sid, "reason": "reported_adult_posing_as_minor", "deadline": _z(deadline),
+        }  # fmt: skip
+        # Once: neither a later scan nor the subject's refresh imposes it again.
+        run.clock.advance(timedelta(days=1))
+        await run_timers(worker)
+        late = await _refresh(run, sid)
+        assert (late.status_code, late.json()["reason"]) == (409, "recheck_missed")
+        assert len(_audit(run, "sanction.imposed")) == len(_audit(run, "recheck.missed")) == 1
+        assert await store.timers.timers_due("demo", (deadline + timedelta(days=400)).date(), 10) == []
+
+
+def _z(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
 
 
 async def test_a_recheck_strong_enough_settles_the_request_and_a_weaker_one_does_not() -> None:

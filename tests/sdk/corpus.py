@@ -2,10 +2,11 @@
 
 Every bundled jurisdiction × action × party (every (band, level, upper_level) the policy knows)
 as actor and as target, answered by ``POST /v1/decisions/batch`` and, once per distinct answer,
-``POST /v1/decisions`` (obligations, safety resources); single cases for normalisation, errors,
-country fallbacks and parties given as tokens; hostile tokens with the service's verdict (its
-token verifier: the one ``POST /v1/decisions`` uses); and tampered bundles. The signing key
-comes from a fixed seed and the clock is pinned, so the corpus is the same bytes on every run:
+``POST /v1/decisions`` (obligations, safety resources, deterrence); single cases for
+normalisation, errors, country fallbacks (safety resources, deterrence) and parties given as
+tokens; hostile tokens with the service's verdict (its token verifier: the one
+``POST /v1/decisions`` uses); and tampered bundles. The signing key comes from a fixed seed and
+the clock is pinned, so the corpus is the same bytes on every run:
 ``tests/sdk/test_sdk_conformance.py`` regenerates it and fails when the committed file is stale.
 
     .venv/bin/python tests/sdk/corpus.py    # rewrite clients/conformance/corpus.json
@@ -49,6 +50,10 @@ FORMAT = (
 )
 
 
+# What an answer holds: the decision as an app shows it, deterrence (null, or its message and
+# services) included.
+ANSWER_FIELDS = ("allowed", "rule", "reason", "message", "obligations", "safety_resources", "deterrence")
+
 CORPUS_KEY = "ageband conformance corpus"
 
 
@@ -69,8 +74,7 @@ async def _decide(r: Running, body: dict[str, Any]) -> dict[str, Any]:
     if resp.status_code != 200:
         return {"error": resp.json()["code"]}
     d = resp.json()
-    keep = ("allowed", "rule", "reason", "message", "obligations", "safety_resources")
-    return {"answer": {k: d[k] for k in keep}}
+    return {"answer": {k: d.get(k) for k in ANSWER_FIELDS}}
 
 
 async def _matrix(
@@ -294,6 +298,17 @@ async def _cases(r: Running, tokens: list[dict[str, Any]]) -> list[dict[str, Any
                     "country": country,
                 }
             )
+    for jur in sorted(policy.jurisdictions):  # deterrence: its services by country, jurisdiction, default
+        for country in (None, "FI", "US", "ZZ"):
+            specs.append(  # noqa: PERF401 - as above
+                {
+                    "jurisdiction": jur,
+                    "action": "message.send",
+                    "actor": adult,
+                    "target": minor,
+                    "country": country,
+                }
+            )
     for locale in ("fr-CA", "pt-BR", "xx", "en"):
         specs.append(  # noqa: PERF401 - as above
             {
@@ -338,8 +353,8 @@ async def _cases(r: Running, tokens: list[dict[str, Any]]) -> list[dict[str, Any
         headers = {**AUTH, "Accept-Language": spec.get("locale", LOCALE)}
         resp = await r.http.post("/v1/decisions", json=body, headers=headers)
         d = resp.json()
-        keep = ("allowed", "rule", "reason", "message", "obligations", "safety_resources")
-        result = {"answer": {k: d[k] for k in keep}} if resp.status_code == 200 else {"error": d["code"]}
+        ok = resp.status_code == 200
+        result = {"answer": {k: d.get(k) for k in ANSWER_FIELDS}} if ok else {"error": d["code"]}
         out.append(
             {
                 **{k: v for k, v in spec.items() if v is not None},

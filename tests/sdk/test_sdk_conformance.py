@@ -32,10 +32,17 @@ def _party(p: list[str | None]) -> tuple[str | None, str | None, str | None]:
     return (p[0], p[1], p[2])
 
 
+def _deterrence(d: LocalDecision) -> dict[str, Any] | None:
+    if d.deterrence is None:
+        return None
+    return {"message": d.deterrence.message, "resources": list(d.deterrence.resources)}
+
+
 def _as_answer(d: LocalDecision) -> dict[str, Any]:
     return {
         "allowed": d.allowed, "rule": d.rule, "reason": d.reason, "message": d.message,
         "obligations": list(d.obligations), "safety_resources": list(d.safety_resources),
+        "deterrence": _deterrence(d),
     }  # fmt: skip
 
 

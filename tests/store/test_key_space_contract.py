@@ -26,7 +26,7 @@ from store_factories import (
 from service.audit.subjects import sid_ref
 from service.store.keys import KEY_CLASSES, key_class_of
 from service.store.records import PageLink, PageSession
-from service.store.reviews import Connection, GuardianCode
+from service.store.reviews import Connection, GuardianCode, GuardianLink
 from service.store.roles import (
     DueEntry,
 )
@@ -75,7 +75,9 @@ async def write_one_of_each_lifecycle_key(store: WholeStore, sid: str) -> None:
     await store.connections.put_connection(
         "tcn_" + sid[4:], Connection(CLIENT, "m", None, 1, None), [sid], ttl=600
     )
-    await store.guardians.add_link("lnk_" + sid[4:], sid, sid, ttl=3600)  # one index: one key of each
+    await store.guardians.add_link(
+        "lnk_" + sid[4:], sid, sid, GuardianLink("ref", "under_13", "effective"), ttl=3600
+    )  # one index: one key of each
     await store.events.publish_event(make_event(), ttl=3600)
     await store.events.publish_event(make_event(), ttl=3600)
     await store.events.ensure_group("g")

@@ -7,7 +7,7 @@ from store_backends import Backend
 from store_factories import make_appeal, make_recheck, random_sid
 
 from service.store.keys import key_class_of
-from service.store.reviews import Connection, GuardianCode
+from service.store.reviews import Connection, GuardianCode, GuardianLink
 from service.store.roles import AppealStore, ConnectionStore, GuardianStore, RecheckStore
 
 pytestmark = pytest.mark.anyio
@@ -77,15 +77,22 @@ async def test_a_guardian_code_is_taken_once(guardian_store: GuardianStore) -> N
     assert await guardian_store.take_code(ref) is None  # a code confirms once
 
 
+_LINK_A = GuardianLink("ref-a", "under_13", "effective")
+_LINK_B = GuardianLink("ref-b", "13_15", "basic")
+
+
 async def test_a_guardian_link_is_found_from_both_sides_and_erased_from_either(
     guardian_store: GuardianStore,
 ) -> None:
     child, guardian, sibling = random_sid(), random_sid(), random_sid()
-    await guardian_store.add_link("lnk_a", child, guardian, ttl=600)
-    await guardian_store.add_link("lnk_b", sibling, guardian, ttl=600)
+    await guardian_store.add_link("lnk_a", child, guardian, _LINK_A, ttl=600)
+    await guardian_store.add_link("lnk_b", sibling, guardian, _LINK_B, ttl=600)
     assert await guardian_store.live_links(guardian) == ["lnk_a", "lnk_b"]
     assert await guardian_store.live_links(child) == ["lnk_a"]
+    assert await guardian_store.link_values(guardian) == [_LINK_A, _LINK_B]
+    assert await guardian_store.link_values(child) == [_LINK_A]
     assert await guardian_store.erase_links(child) == 1
+    assert await guardian_store.link_values(guardian) == [_LINK_B]
     # The child's erasure removed the link itself: the guardian's side no longer counts it.
     assert await guardian_store.live_links(guardian) == ["lnk_b"]
     assert await guardian_store.live_links(child) == []
@@ -97,7 +104,7 @@ async def test_a_guardian_link_is_found_from_both_sides_and_erased_from_either(
 async def test_guardian_keys_have_a_ttl_and_pseudonymous_names(backend: Backend) -> None:
     child, guardian = random_sid(), random_sid()
     await backend.store.guardians.put_code("gcd_x", _code(child), ttl=300)
-    await backend.store.guardians.add_link("lnk_x", child, guardian, ttl=900)
+    await backend.store.guardians.add_link("lnk_x", child, guardian, _LINK_A, ttl=900)
     keys = await backend.raw_keys()
     names = sorted(kc.name for k in keys if (kc := key_class_of(k, backend.prefix)))
     assert names == ["guardian_code", "guardian_link", "guardian_links", "guardian_links"]

@@ -6,30 +6,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 from factories import AUTH, running
-from webhook_setup import webhook_env
+from webhook_setup import FAST, drain, webhook_env
 
-from service.flows.worker import WorkerConfig, deliver_once
+from service.flows.worker import WorkerConfig
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
-FAST = WorkerConfig(consumer="t1", block_ms=0, timeout_s=2.0, claim_idle_ms=5000, backoff_base_s=0.05)
-
-
-async def drain(run_services: object, cfg: WorkerConfig = FAST, rounds: int = 40) -> None:
-    """Deliver until a few rounds in a row find nothing (retries wait out their backoff)."""
-    from service.api.services import Services
-
-    assert isinstance(run_services, Services)
-    idle = 0
-    async with httpx.AsyncClient(timeout=cfg.timeout_s) as http:
-        for _ in range(rounds):
-            n = await deliver_once(run_services.worker, http, cfg)
-            idle = idle + 1 if n == 0 else 0
-            if idle >= 5:
-                return
-            await asyncio.sleep(0.03)
 
 
 async def test_check_completed_is_delivered_signed(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ export const BUNDLE_TYPE = "ageband-bundle+jwt";
 export const BUNDLE_VERSION = 2;
 export const LEEWAY = 30;
 const SHOW_SAFETY_RESOURCES = "show_safety_resources";
+const DETERRENCE = "deterrence";
 
 /** Why no decision was made; code is the server's problem code for the same request. */
 export class BundleError extends Error {
@@ -36,6 +37,12 @@ export class UnknownParty extends BundleError {
   override code = "unknown_band_or_level";
 }
 
+/** What a denial with the deterrence obligation shows the actor: the message and prevention services. */
+export interface LocalDeterrence {
+  readonly message: string;
+  readonly resources: readonly Readonly<Record<string, string>>[];
+}
+
 export interface LocalDecision {
   readonly allowed: boolean;
   readonly effect: "allow" | "deny";
@@ -45,6 +52,7 @@ export interface LocalDecision {
   readonly obligations: readonly string[];
   readonly safetyResources: readonly Readonly<Record<string, string>>[];
   readonly policyVersion: string;
+  readonly deterrence: LocalDeterrence | null;
 }
 
 interface Outcome {
@@ -61,6 +69,8 @@ interface Jurisdiction {
   targetClass: Int32Array;
   tables: Map<string, Int32Array[]>;
   safetyResources: Record<string, Record<string, string>[]>;
+  // Absent from bundles made before deterrence.
+  deterrence: { message: Record<string, string>; resources: Record<string, Record<string, string>[]> } | null;
   rendered: Map<string, LocalDecision[]>; // by locale (and country), then outcome: rendered once
 }
 
@@ -146,6 +156,7 @@ export class PolicyBundle {
           targetClass: Int32Array.from(j.target_class),
           tables: new Map(Object.entries(j.tables as Record<string, number[][]>).map(([a, g]) => [a, g.map((r) => Int32Array.from(r))])),
           safetyResources: j.safety_resources,
+          deterrence: j.deterrence ? { message: { ...j.deterrence.message }, resources: j.deterrence.resources } : null,
           rendered: new Map(),
         };
         if (jur.actorClass.length !== n || jur.targetClass.length !== n) throw new InvalidBundle("class lists do not match the keys");
@@ -260,14 +271,14 @@ export class PolicyBundle {
       if (jur.rendered.size < 1_000) jur.rendered.set(cacheKey, byOutcome);
     }
     const outcome = this.outcomes[o]!;
-    let resources: Record<string, string>[] = [];
-    if (outcome.obligations.includes(SHOW_SAFETY_RESOURCES)) {
-      for (const k of [country, jur.code, "default"]) {
-        if (k !== undefined && Object.hasOwn(jur.safetyResources, k)) {
-          resources = jur.safetyResources[k]!;
-          break;
-        }
-      }
+    const resources = outcome.obligations.includes(SHOW_SAFETY_RESOURCES) ? forCountry(jur.safetyResources, country, jur.code) : [];
+    let deterrence: LocalDeterrence | null = null;
+    if (!outcome.allowed && outcome.obligations.includes(DETERRENCE) && jur.deterrence !== null) {
+      const services = forCountry(jur.deterrence.resources, country, jur.code);
+      deterrence = Object.freeze({
+        message: this.text(jur.deterrence.message, locale),
+        resources: Object.freeze(services.map((r) => Object.freeze({ ...r }))),
+      });
     }
     const decision: LocalDecision = Object.freeze({
       allowed: outcome.allowed,
@@ -278,6 +289,7 @@ export class PolicyBundle {
       obligations: Object.freeze([...outcome.obligations]),
       safetyResources: Object.freeze(resources.map((r) => Object.freeze({ ...r }))),
       policyVersion: this.version,
+      deterrence,
     });
     byOutcome[o] = decision;
     return decision;
@@ -290,4 +302,16 @@ export class PolicyBundle {
     }
     return Object.values(texts)[0] ?? "";
   }
+}
+
+/** The country's list, else the jurisdiction's own, else the default one (as the server). */
+function forCountry(
+  lists: Record<string, Record<string, string>[]>,
+  country: string | undefined,
+  jurisdiction: string,
+): Record<string, string>[] {
+  for (const k of [country, jurisdiction, "default"]) {
+    if (k !== undefined && Object.hasOwn(lists, k)) return lists[k]!;
+  }
+  return [];
 }

@@ -6,6 +6,7 @@ export {
   BundleExpired,
   InvalidBundle,
   type LocalDecision,
+  type LocalDeterrence,
   PolicyBundle,
   UnknownAction,
   UnknownJurisdiction,

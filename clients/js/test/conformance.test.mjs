@@ -22,6 +22,7 @@ const answer = (d) => ({
   message: d.message,
   obligations: [...d.obligations],
   safety_resources: d.safetyResources.map((r) => ({ ...r })),
+  deterrence: d.deterrence ? { message: d.deterrence.message, resources: d.deterrence.resources.map((r) => ({ ...r })) } : null,
 });
 const load = async () => {
   const keys = await KeySet.fromJwks(c.jwks);

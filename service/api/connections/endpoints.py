@@ -48,7 +48,8 @@ class ConfirmOut(BaseModel):
 @router.post("", status_code=201)
 @raises(UnknownJurisdiction, TrustedNotAvailable, InvalidPartyToken, StoreUnavailable)
 async def open_connection(body: OpenRequest, caller: JsonCallerDep) -> OpenOut:
-    """Open a trusted connection for the user whose token this is (opening is their confirmation)."""
+    """Open a trusted connection for the user whose token this is (opening is their confirmation).
+    The app hears of it by webhook (``subject.connection_opened``, naming that user)."""
     opened = await flow.open_connection(caller.svc.connections, caller.client, body.jurisdiction, body.token)
     return OpenOut(nonce=opened.nonce, expires_at=opened.expires_at)
 

@@ -5,19 +5,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
+from providers.errors import (
+    ImageTooLarge,
+    ImageTooManyPixels,
+    ImageTooSmall,
+    ImageUnreadable,
+    UnsupportedImageType,
+)
 from service.api.content.schemas import (
     ConsentRequest,
     ContentOut,
     ListedOut,
     PersonTokenRequest,
     RegisterContentRequest,
+    ReviewOut,
+    ReviewRequest,
     UnpublishableResponse,
 )
 from service.api.deps import CallerDep, JsonCallerDep
 from service.api.responses import raises
 from service.flows import content as flow
+from service.flows import content_review as review_flow
 from service.flows.errors import (
     ConsentTokenStale,
     ConsentTokenUsed,
@@ -28,6 +38,7 @@ from service.flows.errors import (
     InvalidRecordingMonth,
     JurisdictionNotAllowed,
     NotDepicted,
+    ReviewUnavailable,
     UnknownContent,
     UnknownPerformer,
 )
@@ -78,6 +89,25 @@ async def list_unpublishable_content(
 async def get_content(content_id: ContentId, caller: CallerDep) -> ContentOut:
     """Whether the item may be published (content.publish), or what each person lacks: one store read."""
     return ContentOut.of(await flow.status(caller.svc.content, caller.client, content_id))
+
+
+@router.post("/{content_id}/review")
+@raises(
+    ContentNotEnabled, UnknownContent, ReviewUnavailable, ImageTooLarge, UnsupportedImageType,
+    ImageUnreadable, ImageTooManyPixels, ImageTooSmall, StoreUnavailable,
+)  # fmt: skip
+async def review_content(
+    content_id: ContentId, body: ReviewRequest, request: Request, caller: JsonCallerDep
+) -> ReviewOut:
+    """Review support, on premises: run frames of the item through the local estimator. An
+    apparent minor gives ``review_required`` for a human. A safety net, not a decision: it never
+    approves anything and stores nothing; the frames are dropped when the call ends (a bad frame
+    answers its image problem with its ``frame`` index)."""
+    size = len(await request.body())
+    frames: list[str | bytes] = list(body.frames)
+    body.frames.clear()  # the flow owns the only copy and empties it
+    result = await review_flow.review(caller.svc.content_review, caller.client, content_id, frames, size)
+    return ReviewOut.of(result)
 
 
 @router.post("/{content_id}/consent")

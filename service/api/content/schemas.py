@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from service.flows.content import ContentStatus
+from service.flows.content_review import MAX_FRAMES, ReviewResult
 
 SidStr = Annotated[str, StringConstraints(pattern=r"^sid_[A-Za-z0-9_-]{43}$")]
 ContentHash = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
@@ -98,3 +99,48 @@ class ListedOut(BaseModel):
 class UnpublishableResponse(BaseModel):
     items: list[ListedOut]
     next_cursor: str | None
+
+
+class ReviewRequest(_Strict):
+    frames: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
+        min_length=1,
+        max_length=MAX_FRAMES,
+        description="Frames of the item as base64 JPEG, PNG or WebP (all within the evidence body "
+        "limit). Held in memory for this call only.",
+    )
+
+
+class FrameOut(BaseModel):
+    index: int = Field(description="The frame's place in the request.")
+    faces: int = Field(description="Faces the local estimator found.")
+    apparent_minors: int = Field(description="Faces whose estimate cannot rule out a minor.")
+    unassessed: int = Field(description="Faces the model could not judge: look at them yourself.")
+    reason: str | None = Field(default=None, description="no_face: the frame shows no face.")
+
+
+class ReviewOut(BaseModel):
+    content_id: str
+    review_required: bool = Field(
+        description="True: an apparent minor; have a human review the item before publication. "
+        "False approves nothing: publishability is GET /v1/content/{id}."
+    )
+    frames: list[FrameOut]
+    method: str = Field(description="The policy's method whose parameters the estimates used.")
+    policy_version: str
+
+    @classmethod
+    def of(cls, r: ReviewResult) -> ReviewOut:
+        frames = [
+            FrameOut(
+                index=i,
+                faces=f.faces,
+                apparent_minors=f.apparent_minors,
+                unassessed=f.unassessed,
+                reason=f.reason,
+            )
+            for i, f in enumerate(r.frames)
+        ]
+        return cls(
+            content_id=r.content_id, review_required=r.review_required, frames=frames, method=r.method,
+            policy_version=r.policy_version,
+        )  # fmt: skip

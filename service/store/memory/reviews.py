@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from service.store.codec import decode, encode
 from service.store.keys import require_ttl
 from service.store.memory.space import KeySpace
-from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
+from service.store.reviews import Appeal, Connection, GuardianCode, GuardianLink, RecheckRequest
 
 
 class MemoryRechecks:
@@ -59,8 +59,10 @@ class MemoryGuardians:
         self._s.drop(key)
         return decode(GuardianCode, raw) if raw is not None else None
 
-    async def add_link(self, link: str, child_sid: str, guardian_sid: str, ttl: int) -> None:
-        self._s.put(self._keys.guardian_link(link), "1", ttl)
+    async def add_link(
+        self, link: str, child_sid: str, guardian_sid: str, value: GuardianLink, ttl: int
+    ) -> None:
+        self._s.put(self._keys.guardian_link(link), encode(value), ttl)
         for sid in (child_sid, guardian_sid):
             key = self._keys.guardian_links(sid)
             links = self._s.value(key, set)
@@ -73,6 +75,10 @@ class MemoryGuardians:
     async def live_links(self, sid: str) -> list[str]:
         links = self._s.value(self._keys.guardian_links(sid), set) or set()
         return sorted(str(link) for link in links if self._s.get(self._keys.guardian_link(str(link))))
+
+    async def link_values(self, sid: str) -> list[GuardianLink]:
+        raws = [self._s.text(self._keys.guardian_link(link)) for link in await self.live_links(sid)]
+        return [decode(GuardianLink, raw) for raw in raws if raw is not None and raw.startswith("{")]
 
     async def erase_links(self, sid: str) -> int:
         key = self._keys.guardian_links(sid)

@@ -9,7 +9,7 @@ from service.store.codec import decode, encode
 from service.store.keys import require_ttl
 from service.store.redis.connection import Connection as Connection_
 from service.store.redis.connection import text, unavailable
-from service.store.reviews import Appeal, Connection, GuardianCode, RecheckRequest
+from service.store.reviews import Appeal, Connection, GuardianCode, GuardianLink, RecheckRequest
 
 
 class RedisRechecks:
@@ -84,12 +84,14 @@ class RedisGuardians:
             raw = await self._c.replicated(lambda r: r.getdel(key))
         return decode(GuardianCode, raw) if raw is not None else None
 
-    async def add_link(self, link: str, child_sid: str, guardian_sid: str, ttl: int) -> None:
-        name = self._keys.guardian_link(link)
+    async def add_link(
+        self, link: str, child_sid: str, guardian_sid: str, value: GuardianLink, ttl: int
+    ) -> None:
+        name, body = self._keys.guardian_link(link), encode(value)
         indexes = [self._keys.guardian_links(sid) for sid in (child_sid, guardian_sid)]
         with unavailable(self._c.on_error):
             # The link first: an index never names a link that was not written.
-            await self._c.replicated(lambda r: r.set(name, "1", ex=require_ttl(ttl)))
+            await self._c.replicated(lambda r: r.set(name, body, ex=require_ttl(ttl)))
             for index in indexes:  # each index in its own slot (its sid's tag)
                 async with self._r.pipeline(transaction=True) as pipe:
                     pipe.sadd(index, link)
@@ -107,6 +109,18 @@ class RedisGuardians:
                     pipe.exists(self._keys.guardian_link(link))
                 alive = await pipe.execute()
         return [link for link, n in zip(members, alive, strict=True) if n]
+
+    async def link_values(self, sid: str) -> list[GuardianLink]:
+        with unavailable(self._c.on_error):
+            members = sorted(text(m) for m in await self._r.smembers(self._keys.guardian_links(sid)))
+            if not members:
+                return []
+            async with self._r.pipeline(transaction=False) as pipe:  # each link in its own slot
+                for link in members:
+                    pipe.get(self._keys.guardian_link(link))
+                raws: list[str | bytes | None] = await pipe.execute()
+        # Links written before they held a value are the marker "1": they confirm nothing now.
+        return [decode(GuardianLink, raw) for raw in raws if raw is not None and text(raw).startswith("{")]
 
     @staticmethod
     def _deleter(name: str) -> Callable[[Any], Awaitable[Any]]:

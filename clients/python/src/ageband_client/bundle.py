@@ -20,6 +20,7 @@ BUNDLE_TYPE = "ageband-bundle+jwt"
 BUNDLE_VERSION = 2
 LEEWAY = 30  # seconds of clock skew tolerated on iat and exp
 SHOW_SAFETY_RESOURCES = "show_safety_resources"
+DETERRENCE = "deterrence"
 
 
 class BundleError(ValueError):
@@ -52,6 +53,15 @@ class UnknownParty(BundleError):
 
 
 @dataclass(frozen=True, slots=True)
+class LocalDeterrence:
+    """What a denial with the ``deterrence`` obligation shows the actor: the message, and
+    prevention services for the country."""
+
+    message: str
+    resources: tuple[Mapping[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LocalDecision:
     allowed: bool
     rule: str
@@ -60,6 +70,7 @@ class LocalDecision:
     obligations: tuple[str, ...]
     safety_resources: tuple[Mapping[str, str], ...]
     policy_version: str
+    deterrence: LocalDeterrence | None = None
 
     @property
     def effect(self) -> str:
@@ -81,6 +92,9 @@ class _Jurisdiction:
     target_class: Sequence[int]
     tables: Mapping[str, Sequence[Sequence[int]]]
     safety_resources: Mapping[str, tuple[Mapping[str, str], ...]]
+    # The jurisdiction's deterrence: its message per locale and its services per country.
+    deterrence_message: Mapping[str, str] | None = None
+    deterrence_resources: Mapping[str, tuple[Mapping[str, str], ...]] | None = None
 
 
 def party_key(party: Party, top_band: str | None) -> str:
@@ -128,10 +142,13 @@ class PolicyBundle:
         n = len(self.keys)
         self._jurisdictions: dict[str, _Jurisdiction] = {}
         for code, j in p["jurisdictions"].items():
+            d = j.get("deterrence")  # absent from bundles made before deterrence
             jur = _Jurisdiction(
                 tuple(j["actor_class"]), tuple(j["target_class"]),
                 {a: tuple(tuple(row) for row in grid) for a, grid in j["tables"].items()},
                 {c: tuple(dict(r) for r in lst) for c, lst in j["safety_resources"].items()},
+                dict(d["message"]) if d else None,
+                {c: tuple(dict(r) for r in lst) for c, lst in d["resources"].items()} if d else None,
             )  # fmt: skip
             if len(jur.actor_class) != n or len(jur.target_class) != n:
                 raise InvalidBundle("class lists do not match the keys")
@@ -237,13 +254,17 @@ class PolicyBundle:
     ) -> LocalDecision:
         resources: tuple[Mapping[str, str], ...] = ()
         if SHOW_SAFETY_RESOURCES in o.obligations:
-            for k in (country, code, "default"):
-                if k is not None and k in jur.safety_resources:
-                    resources = jur.safety_resources[k]
-                    break
+            resources = _for_country(jur.safety_resources, country, code)
+        deterrence = None
+        if not o.allowed and DETERRENCE in o.obligations and jur.deterrence_message is not None:
+            deterrence = LocalDeterrence(
+                self.text(jur.deterrence_message, locale),
+                _for_country(jur.deterrence_resources or {}, country, code),
+            )
         return LocalDecision(
-            o.allowed, o.rule, o.reason, self.text(o.message, locale), o.obligations, resources, self.version
-        )
+            o.allowed, o.rule, o.reason, self.text(o.message, locale), o.obligations, resources, self.version,
+            deterrence,
+        )  # fmt: skip
 
     def text(self, texts: Mapping[str, str], locale: str | None) -> str:
         """The locale's text, else its language's, else the default locale's, else the first."""
@@ -251,3 +272,13 @@ class PolicyBundle:
             if candidate and candidate in texts:
                 return texts[candidate]
         return next(iter(texts.values()), "")
+
+
+def _for_country(
+    lists: Mapping[str, tuple[Mapping[str, str], ...]], country: str | None, jurisdiction: str
+) -> tuple[Mapping[str, str], ...]:
+    """The country's list, else the jurisdiction's own, else the default one (as the server)."""
+    for k in (country, jurisdiction, "default"):
+        if k is not None and k in lists:
+            return lists[k]
+    return ()
