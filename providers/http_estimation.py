@@ -223,7 +223,11 @@ class HttpEstimationProvider:
         device = ev.device
         del ev
         if not self._breaker.would_allow():
-            raise ProviderUnavailable("the estimation vendor is unavailable; try another method or later")
+            raise ProviderUnavailable(
+                "the estimation vendor is unavailable; try another method or later",
+                reason="circuit_open",
+                retry_after=math.ceil(self._breaker.retry_in()) or 1,
+            )
         jpeg = await anyio.to_thread.run_sync(self._prepare, data)
         del data
         body = json.dumps(
@@ -233,7 +237,11 @@ class HttpEstimationProvider:
         liveness = ctx.method.liveness
         path = self._config.age_liveness_path if liveness else self._config.age_path
         if not self._breaker.allow():
-            raise ProviderUnavailable("the estimation vendor is unavailable; try another method or later")
+            raise ProviderUnavailable(
+                "the estimation vendor is unavailable; try another method or later",
+                reason="circuit_open",
+                retry_after=math.ceil(self._breaker.retry_in()) or 1,
+            )
         outcome = await self._exchange(path, body)
         del body  # before anything is raised: no traceback frame keeps the image
         if isinstance(outcome, ProviderUnavailable | ProviderBadResponse):

@@ -294,6 +294,7 @@ async def test_a_method_whose_provider_is_not_enabled_is_503_method_unavailable(
         r = await run.evidence(check["check_id"], {"method": "facial_estimation", "image": "AAAA"})
         body = problem_of(r, 503, "method_unavailable")
         assert body["available"] == ["os_signal", "self_declaration"]
+        assert r.headers["Retry-After"] == "30"  # like every 503: the SDKs wait on it
         state = (await get_check(run, check["check_id"])).json()
         assert (state["attempts_left"], state["methods_tried"]) == (5, [])  # no attempt spent
         path = f"/v1/checks/{check['check_id']}/presentation"
