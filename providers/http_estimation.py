@@ -194,7 +194,9 @@ class HttpEstimationProvider:
 
     def unavailable(self) -> Unavailability | None:
         if not self._breaker.would_allow():
-            return Unavailability("the vendor failed repeatedly; its circuit is open")
+            return Unavailability(
+                "the vendor failed repeatedly; its circuit is open", retry_after=self._breaker.retry_in()
+            )
         return None
 
     async def aclose(self) -> None:
