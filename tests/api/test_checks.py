@@ -516,6 +516,25 @@ async def test_client_never_uses_another_clients_sid(tmp_path: Path) -> None:
         assert [i["sid"] for i in mine.json()["items"]] == [sid]
 
 
+async def test_the_due_list_pages_from_any_cursor_of_its_form_and_refuses_unknown_parameters() -> None:
+    async with running() as run:
+        sid, _ = await run.adult_token("paged", 1990)
+        run.clock.advance(timedelta(days=100))
+        # Any string of openapi.yaml's pattern names a position: before every entry, or after.
+        for made_up, listed in ((f"1.sid_{'A' * 43}", [sid]), (f"999999.sid_{'A' * 43}", [])):
+            r = await run.http.get("/v1/rechecks/due", params={"cursor": made_up}, headers=AUTH)
+            assert [i["sid"] for i in r.json()["items"]] == listed, r.text
+        problem_of(
+            await run.http.get("/v1/rechecks/due", params={"cursor": "x"}, headers=AUTH),
+            400,
+            "invalid_cursor",
+        )
+        typo = await run.http.get("/v1/rechecks/due", params={"limt": "5"}, headers=AUTH)
+        assert "limt" not in problem_of(typo, 422, "validation_failed")["detail"]  # input never echoed
+        bare = await run.http.get("/v1/rechecks/due", params={"limt": "5"})
+        problem_of(bare, 401, "unauthorized")  # the credential is checked first
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "Bearer wrong-key", "Basic ZGVtbzpkZW1v", "Bearer", "ageband-demo-key", "Bearer " + "k" * 600],

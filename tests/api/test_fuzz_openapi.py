@@ -40,7 +40,6 @@ OPEN_MISMATCHES: dict[str, str] = {
     "POST /v1/checks": "jurisdiction: a value of the live policy, which the static document does not list",
     "POST /v1/decisions": "jurisdiction and action: values of the live policy",
     "POST /v1/decisions/batch": "jurisdiction and action: values of the live policy",
-    "GET /v1/rechecks/due": "cursor: opaque, so a made-up one is schema-valid but unknown",
     "POST /v1/checks/{check_id}/evidence/upload": "the multipart parts' limits are not in the document",
     "POST /v1/checks/{check_id}/evidence": "method: one of the check's jurisdiction (live policy)",
     "POST /access/v1/evaluation": "action and context.jurisdiction: values of the live policy",
@@ -49,7 +48,6 @@ OPEN_MISMATCHES: dict[str, str] = {
     "POST /v1/connections": "jurisdiction: a value of the live policy",
     "POST /v1/connections/confirm": "jurisdiction: a value of the live policy",
     "POST /v1/content": "jurisdiction: a value of the live policy",
-    "GET /v1/content/unpublishable": "cursor: opaque, so a made-up one is schema-valid but unknown",
     "GET /v1/checks/{check_id}/presentation/{method}": "method: a value of the live policy",
 }
 REJECTED_POSITIVE = "RejectedPositiveData"
