@@ -35,20 +35,24 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),
     phases=[Phase.explicit, Phase.generate],  # no shrinking: the failure kinds are what counts
 )
-# Schema-valid requests that the service refuses for a reason the document cannot state yet.
+# Schema-valid requests that the service refuses for a reason no static document can state: the
+# value is valid only in the live policy (a reload changes it) or because an earlier answer made
+# it (a token, a client's registered return URL, a check's offered methods), or the evidence is
+# not a readable photo or credential. What a document can state is stated (cursors, forms, the
+# clock's bounds); these stay refusals of made-up values, each with its stable code.
 OPEN_MISMATCHES: dict[str, str] = {
-    "POST /v1/checks": "jurisdiction: a value of the live policy, which the static document does not list",
-    "POST /v1/decisions": "jurisdiction and action: values of the live policy",
-    "POST /v1/decisions/batch": "jurisdiction and action: values of the live policy",
-    "POST /v1/checks/{check_id}/evidence/upload": "the multipart parts' limits are not in the document",
-    "POST /v1/checks/{check_id}/evidence": "method: one of the check's jurisdiction (live policy)",
-    "POST /access/v1/evaluation": "action and context.jurisdiction: values of the live policy",
-    "POST /access/v1/evaluations": "action and context.jurisdiction: values of the live policy",
-    "POST /access/v1/search/resource": "action and context.jurisdiction: values of the live policy",
-    "POST /v1/connections": "jurisdiction: a value of the live policy",
-    "POST /v1/connections/confirm": "jurisdiction: a value of the live policy",
-    "POST /v1/content": "jurisdiction: a value of the live policy",
-    "GET /v1/checks/{check_id}/presentation/{method}": "method: a value of the live policy",
+    "POST /v1/checks": "jurisdiction (live policy); return_url: only the client's registered ones",
+    "POST /v1/decisions": "jurisdiction, action, band and level (live policy); party tokens: ours only",
+    "POST /v1/decisions/batch": "jurisdiction, action, band and level (live policy); party tokens: ours only",
+    "POST /v1/checks/{check_id}/evidence/upload": "method: one the check offers; image: a readable photo",
+    "POST /v1/checks/{check_id}/evidence": "method: one the check offers (live policy); evidence per method",
+    "POST /access/v1/evaluation": "action, context.jurisdiction (live policy); subject tokens: ours",
+    "POST /access/v1/evaluations": "action, context.jurisdiction (live policy); subject tokens: ours",
+    "POST /access/v1/search/resource": "action, context.jurisdiction (live policy); subject tokens: ours",
+    "POST /v1/connections": "jurisdiction (live policy); token: one of ours",
+    "POST /v1/connections/confirm": "jurisdiction (live policy); token and nonce: ours only",
+    "POST /v1/content": "jurisdiction (live policy); the depicted persons: sids of subjects on record",
+    "GET /v1/checks/{check_id}/presentation/{method}": "method: a credential method of the live policy",
 }
 REJECTED_POSITIVE = "RejectedPositiveData"
 
