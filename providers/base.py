@@ -78,6 +78,7 @@ class Failure:
 @dataclass(frozen=True, slots=True)
 class Unavailability:
     reason: str
+    retry_after: float | None = None  # seconds until it may be back, when known (an open circuit)
 
 
 Outcome = Signal | Failure

@@ -47,6 +47,12 @@ class CircuitBreaker:
             return CircuitState.HALF_OPEN
         return CircuitState.OPEN
 
+    def retry_in(self) -> float:
+        """Seconds until a call could go through again: 0 unless the circuit is open."""
+        if self._opened_at is None or self._probing:
+            return 0.0
+        return max(0.0, self.recovery_seconds - (self._clock() - self._opened_at))
+
     def would_allow(self) -> bool:
         """Whether a call could go through now, without claiming the half-open probe."""
         state = self.state

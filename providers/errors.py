@@ -6,7 +6,7 @@ Messages are written here, never built from the evidence or from a vendor's repl
 
 from __future__ import annotations
 
-from service.core.errors import AgebandError, InvalidEvidence
+from service.core.errors import AgebandError, InvalidEvidence, Unavailable
 
 
 class ImageTooLarge(InvalidEvidence):
@@ -38,10 +38,9 @@ class ImageTooSmall(InvalidEvidence):
     title = "Image too small"
 
 
-class ProviderUnavailable(AgebandError):
+class ProviderUnavailable(Unavailable):
     """The vendor did not answer in time, refused, or its circuit is open: try again later."""
 
-    status = 503
     code = "provider_unavailable"
     title = "Provider unavailable"
 

@@ -194,7 +194,9 @@ class HttpEstimationProvider:
 
     def unavailable(self) -> Unavailability | None:
         if not self._breaker.would_allow():
-            return Unavailability("the vendor failed repeatedly; its circuit is open")
+            return Unavailability(
+                "the vendor failed repeatedly; its circuit is open", retry_after=self._breaker.retry_in()
+            )
         return None
 
     async def aclose(self) -> None:
@@ -223,7 +225,11 @@ class HttpEstimationProvider:
         device = ev.device
         del ev
         if not self._breaker.would_allow():
-            raise ProviderUnavailable("the estimation vendor is unavailable; try another method or later")
+            raise ProviderUnavailable(
+                "the estimation vendor is unavailable; try another method or later",
+                reason="circuit_open",
+                retry_after=math.ceil(self._breaker.retry_in()) or 1,
+            )
         jpeg = await anyio.to_thread.run_sync(self._prepare, data)
         del data
         body = json.dumps(
@@ -233,7 +239,11 @@ class HttpEstimationProvider:
         liveness = ctx.method.liveness
         path = self._config.age_liveness_path if liveness else self._config.age_path
         if not self._breaker.allow():
-            raise ProviderUnavailable("the estimation vendor is unavailable; try another method or later")
+            raise ProviderUnavailable(
+                "the estimation vendor is unavailable; try another method or later",
+                reason="circuit_open",
+                retry_after=math.ceil(self._breaker.retry_in()) or 1,
+            )
         outcome = await self._exchange(path, body)
         del body  # before anything is raised: no traceback frame keeps the image
         if isinstance(outcome, ProviderUnavailable | ProviderBadResponse):

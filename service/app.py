@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fastapi import FastAPI
 
@@ -39,7 +39,7 @@ from service.api.wallet.endpoints import router as wallet_router
 from service.api.wallet.endpoints import wallet_api_router
 from service.api.wellknown import router as wellknown_router
 from service.audit.chain import AuditChain, AuditStream, new_chain_id
-from service.audit.checkpoint_keys import CheckpointSigner
+from service.audit.checkpoint_keys import CheckpointSigner, load_public_keys, public_jwk
 from service.audit.events import Audit
 from service.audit.logging import configure_logging, get_logger
 from service.audit.subjects import SubjectRefs
@@ -273,6 +273,20 @@ def configure_audit(settings: Settings, sink: TextIO | None = None) -> AuditStre
     return stream
 
 
+def published_checkpoint_keys(settings: Settings, stream: AuditStream) -> dict[str, Any]:
+    """The JWKS of /.well-known/audit-keys.json: the signing key and those it replaced, so the
+    checkpoints an earlier key signed still verify (a key that cannot be read stops start-up)."""
+    earlier = {
+        kid: key
+        for path in settings.audit.checkpoint_published_keys
+        for kid, key in load_public_keys(path).items()
+    }
+    signer = stream.chain.signer
+    if signer is None:
+        return {"keys": [public_jwk(k) for k in earlier.values()]}
+    return signer.jwks(earlier)
+
+
 def warn_of_generated_keys(settings: Settings, stream: AuditStream) -> None:
     """At start-up (not when the app is only built, e.g. to write the OpenAPI document)."""
     if settings.audit.checkpoint_key is None and stream.chain.signer is not None:
@@ -334,7 +348,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
         generate_unique_id_function=openapi.operation_id,
     )
-    app.state.audit_keys = stream.chain.signer.jwks() if stream.chain.signer else {"keys": []}
+    app.state.audit_keys = published_checkpoint_keys(settings, stream)
     problems.install(app)
     openapi.install(app)
     # Hot paths first: a request is matched against the routers in this order.

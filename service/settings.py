@@ -124,7 +124,16 @@ class AuditSettings(BaseModel):
         default=None,
         description=(
             "Ed25519 private key (PEM) that signs checkpoints, published at "
-            "/.well-known/audit-keys.json; unset: a key made at start-up, lost with the process."
+            "/.well-known/audit-keys.json; unset: a key made at start-up, lost with the process "
+            "(refused in production)."
+        ),
+    )
+    checkpoint_published_keys: list[Path] = Field(
+        default_factory=list,
+        description=(
+            "Earlier checkpoint keys, still published beside the signing one after a rotation so "
+            "that the checkpoints they signed keep verifying: each a PEM public key, a PEM private "
+            "key (only its public half is used) or a JWKS as /.well-known/audit-keys.json serves it."
         ),
     )
     retention_days: int = Field(
@@ -184,6 +193,11 @@ class Settings(BaseSettings):
             problems.append("AGEBAND_CLIENTS_FILE must be set (no demo client)")
         if self.dev_clock:
             problems.append("AGEBAND_DEV_CLOCK is not allowed")
+        if self.audit.checkpoint_key is None:
+            problems.append(
+                "AGEBAND_AUDIT__CHECKPOINT_KEY must name the Ed25519 private key (PEM) that signs audit "
+                "checkpoints (no generated key: its checkpoints could not be verified after a restart)"
+            )
         if problems:
             raise ValueError("production mode: " + "; ".join(problems))
         return self

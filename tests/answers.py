@@ -3,7 +3,8 @@
 ``factories.running`` serves every test app through ``recording``, which notes each answer as
 (method, route template, status, problem code). An answer that openapi.yaml does not document
 for its operation (status, and code for a problem document) fails the session: see
-``tests/conftest.py``, which also gathers the answers of pytest-xdist workers.
+``tests/conftest.py``, which also gathers the answers of pytest-xdist workers. So does a 503
+without ``Retry-After`` (``NO_RETRY_AFTER``): the SDKs wait on it before they retry.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Answer = tuple[str, str, int, str]  # method, route template, status, code ("" for no problem)
 ANSWERED: set[Answer] = set()
+NO_RETRY_AFTER: set[Answer] = set()  # 503s answered without a Retry-After header
 PROBLEM = "application/problem+json"
 
 
@@ -28,12 +30,15 @@ def recording(app: ASGIApp) -> ASGIApp:
             return
         status = 0
         body: bytearray | None = None  # collected for problem documents only
+        retry_after = False
 
         async def watch(message: Message) -> None:
-            nonlocal status, body
+            nonlocal status, body, retry_after
             if message["type"] == "http.response.start":
                 status = message["status"]
-                ctype = dict(message.get("headers", [])).get(b"content-type", b"")
+                headers = dict(message.get("headers", []))
+                retry_after = headers.get(b"retry-after", b"").isdigit()
+                ctype = headers.get(b"content-type", b"")
                 body = bytearray() if ctype.decode("latin-1").startswith(PROBLEM) else None
             elif message["type"] == "http.response.body" and body is not None:
                 body.extend(message.get("body", b""))
@@ -44,6 +49,8 @@ def recording(app: ASGIApp) -> ASGIApp:
         if route is not None and status:
             code = json.loads(bytes(body)).get("code", "") if body else ""
             ANSWERED.add((scope["method"], route, status, code))
+            if status == 503 and not retry_after:
+                NO_RETRY_AFTER.add((scope["method"], route, status, code))
 
     return record
 

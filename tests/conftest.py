@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import answers
 
 _FROM_WORKERS: set[answers.Answer] = set()
+_NO_RETRY_AFTER_FROM_WORKERS: set[answers.Answer] = set()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -26,6 +27,9 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     sent = getattr(node, "workeroutput", {}).get("answered")
     if sent:
         _FROM_WORKERS.update(tuple(a) for a in json.loads(sent))
+    bare = getattr(node, "workeroutput", {}).get("no_retry_after")
+    if bare:
+        _NO_RETRY_AFTER_FROM_WORKERS.update(tuple(a) for a in json.loads(bare))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -33,6 +37,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: the controller checks
         workeroutput["answered"] = json.dumps(sorted(answers.ANSWERED))
+        workeroutput["no_retry_after"] = json.dumps(sorted(answers.NO_RETRY_AFTER))
         return
     doc = answers.load_document(Path(__file__).resolve().parent.parent / "openapi.yaml")
     missing = answers.undocumented(answers.ANSWERED | _FROM_WORKERS, doc)
@@ -45,4 +50,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         )
         for line in missing:
             write(f"  {line}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    bare = sorted(answers.NO_RETRY_AFTER | _NO_RETRY_AFTER_FROM_WORKERS)
+    if bare:
+        write = session.config.get_terminal_writer().line
+        write("")
+        write("503s answered without Retry-After (service/api/problems.py adds it to every 503):", red=True)
+        for method, route, _, code in bare:
+            write(f"  {method} {route} {code}".rstrip(), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

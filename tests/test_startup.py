@@ -62,6 +62,29 @@ def test_production_refuses_development_shortcuts() -> None:
         make_settings(env="production", dev_clock=True)
 
 
+def test_production_refuses_to_start_without_a_checkpoint_key(tmp_path: Path) -> None:
+    key = tmp_path / "checkpoint.pem"
+    write_key(generate_key("EdDSA"), key, "pem")
+    signing = tmp_path / "signing.pem"
+    write_key(generate_key("EdDSA"), signing, "pem")
+    ready = {
+        "env": "production",
+        "pepper": "p" * 32,
+        "clients_file": tmp_path / "clients.yaml",
+        "tokens": {"keys": [{"path": signing, "state": "active"}]},
+    }
+    with pytest.raises(ValidationError) as err:
+        make_settings(**ready)
+    (problem,) = [e["msg"] for e in err.value.errors()]
+    assert problem == (
+        "Value error, production mode: AGEBAND_AUDIT__CHECKPOINT_KEY must name the Ed25519 private key "
+        "(PEM) that signs audit checkpoints (no generated key: its checkpoints could not be verified "
+        "after a restart)"
+    )
+    settings = make_settings(**ready, audit={"checkpoint_key": key})
+    assert settings.audit.checkpoint_key == key
+
+
 def test_token_lifetime_is_an_iso_8601_duration_not_a_number_of_seconds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

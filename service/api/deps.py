@@ -10,14 +10,14 @@ itself, and these run on every hot-path request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from service.api.errors import UnsupportedMediaType
+from service.api.errors import UnsupportedMediaType, ValidationFailed
 from service.api.services import Services
 from service.clients.registry import Client
 from service.core.errors import AgebandError, Forbidden, Unauthorized
@@ -143,3 +143,18 @@ CallerDep = Annotated[Caller, Security(APP_KEY)]
 JsonCallerDep = Annotated[Caller, Security(APP_KEY_JSON)]
 AdminDep = Annotated[Caller, Security(ADMIN_KEY)]
 AdminActionDep = Annotated[Caller, Security(ADMIN_ACTION)]
+
+
+def known_query(*names: str) -> Any:
+    """A dependency that refuses query parameters the operation does not take (422, naming none:
+    a name is input), so a misspelt ``cursor`` or ``limit`` is not silently ignored."""
+    allowed = frozenset(names)
+
+    async def check(request: Request, _: CallerDep) -> None:  # the credential first: 401 before 422
+        if any(name not in allowed for name in request.query_params):
+            raise ValidationFailed(
+                "the query has a parameter this operation does not take",
+                errors=[{"loc": ["query"], "type": "extra_forbidden", "msg": "unknown query parameter"}],
+            )
+
+    return Depends(check)

@@ -3,6 +3,7 @@ only here; the error classes live in their domains' ``errors`` modules."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,7 +23,7 @@ from service.api.errors import (
     ValidationFailed,
 )
 from service.audit.logging import get_logger
-from service.core.errors import AgebandError
+from service.core.errors import AgebandError, Unavailable
 
 PROBLEM = "application/problem+json"
 
@@ -33,16 +34,33 @@ _HTTP_CODES: dict[int, type[AgebandError]] = {
 }
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem_headers(status: int, retry_after: float | None = None) -> dict[str, str]:
+    """What a problem of this status carries beside its body: the scheme on a 401 (RFC 6750), and
+    ``Retry-After`` in whole seconds on every 503 (and wherever a wait is known, as on a 429)."""
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is None and status == 503:
+        retry_after = Unavailable.retry_after_seconds
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return headers
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, *, wait: float | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": f"urn:ageband:problem:{code}", "title": title, "status": status, "code": code}
     body["detail"] = detail
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    headers = problem_headers(status, wait)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers or None)
 
 
 def of(error: type[AgebandError], detail: str, **extra: Any) -> JSONResponse:
-    return problem(error.status, error.code, error.title, detail, **extra)
+    return problem(error.status, error.code, error.title, detail, wait=error.retry_after_seconds, **extra)
+
+
+def rendered(exc: AgebandError) -> JSONResponse:
+    return problem(exc.status, exc.code, exc.title, exc.detail, wait=exc.retry_after, **exc.extra)
 
 
 def validation_problem(exc: RequestValidationError) -> JSONResponse:
@@ -68,7 +86,7 @@ def http_problem(exc: StarletteHTTPException) -> JSONResponse:
 def known_problem(exc: Exception) -> JSONResponse | None:
     """The problem document for an error we expect, or None for anything else."""
     if isinstance(exc, AgebandError):
-        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        return rendered(exc)
     if isinstance(exc, RequestValidationError):
         return validation_problem(exc)
     if isinstance(exc, StarletteHTTPException):
@@ -81,7 +99,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(AgebandError)
     async def _ours(_: Request, exc: AgebandError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        return rendered(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

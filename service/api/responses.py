@@ -30,6 +30,15 @@ E = TypeVar("E", bound=Callable[..., Any])
 
 _DECLARED: dict[Callable[..., Any], Errors] = {}
 
+# Every 503 carries it (``service.api.problems.problem_headers``); the SDKs wait that long.
+RETRY_AFTER: dict[str, Any] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again (RFC 9110).",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
 
 def raises(*errors: type[AgebandError]) -> Callable[[E], E]:
     """Declare the problems an endpoint's use case answers (beside its credential's and input's).
@@ -89,6 +98,7 @@ def problem_responses(errors: list[type[AgebandError]]) -> dict[str, Any]:
         lines = "\n".join(f"- `{e.code}`: {e.title}" for e in group)
         out[str(status)] = {
             "description": f"Problem document; `code` is one of:\n{lines}",
+            **({"headers": RETRY_AFTER} if status == 503 else {}),
             "content": {
                 PROBLEM: {
                     "schema": {

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from service.api.deps import ServicesDep
+from service.api.responses import RETRY_AFTER
+from service.store.errors import StoreUnavailable
 
 router = APIRouter(tags=["meta"])
 
@@ -46,7 +48,7 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", responses={503: {"description": "Not ready"}})
+@router.get("/readyz", responses={503: {"description": "Not ready", "headers": RETRY_AFTER}})
 async def readyz(svc: ServicesDep, response: Response) -> Readiness:
     """Readiness: the store answers and a policy is loaded."""
     try:
@@ -55,6 +57,7 @@ async def readyz(svc: ServicesDep, response: Response) -> Readiness:
     except Exception:  # noqa: BLE001  # readiness reports any store failure rather than raising
         store = "unavailable"
         response.status_code = 503
+        response.headers["Retry-After"] = str(StoreUnavailable.retry_after_seconds)
     providers = {
         p.name: {"available": p.available, "reason": p.unavailable_reason} for p in svc.providers.info()
     }

@@ -7,7 +7,9 @@ chain id, the checkpoint's position (``seq`` = ``count``, the events before it) 
 (the hash of the last of them), so a rewritten history needs a signature of a new head.
 
 The public keys are served at ``/.well-known/audit-keys.json`` (a JWKS, ``kid`` = RFC 7638
-thumbprint), apart from the token JWKS: a checkpoint key must never verify a token.
+thumbprint), apart from the token JWKS: a checkpoint key must never verify a token. A rotation
+signs with the new key and keeps publishing the old ones (``checkpoint_published_keys``): each
+checkpoint names its ``kid``, so a log that spans the rotation verifies against the one JWKS.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def signed_message(event: Mapping[str, Any]) -> bytes:
 class CheckpointSigner:
     def __init__(self, key: Ed25519PrivateKey) -> None:
         self._key = key
-        self.jwk = public_jwk(key.public_key())
+        self.public_key = key.public_key()
+        self.jwk = public_jwk(self.public_key)
         self.kid = self.jwk["kid"]
 
     @classmethod
@@ -74,22 +77,29 @@ class CheckpointSigner:
     def sign(self, event: Mapping[str, Any]) -> str:
         return _b64(self._key.sign(signed_message(event)))
 
-    def jwks(self) -> dict[str, list[dict[str, str]]]:
-        return {"keys": [dict(self.jwk)]}
+    def jwks(self, earlier: Mapping[str, Ed25519PublicKey] | None = None) -> dict[str, list[dict[str, str]]]:
+        """The signing key first, then the earlier keys still published (each once)."""
+        keys = [dict(self.jwk)]
+        keys += [public_jwk(k) for kid, k in (earlier or {}).items() if kid != self.kid]
+        return {"keys": keys}
 
 
 def load_public_keys(path: Path) -> dict[str, Ed25519PublicKey]:
-    """Public checkpoint keys by kid, from a JWKS as served (JSON) or a PEM public key."""
+    """Public checkpoint keys by kid, from a JWKS as served (JSON), a PEM public key, or a PEM
+    private key (a retired signing key: only its public half is kept)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise CheckpointKeyError(f"{path}: cannot read ({exc.strerror})") from None
     if data.lstrip().startswith(b"{"):
         return _from_jwks(path, data)
+    if b"PRIVATE KEY-----" in data:
+        retired = CheckpointSigner.from_file(path)
+        return {retired.kid: retired.public_key}
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):
-        raise CheckpointKeyError(f"{path}: neither a JWKS nor a PEM public key") from None
+        raise CheckpointKeyError(f"{path}: neither a JWKS nor a PEM key") from None
     if not isinstance(key, Ed25519PublicKey):
         raise CheckpointKeyError(f"{path}: the checkpoint key must be Ed25519")
     return {public_jwk(key)["kid"]: key}

@@ -19,6 +19,9 @@ class AgebandError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str]  # set by every class that is raised; absent on the bases
     title: ClassVar[str]
+    # Seconds a client should wait before trying again, sent as ``Retry-After``. Every 503 has one
+    # (``Unavailable``); an instance's ``retry_after`` extra, when given, says it more exactly.
+    retry_after_seconds: ClassVar[int | None] = None
 
     def __init__(self, detail: str, **extra: Any) -> None:
         if not hasattr(self, "code"):
@@ -26,6 +29,14 @@ class AgebandError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra: Mapping[str, Any] = extra
+
+    @property
+    def retry_after(self) -> float | None:
+        """When to try again: the instance's ``retry_after`` extra, else its class's default."""
+        given = self.extra.get("retry_after")
+        if isinstance(given, int | float) and not isinstance(given, bool):
+            return given
+        return self.retry_after_seconds
 
 
 class NotFound(AgebandError):
@@ -62,8 +73,12 @@ class TooManyAttempts(AgebandError):
 
 
 class Unavailable(AgebandError):
+    """A passing outage (the store, a provider, an identity provider): answered with
+    ``Retry-After``, which the SDKs honour before they retry."""
+
     status = 503
     title = "Service unavailable"
+    retry_after_seconds = 5
 
 
 class InvalidEvidence(AgebandError):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from providers.base import Failure, MethodParams, Outcome, ProviderContext, Signal
+from providers.base import Failure, MethodParams, Outcome, Provider, ProviderContext, Signal
 from providers.registry import Registry
 from service.audit.events import Audit
 from service.clients.registry import Client
@@ -199,6 +200,23 @@ async def get_check(svc: CheckFlow, client: Client, check_id: str, locale: str |
     return await _view(svc, check, locale)
 
 
+def _runnable(svc: CheckFlow, juris: Jurisdiction, method_name: str) -> Provider:
+    """The method's provider, if it is enabled and up; else 503 ``method_unavailable``."""
+    provider = svc.providers.get(method_name)
+    if provider is None:
+        raise MethodUnavailable(
+            f"{method_name!r} is not enabled on this deployment", available=_usable(svc, juris)
+        )
+    down = provider.unavailable()
+    if down is not None:
+        # An open circuit knows when it may close: the answer's Retry-After says so.
+        wait = {} if down.retry_after is None else {"retry_after": max(1, math.ceil(down.retry_after))}
+        raise MethodUnavailable(
+            f"{method_name!r} is not available on this deployment", available=_usable(svc, juris), **wait
+        )
+    return provider
+
+
 async def submit_evidence(
     svc: CheckFlow,
     client: Client,
@@ -222,15 +240,7 @@ async def submit_evidence(
         # Known: the waterfall's methods this deployment can run (not those whose provider is off).
         raise UnknownMethod("the method is not one of this jurisdiction's", known=_usable(svc, juris))
     _refuse_unoffered(svc, juris, check, method)
-    provider = svc.providers.get(method_name)
-    if provider is None:
-        raise MethodUnavailable(
-            f"{method_name!r} is not enabled on this deployment", available=_usable(svc, juris)
-        )
-    if provider.unavailable() is not None:
-        raise MethodUnavailable(
-            f"{method_name!r} is not available on this deployment", available=_usable(svc, juris)
-        )
+    provider = _runnable(svc, juris, method_name)
     if check.methods_tried.count(method_name) >= juris.per_method_attempts:
         raise MethodNotAllowed(
             f"no attempts left for {method_name!r}", allowed=await _next_names(svc, juris, check)

@@ -45,11 +45,13 @@ class MethodUnavailable(Unavailable):
 
     code = "method_unavailable"
     title = "Method unavailable"
+    retry_after_seconds = 30  # an open circuit's recovery time by default; the waterfall offers others
 
 
 class NoMethodAvailable(Unavailable):
     code = "no_method_available"
     title = "No method available"
+    retry_after_seconds = 30
 
 
 class JurisdictionNotAllowed(Forbidden):

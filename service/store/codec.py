@@ -21,7 +21,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from service.store.content import ContentItem
-from service.store.cursors import decode_position, encode_position
+from service.store.cursors import cursor_pattern, decode_position, encode_position
 from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction, SignalNote
 from service.store.reviews import Appeal, Connection, GuardianCode, GuardianLink, RecheckRequest
 
@@ -39,7 +39,8 @@ ADDED_LATER: dict[type, frozenset[str]] = {
 }
 
 # The member is always a sid: a truncated or altered one must not parse as a position.
-_CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\|(sid_[A-Za-z0-9_-]{43})$")
+DUE_CURSOR = cursor_pattern("sid")
+_CURSOR_RE = re.compile(DUE_CURSOR)
 _EPOCH = date(1970, 1, 1)
 _STRICT = ConfigDict(strict=True, extra="forbid")
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from service.store.cursors import decode_position, encode_position
+from service.store.cursors import cursor_pattern, decode_position, encode_position
 from service.store.records import about
 
 
@@ -97,7 +97,8 @@ class ListedPage:
     cursor: str | None  # opaque; None when there is nothing more
 
 
-_CURSOR_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\|(cnt_[A-Za-z0-9_-]{43})$")
+LISTED_CURSOR = cursor_pattern("cnt")
+_CURSOR_RE = re.compile(LISTED_CURSOR)
 
 
 def encode_listed_cursor(day: date, content_id: str) -> str:

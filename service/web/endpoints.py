@@ -8,6 +8,7 @@ as the usual problem document.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC
 from typing import Annotated, Any
 
@@ -52,12 +53,16 @@ def _html(body: str, status: int = 200, frame_ancestors: tuple[str, ...] = ()) -
 
 
 def _fail(request: Request, exc: AgebandError, locale: str) -> Response:
+    # A 503 (the store is down) says when to try again, on the page as in the API.
+    wait = {} if exc.retry_after is None else {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     if "text/html" in request.headers.get("accept", ""):
-        return _html(render.error(locale, exc.status, exc.code), exc.status)
+        response = _html(render.error(locale, exc.status, exc.code), exc.status)
+        response.headers.update(wait)
+        return response
     body = {"type": f"urn:ageband:problem:{exc.code}", "title": exc.title, "status": exc.status,
             "code": exc.code, "detail": exc.detail}  # fmt: skip
     return JSONResponse(body, status_code=exc.status, media_type="application/problem+json",
-                        headers=page_headers())  # fmt: skip
+                        headers={**page_headers(), **wait})  # fmt: skip
 
 
 def _see(url: str, frame_ancestors: tuple[str, ...] = ()) -> Response:

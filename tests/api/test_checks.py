@@ -294,6 +294,7 @@ async def test_a_method_whose_provider_is_not_enabled_is_503_method_unavailable(
         r = await run.evidence(check["check_id"], {"method": "facial_estimation", "image": "AAAA"})
         body = problem_of(r, 503, "method_unavailable")
         assert body["available"] == ["os_signal", "self_declaration"]
+        assert r.headers["Retry-After"] == "30"  # like every 503: the SDKs wait on it
         state = (await get_check(run, check["check_id"])).json()
         assert (state["attempts_left"], state["methods_tried"]) == (5, [])  # no attempt spent
         path = f"/v1/checks/{check['check_id']}/presentation"
@@ -513,6 +514,25 @@ async def test_client_never_uses_another_clients_sid(tmp_path: Path) -> None:
         assert due.json() == {"items": [], "next_cursor": None}
         mine = await run.http.get("/v1/rechecks/due", headers=AUTH)
         assert [i["sid"] for i in mine.json()["items"]] == [sid]
+
+
+async def test_the_due_list_pages_from_any_cursor_of_its_form_and_refuses_unknown_parameters() -> None:
+    async with running() as run:
+        sid, _ = await run.adult_token("paged", 1990)
+        run.clock.advance(timedelta(days=100))
+        # Any string of openapi.yaml's pattern names a position: before every entry, or after.
+        for made_up, listed in ((f"1.sid_{'A' * 43}", [sid]), (f"999999.sid_{'A' * 43}", [])):
+            r = await run.http.get("/v1/rechecks/due", params={"cursor": made_up}, headers=AUTH)
+            assert [i["sid"] for i in r.json()["items"]] == listed, r.text
+        problem_of(
+            await run.http.get("/v1/rechecks/due", params={"cursor": "x"}, headers=AUTH),
+            400,
+            "invalid_cursor",
+        )
+        typo = await run.http.get("/v1/rechecks/due", params={"limt": "5"}, headers=AUTH)
+        assert "limt" not in problem_of(typo, 422, "validation_failed")["detail"]  # input never echoed
+        bare = await run.http.get("/v1/rechecks/due", params={"limt": "5"})
+        problem_of(bare, 401, "unauthorized")  # the credential is checked first
 
 
 @pytest.mark.parametrize(

@@ -1074,6 +1074,9 @@ async def test_each_documented_problem_is_answered(
     assert code in SCENARIOS, f"no scenario for {code}: add one to this module"
     r = await SCENARIOS[code](Env(tmp_path, request), op)
     assert problem(r) == (status, code), r.text
+    headers = OPERATIONS[op][2]["responses"][str(status)].get("headers", {})
+    for name in (n for n, spec in headers.items() if spec.get("required")):  # Retry-After on a 503
+        assert name in r.headers, (name, dict(r.headers))
 
 
 INPUT_PROBLEMS = {"malformed_json", "malformed_body", "validation_failed", "unsupported_media_type"}

@@ -168,6 +168,12 @@ def test_the_rendered_environment_is_accepted_by_the_service_settings(
             assert [k.state for k in settings.tokens.keys].count("active") == 1
         assert settings.store.min_replicas_ack == values["redis"].get("minReplicasAck", 0)
         assert settings.tracing.enabled is values.get("tracing", {}).get("enabled", False)
+        audit = values.get("audit", {})
+        assert settings.audit.checkpoint_key is not None
+        assert settings.audit.checkpoint_key.name == audit.get("checkpointKey", "checkpoint-key.pem")
+        assert [p.name for p in settings.audit.checkpoint_published_keys] == audit.get(
+            "publishedCheckpointKeys", []
+        )
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -194,6 +200,12 @@ def test_secrets_come_from_the_existing_secret(scenario: str) -> None:
             keys = json.loads(env["AGEBAND_TOKENS__KEYS"]["value"])
             assert {Path(k["path"]).name for k in keys} <= items
             assert Path(env["AGEBAND_CLIENTS_FILE"]["value"]).name in items
+            # The checkpoint key (production refuses to start without one) and any it replaced.
+            published = json.loads(
+                env.get("AGEBAND_AUDIT__CHECKPOINT_PUBLISHED_KEYS", {"value": "[]"})["value"]
+            )
+            checkpoint = [env["AGEBAND_AUDIT__CHECKPOINT_KEY"]["value"], *published]
+            assert {Path(p).name for p in checkpoint} <= items
         if values["redis"].get("urlSecretKey"):
             ref = env["AGEBAND_STORE__REDIS_URL"]["valueFrom"]["secretKeyRef"]
             assert ref == {"name": secret, "key": values["redis"]["urlSecretKey"]}

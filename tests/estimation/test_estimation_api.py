@@ -162,8 +162,10 @@ async def test_vendor_outage_is_503_and_an_open_circuit_takes_the_method_out(ven
         for _ in range(2):
             r = await app.evidence(check_id, {"method": "facial_estimation", "image": face_b64()})
             assert r.status_code == 503 and r.json()["code"] == "provider_unavailable"
+            assert r.headers["Retry-After"] == "5"
         r = await app.evidence(check_id, {"method": "facial_estimation", "image": face_b64()})
         assert r.status_code == 503 and r.json()["code"] == "method_unavailable"
+        assert 1 <= int(r.headers["Retry-After"]) <= 60  # what is left of the circuit's 60 s
         started = await app.start_check("later-user")
         assert [m["name"] for m in started["methods"]] == ["os_signal", "self_declaration"]
         ready = (await app.http.get("/readyz")).text

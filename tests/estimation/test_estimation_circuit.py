@@ -56,6 +56,20 @@ def test_a_failed_probe_opens_it_again_for_a_full_period() -> None:
     assert cb.allow()
 
 
+def test_retry_in_is_what_is_left_of_the_open_period() -> None:
+    clock = Clock()
+    cb = CircuitBreaker(failure_threshold=1, recovery_seconds=10, clock=clock)
+    assert cb.retry_in() == 0  # closed
+    cb.failure()
+    assert cb.retry_in() == 10
+    clock.t += 7.5
+    assert cb.retry_in() == 2.5
+    clock.t += 2.5
+    assert cb.retry_in() == 0  # half-open: a probe may go now
+    assert cb.allow()
+    assert cb.retry_in() == 0  # the probe is out; it decides
+
+
 def test_release_frees_the_probe_without_a_verdict() -> None:
     clock = Clock()
     cb = CircuitBreaker(failure_threshold=1, recovery_seconds=1, clock=clock)

@@ -177,6 +177,17 @@ async def test_vendor_errors_are_503_provider_unavailable_and_not_retried(
 
 
 @pytest.mark.anyio
+async def test_an_open_circuit_says_when_it_may_close(vendor: Vendor) -> None:
+    provider = _provider(vendor, "status/500", failure_threshold=1, recovery_seconds=60)
+    with pytest.raises(ProviderUnavailable):
+        await provider.submit({"image": face_b64()}, estimation_context())  # opens the circuit
+    with pytest.raises(ProviderUnavailable) as caught:
+        await provider.submit({"image": face_b64()}, estimation_context())
+    assert caught.value.extra["reason"] == "circuit_open"
+    assert 1 <= caught.value.retry_after <= 60  # what is left of the open period (Retry-After)
+
+
+@pytest.mark.anyio
 async def test_a_503_is_retried_and_may_then_succeed(vendor: Vendor) -> None:
     provider = _provider(vendor, "flaky/1/once", retries=1)
     outcome = await provider.submit({"image": face_b64()}, estimation_context())

@@ -83,7 +83,9 @@ async def test_store_errors_are_counted_and_answered_with_503() -> None:
         )
         assert r.status_code == 503
         assert r.json()["code"] == "store_unavailable"
+        assert r.headers["Retry-After"] == "5"
         ready = await run.http.get("/readyz")
         assert ready.status_code == 503
+        assert ready.headers["Retry-After"] == "5"
         _, found = await scrape(run.http)
     assert value(found, "ageband_store_errors_total", backend="redis", error="ConnectionError") >= 1

@@ -311,6 +311,7 @@ async def test_idp_down_is_503_within_the_timeout(tmp_path: Path) -> None:
         t0 = time.monotonic()
         r = await start(run, check["check_id"])
         assert (r.status_code, r.json()["code"]) == (503, "identity_provider_unavailable")
+        assert r.headers["Retry-After"] == "5"  # the SDKs wait this long before trying again
         assert time.monotonic() - t0 < 1.0 + 1.0  # refused at once; a second's margin for load
         assert store_keys(run) == before
 

@@ -13,7 +13,7 @@ from privacy_logs import read_events, run_flows, write_events
 from typer.testing import CliRunner
 
 from service.audit.chain import CHECKPOINT, GENESIS, event_hash
-from service.audit.checkpoint_keys import CheckpointSigner, load_public_keys
+from service.audit.checkpoint_keys import CheckpointKeyError, CheckpointSigner, load_public_keys
 from service.cli.main import app as cli
 from service.privacy.report import ReportOptions, build_report
 
@@ -136,3 +136,51 @@ def test_a_key_that_is_not_an_ed25519_key_stops_the_report(tmp_path: Path) -> No
     result = runner.invoke(cli, ["privacy", "report", "--checkpoint-key", str(bad), str(log)])
     assert result.exit_code == 2
     assert "no Ed25519 key" in result.output
+
+
+async def _run_with(tmp_path: Path, name: str, key: Path, published: list[Path]) -> tuple[Path, Path]:
+    log, jwks = tmp_path / f"{name}.jsonl", tmp_path / f"{name}-keys.json"
+    audit = {
+        "file": log,
+        "checkpoint_every": 4,
+        "checkpoint_key": key,
+        "checkpoint_published_keys": published,
+    }
+    async with running(make_settings(audit=audit)) as run:
+        await run_flows(run)
+        jwks.write_text((await run.http.get("/.well-known/audit-keys.json")).text, encoding="utf-8")
+    return log, jwks
+
+
+async def test_a_rotated_checkpoint_key_keeps_old_checkpoints_verifying(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.pem", tmp_path / "new.pem"
+    for key in (old, new):
+        made = runner.invoke(cli, ["keys", "generate", "--alg", "EdDSA", "--out", str(key)])
+        assert made.exit_code == 0, made.output
+    before, old_jwks = await _run_with(tmp_path, "before", old, [])
+    # The rotation: the new key signs; the old one is still published (here as the JWKS saved
+    # before, and again as its PEM: each kid once).
+    after, jwks = await _run_with(tmp_path, "after", new, [old_jwks, old])
+    kids = [k["kid"] for k in json.loads(jwks.read_text())["keys"]]
+    assert kids == [CheckpointSigner.from_file(new).kid, CheckpointSigner.from_file(old).kid]
+    report = build_report([before, after], ReportOptions(checkpoint_keys=load_public_keys(jwks)))
+    assert report.violations == [], report.violations
+    assert [c.signed_checkpoints >= 1 for c in report.chains] == [True, True]
+    result = runner.invoke(cli, ["privacy", "report", "--checkpoint-key", str(jwks), str(before), str(after)])
+    assert result.exit_code == 0, result.output
+    # The old key alone, or the new one alone, vouches for only its own side of the rotation.
+    for alone, unvouched in ((old_jwks, after), (new, before)):
+        args = ["privacy", "report", "--json", "--checkpoint-key", str(alone), str(before), str(after)]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1, result.output
+        found = json.loads(result.stdout)["violations"]
+        assert {v["kind"] for v in found} == {"checkpoint_unknown_key", "chain_unsigned"}, found
+        assert {v["chain"] for v in found} == {e["chain"] for e in read_events(unvouched)}
+
+
+async def test_a_published_checkpoint_key_that_cannot_be_read_stops_start_up(tmp_path: Path) -> None:
+    bad = tmp_path / "old.pem"
+    bad.write_text("not a key")
+    with pytest.raises(CheckpointKeyError, match=r"old\.pem: neither a JWKS nor a PEM key"):
+        async with running(make_settings(audit={"checkpoint_published_keys": [bad]})):
+            pass

@@ -68,6 +68,7 @@ def test_two_processes_share_tokens_keys_and_policy(tmp_path: Path, prefix: str)
     old, new = generate_key("EdDSA"), generate_key("EdDSA")
     write_key(old, keys_dir / "old.pem", "pem")
     write_key(new, keys_dir / "new.pem", "pem")
+    write_key(generate_key("EdDSA"), keys_dir / "checkpoint.pem", "pem")  # production requires one
     manifest = keys_dir / "keys.json"
     _write_manifest(manifest, [{"path": "old.pem", "state": "active"}])
     policies = tmp_path / "policies"
@@ -78,6 +79,7 @@ def test_two_processes_share_tokens_keys_and_policy(tmp_path: Path, prefix: str)
         "AGEBAND_PEPPER": "shared-pepper-" + "x" * 32,
         "AGEBAND_CLIENTS_FILE": str(clients),
         "AGEBAND_TOKENS__KEYS_FILE": str(manifest),
+        "AGEBAND_AUDIT__CHECKPOINT_KEY": str(keys_dir / "checkpoint.pem"),
         "AGEBAND_POLICY_PATH": str(policies),
         "AGEBAND_STORE__BACKEND": "redis",
         "AGEBAND_STORE__REDIS_URL": redis_url(),

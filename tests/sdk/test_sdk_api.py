@@ -12,7 +12,8 @@ import httpx
 import pytest
 from ageband_client import Ageband, ApiError, InvalidToken
 from answers import recording
-from factories import DEMO_CLIENT_KEY, Running, running
+from factories import DEMO_CLIENT_KEY, Running, make_settings, running
+from redis_server import free_port
 from tokens_forge import Forger
 
 pytestmark = pytest.mark.anyio
@@ -107,6 +108,16 @@ async def test_a_503_is_retried_after_its_retry_after() -> None:
                 await app.refresh(sid="sid_" + "a" * 43)
             assert err.value.code == "store_unavailable" and flaky.seen == 4  # 1 + 3 retries
             assert app.sleeps == [0.5, 1.0, 2.0]  # type: ignore[attr-defined]
+
+
+@pytest.mark.redis
+async def test_a_real_503_from_the_service_is_retried_after_the_service_s_retry_after() -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: every store call is a 503
+    async with running(make_settings(store={"backend": "redis", "redis_url": dead})) as r, sdk(r) as app:
+        with pytest.raises(ApiError) as err:
+            await app.refresh(sid="sid_" + "a" * 43)
+        assert (err.value.status, err.value.code) == (503, "store_unavailable")
+        assert app.sleeps == [5.0, 5.0, 5.0]  # type: ignore[attr-defined]  # the service's Retry-After
 
 
 async def test_a_key_rotation_is_followed_and_a_stale_bundle_refetched() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from store_factories import NOW, make_check, make_record, random_sid
 
 from service.store.codec import (
+    DUE_CURSOR,
     day_score,
     decode,
     decode_cursor,
@@ -84,6 +86,18 @@ def test_day_scores_are_utc_midnights() -> None:
     assert day_score(date(2026, 3, 1)) == 1_772_323_200
     assert score_day(1_772_323_200.0) == date(2026, 3, 1)
     assert score_day(day_score(date(1969, 12, 31))) == date(1969, 12, 31)
+
+
+@pytest.mark.parametrize("day", ["1", "739678", "999999"])
+def test_every_cursor_of_the_documented_form_names_a_position(day: str) -> None:
+    # openapi.yaml states the form as a pattern: each string it matches must page, never 400.
+    cursor = f"{day}.sid_{'A' * 43}"
+    assert re.fullmatch(DUE_CURSOR, cursor)
+    assert decode_cursor(cursor) == (date.fromordinal(int(day)), f"sid_{'A' * 43}")
+    for bad in ("0.sid_" + "A" * 43, "01.sid_" + "A" * 43, "1000000.sid_" + "A" * 43, "1.cnt_" + "A" * 43):
+        assert not re.fullmatch(DUE_CURSOR, bad)
+        with pytest.raises(InvalidCursor):
+            decode_cursor(bad)
 
 
 def test_cursor_round_trips_and_refuses_tampering() -> None:

@@ -14,7 +14,7 @@ export const KID = /^[A-Za-z0-9_-]{1,64}$/;
 export interface PublicKey {
   readonly kid: string;
   readonly alg: "EdDSA" | "ES256";
-  verify(signingInput: Buffer, signature: Buffer): boolean;
+  verify(signingInput: Uint8Array, signature: Uint8Array): boolean;
 }
 
 export class KeySet {
@@ -60,7 +60,7 @@ async function publicKey(jwk: unknown): Promise<PublicKey | undefined> {
   }
   const check =
     alg === "EdDSA"
-      ? (data: Buffer, sig: Buffer) => sig.length === 64 && verify(null, data, key, sig)
-      : (data: Buffer, sig: Buffer) => sig.length === 64 && verify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, sig);
+      ? (data: Uint8Array, sig: Uint8Array) => sig.length === 64 && verify(null, data, key, sig)
+      : (data: Uint8Array, sig: Uint8Array) => sig.length === 64 && verify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, sig);
   return { kid, alg: alg as PublicKey["alg"], verify: check };
 }

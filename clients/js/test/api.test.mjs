@@ -21,26 +21,32 @@ const freePort = () =>
     });
   });
 
-before(async () => {
+// `ageband serve` on a free port with the given settings; resolves once it answers /healthz.
+const serve = async (settings = {}) => {
   const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AGEBAND_")));
-  service = spawn(BIN, ["serve", "--host", "127.0.0.1", "--port", String(port)], {
-    env: { ...env, AGEBAND_POLICY_WATCH: "false", AGEBAND_LOG_LEVEL: "warning" },
+  const child = spawn(BIN, ["serve", "--host", "127.0.0.1", "--port", String(port)], {
+    env: { ...env, AGEBAND_POLICY_WATCH: "false", AGEBAND_LOG_LEVEL: "warning", ...settings },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";
-  service.stderr.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
     try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
+      if ((await fetch(`${url}/healthz`)).ok) break;
     } catch {
       // not up yet
     }
-    if (service.exitCode !== null || Date.now() > deadline) throw new Error(`ageband serve did not start:\n${log.slice(-2000)}`);
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`ageband serve did not start:\n${log.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  return { child, url };
+};
+
+before(async () => {
+  ({ child: service, url: base } = await serve());
 });
 
 after(() => service?.kill("SIGTERM"));
@@ -101,4 +107,27 @@ test("a 503 is retried after its Retry-After, and given up after the retries", a
   sleeps.length = 0;
   await assert.rejects(app.refresh({ sid: `sid_${"a".repeat(43)}` }), (err) => err.code === "store_unavailable");
   assert.deepEqual([seen, sleeps], [4, [0.5, 1, 2]]);
+});
+
+test("a real 503 from the service (its store is down) is retried after the service's Retry-After", async () => {
+  // A Redis URL where nothing listens: every store call is a 503 store_unavailable.
+  const dead = await serve({ AGEBAND_STORE__BACKEND: "redis", AGEBAND_STORE__REDIS_URL: `redis://127.0.0.1:${await freePort()}/0` });
+  try {
+    const direct = await fetch(`${dead.url}/v1/tokens/refresh`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ sid: `sid_${"a".repeat(43)}` }),
+    });
+    assert.deepEqual([direct.status, direct.headers.get("retry-after")], [503, "5"]);
+    const sleeps = [];
+    const app = new Ageband({ baseUrl: dead.url, apiKey: KEY, clientId: "demo", issuer: "urn:ageband:dev", sleep: async (s) => void sleeps.push(s) });
+    await assert.rejects(app.refresh({ sid: `sid_${"a".repeat(43)}` }), (err) => {
+      assert.ok(err instanceof ApiError);
+      assert.deepEqual([err.status, err.code], [503, "store_unavailable"]);
+      return true;
+    });
+    assert.deepEqual(sleeps, [5, 5, 5]); // the service's Retry-After, three retries
+  } finally {
+    dead.child.kill("SIGTERM");
+  }
 });

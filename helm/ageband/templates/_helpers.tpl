@@ -91,6 +91,16 @@ app.kubernetes.io/component: worker
 {{- $keys | toJson -}}
 {{- end }}
 
+{{/* AGEBAND_AUDIT__CHECKPOINT_PUBLISHED_KEYS: earlier checkpoint keys' files, as JSON. */}}
+{{- define "ageband.publishedCheckpointKeysJson" -}}
+{{- $dir := include "ageband.secretDir" . -}}
+{{- $paths := list -}}
+{{- range .Values.audit.publishedCheckpointKeys -}}
+{{- $paths = append $paths (printf "%s/%s" $dir .) -}}
+{{- end -}}
+{{- $paths | toJson -}}
+{{- end }}
+
 {{/* Environment shared by the API and the worker: the same settings, the same Secret. */}}
 {{- define "ageband.env" -}}
 - name: AGEBAND_ENV
@@ -114,6 +124,12 @@ app.kubernetes.io/component: worker
 {{- else }}
 - name: AGEBAND_TOKENS__KEYS
   value: {{ include "ageband.keysJson" . | quote }}
+{{- end }}
+- name: AGEBAND_AUDIT__CHECKPOINT_KEY
+  value: {{ printf "%s/%s" (include "ageband.secretDir" .) (required "audit.checkpointKey is required: the Ed25519 key that signs audit checkpoints" .Values.audit.checkpointKey) | quote }}
+{{- with .Values.audit.publishedCheckpointKeys }}
+- name: AGEBAND_AUDIT__CHECKPOINT_PUBLISHED_KEYS
+  value: {{ include "ageband.publishedCheckpointKeysJson" $ | quote }}
 {{- end }}
 - name: AGEBAND_STORE__BACKEND
   value: redis
@@ -176,6 +192,12 @@ app.kubernetes.io/component: worker
       {{- range .Values.tokens.signingKeys }}
       - key: {{ .secretKey }}
         path: {{ .secretKey }}
+      {{- end }}
+      - key: {{ .Values.audit.checkpointKey }}
+        path: {{ .Values.audit.checkpointKey }}
+      {{- range .Values.audit.publishedCheckpointKeys }}
+      - key: {{ . }}
+        path: {{ . }}
       {{- end }}
     {{- end }}
 - name: tmp

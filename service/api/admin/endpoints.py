@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter
@@ -13,11 +14,24 @@ from service.flows.key_reload import reload_keys
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
+# Days and a time part, each with few enough digits that the sum stays under ten years:
+# the document states every bound the service keeps (at most 999 days + 9999 h + ...).
+_TIME = r"T(?:\d{1,4}H(?:\d{1,5}M)?(?:\d{1,6}S)?|\d{1,5}M(?:\d{1,6}S)?|\d{1,6}S)"
+DURATION = rf"^P(?:\d{{1,3}}D(?:{_TIME})?|{_TIME})$"
+_PARTS = re.compile(r"(\d+)([DHMS])")
+_UNIT = {"D": "days", "H": "hours", "M": "minutes", "S": "seconds"}
+
+
 class AdvanceClock(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    advance: timedelta = Field(
-        description="ISO 8601 duration, e.g. P400D.", ge=timedelta(0), le=timedelta(days=3660)
+    advance: str = Field(
+        description="An ISO 8601 duration of days, hours, minutes and seconds, e.g. P400D or PT12H "
+        "(at most 999 days and a time part).",
+        pattern=DURATION,
     )
+
+    def delta(self) -> timedelta:
+        return timedelta(**{_UNIT[unit]: int(n) for n, unit in _PARTS.findall(self.advance)})
 
 
 class ClockState(BaseModel):
@@ -32,7 +46,7 @@ async def advance_clock(body: AdvanceClock, caller: AdminDep) -> ClockState:
     svc = caller.svc
     if svc.dev_clock is None:
         raise DevClockDisabled("start the service with --dev-clock to use this")
-    svc.dev_clock.advance(body.advance)
+    svc.dev_clock.advance(body.delta())
     return ClockState(now=svc.dev_clock.now(), offset_seconds=svc.dev_clock.offset.total_seconds())
 
 

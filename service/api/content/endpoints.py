@@ -24,7 +24,7 @@ from service.api.content.schemas import (
     ReviewRequest,
     UnpublishableResponse,
 )
-from service.api.deps import CallerDep, JsonCallerDep
+from service.api.deps import CallerDep, JsonCallerDep, known_query
 from service.api.responses import raises
 from service.flows import content as flow
 from service.flows import content_review as review_flow
@@ -43,6 +43,7 @@ from service.flows.errors import (
     UnknownPerformer,
 )
 from service.policy.errors import UnknownJurisdiction
+from service.store.content import LISTED_CURSOR
 from service.store.errors import InvalidCursor, StoreUnavailable
 
 router = APIRouter(prefix="/v1/content", tags=["content"])
@@ -70,11 +71,19 @@ async def register_content(body: RegisterContentRequest, caller: JsonCallerDep) 
     return ContentOut.of(status)
 
 
-@router.get("/unpublishable")
+@router.get("/unpublishable", dependencies=[known_query("cursor", "limit")])
 @raises(ContentNotEnabled, InvalidCursor, StoreUnavailable)
 async def list_unpublishable_content(
     caller: CallerDep,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The previous page's next_cursor (treat it as opaque; every string of this "
+            "form names a position, anything else is invalid_cursor).",
+            json_schema_extra={"pattern": LISTED_CURSOR},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> UnpublishableResponse:
     """Your items that are not publishable (today), the longest unpublishable first, a page at a time."""

@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from service.api.deps import CallerDep
+from service.api.deps import CallerDep, known_query
 from service.api.responses import raises
 from service.flows import rechecks as flow
+from service.store.codec import DUE_CURSOR
 from service.store.errors import InvalidCursor, StoreUnavailable
 
 router = APIRouter(prefix="/v1/rechecks", tags=["rechecks"])
@@ -24,14 +25,22 @@ class DueResponse(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/due")
+@router.get("/due", dependencies=[known_query("before", "cursor", "limit")])
 @raises(InvalidCursor, StoreUnavailable)
 async def list_due_rechecks(
     caller: CallerDep,
     before: Annotated[
         date | None, Query(description="Re-check dates before this day (default: today).")
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The previous page's next_cursor (treat it as opaque; every string of this "
+            "form names a position, anything else is invalid_cursor).",
+            json_schema_extra={"pattern": DUE_CURSOR},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=flow.MAX_PAGE)] = 100,
 ) -> DueResponse:
     """Your subjects whose re-check is due, oldest first, a page at a time."""

@@ -51,6 +51,36 @@ _FORM_FIELDS = ("vp_token", "state", "response", "error", "error_description", "
 _NO_STORE = {"cache-control": "no-store"}
 
 
+def _form_body(fields: dict[str, str], one_of: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The wallet's form (OpenID4VP 1.0), as the document states it; ``_form`` reads it. Only
+    these fields are read (a few others are ignored, many refused: the document names these
+    alone); ``one_of``: the fields of which the form must carry at least one."""
+    props = {name: {"type": "string", "description": text} for name, text in fields.items()}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": props,
+        "additionalProperties": False,
+    }
+    if one_of:
+        schema["anyOf"] = [{"required": [name]} for name in one_of]
+    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}
+
+
+_REQUEST_FORM = _form_body(
+    {"wallet_nonce": "A fresh value of the wallet's, echoed in the request object (replay protection)."},
+)
+_RESPONSE_FORM = _form_body(
+    {
+        "vp_token": "The presentations, as JSON (direct_post).",
+        "state": "The request's state, echoed.",
+        "response": "A JWE to the check's key holding vp_token and state (direct_post.jwt).",
+        "error": "The wallet's error code, when the user declined.",
+        "error_description": "Its text.",
+    },
+    one_of=("state", "response"),  # direct_post carries the state; direct_post.jwt the JWE
+)
+
+
 class WalletLinksResponse(BaseModel):
     authorization_request: str = Field(
         description="An openid4vp:// link: open it on this device, or show it as a QR code for another."
@@ -163,6 +193,7 @@ async def get_request_object(
     "/{method}/{check_id}/request",
     response_class=Response,
     responses={200: {"content": {"application/oauth-authz-req+jwt": {"schema": {"type": "string"}}}}},
+    openapi_extra={"requestBody": _REQUEST_FORM},
 )
 @raises(*REQUEST_ERRORS, InvalidWalletResponse)
 async def post_request_object(
@@ -194,6 +225,8 @@ async def post_wallet_response(
 
 
 async def _form(request: Request) -> dict[str, str]:
+    if not await request.body():
+        return {}  # an empty form, as a client that sends no fields may send it (no content type)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise InvalidWalletResponse("the body must be application/x-www-form-urlencoded")
