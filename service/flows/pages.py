@@ -159,8 +159,11 @@ async def page_state(svc: PageFlow, token: str, locale: str | None) -> PageState
     methods = _offers(svc.checks, view.jurisdiction, locale)
     if view.status is CheckStatus.PASSED and session.band is None:
         # Completed outside the page's forms (a wallet's response, an eID callback, the app's OS
-        # signal): the band is the record's, which this check just wrote.
+        # signal), or anonymous: the band is the record's, which this check just wrote, or, for an
+        # anonymous check, which has no record, the check's own.
         check = await svc.checks.checks.get_check(session.link.check_id)
+        if check is not None and check.band is not None and check.level is not None:
+            session = replace(session, band=check.band, level=check.level, upper_level=check.upper_level)
         record = await svc.checks.records.get_record(check.sid) if check is not None else None
         if record is not None and record.client_id == client.id:
             session = replace(session, band=record.band, level=record.level, upper_level=record.upper_level)
@@ -209,7 +212,15 @@ async def submit(
     origin = abuse.origin_of(svc.checks.pepper, client.id, None, client_ip)
     try:
         result = await check_flow.submit_evidence(
-            svc.checks, client, session.link.check_id, method, evidence, size, locale, origin=origin
+            svc.checks,
+            client,
+            session.link.check_id,
+            method,
+            evidence,
+            size,
+            locale,
+            origin=origin,
+            hand_over=False,  # an anonymous check's one-time token is the app's to take, not the page's
         )
     finally:
         evidence.clear()
