@@ -187,12 +187,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )  # fmt: skip
     public_url = settings.http.public_url
     wallet = WalletFlow(policy, registry, clock, pepper, store.checks, clients, public_url, checks)
+    guardians = Guardians(policy, clock, pepper, audit, subjects, store.guardians, writing, publishing)
     return Services(
         checks=checks,
         tokens=tokens_flow,
         removal=removal,
         wallet=wallet,
-        pages=PageFlow(checks, store.pages, clients, clock, public_url, wallet),
+        pages=PageFlow(checks, store.pages, clients, clock, public_url, wallet, guardians),
         decisions=DecisionFlow(
             policy,
             clock,
@@ -207,7 +208,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             Deterring(audit, store.counters, publishing),
         ),
         requests=requests,
-        guardians=Guardians(policy, clock, pepper, audit, subjects, store.guardians, writing, publishing),
+        guardians=guardians,
         connections=Connections(
             policy, clock, pepper, audit, verifier, store.revocations, store.connections, publishing
         ),

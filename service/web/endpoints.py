@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from service.core.errors import AgebandError, InvalidEvidence
 from service.core.locales import negotiate
 from service.flows import pages
+from service.flows.guardians import IssuedCode
 from service.web import render
 from service.web.headers import page_headers, static_headers
 from service.web.texts import TEXTS
@@ -106,7 +107,7 @@ async def show(request: Request, session: Token, lang: Lang = None) -> Response:
 
 
 async def _page(svc: pages.PageFlow, state: pages.PageState, session: str, locale: str, notice: str | None,
-                status: int = 200) -> Response:  # fmt: skip
+                status: int = 200, code: IssuedCode | None = None) -> Response:  # fmt: skip
     now = svc.clock.now().astimezone(UTC)
     method, wallet = render.next_on_page(state), None
     if method is not None and method.method_class == render.WALLET:
@@ -114,8 +115,9 @@ async def _page(svc: pages.PageFlow, state: pages.PageState, session: str, local
         if wallet is None:  # no public URL for wallets: the page offers the next method it can run
             method = render.next_on_page(state, wallets=False)
     body = render.page(
-        state, _page_url(session), locale, notice, pages.consequence(svc, state, locale), now, method, wallet
-    )
+        state, _page_url(session), locale, notice, pages.consequence(svc, state, locale), now, method, wallet,
+        code,
+    )  # fmt: skip
     return _html(body, status, state.client.frame_ancestors)
 
 
@@ -165,6 +167,32 @@ async def photo(request: Request, session: Token, lang: Lang = None) -> Response
     except AgebandError as exc:
         return _fail(request, exc, locale)
     return await _submit(request, session, lang, upload.method, upload.evidence, upload.size)
+
+
+@router.post("/s/{session}/appeal")
+async def appeal(request: Request, session: Token, lang: Lang = None) -> Response:
+    """Contest the band on record: an appeal check starts and this page moves to it, showing its
+    deadline and the stronger methods it takes."""
+    locale = _locale(request, lang)
+    try:
+        await pages.start_appeal(_svc(request), session, request.cookies.get(CSRF_COOKIE), locale)
+    except AgebandError as exc:
+        return _fail(request, exc, locale)
+    return _see(_page_url(session, lang))
+
+
+@router.post("/s/{session}/guardian-code")
+async def guardian_code(request: Request, session: Token, lang: Lang = None) -> Response:
+    """A one-time code for a child to give a guardian: shown in this answer only (the store keeps
+    only its keyed hash), so the page answers it here instead of redirecting."""
+    locale = _locale(request, lang)
+    svc = _svc(request)
+    try:
+        code = await pages.guardian_code(svc, session, request.cookies.get(CSRF_COOKIE))
+        state = await pages.page_state(svc, session, locale)
+    except AgebandError as exc:
+        return _fail(request, exc, locale)
+    return await _page(svc, state, session, locale, None, code=code)
 
 
 @router.get("/s/{session}/login")

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from service.flows import pages
+from service.flows.guardians import IssuedCode
 from service.flows.results import MethodOffer
 from service.flows.wallet import WalletLinks
 from service.policy.compiled import Policy
@@ -105,6 +106,7 @@ def page(
     now: datetime,
     method: MethodOffer | None = None,
     wallet: WalletLinks | None = None,
+    code: IssuedCode | None = None,
 ) -> str:
     policy = state.policy
     t = texts_for(locale)
@@ -118,6 +120,8 @@ def page(
         "consequence": consequence,
         "expires": state.check.expires_at.strftime("%H:%M"),
         "now": now,
+        "appeal": state.appeal,
+        "appeal_deadline": state.appeal.deadline.date().isoformat() if state.appeal else None,
     }
     if pages.is_open(state):
         template = "page.html"
@@ -131,6 +135,10 @@ def page(
         template = "result.html"
         band = state.session.band
         context.update(
+            may_appeal=state.may_appeal,
+            may_ask_guardian=state.may_ask_guardian and code is None,
+            code=code.code if code else None,
+            code_until=code.expires_at.strftime("%H:%M") if code else None,
             passed=state.check.status.value == "passed",
             band=band_label(policy, band, t) if band and band in policy.bands else None,
             means=meaning.lines(

@@ -62,6 +62,16 @@ DE: Mapping[str, str] = {
     "contact.request": "Kontaktanfragen senden",
     "message.send": "Nachrichten senden",
     "content.view.adult": "Inhalte für Erwachsene ansehen",
+    "appeal_title": "Einspruch gegen Ihre Altersgruppe",
+    "appeal_deadline": "Sie erhalten spätestens am {date} eine Antwort.",
+    "appeal_ways": "Für einen Einspruch zählen nur die unten genannten Wege: Sie geben mehr Sicherheit als der, mit dem Ihre Altersgruppe festgestellt wurde.",
+    "appeal_offer_intro": "Wenn Sie Ihre Altersgruppe für falsch halten, können Sie Einspruch einlegen. Ihre Altersgruppe bleibt, bis ein sichererer Weg etwas anderes zeigt.",
+    "appeal_offer": "Einspruch einlegen",
+    "guardian_title": "Einen Elternteil oder Vormund fragen",
+    "guardian_offer_intro": "Ein Elternteil oder Vormund kann Ihre Altersgruppe in der App bestätigen. Holen Sie sich hier einen Code und geben Sie ihn weiter.",
+    "guardian_offer": "Code für meine Eltern oder meinen Vormund",
+    "guardian_code_intro": "Geben Sie diesen Code Ihrem Elternteil oder Vormund. Er oder sie gibt ihn in der App ein, um Ihre Altersgruppe zu bestätigen.",
+    "guardian_code_until": "Er gilt einmal, bis {time} (UTC). Er wird nur jetzt angezeigt.",
 }
 
 FR: Mapping[str, str] = {
@@ -118,6 +128,16 @@ FR: Mapping[str, str] = {
     "contact.request": "Envoyer des demandes de contact",
     "message.send": "Envoyer des messages",
     "content.view.adult": "Voir des contenus pour adultes",
+    "appeal_title": "Contester votre tranche d'âge",
+    "appeal_deadline": "Vous recevrez une réponse au plus tard le {date}.",
+    "appeal_ways": "Seuls les moyens ci-dessous comptent pour une contestation : ils sont plus sûrs que celui qui a fixé votre tranche d'âge.",
+    "appeal_offer_intro": "Si vous pensez que votre tranche d'âge est erronée, vous pouvez la contester. Elle reste inchangée jusqu'à ce qu'un moyen plus sûr montre le contraire.",
+    "appeal_offer": "Contester ce résultat",
+    "guardian_title": "Demander à un parent ou tuteur",
+    "guardian_offer_intro": "Un parent ou tuteur peut confirmer votre tranche d'âge dans l'application. Obtenez un code ici et donnez-le-lui.",
+    "guardian_offer": "Obtenir un code pour mon parent ou tuteur",
+    "guardian_code_intro": "Donnez ce code à votre parent ou tuteur. Il le saisit dans l'application pour confirmer votre tranche d'âge.",
+    "guardian_code_until": "Il fonctionne une seule fois, jusqu'à {time} (UTC). Il n'est affiché que maintenant.",
 }
 
 ES: Mapping[str, str] = {
@@ -174,6 +194,16 @@ ES: Mapping[str, str] = {
     "contact.request": "Enviar solicitudes de contacto",
     "message.send": "Enviar mensajes",
     "content.view.adult": "Ver contenido para adultos",
+    "appeal_title": "Impugnar su franja de edad",
+    "appeal_deadline": "Recibirá una respuesta a más tardar el {date}.",
+    "appeal_ways": "Para una impugnación solo cuentan las formas de abajo: dan más certeza que la que fijó su franja.",
+    "appeal_offer_intro": "Si cree que su franja de edad es incorrecta, puede impugnarla. Su franja se mantiene hasta que una forma más segura muestre otra cosa.",
+    "appeal_offer": "Impugnar este resultado",
+    "guardian_title": "Pedir a un padre, madre o tutor",
+    "guardian_offer_intro": "Un padre, madre o tutor puede confirmar su franja de edad en la aplicación. Obtenga aquí un código y déselo.",
+    "guardian_offer": "Obtener un código para mi padre, madre o tutor",
+    "guardian_code_intro": "Dé este código a su padre, madre o tutor. Lo introduce en la aplicación para confirmar su franja de edad.",
+    "guardian_code_until": "Sirve una vez, hasta las {time} (UTC). Solo se muestra ahora.",
 }
 
 IT: Mapping[str, str] = {
@@ -230,6 +260,16 @@ IT: Mapping[str, str] = {
     "contact.request": "Inviare richieste di contatto",
     "message.send": "Inviare messaggi",
     "content.view.adult": "Vedere contenuti per adulti",
+    "appeal_title": "Contestare la sua fascia d'età",
+    "appeal_deadline": "Riceverà una risposta entro il {date}.",
+    "appeal_ways": "Per un ricorso contano solo i modi elencati sotto: danno più certezza di quello che ha stabilito la sua fascia.",
+    "appeal_offer_intro": "Se ritiene che la sua fascia d'età sia sbagliata, può fare ricorso. La fascia resta quella attuale finché un modo più sicuro non mostra altro.",
+    "appeal_offer": "Fare ricorso",
+    "guardian_title": "Chiedere a un genitore o tutore",
+    "guardian_offer_intro": "Un genitore o tutore può confermare la sua fascia d'età nell'app. Ottenga qui un codice e glielo dia.",
+    "guardian_offer": "Ottieni un codice per il mio genitore o tutore",
+    "guardian_code_intro": "Dia questo codice al suo genitore o tutore. Lo inserisce nell'app per confermare la sua fascia d'età.",
+    "guardian_code_until": "Vale una sola volta, fino alle {time} (UTC). Viene mostrato solo ora.",
 }
 
 NL: Mapping[str, str] = {
@@ -286,6 +326,16 @@ NL: Mapping[str, str] = {
     "contact.request": "Contactverzoeken sturen",
     "message.send": "Berichten sturen",
     "content.view.adult": "Inhoud voor volwassenen bekijken",
+    "appeal_title": "Bezwaar tegen uw leeftijdsgroep",
+    "appeal_deadline": "U krijgt uiterlijk op {date} antwoord.",
+    "appeal_ways": "Voor bezwaar tellen alleen de manieren hieronder: ze geven meer zekerheid dan de manier die uw leeftijdsgroep bepaalde.",
+    "appeal_offer_intro": "Denkt u dat uw leeftijdsgroep niet klopt, dan kunt u bezwaar maken. Uw leeftijdsgroep blijft tot een zekerdere manier iets anders laat zien.",
+    "appeal_offer": "Bezwaar maken",
+    "guardian_title": "Een ouder of voogd vragen",
+    "guardian_offer_intro": "Een ouder of voogd kan uw leeftijdsgroep in de app bevestigen. Haal hier een code en geef die aan hen.",
+    "guardian_offer": "Code voor mijn ouder of voogd",
+    "guardian_code_intro": "Geef deze code aan uw ouder of voogd. Die voert hem in de app in om uw leeftijdsgroep te bevestigen.",
+    "guardian_code_until": "Hij werkt één keer, tot {time} (UTC). Hij wordt alleen nu getoond.",
 }
 
 PL: Mapping[str, str] = {
@@ -342,6 +392,16 @@ PL: Mapping[str, str] = {
     "contact.request": "Wysyłanie zaproszeń do kontaktu",
     "message.send": "Wysyłanie wiadomości",
     "content.view.adult": "Oglądanie treści dla dorosłych",
+    "appeal_title": "Odwołanie od przedziału wieku",
+    "appeal_deadline": "Odpowiedź otrzymasz najpóźniej {date}.",
+    "appeal_ways": "W odwołaniu liczą się tylko sposoby podane niżej: dają większą pewność niż ten, który ustalił Twój przedział.",
+    "appeal_offer_intro": "Jeśli uważasz, że Twój przedział wieku jest błędny, możesz się odwołać. Przedział pozostaje, dopóki pewniejszy sposób nie pokaże czegoś innego.",
+    "appeal_offer": "Odwołaj się od wyniku",
+    "guardian_title": "Poproś rodzica lub opiekuna",
+    "guardian_offer_intro": "Rodzic lub opiekun może potwierdzić Twój przedział wieku w aplikacji. Pobierz tu kod i przekaż mu go.",
+    "guardian_offer": "Pobierz kod dla rodzica lub opiekuna",
+    "guardian_code_intro": "Przekaż ten kod rodzicowi lub opiekunowi. Wpisze go w aplikacji, aby potwierdzić Twój przedział wieku.",
+    "guardian_code_until": "Działa raz, do {time} (UTC). Jest pokazywany tylko teraz.",
 }
 
 PT_BR: Mapping[str, str] = {
@@ -398,6 +458,16 @@ PT_BR: Mapping[str, str] = {
     "contact.request": "Enviar pedidos de contato",
     "message.send": "Enviar mensagens",
     "content.view.adult": "Ver conteúdo para adultos",
+    "appeal_title": "Contestar sua faixa etária",
+    "appeal_deadline": "Você receberá uma resposta até {date}.",
+    "appeal_ways": "Para uma contestação, só contam as formas abaixo: elas dão mais certeza do que a que definiu sua faixa.",
+    "appeal_offer_intro": "Se você acha que sua faixa etária está errada, pode contestá-la. Sua faixa continua a mesma até que uma forma mais segura mostre outra coisa.",
+    "appeal_offer": "Contestar este resultado",
+    "guardian_title": "Pedir a um responsável",
+    "guardian_offer_intro": "Um pai, mãe ou responsável pode confirmar sua faixa etária no aplicativo. Pegue aqui um código e entregue a ele.",
+    "guardian_offer": "Gerar um código para meu responsável",
+    "guardian_code_intro": "Entregue este código ao seu responsável. Ele o digita no aplicativo para confirmar sua faixa etária.",
+    "guardian_code_until": "Vale uma vez, até {time} (UTC). Só é mostrado agora.",
 }
 
 SV: Mapping[str, str] = {
@@ -454,6 +524,16 @@ SV: Mapping[str, str] = {
     "contact.request": "Skicka kontaktförfrågningar",
     "message.send": "Skicka meddelanden",
     "content.view.adult": "Se innehåll för vuxna",
+    "appeal_title": "Överklaga din åldersgrupp",
+    "appeal_deadline": "Du får svar senast {date}.",
+    "appeal_ways": "För en överklagan räknas bara sätten nedan: de ger större säkerhet än det som satte din åldersgrupp.",
+    "appeal_offer_intro": "Om du tycker att din åldersgrupp är fel kan du överklaga. Din åldersgrupp står kvar tills ett säkrare sätt visar något annat.",
+    "appeal_offer": "Överklaga resultatet",
+    "guardian_title": "Fråga en förälder eller vårdnadshavare",
+    "guardian_offer_intro": "En förälder eller vårdnadshavare kan bekräfta din åldersgrupp i appen. Hämta en kod här och ge den till dem.",
+    "guardian_offer": "Hämta en kod till min förälder eller vårdnadshavare",
+    "guardian_code_intro": "Ge den här koden till din förälder eller vårdnadshavare. De skriver in den i appen för att bekräfta din åldersgrupp.",
+    "guardian_code_until": "Den fungerar en gång, till {time} (UTC). Den visas bara nu.",
 }
 
 FI: Mapping[str, str] = {
@@ -510,6 +590,16 @@ FI: Mapping[str, str] = {
     "contact.request": "Yhteyspyyntöjen lähettäminen",
     "message.send": "Viestien lähettäminen",
     "content.view.adult": "Aikuisille tarkoitetun sisällön katselu",
+    "appeal_title": "Ikäryhmääsi koskeva valitus",
+    "appeal_deadline": "Saat vastauksen viimeistään {date}.",
+    "appeal_ways": "Valituksessa käyvät vain alla luetellut tavat: ne ovat varmempia kuin se, jolla ikäryhmäsi määritettiin.",
+    "appeal_offer_intro": "Jos ikäryhmäsi on mielestäsi väärä, voit valittaa. Ikäryhmäsi pysyy ennallaan, kunnes varmempi tapa osoittaa muuta.",
+    "appeal_offer": "Valita tuloksesta",
+    "guardian_title": "Pyydä huoltajaa",
+    "guardian_offer_intro": "Vanhempi tai huoltaja voi vahvistaa ikäryhmäsi sovelluksessa. Hae tästä koodi ja anna se hänelle.",
+    "guardian_offer": "Hae koodi huoltajalleni",
+    "guardian_code_intro": "Anna tämä koodi vanhemmallesi tai huoltajallesi. Hän syöttää sen sovellukseen vahvistaakseen ikäryhmäsi.",
+    "guardian_code_until": "Se toimii kerran, klo {time} (UTC) asti. Se näytetään vain nyt.",
 }
 
 MORE: Mapping[str, Mapping[str, str]] = {
