@@ -183,7 +183,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     removal = SubjectRemoval(
         clock, subject_refs, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing, store.rechecks,
-        store.appeals, store.guardians, store.connections, cascade,
+        store.appeals, store.guardians, store.connections, store.pages, cascade,
     )  # fmt: skip
     public_url = settings.http.public_url
     wallet = WalletFlow(policy, registry, clock, pepper, store.checks, clients, public_url, checks)

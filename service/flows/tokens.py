@@ -33,6 +33,7 @@ from service.store.roles import (
     CounterStore,
     EventStream,
     GuardianStore,
+    PageStore,
     RecheckStore,
     RecordStore,
     RevocationStore,
@@ -85,6 +86,7 @@ class SubjectRemoval:
     appeals: AppealStore
     guardians: GuardianStore  # a guardian link names both sides: either's erasure removes it
     connections: ConnectionStore  # so does a trusted connection
+    pages: PageStore  # the hosted page's links and sessions of the subject's checks
     # The person's content items: a revocation or erasure makes them unpublishable.
     content: ContentCascade | None = None
 
@@ -232,6 +234,9 @@ async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
         await svc.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
         await svc.records.delete_record(sid, client.id)
     if target.sweep:
+        # The page links and sessions of the sid's checks go first: erase_checks takes the index.
+        for check_id in await svc.checks.subject_checks(sid):
+            await svc.pages.erase_pages(check_id)
         checks = await svc.checks.erase_checks(sid)  # open and just-finished checks included
         await svc.rechecks.clear_recheck(sid)
         await svc.appeals.clear_appeal(sid)

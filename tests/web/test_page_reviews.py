@@ -116,3 +116,24 @@ async def test_an_anonymous_result_offers_neither(tmp_path: Path) -> None:
         assert 'id="appeal-form"' not in html and 'id="guardian-form"' not in html
         assert (await post(page, "/appeal")).status_code == 409
         assert (await post(page, "/guardian-code")).status_code == 409
+
+
+async def test_erasing_the_subject_removes_its_page_links_and_sessions(tmp_path: Path) -> None:
+    async with running(page_settings(tmp_path)) as run:
+        page = await open_page(run, subject="gone-1")
+        await page.declare("2012")
+        assert (await post(page, "/appeal")).status_code == 303  # the session now names a second check
+        unopened = await run.http.post(
+            "/v1/checks",
+            json={"subject": "gone-1", "jurisdiction": "default", "return_url": RETURN},
+            headers=AUTH,
+        )
+        stored = run.services.store.contents()  # type: ignore[attr-defined]
+        assert [k for k in stored if ":pgl:" in k] and [k for k in stored if ":pgs:" in k]
+        r = await run.http.post("/v1/subjects/erase", json={"subject": "gone-1"}, headers=AUTH)
+        assert r.json() == {"erased": True, "found": True}
+        left = run.services.store.contents()  # type: ignore[attr-defined]
+        assert not [k for k in left if any(f":{kind}:" in k for kind in ("pgl", "pgs", "pgi"))], left
+        assert (await page.get()).status_code == 404
+        link = await run.http.get(urlsplit(unopened.json()["check_url"]).path, headers=HTML)
+        assert link.status_code == 410
