@@ -30,6 +30,7 @@ from service.flows.errors import (
     AppealsNotOffered,
     GuardianNotAvailable,
     InvalidReturnUrl,
+    OriginNotAllowed,
     PageForbidden,
     PageLinkGone,
     ReturnUrlNotAllowed,
@@ -39,7 +40,7 @@ from service.flows.errors import (
 from service.flows.guardians import Guardians
 from service.flows.results import CheckView, EvidenceResult, MethodOffer
 from service.flows.subjects import SubjectRef
-from service.flows.wallet import WalletFlow, WalletLinks, wallet_links
+from service.flows.wallet import WalletFlow, WalletLinks, dc_api_request, dc_api_response, wallet_links
 from service.policy.compiled import Policy
 from service.policy.model import AbuseSignal
 from service.store.records import AssuranceRecord, CheckState, CheckStatus, PageLink, PageSession
@@ -271,6 +272,71 @@ async def wallet_step(svc: PageFlow, state: PageState, method: str) -> WalletLin
         return None
 
 
+def page_origin(svc: PageFlow) -> str | None:
+    """The page's web origin, as a browser's Digital Credentials API names it: the service's
+    public URL's (None: not set, so no wallet step at all)."""
+    if svc.public_url is None:
+        return None
+    parts = urlsplit(svc.public_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+async def digital_request(svc: PageFlow, state: PageState, method: str) -> dict[str, Any] | None:
+    """What the page's script passes to ``navigator.credentials.get({digital: ...})``: signed
+    when the method's instance signs requests, the response encrypted to this check. None when
+    the instance does not list the page's own origin among its ``origins``: the page then offers
+    the OpenID4VP link and QR code only."""
+    origin = page_origin(svc)
+    if origin is None:
+        return None
+    for signed in (True, False):
+        try:
+            return await dc_api_request(
+                svc.wallet, state.client, state.check.check_id, method, origin, signed=signed, encrypted=True
+            )
+        except WalletUnavailable:
+            continue  # no request signing key: the unsigned request
+        except OriginNotAllowed:
+            return None
+    return None
+
+
+async def digital_response(
+    svc: PageFlow,
+    token: str,
+    cookie: str | None,
+    method: str,
+    protocol: str,
+    data: dict[str, Any],
+    size: int,
+    locale: str | None,
+) -> EvidenceResult:
+    """What the browser's wallet answered through the Digital Credentials API, verified for this
+    check and the page's origin, as the app's own page would submit it."""
+    session, client = await _session(svc, token)
+    require_csrf(session, cookie)
+    origin = page_origin(svc)
+    if origin is None:
+        raise WalletUnavailable("this deployment has no public URL for wallets")
+    try:
+        result = await dc_api_response(
+            svc.wallet, client, session.link.check_id, method, origin, protocol, data, size, locale,
+            hand_over=False,
+        )  # fmt: skip
+    finally:
+        data.clear()
+    await _remember(svc, token, session, result)
+    return result
+
+
+async def _remember(svc: PageFlow, token: str, session: PageSession, result: EvidenceResult) -> None:
+    """The page keeps only the outcome's codes (and the band a pass gave), to explain them."""
+    band = result.token.band if result.token is not None else None
+    done = replace(session, outcome=result.outcome, reason=result.reason, band=band, sanction=result.sanction)
+    ttl = max(1, session.link.expires_at - int(svc.clock.now().timestamp()))
+    await svc.pages.put_session(digest(token), done, ttl)
+
+
 def require_csrf(session: PageSession, cookie: str | None) -> None:
     """The page's forms carry its SameSite=Strict cookie: a form from elsewhere does not."""
     if not cookie or len(cookie) > 128 or not hmac.compare_digest(digest(cookie), session.csrf):
@@ -306,10 +372,7 @@ async def submit(
         )
     finally:
         evidence.clear()
-    band = result.token.band if result.token is not None else None
-    done = replace(session, outcome=result.outcome, reason=result.reason, band=band, sanction=result.sanction)
-    ttl = max(1, session.link.expires_at - int(svc.clock.now().timestamp()))
-    await svc.pages.put_session(digest(token), done, ttl)
+    await _remember(svc, token, session, result)
     return result
 
 

@@ -370,15 +370,20 @@ async def dc_api_response(
     data: Mapping[str, Any],
     size: int,
     locale: str | None,
+    *,
+    hand_over: bool = True,
 ) -> EvidenceResult:
-    """What ``navigator.credentials.get`` gave the page, verified for this check and origin."""
+    """What ``navigator.credentials.get`` gave the page, verified for this check and origin.
+    ``hand_over`` False: the hosted page relays it (an anonymous check keeps its token for the app)."""
     provider = await _pending_wallet(svc, client, check_id, method)
     if not provider.allows_origin(origin):
         raise OriginNotAllowed("the origin is not among this method's configured origins")
     if protocol in FOREIGN_PROTOCOLS:
         # A wallet that answered over a protocol ageband does not speak: an interop failure.
         channel = WalletChannel(origin=origin)
-        return await _verify(svc, client, check_id, method, provider, None, channel, size, locale)
+        return await _verify(
+            svc, client, check_id, method, provider, None, channel, size, locale, hand_over=hand_over
+        )
     if protocol not in (SIGNED, UNSIGNED):
         raise InvalidWalletResponse("unknown Digital Credentials API protocol")
     key = response_key(svc.pepper, check_id, method)
@@ -392,4 +397,6 @@ async def dc_api_response(
         origin=origin, thumbprint=thumbprint(key) if encrypted else None, signed=protocol == SIGNED
     )
     vp_token = _vp_token(data.get("vp_token"))
-    return await _verify(svc, client, check_id, method, provider, vp_token, channel, size, locale)
+    return await _verify(
+        svc, client, check_id, method, provider, vp_token, channel, size, locale, hand_over=hand_over
+    )

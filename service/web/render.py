@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -29,6 +30,7 @@ WALLET = "age_credential"
 _STATIC = {
     "page.css": "text/css; charset=utf-8",
     "page.js": "text/javascript; charset=utf-8",
+    "wallet.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 
@@ -107,6 +109,7 @@ def page(
     method: MethodOffer | None = None,
     wallet: WalletLinks | None = None,
     code: IssuedCode | None = None,
+    digital: Mapping[str, object] | None = None,
 ) -> str:
     policy = state.policy
     t = texts_for(locale)
@@ -130,6 +133,8 @@ def page(
             script=method is not None and method.method_class == "facial_estimation",
             wallet_link=wallet.authorization_request if wallet else None,
             wallet_qr=qr_svg(wallet.authorization_request, t["wallet_qr_label"]) if wallet else None,
+            # Data for the script, in an attribute (autoescaped): never an inline script.
+            digital=json.dumps(digital, separators=(",", ":")) if wallet and digital else None,
         )  # fmt: skip
     else:
         template = "result.html"

@@ -36,6 +36,8 @@ EN: Mapping[str, str] = {
     "wallet_same": "Open my wallet app",
     "wallet_qr": "Or scan this code with the phone that has your wallet:",
     "wallet_qr_label": "QR code that opens your wallet app",
+    "wallet_browser": "Use a wallet on this device",
+    "wallet_browser_failed": "The wallet did not answer. You can use the link or the code instead.",
     "wallet_done": "I have shared it: show the result",
     "eid_intro": "You log in with your bank or national eID. Only your age is passed on, then you come back here.",
     "eid_go": "Log in",
