@@ -267,3 +267,30 @@ def no_sideways_scroll(driver: webdriver.Chrome) -> bool:
     return bool(driver.execute_script(
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     ))  # fmt: skip
+
+
+def test_a_childs_guardian_code_and_an_appeal_are_accessible_and_clean(
+    page: webdriver.Chrome, site: Site
+) -> None:
+    check = start(site.local, site.back, "default", "kid-1", "child-user")
+    page.get(check["check_url"])
+    wait_for(page, By.ID, "birth_year").send_keys("2015", Keys.ENTER)  # under 13, self-declared
+    wait_for(page, By.ID, "guardian-form")
+    assert page.find_element(By.ID, "appeal-form")
+    assert_clean(page)
+    assert_accessible(page)  # the result with both offers
+    page.find_element(By.CSS_SELECTOR, "#guardian-form button").click()
+    shown = wait_for(page, By.ID, "code").text
+    assert re.fullmatch(r"[A-Z0-9]{5}-[A-Z0-9]{5}", shown)
+    assert_clean(page)
+    assert_accessible(page)  # the code shown
+    page.find_element(By.CSS_SELECTOR, "#appeal-form button").click()
+    notice = wait_for(page, By.ID, "appeal-notice")
+    assert "2026-03-24" in notice.text  # the bundled policy's 14 days from the pinned clock
+    assert not page.find_elements(By.ID, "birth_year")  # only stronger methods: the selfie
+    wait_for(page, By.ID, "photo-form")
+    assert_clean(page)
+    assert_accessible(page)  # the appeal page
+    page.find_element(By.CSS_SELECTOR, "a.back").click()
+    wait_for(page, By.ID, "landed")
+    assert_nothing_kept(site.local, "2015", "child-user", shown, shown.replace("-", ""))
