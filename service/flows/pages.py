@@ -234,6 +234,8 @@ async def start_appeal(svc: PageFlow, token: str, cookie: str | None, locale: st
     check = await svc.checks.checks.get_check(session.link.check_id)
     if check is None or check.client_id != client.id or is_one_time_sid(check.sid):
         raise AppealsNotOffered("there is no band on record to contest")
+    if check.status is CheckStatus.PENDING:  # the result page offers it, not a check under way
+        raise AppealsNotOffered("an appeal starts from a check's result")
     started = await check_flow.start_check(
         svc.checks, client, SubjectRef(sid=check.sid), check.jurisdiction, APPEAL, locale
     )

@@ -98,6 +98,14 @@ async def test_an_app_made_appeal_link_shows_the_deadline(tmp_path: Path) -> Non
         assert 'id="birth_year"' not in html
 
 
+async def test_an_appeal_starts_only_from_a_result(tmp_path: Path) -> None:
+    async with running(page_settings(tmp_path)) as run:
+        page = await open_page(run, subject="teen-3")
+        r = await post(page, "/appeal")
+        assert r.status_code == 409 and "appeal_not_available" in r.text
+        assert (await run.http.get(f"/v1/checks/{page.check_id}", headers=AUTH)).json()["status"] == "pending"
+
+
 async def test_appeal_and_code_forms_need_the_page_cookie(tmp_path: Path) -> None:
     async with running(page_settings(tmp_path)) as run:
         page = await open_page(run, subject="child-2")
