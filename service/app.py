@@ -185,19 +185,20 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     removal = SubjectRemoval(
         clock, subject_refs, audit, revocation_ttl, subjects, store.records, store.revocations, store.checks,
         store.timers, store.sanctions, store.counters, store.events, publishing, store.rechecks,
-        store.appeals, store.guardians, store.connections, cascade,
+        store.appeals, store.guardians, store.connections, store.pages, cascade,
     )  # fmt: skip
     public_url = settings.http.public_url
     content = ContentFlow(
         clock, pepper, audit, verifier, store.records, store.revocations, store.once, store.content, cascade
     )
     wallet = WalletFlow(policy, registry, clock, pepper, store.checks, clients, public_url, checks)
+    guardians = Guardians(policy, clock, pepper, audit, subjects, store.guardians, writing, publishing)
     return Services(
         checks=checks,
         tokens=tokens_flow,
         removal=removal,
         wallet=wallet,
-        pages=PageFlow(checks, store.pages, clients, clock, public_url, wallet),
+        pages=PageFlow(checks, store.pages, clients, clock, public_url, wallet, guardians),
         decisions=DecisionFlow(
             policy,
             clock,
@@ -212,7 +213,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             Deterring(audit, store.counters, publishing),
         ),
         requests=requests,
-        guardians=Guardians(policy, clock, pepper, audit, subjects, store.guardians, writing, publishing),
+        guardians=guardians,
         connections=Connections(
             policy, clock, pepper, audit, verifier, store.revocations, store.connections, publishing
         ),

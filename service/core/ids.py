@@ -10,8 +10,10 @@ import secrets
 from datetime import datetime
 
 SID_PREFIX = "sid_"
+ONE_TIME_PREFIX = "anon_"  # an anonymous check's pseudonym: random, used for one check only
 CHECK_PREFIX = "chk_"
 _SID_RE = re.compile(r"^sid_[A-Za-z0-9_-]{43}$")
+_ONE_TIME_RE = re.compile(r"^anon_[A-Za-z0-9_-]{43}$")
 _CHECK_RE = re.compile(r"^chk_([0-9a-z]{1,12})_([A-Za-z0-9_-]{22})$")
 
 
@@ -33,6 +35,16 @@ def derive_sid(pepper: bytes, client_id: str, subject_ref: str) -> str:
 
 def is_sid(value: str) -> bool:
     return bool(_SID_RE.fullmatch(value))
+
+
+def new_one_time_sid() -> str:
+    """The pseudonym of an anonymous check: 256 random bits, tied to nobody and kept nowhere
+    beyond the check, so two visits of one person are never linked."""
+    return ONE_TIME_PREFIX + _b64(secrets.token_bytes(32))
+
+
+def is_one_time_sid(value: str) -> bool:
+    return bool(_ONE_TIME_RE.fullmatch(value))
 
 
 def new_check_id(expires_at: datetime) -> str:

@@ -17,7 +17,7 @@ from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.dates import day_of, recheck_date
 from service.core.errors import AgebandError, InvalidEvidence, TooManyAttempts
-from service.core.ids import check_expiry, new_check_id
+from service.core.ids import check_expiry, is_one_time_sid, new_check_id, new_one_time_sid
 from service.core.intervals import AgeInterval
 from service.core.resolution import Contradiction, Inconclusive, resolve
 from service.flows import (
@@ -67,6 +67,9 @@ from service.store.records import AssuranceRecord, CheckState, CheckStatus, Sign
 from service.store.roles import CheckStore, GuardianStore, RecordStore, SingleUse
 
 CONFIRM = "confirm"  # the purpose of a check that corroborates the band on record
+# What a check without a subject may be for: a gate (e.g. "confirm you are 18 to see this page"),
+# or a sign-up before the app has an account. The others need a band on record.
+ANONYMOUS_PURPOSES = ("signup", "access")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +112,12 @@ async def start_check(
     juris = policy.jurisdiction(jurisdiction)
     if not client.allows(jurisdiction):
         raise JurisdictionNotAllowed(f"client may not run checks for {jurisdiction!r}")
-    sid = await resolve_sid(svc.subjects, client, ref)
+    anonymous = ref.subject is None and ref.sid is None
+    if anonymous and purpose not in ANONYMOUS_PURPOSES:
+        raise ValueError(f"an anonymous check cannot have purpose {purpose!r}")  # the API refuses it first
+    # An anonymous check gets a one-time pseudonym: random, tied to nobody, and no record is ever
+    # written under it (see _pass_anonymous).
+    sid = new_one_time_sid() if anonymous else await resolve_sid(svc.subjects, client, ref)
     device = origin.device if origin is not None else None
     sanction = await abuse.guard(svc.abuse, sid, locale, device)  # a locked subject cannot start a check
     confirming = purpose == CONFIRM
@@ -195,9 +203,19 @@ async def _for_requested_recheck(svc: CheckFlow, client: Client, sid: str, names
     return [n for n in names if reaches(n)] + [n for n in names if not reaches(n)]
 
 
-async def get_check(svc: CheckFlow, client: Client, check_id: str, locale: str | None) -> CheckView:
+async def get_check(
+    svc: CheckFlow, client: Client, check_id: str, locale: str | None, *, take_token: bool = False
+) -> CheckView:
+    """The check's state; with ``take_token``, an anonymous check that passed on the hosted page
+    also hands its one-time token over, to the first reader only."""
     check = await _load(svc, client, check_id)
-    return await _view(svc, check, locale)
+    token = None
+    if take_token and check.band is not None and check.level is not None and not check.token_taken:
+        check.token_taken = True
+        if await svc.checks.update_check(check):  # CAS: of concurrent readers, one gets it
+            token = issue_token(svc.issuing, _one_time_record(svc, check), recheck_due=False)
+    view = await _view(svc, check, locale)
+    return replace(view, token=token) if token is not None else view
 
 
 def _runnable(svc: CheckFlow, juris: Jurisdiction, method_name: str) -> Provider:
@@ -227,9 +245,13 @@ async def submit_evidence(
     locale: str | None,
     run: Callable[[ProviderContext], Awaitable[Outcome]] | None = None,
     origin: abuse.Origin | None = None,
+    *,
+    hand_over: bool = True,
 ) -> EvidenceResult:
     """Run one method on a check. ``run`` replaces the provider's ``submit`` for methods whose
-    evidence does not arrive in a request body (a redirect provider's callback)."""
+    evidence does not arrive in a request body (a redirect provider's callback). ``hand_over``
+    False (the hosted page, the eID callback): an anonymous check's one-time token is not issued
+    now but kept for the app to take once with ``get_check``."""
     check = await _load(svc, client, check_id)
     if check.status is not CheckStatus.PENDING:
         raise CheckClosed(f"the check is {check.status.value}", status_now=check.status.value)
@@ -279,7 +301,7 @@ async def submit_evidence(
         result = await _after_failure(svc, check, juris, outcome, locale)
     else:
         svc.audit.signal_derived(attributes=outcome.attributes, **ctx)
-        result = await _after_signal(svc, client, check, policy, juris, method, outcome, locale)
+        result = await _after_signal(svc, client, check, policy, juris, method, outcome, locale, hand_over)
     if result.sanction is None and flagged is not None:
         result = _with_consequence(svc, juris, result, flagged, locale)
     svc.metrics.check_submission(method_name, result.outcome)
@@ -397,6 +419,7 @@ async def _after_signal(
     method: Method,
     signal: Signal,
     locale: str | None,
+    hand_over: bool = True,
 ) -> EvidenceResult:
     level = method.level_for(signal.qualifier)
     upper = method.upper_level_for(signal.qualifier)
@@ -436,6 +459,11 @@ async def _after_signal(
         await _finish_failed(svc, check, "insufficient_assurance")
         return EvidenceResult(await _view(svc, check, locale), "failed", "insufficient_assurance", None)
 
+    if is_one_time_sid(check.sid):
+        move = edges.judge(policy, juris, None, check.signals, band, day_of(svc.clock.now()))
+        upper = edges.confirmed_upper(policy, edges.upper_level(policy, check.signals, band), move)
+        issued = await _pass_anonymous(svc, check, method, Assured(band, band_level, upper), hand_over)
+        return EvidenceResult(await _view(svc, check, locale), "passed", None, issued)
     previous = await svc.records.get_record(check.sid)
     if previous is not None and previous.client_id != client.id:
         previous = None
@@ -596,6 +624,50 @@ async def _pass(
         reason=None, upper_level=record.upper_level,
     )  # fmt: skip
     return issue_token(svc.issuing, record, recheck_due=False), signal
+
+
+async def _pass_anonymous(
+    svc: CheckFlow, check: CheckState, method: Method, assured: Assured, hand_over: bool
+) -> IssuedToken | None:
+    """An anonymous check passed: no record, no re-check date, no sanction history; only the
+    check (TTL ≤ 15 min) holds the band, for its one-time token. That token is issued now when
+    the evidence came through the API, else kept for the app to take once (``get_check``)."""
+    check.status = CheckStatus.PASSED
+    check.band, check.level, check.upper_level = assured.band, assured.level, assured.upper_level
+    check.token_taken = hand_over
+    await _save(svc, check)  # the CAS makes this submission the only one that completes the check
+    svc.audit.emit(
+        "check.completed", client=check.client_id, sid=check.sid, check_id=check.check_id,
+        pol=check.policy_version, outcome="passed", method_class=method.method_class,
+    )  # fmt: skip
+    await lifecycle.check_completed(
+        svc.lifecycle.publishing, check.client_id, check.sid, check.check_id, "passed", band=assured.band,
+        level=assured.level, reason=None, upper_level=assured.upper_level,
+    )  # fmt: skip
+    return issue_token(svc.issuing, _one_time_record(svc, check), recheck_due=False) if hand_over else None
+
+
+def _one_time_record(svc: CheckFlow, check: CheckState) -> AssuranceRecord:
+    """What an anonymous check's token is made from: a record in memory only, never stored."""
+    policy, now = svc.policy.current, svc.clock.now()
+    name = check.methods_tried[-1] if check.methods_tried else ""
+    method = policy.methods.get(name)
+    juris = policy.jurisdictions.get(check.jurisdiction)
+    assert check.band is not None and check.level is not None  # noqa: S101 - only for a passed check
+    interval = juris.recheck_interval(check.band, name) if juris is not None and method is not None else None
+    return AssuranceRecord(
+        sid=check.sid,
+        client_id=check.client_id,
+        band=check.band,
+        level=check.level,
+        method=method.method_class if method is not None else name,
+        jurisdiction=check.jurisdiction,
+        assured_at=day_of(now),
+        recheck_at=recheck_date(now, interval) if interval is not None else day_of(now),
+        age_up_at=None,
+        policy_version=check.policy_version,
+        upper_level=check.upper_level,
+    )
 
 
 # Years of the lower edge that a record keeps at most: enough to age it back to any recording of

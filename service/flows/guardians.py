@@ -114,6 +114,17 @@ def _confirmable(policy: Policy, rules: GuardianRules, band: str) -> bool:
     return rules.bands is None or band in rules.bands
 
 
+def may_issue(policy: Policy, record: AssuranceRecord) -> bool:
+    """Whether a code would help: a band a guardian may confirm, not yet confirmed from above at
+    the level a guardian's confirmation gives (the hosted page offers the code only then)."""
+    juris = policy.jurisdictions.get(record.jurisdiction)
+    rules = juris.guardian if juris is not None else None
+    if rules is None or not _confirmable(policy, rules, record.band):
+        return False
+    upper, levels = record.upper_level, policy.levels
+    return upper is None or upper not in levels or not levels.at_least(upper, rules.guardian_confirmed)
+
+
 async def issue_code(svc: Guardians, client: Client, ref: SubjectRef) -> IssuedCode:
     """A code for the child to show their guardian; the child's band must be one a guardian may
     confirm (a minor band of the policy's ``guardian.bands``)."""

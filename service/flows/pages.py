@@ -21,22 +21,29 @@ from urllib.parse import urlencode, urlsplit
 
 from service.clients.registry import Client, ClientRegistry
 from service.core.clock import Clock
-from service.flows import abuse, redirects
+from service.core.ids import is_one_time_sid
+from service.flows import abuse, appeals, guardians, redirects
 from service.flows import checks as check_flow
+from service.flows.appeals import APPEAL
 from service.flows.checks import CheckFlow
 from service.flows.errors import (
+    AppealsNotOffered,
+    GuardianNotAvailable,
     InvalidReturnUrl,
+    OriginNotAllowed,
     PageForbidden,
     PageLinkGone,
     ReturnUrlNotAllowed,
     UnknownPage,
     WalletUnavailable,
 )
+from service.flows.guardians import Guardians
 from service.flows.results import CheckView, EvidenceResult, MethodOffer
-from service.flows.wallet import WalletFlow, WalletLinks, wallet_links
+from service.flows.subjects import SubjectRef
+from service.flows.wallet import WalletFlow, WalletLinks, dc_api_request, dc_api_response, wallet_links
 from service.policy.compiled import Policy
 from service.policy.model import AbuseSignal
-from service.store.records import CheckStatus, PageLink, PageSession
+from service.store.records import AssuranceRecord, CheckState, CheckStatus, PageLink, PageSession
 from service.store.roles import PageStore
 
 MAX_RETURN_URL = 2000
@@ -55,6 +62,7 @@ class PageFlow:
     clock: Clock
     public_url: str | None  # the service's public base URL; unset: the address the app called
     wallet: WalletFlow  # a wallet method's same-device link and QR content
+    guardians: Guardians  # the code a child gives a guardian, from the result page
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +79,25 @@ class Opened:
 
 
 @dataclass(frozen=True, slots=True)
+class AppealNotice:
+    """An appeal check's page: by when the user gets an answer, in the policy's words."""
+
+    deadline: datetime
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class PageState:
     """Everything the page shows for one session."""
 
     session: PageSession
     client: Client
     check: CheckView
-    methods: list[MethodOffer]  # the waterfall's methods this deployment runs, in order
+    methods: list[MethodOffer]  # the waterfall's methods this deployment runs, in order (an appeal's)
     policy: Policy
+    appeal: AppealNotice | None = None  # an appeal check: its deadline and text
+    may_appeal: bool = False  # the result page offers to contest the band on record
+    may_ask_guardian: bool = False  # the result page offers a code for a guardian
 
 
 def digest(token: str) -> str:
@@ -141,30 +160,99 @@ async def _session(svc: PageFlow, token: str) -> tuple[PageSession, Client]:
     return session, client
 
 
-def _offers(svc: CheckFlow, jurisdiction: str, locale: str | None) -> list[MethodOffer]:
+def _offers(
+    svc: CheckFlow, jurisdiction: str, locale: str | None, appeal_floor: str | None = None
+) -> list[MethodOffer]:
+    """The methods the page lists: the waterfall's, or for an appeal only those stronger than
+    what set the band (the only ones the appeal takes)."""
     policy = svc.policy.current
     juris = policy.jurisdictions.get(jurisdiction)
     if juris is None:
         return []
-    return [
-        check_flow.offer(policy, policy.methods[m], locale)
-        for m in juris.waterfall
-        if svc.providers.available(m)
-    ]
+    names = juris.waterfall if appeal_floor is None else appeals.stronger_methods(policy, juris, appeal_floor)
+    return [check_flow.offer(policy, policy.methods[m], locale) for m in names if svc.providers.available(m)]
 
 
 async def page_state(svc: PageFlow, token: str, locale: str | None) -> PageState:
     session, client = await _session(svc, token)
     view = await check_flow.get_check(svc.checks, client, session.link.check_id, locale)
-    methods = _offers(svc.checks, view.jurisdiction, locale)
+    check = await svc.checks.checks.get_check(session.link.check_id)
+    if check is None:  # gone between the two reads (erased, expired)
+        raise UnknownPage("unknown or expired check page")
+    policy = svc.checks.policy.current
+    methods = _offers(svc.checks, view.jurisdiction, locale, check.appeal_floor)
+    record = await svc.checks.records.get_record(check.sid)
+    if record is not None and record.client_id != client.id:
+        record = None
     if view.status is CheckStatus.PASSED and session.band is None:
         # Completed outside the page's forms (a wallet's response, an eID callback, the app's OS
-        # signal): the band is the record's, which this check just wrote.
-        check = await svc.checks.checks.get_check(session.link.check_id)
-        record = await svc.checks.records.get_record(check.sid) if check is not None else None
-        if record is not None and record.client_id == client.id:
+        # signal), or anonymous: the band is the record's, which this check just wrote, or, for an
+        # anonymous check, which has no record, the check's own.
+        if check.band is not None and check.level is not None:
+            session = replace(session, band=check.band, level=check.level, upper_level=check.upper_level)
+        if record is not None:
             session = replace(session, band=record.band, level=record.level, upper_level=record.upper_level)
-    return PageState(session, client, view, methods, svc.checks.policy.current)
+    state = PageState(session, client, view, methods, policy)
+    if check.purpose == APPEAL:
+        state = replace(state, appeal=await _appeal_notice(svc, check, locale))
+    if view.status is not CheckStatus.PENDING and record is not None:
+        state = replace(
+            state,
+            may_appeal=check.purpose != APPEAL and bool(_appeal_methods(svc, record)),
+            may_ask_guardian=view.status is CheckStatus.PASSED and guardians.may_issue(policy, record),
+        )
+    return state
+
+
+async def _appeal_notice(svc: PageFlow, check: CheckState, locale: str | None) -> AppealNotice | None:
+    policy = svc.checks.policy.current
+    juris = policy.jurisdictions.get(check.jurisdiction)
+    appeal = await svc.checks.appeals.appeals.get_appeal(check.sid)
+    if juris is None or juris.appeal is None or appeal is None or appeal.client_id != check.client_id:
+        return None  # decided or lapsed: the result says the rest
+    deadline = datetime.fromtimestamp(appeal.deadline, UTC)
+    text = policy.text(juris.appeal.message, locale).replace("{deadline}", deadline.date().isoformat())
+    return AppealNotice(deadline, text)
+
+
+def _appeal_methods(svc: PageFlow, record: AssuranceRecord) -> list[str]:
+    """The methods an appeal of this record could use here (none: no appeal to offer)."""
+    policy = svc.checks.policy.current
+    juris = policy.jurisdictions.get(record.jurisdiction)
+    if juris is None:
+        return []
+    stronger = appeals.stronger_methods(policy, juris, record.level)
+    return [m for m in stronger if svc.checks.providers.available(m)]
+
+
+async def start_appeal(svc: PageFlow, token: str, cookie: str | None, locale: str | None) -> None:
+    """The user contests the band on record from the result page: an appeal check starts for the
+    same subject, and this page session moves to it (the same return URL and state; the app
+    gets the appeal's check id back, and its outcome by webhook)."""
+    session, client = await _session(svc, token)
+    require_csrf(session, cookie)
+    check = await svc.checks.checks.get_check(session.link.check_id)
+    if check is None or check.client_id != client.id or is_one_time_sid(check.sid):
+        raise AppealsNotOffered("there is no band on record to contest")
+    if check.status is CheckStatus.PENDING:  # the result page offers it, not a check under way
+        raise AppealsNotOffered("an appeal starts from a check's result")
+    started = await check_flow.start_check(
+        svc.checks, client, SubjectRef(sid=check.sid), check.jurisdiction, APPEAL, locale
+    )
+    link = replace(session.link, check_id=started.check_id, expires_at=int(started.expires_at.timestamp()))
+    ttl = max(1, link.expires_at - int(svc.clock.now().timestamp()))
+    await svc.pages.put_session(digest(token), PageSession(link, session.csrf), ttl)
+
+
+async def guardian_code(svc: PageFlow, token: str, cookie: str | None) -> guardians.IssuedCode:
+    """A one-time code for the child to give a guardian, who confirms the band with it in the
+    app. Shown once, in this answer: only its keyed hash is stored."""
+    session, client = await _session(svc, token)
+    require_csrf(session, cookie)
+    check = await svc.checks.checks.get_check(session.link.check_id)
+    if check is None or check.client_id != client.id or is_one_time_sid(check.sid):
+        raise GuardianNotAvailable("there is no band on record for a guardian to confirm")
+    return await guardians.issue_code(svc.guardians, client, SubjectRef(sid=check.sid))
 
 
 async def login_url(svc: PageFlow, token: str, cookie: str | None, method: str, back: str) -> str:
@@ -184,6 +272,71 @@ async def wallet_step(svc: PageFlow, state: PageState, method: str) -> WalletLin
         return await wallet_links(svc.wallet, state.client, state.check.check_id, method)
     except WalletUnavailable:
         return None
+
+
+def page_origin(svc: PageFlow) -> str | None:
+    """The page's web origin, as a browser's Digital Credentials API names it: the service's
+    public URL's (None: not set, so no wallet step at all)."""
+    if svc.public_url is None:
+        return None
+    parts = urlsplit(svc.public_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+async def digital_request(svc: PageFlow, state: PageState, method: str) -> dict[str, Any] | None:
+    """What the page's script passes to ``navigator.credentials.get({digital: ...})``: signed
+    when the method's instance signs requests, the response encrypted to this check. None when
+    the instance does not list the page's own origin among its ``origins``: the page then offers
+    the OpenID4VP link and QR code only."""
+    origin = page_origin(svc)
+    if origin is None:
+        return None
+    for signed in (True, False):
+        try:
+            return await dc_api_request(
+                svc.wallet, state.client, state.check.check_id, method, origin, signed=signed, encrypted=True
+            )
+        except WalletUnavailable:
+            continue  # no request signing key: the unsigned request
+        except OriginNotAllowed:
+            return None
+    return None
+
+
+async def digital_response(
+    svc: PageFlow,
+    token: str,
+    cookie: str | None,
+    method: str,
+    protocol: str,
+    data: dict[str, Any],
+    size: int,
+    locale: str | None,
+) -> EvidenceResult:
+    """What the browser's wallet answered through the Digital Credentials API, verified for this
+    check and the page's origin, as the app's own page would submit it."""
+    session, client = await _session(svc, token)
+    require_csrf(session, cookie)
+    origin = page_origin(svc)
+    if origin is None:
+        raise WalletUnavailable("this deployment has no public URL for wallets")
+    try:
+        result = await dc_api_response(
+            svc.wallet, client, session.link.check_id, method, origin, protocol, data, size, locale,
+            hand_over=False,
+        )  # fmt: skip
+    finally:
+        data.clear()
+    await _remember(svc, token, session, result)
+    return result
+
+
+async def _remember(svc: PageFlow, token: str, session: PageSession, result: EvidenceResult) -> None:
+    """The page keeps only the outcome's codes (and the band a pass gave), to explain them."""
+    band = result.token.band if result.token is not None else None
+    done = replace(session, outcome=result.outcome, reason=result.reason, band=band, sanction=result.sanction)
+    ttl = max(1, session.link.expires_at - int(svc.clock.now().timestamp()))
+    await svc.pages.put_session(digest(token), done, ttl)
 
 
 def require_csrf(session: PageSession, cookie: str | None) -> None:
@@ -209,14 +362,19 @@ async def submit(
     origin = abuse.origin_of(svc.checks.pepper, client.id, None, client_ip)
     try:
         result = await check_flow.submit_evidence(
-            svc.checks, client, session.link.check_id, method, evidence, size, locale, origin=origin
+            svc.checks,
+            client,
+            session.link.check_id,
+            method,
+            evidence,
+            size,
+            locale,
+            origin=origin,
+            hand_over=False,  # an anonymous check's one-time token is the app's to take, not the page's
         )
     finally:
         evidence.clear()
-    band = result.token.band if result.token is not None else None
-    done = replace(session, outcome=result.outcome, reason=result.reason, band=band, sanction=result.sanction)
-    ttl = max(1, session.link.expires_at - int(svc.clock.now().timestamp()))
-    await svc.pages.put_session(digest(token), done, ttl)
+    await _remember(svc, token, session, result)
     return result
 
 

@@ -161,6 +161,7 @@ async def finish_redirect(
     result = await submit_evidence(
         svc, client, sealed.check_id, name, evidence, 0, None,
         run=lambda ctx: provider.complete(evidence if isinstance(redeemed, dict) else redeemed, ctx),
+        hand_over=False,  # the browser comes back, not the app: an anonymous check keeps its token
     )  # fmt: skip
     query = {"check_id": sealed.check_id, "outcome": result.outcome}
     if result.reason:

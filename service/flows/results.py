@@ -53,6 +53,7 @@ class CheckView:
     attempts_left: int
     next_method: MethodOffer | None
     reason: str | None
+    token: IssuedToken | None = None  # an anonymous check's one-time token, to its first reader
 
 
 @dataclass(frozen=True, slots=True)

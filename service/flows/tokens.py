@@ -12,6 +12,7 @@ from service.clients.registry import Client
 from service.core.clock import Clock
 from service.core.dates import start_of_day
 from service.core.errors import AgebandError
+from service.core.ids import is_one_time_sid
 from service.flows import abuse, content_cascade, deterrence, events, lifecycle, recheck_requests
 from service.flows.abuse import AbuseControl
 from service.flows.checks import CheckFlow, start_check
@@ -32,6 +33,7 @@ from service.store.roles import (
     CounterStore,
     EventStream,
     GuardianStore,
+    PageStore,
     RecheckStore,
     RecordStore,
     RevocationStore,
@@ -84,6 +86,7 @@ class SubjectRemoval:
     appeals: AppealStore
     guardians: GuardianStore  # a guardian link names both sides: either's erasure removes it
     connections: ConnectionStore  # so does a trusted connection
+    pages: PageStore  # the hosted page's links and sessions of the subject's checks
     # The person's content items: a revocation or erasure makes them unpublishable.
     content: ContentCascade | None = None
 
@@ -163,12 +166,17 @@ async def introspect(svc: TokenFlow, client: Client, token: str) -> Introspectio
         svc.metrics.introspection(active=False)
         return Introspection(active=False)
     revoked = await svc.revocations.revoked_at(claims.sub)
-    record = await svc.records.get_record(claims.sub)
-    if (
-        record is None
-        or record.client_id != client.id
-        or (revoked is not None and claims.iat <= revoked)
-        or abuse.tokens_voided(record)  # outlasts the marker: void until a new check passes
+    # An anonymous check's token has no record behind it, by design: its signature, lifetime and
+    # a revocation marker are all there is to it.
+    anonymous = is_one_time_sid(claims.sub)
+    record = None if anonymous else await svc.records.get_record(claims.sub)
+    if (revoked is not None and claims.iat <= revoked) or (
+        not anonymous
+        and (
+            record is None
+            or record.client_id != client.id
+            or abuse.tokens_voided(record)  # outlasts the marker: void until a new check passes
+        )
     ):
         svc.audit.emit("token.rejected", client=client.id, sid=claims.sub, reason="revoked_or_erased")
         svc.metrics.introspection(active=False)
@@ -226,6 +234,9 @@ async def erase(svc: SubjectRemoval, client: Client, ref: SubjectRef) -> bool:
         await svc.revocations.revoke(sid, int(svc.clock.now().timestamp()), svc.revocation_ttl)
         await svc.records.delete_record(sid, client.id)
     if target.sweep:
+        # The page links and sessions of the sid's checks go first: erase_checks takes the index.
+        for check_id in await svc.checks.subject_checks(sid):
+            await svc.pages.erase_pages(check_id)
         checks = await svc.checks.erase_checks(sid)  # open and just-finished checks included
         await svc.rechecks.clear_recheck(sid)
         await svc.appeals.clear_appeal(sid)

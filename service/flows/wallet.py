@@ -309,6 +309,8 @@ async def _verify(
     channel: WalletChannel,
     size: int,
     locale: str | None,
+    *,
+    hand_over: bool = True,
 ) -> EvidenceResult:
     # The vp_token goes in the evidence, which the flow clears once the provider returns.
     evidence: dict[str, Any] = {"vp_token": vp_token} if vp_token is not None else {}
@@ -318,7 +320,9 @@ async def _verify(
             return Failure(UNSUPPORTED_HANDOVER)
         return await provider.submit_response(evidence["vp_token"], ctx, channel)
 
-    return await submit_evidence(svc.checking, client, check_id, method, evidence, size, locale, run=run)
+    return await submit_evidence(
+        svc.checking, client, check_id, method, evidence, size, locale, run=run, hand_over=hand_over
+    )
 
 
 async def direct_post(svc: WalletFlow, method: str, check_id: str, form: Mapping[str, str], size: int) -> str:
@@ -342,7 +346,16 @@ async def direct_post(svc: WalletFlow, method: str, check_id: str, form: Mapping
     if "error" in payload and "vp_token" not in payload:
         return "declined"  # the user said no in the wallet: nothing to verify, nothing spent
     result = await _verify(
-        svc, client, check_id, method, provider, _vp_token(payload.get("vp_token")), channel, size, None
+        svc,
+        client,
+        check_id,
+        method,
+        provider,
+        _vp_token(payload.get("vp_token")),
+        channel,
+        size,
+        None,
+        hand_over=False,  # the wallet answers, not the app: an anonymous check keeps its token for the app
     )
     return result.outcome
 
@@ -357,15 +370,20 @@ async def dc_api_response(
     data: Mapping[str, Any],
     size: int,
     locale: str | None,
+    *,
+    hand_over: bool = True,
 ) -> EvidenceResult:
-    """What ``navigator.credentials.get`` gave the page, verified for this check and origin."""
+    """What ``navigator.credentials.get`` gave the page, verified for this check and origin.
+    ``hand_over`` False: the hosted page relays it (an anonymous check keeps its token for the app)."""
     provider = await _pending_wallet(svc, client, check_id, method)
     if not provider.allows_origin(origin):
         raise OriginNotAllowed("the origin is not among this method's configured origins")
     if protocol in FOREIGN_PROTOCOLS:
         # A wallet that answered over a protocol ageband does not speak: an interop failure.
         channel = WalletChannel(origin=origin)
-        return await _verify(svc, client, check_id, method, provider, None, channel, size, locale)
+        return await _verify(
+            svc, client, check_id, method, provider, None, channel, size, locale, hand_over=hand_over
+        )
     if protocol not in (SIGNED, UNSIGNED):
         raise InvalidWalletResponse("unknown Digital Credentials API protocol")
     key = response_key(svc.pepper, check_id, method)
@@ -379,4 +397,6 @@ async def dc_api_response(
         origin=origin, thumbprint=thumbprint(key) if encrypted else None, signed=protocol == SIGNED
     )
     vp_token = _vp_token(data.get("vp_token"))
-    return await _verify(svc, client, check_id, method, provider, vp_token, channel, size, locale)
+    return await _verify(
+        svc, client, check_id, method, provider, vp_token, channel, size, locale, hand_over=hand_over
+    )

@@ -134,6 +134,10 @@ SHAPES: dict[str, ValueShape] = {
     "subject_checks": ValueShape(
         "set", (_f("check_id", "string", "member: a check started for the subject (found by erasure)"),)
     ),
+    "page_index": ValueShape(
+        "set",
+        (_f("digest", "string", "member: the SHA-256 of one of the check's page tokens (found by erasure)"),),
+    ),
     "check_attempts": ValueShape("integer", (_f("count", "integer", "attempts claimed within the check"),)),
     "revocation": ValueShape(
         "epoch_seconds",

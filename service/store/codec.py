@@ -35,7 +35,7 @@ T = TypeVar(
 ADDED_LATER: dict[type, frozenset[str]] = {
     AssuranceRecord: frozenset({"upper_level", "lower_age"}),
     SignalNote: frozenset({"method_class", "upper_level", "at_most"}),
-    CheckState: frozenset({"device", "appeal_floor"}),
+    CheckState: frozenset({"device", "appeal_floor", "band", "level", "upper_level", "token_taken"}),
 }
 
 # The member is always a sid: a truncated or altered one must not parse as a position.

@@ -130,6 +130,11 @@ class Keys:
     def page_session(self, digest: str) -> str:
         return f"{self.prefix}:pgs:{{{_part('sha256', digest)}}}"
 
+    def page_index(self, check_id: str) -> str:
+        # The page keys of one check: they are tagged by their token's digest, so erasure (which
+        # knows the subject's checks) needs this index to find them.
+        return f"{self.prefix}:pgi:{{{_part('check_id', check_id)}}}"
+
     def pattern(self) -> str:
         """A SCAN MATCH pattern for every key under this prefix."""
         return f"{self.prefix}:*"
@@ -422,6 +427,15 @@ KEY_CLASSES: tuple[KeyClass, ...] = (
         ttl_source="the link's lifetime: at most the check's (15 minutes); dropped on return to the app",
         survives_restart=False,
         on_loss="the user starts again from the app",
+    ),
+    KeyClass(
+        name="page_index",
+        pattern="<prefix>:pgi:{<check_id>}",
+        holds="a set of the SHA-256 digests of one check's page link and page session tokens",
+        purpose="erasure by sid finds and removes the page links and sessions of the subject's checks",
+        ttl_source="the link's lifetime: at most the check's (15 minutes), extended by every key it indexes",
+        survives_restart=False,
+        on_loss="lost together with the page keys it names",
     ),
 )
 

@@ -85,6 +85,21 @@ class CheckState:
         default=None,
         metadata=about("an appeal: the level that set the contested band; only stronger methods count"),
     )
+    # An anonymous check keeps no record: what it passed with stays here, for the check's TTL
+    # only, so that the app can take the token once after the hosted page.
+    band: str | None = field(
+        default=None, metadata=about("an anonymous check that passed: the band its one-time token asserts")
+    )
+    level: str | None = field(
+        default=None, metadata=about("an anonymous check: that band's lower edge's level")
+    )
+    upper_level: str | None = field(
+        default=None,
+        metadata=about("an anonymous check: that band's upper edge's level (null: not established)"),
+    )
+    token_taken: bool = field(
+        default=False, metadata=about("an anonymous check: its one-time token was handed out", personal=False)
+    )
 
 
 @dataclass(slots=True)

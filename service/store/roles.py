@@ -288,6 +288,10 @@ class PageStore(Protocol):
     async def drop_session(self, digest: str) -> bool:
         """Remove the session (the user went back to the app); True if it existed."""
 
+    async def erase_pages(self, check_id: str) -> int:
+        """Remove every link and session of the check (erasure by sid); how many were stored.
+        Links and sessions are indexed under their check id when written, for this."""
+
 
 class ContentStore(Protocol):
     """Items of adult content: each in one key (its publishability is one read), an index of the

@@ -8,6 +8,7 @@ as the usual problem document.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC
 from typing import Annotated, Any
@@ -18,6 +19,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from service.core.errors import AgebandError, InvalidEvidence
 from service.core.locales import negotiate
 from service.flows import pages
+from service.flows.errors import InvalidWalletResponse
+from service.flows.guardians import IssuedCode
 from service.web import render
 from service.web.headers import page_headers, static_headers
 from service.web.texts import TEXTS
@@ -28,6 +31,7 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Token = Annotated[str, Path(min_length=1, max_length=128)]
 Lang = Annotated[str | None, Query(max_length=16)]
 CSRF_COOKIE = "ageband_page"
+MAX_DIGITAL = 256 * 1024  # a wallet's answer: an encrypted presentation, certificates included
 
 
 def _svc(request: Request) -> pages.PageFlow:
@@ -111,16 +115,19 @@ async def show(request: Request, session: Token, lang: Lang = None) -> Response:
 
 
 async def _page(svc: pages.PageFlow, state: pages.PageState, session: str, locale: str, notice: str | None,
-                status: int = 200) -> Response:  # fmt: skip
+                status: int = 200, code: IssuedCode | None = None) -> Response:  # fmt: skip
     now = svc.clock.now().astimezone(UTC)
-    method, wallet = render.next_on_page(state), None
+    method, wallet, digital = render.next_on_page(state), None, None
     if method is not None and method.method_class == render.WALLET:
         wallet = await pages.wallet_step(svc, state, method.name)
         if wallet is None:  # no public URL for wallets: the page offers the next method it can run
             method = render.next_on_page(state, wallets=False)
+        else:  # and where the browser has the Digital Credentials API, the script offers it too
+            digital = await pages.digital_request(svc, state, method.name)
     body = render.page(
-        state, _page_url(session), locale, notice, pages.consequence(svc, state, locale), now, method, wallet
-    )
+        state, _page_url(session), locale, notice, pages.consequence(svc, state, locale), now, method, wallet,
+        code, digital,
+    )  # fmt: skip
     return _html(body, status, state.client.frame_ancestors)
 
 
@@ -170,6 +177,66 @@ async def photo(request: Request, session: Token, lang: Lang = None) -> Response
     except AgebandError as exc:
         return _fail(request, exc, locale)
     return await _submit(request, session, lang, upload.method, upload.evidence, upload.size)
+
+
+@router.post("/s/{session}/digital")
+async def digital(
+    request: Request,
+    session: Token,
+    method: Annotated[str, Form(max_length=64)],
+    protocol: Annotated[str, Form(max_length=64)],
+    data: Annotated[str, Form(max_length=MAX_DIGITAL)],
+    lang: Lang = None,
+) -> Response:
+    """What ``navigator.credentials.get`` answered in this browser (the script posts it in this
+    form: CSP keeps the page from fetching), verified as the app's own page would submit it."""
+    locale = _locale(request, lang)
+    svc = _svc(request)
+    try:
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise InvalidWalletResponse("the wallet's answer must be a JSON object")
+        await pages.digital_response(
+            svc, session, request.cookies.get(CSRF_COOKIE), method, protocol, parsed, len(data), locale
+        )
+    except InvalidEvidence as exc:
+        try:
+            state = await pages.page_state(svc, session, locale)
+        except AgebandError as again:
+            return _fail(request, again, locale)
+        return await _page(svc, state, session, locale, "invalid_evidence", exc.status)
+    except AgebandError as exc:
+        return _fail(request, exc, locale)
+    return _see(_page_url(session, lang))
+
+
+@router.post("/s/{session}/appeal")
+async def appeal(request: Request, session: Token, lang: Lang = None) -> Response:
+    """Contest the band on record: an appeal check starts and this page moves to it, showing its
+    deadline and the stronger methods it takes."""
+    locale = _locale(request, lang)
+    try:
+        await pages.start_appeal(_svc(request), session, request.cookies.get(CSRF_COOKIE), locale)
+    except AgebandError as exc:
+        return _fail(request, exc, locale)
+    return _see(_page_url(session, lang))
+
+
+@router.post("/s/{session}/guardian-code")
+async def guardian_code(request: Request, session: Token, lang: Lang = None) -> Response:
+    """A one-time code for a child to give a guardian: shown in this answer only (the store keeps
+    only its keyed hash), so the page answers it here instead of redirecting."""
+    locale = _locale(request, lang)
+    svc = _svc(request)
+    try:
+        code = await pages.guardian_code(svc, session, request.cookies.get(CSRF_COOKIE))
+        state = await pages.page_state(svc, session, locale)
+    except AgebandError as exc:
+        return _fail(request, exc, locale)
+    return await _page(svc, state, session, locale, None, code=code)
 
 
 @router.get("/s/{session}/login")

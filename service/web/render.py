@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -12,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from service.flows import pages
+from service.flows.guardians import IssuedCode
 from service.flows.results import MethodOffer
 from service.flows.wallet import WalletLinks
 from service.policy.compiled import Policy
@@ -28,6 +30,7 @@ WALLET = "age_credential"
 _STATIC = {
     "page.css": "text/css; charset=utf-8",
     "page.js": "text/javascript; charset=utf-8",
+    "wallet.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 
@@ -105,6 +108,8 @@ def page(
     now: datetime,
     method: MethodOffer | None = None,
     wallet: WalletLinks | None = None,
+    code: IssuedCode | None = None,
+    digital: Mapping[str, object] | None = None,
 ) -> str:
     policy = state.policy
     t = texts_for(locale)
@@ -118,6 +123,8 @@ def page(
         "consequence": consequence,
         "expires": state.check.expires_at.strftime("%H:%M"),
         "now": now,
+        "appeal": state.appeal,
+        "appeal_deadline": state.appeal.deadline.date().isoformat() if state.appeal else None,
     }
     if pages.is_open(state):
         template = "page.html"
@@ -126,11 +133,17 @@ def page(
             script=method is not None and method.method_class == "facial_estimation",
             wallet_link=wallet.authorization_request if wallet else None,
             wallet_qr=qr_svg(wallet.authorization_request, t["wallet_qr_label"]) if wallet else None,
+            # Data for the script, in an attribute (autoescaped): never an inline script.
+            digital=json.dumps(digital, separators=(",", ":")) if wallet and digital else None,
         )  # fmt: skip
     else:
         template = "result.html"
         band = state.session.band
         context.update(
+            may_appeal=state.may_appeal,
+            may_ask_guardian=state.may_ask_guardian and code is None,
+            code=code.code if code else None,
+            code_until=code.expires_at.strftime("%H:%M") if code else None,
             passed=state.check.status.value == "passed",
             band=band_label(policy, band, t) if band and band in policy.bands else None,
             means=meaning.lines(

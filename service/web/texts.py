@@ -36,6 +36,8 @@ EN: Mapping[str, str] = {
     "wallet_same": "Open my wallet app",
     "wallet_qr": "Or scan this code with the phone that has your wallet:",
     "wallet_qr_label": "QR code that opens your wallet app",
+    "wallet_browser": "Use a wallet on this device",
+    "wallet_browser_failed": "The wallet did not answer. You can use the link or the code instead.",
     "wallet_done": "I have shared it: show the result",
     "eid_intro": "You log in with your bank or national eID. Only your age is passed on, then you come back here.",
     "eid_go": "Log in",
@@ -65,6 +67,16 @@ EN: Mapping[str, str] = {
     "contact.request": "Send contact requests",
     "message.send": "Send messages",
     "content.view.adult": "See content for adults",
+    "appeal_title": "Contest your age band",
+    "appeal_deadline": "You get an answer by {date} at the latest.",
+    "appeal_ways": "Only the ways listed below count for an appeal: they give more certainty than the one that set your band.",
+    "appeal_offer_intro": "If you think your age band is wrong, you can appeal. Your band stays as it is until a way that gives more certainty shows otherwise.",
+    "appeal_offer": "Appeal this result",
+    "guardian_title": "Ask a parent or guardian",
+    "guardian_offer_intro": "A parent or guardian can confirm your age band in the app. Get a code here and give it to them.",
+    "guardian_offer": "Get a code for my parent or guardian",
+    "guardian_code_intro": "Give this code to your parent or guardian. They enter it in the app to confirm your age band.",
+    "guardian_code_until": "It works once, until {time} (UTC). It is shown only now.",
 }
 
 TEXTS: Mapping[str, Mapping[str, str]] = {"en": EN, **MORE}

@@ -475,6 +475,7 @@ async def test_get_check_returns_its_state() -> None:
                 "description": "Your year of birth, as you state it.",
             },
             "reason": None,
+            "token": None,
         }
 
 

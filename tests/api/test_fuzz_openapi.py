@@ -54,6 +54,9 @@ OPEN_MISMATCHES: dict[str, str] = {
     "POST /v1/connections/confirm": "jurisdiction (live policy); token and nonce: ours only",
     "POST /v1/content": "jurisdiction (live policy); the depicted persons: sids of subjects on record",
     "GET /v1/checks/{check_id}/presentation/{method}": "method: a credential method of the live policy",
+    # Reached since a check may start without a subject (an anonymous check): more sequences hold a
+    # live check id, and a made-up method for it answers 400 unknown_method, as presentation does.
+    "GET /v1/wallet/{method}/{check_id}/request": "method: a credential method of the live policy",
 }
 REJECTED_POSITIVE = "RejectedPositiveData"
 

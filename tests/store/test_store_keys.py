@@ -80,6 +80,7 @@ def test_every_key_class_matches_its_own_keys_only() -> None:
         "content_list": keys.content_list("acme-app"),
         "page_link": keys.page_link("a" * 64),
         "page_session": keys.page_session("b" * 64),
+        "page_index": keys.page_index("chk_x_y"),
     }
     assert set(made) == {kc.name for kc in KEY_CLASSES}
     for name, key in made.items():

@@ -35,7 +35,7 @@ from selenium.webdriver.chrome.service import Service
 
 from service.api.services import Services
 from service.app import create_app
-from service.core.clock import FixedClock
+from service.core.clock import Clock, FixedClock
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,11 +127,12 @@ class Served:
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[Served]:
-    """The app on a free loopback port, in a thread, with a pinned clock."""
+def serve(settings: Settings, *, port: int | None = None, clock: Clock | None = None) -> Iterator[Served]:
+    """The app on a loopback port (a free one unless given, e.g. one its public URL names), in a
+    thread, with a pinned clock unless given another (credentials are checked at today's date)."""
     logs = io.StringIO()
-    app = create_app(settings, clock=FixedClock(PINNED), log_sink=logs)
-    port = free_port()
+    app = create_app(settings, clock=clock or FixedClock(PINNED), log_sink=logs)
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False)
     )

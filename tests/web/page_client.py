@@ -33,9 +33,16 @@ class Page:
 
 
 async def open_page(
-    run: Running, subject: str = "user-1", jurisdiction: str = "default", state: str = "st-1"
+    run: Running,
+    subject: str | None = "user-1",
+    jurisdiction: str = "default",
+    state: str = "st-1",
+    **extra: str,
 ) -> Page:
-    body = {"subject": subject, "jurisdiction": jurisdiction, "return_url": RETURN, "state": state}
+    """The page of a new check; ``subject`` None: an anonymous check."""
+    body = {"jurisdiction": jurisdiction, "return_url": RETURN, "state": state, **extra}
+    if subject is not None:
+        body["subject"] = subject
     r = await run.http.post("/v1/checks", json=body, headers=AUTH)
     assert r.status_code == 201, r.text
     got = r.json()

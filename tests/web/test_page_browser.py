@@ -10,10 +10,13 @@ the user typed or showed must be nowhere afterwards: not in the store, not in th
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -30,17 +33,25 @@ from browser import (
     serve,
     y4m,
 )
+from credential_factory import Pki, issue_sd_jwt, present_sd_jwt, verifier_signing
+from cryptography.hazmat.primitives.asymmetric import ec
 from estimation_photos import astronaut
 from estimation_vendor import face, shared_vendor
-from factories import AUTH, make_settings, write_policy
+from factories import AUTH, default_waterfall_line, make_settings, write_policy
+from joserfc import jwe, jws
+from joserfc.jwk import ECKey
 from page_setup import page_clients
+from redis_server import free_port
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from service.core.clock import SystemClock
+
 WAIT = 30  # seconds: a loaded machine, a model to load
+SIGNING = verifier_signing()  # the wallet step's request signing key and certificate
 
 # A jurisdiction that asks for a selfie first, then a year of birth.
 SELFIE_FIRST = """
@@ -267,3 +278,145 @@ def no_sideways_scroll(driver: webdriver.Chrome) -> bool:
     return bool(driver.execute_script(
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     ))  # fmt: skip
+
+
+def test_a_childs_guardian_code_and_an_appeal_are_accessible_and_clean(
+    page: webdriver.Chrome, site: Site
+) -> None:
+    check = start(site.local, site.back, "default", "kid-1", "child-user")
+    page.get(check["check_url"])
+    wait_for(page, By.ID, "birth_year").send_keys("2015", Keys.ENTER)  # under 13, self-declared
+    wait_for(page, By.ID, "guardian-form")
+    assert page.find_element(By.ID, "appeal-form")
+    assert_clean(page)
+    assert_accessible(page)  # the result with both offers
+    page.find_element(By.CSS_SELECTOR, "#guardian-form button").click()
+    shown = wait_for(page, By.ID, "code").text
+    assert re.fullmatch(r"[A-Z0-9]{5}-[A-Z0-9]{5}", shown)
+    assert_clean(page)
+    assert_accessible(page)  # the code shown
+    page.find_element(By.CSS_SELECTOR, "#appeal-form button").click()
+    notice = wait_for(page, By.ID, "appeal-notice")
+    assert "2026-03-24" in notice.text  # the bundled policy's 14 days from the pinned clock
+    assert not page.find_elements(By.ID, "birth_year")  # only stronger methods: the selfie
+    wait_for(page, By.ID, "photo-form")
+    assert_clean(page)
+    assert_accessible(page)  # the appeal page
+    page.find_element(By.CSS_SELECTOR, "a.back").click()
+    wait_for(page, By.ID, "landed")
+    assert_nothing_kept(site.local, "2015", "child-user", shown, shown.replace("-", ""))
+
+
+# A browser with the W3C Digital Credentials API, played in Chromium before the page loads (as a
+# DevTools script, which the page's CSP does not govern): ``get`` keeps what the page asked for
+# and answers with what the test hands it, as a wallet on the device would.
+DC_WALLET = """
+window.DigitalCredential = function DigitalCredential() {};
+window.__dc = {};
+Object.defineProperty(navigator, "credentials", { configurable: true, value: { get: function (options) {
+  window.__dc.options = options;
+  return new Promise(function (resolve) { window.__dc.answer = resolve; });
+} } });
+"""
+NO_DC_API = "try { delete window.DigitalCredential; } catch (e) {}"
+
+
+@pytest.fixture(scope="module")
+def wallet_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Pki, str]]:
+    """A deployment whose wallet step is first, its public URL the page's own origin."""
+    folder = tmp_path_factory.mktemp("wallet-site")
+    policy = write_policy(
+        folder, replace={default_waterfall_line(): "waterfall: [age_credential, self_declaration]"}
+    )
+    pki, port = Pki.make(), free_port()
+    origin = f"http://127.0.0.1:{port}"
+    instance = pki.config(
+        request_signing={"key": SIGNING["key"], "certificates": SIGNING["certificates"]},
+        origins=[origin], vct=["eu.europa.ec.av.1"],
+    )  # fmt: skip
+    with landing() as app_url:
+        settings = make_settings(
+            clients_file=page_clients(folder, return_urls=[app_url + "/done"]), policy_path=policy,
+            http={"public_url": origin},
+            providers={"enabled": ["os_signal", "self_declaration", "age_credential"],
+                       "instances": {"age_credential": {"config": instance}}},
+        )  # fmt: skip
+        with serve(settings, port=port, clock=SystemClock()) as served:  # credentials: today's date
+            yield served, pki, app_url + "/done"
+
+
+@contextmanager
+def before_load(driver: webdriver.Chrome, source: str) -> Iterator[None]:
+    added = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd(
+            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": added["identifier"]}
+        )
+
+
+def test_a_wallet_on_the_device_answers_through_the_digital_credentials_api(
+    page: webdriver.Chrome, wallet_site: tuple[Served, Pki, str]
+) -> None:
+    served, pki, back = wallet_site
+    check = start(served, back, "default", "dc-1", "dc-user")
+    with before_load(page, DC_WALLET):
+        page.get(check["check_url"])
+        start_button = wait_for(page, By.ID, "dc-start")
+        WebDriverWait(page, WAIT).until(lambda d: start_button.is_displayed())
+        assert page.find_element(By.ID, "wallet-link").is_displayed()  # the link stays too
+        assert_clean(page)
+        assert_accessible(page)  # the wallet step with the browser's wallet
+        start_button.click()
+        WebDriverWait(page, WAIT).until(lambda d: d.execute_script("return !!window.__dc.options"))
+        options = json.loads(page.execute_script("return JSON.stringify(window.__dc.options)"))
+        assert options["mediation"] == "required"
+        (request,) = options["digital"]["requests"]
+        claims = _signed(request)
+        assert claims["expected_origins"] == [served.url]
+        holder = ec.generate_private_key(ec.SECP256R1())
+        presentation = present_sd_jwt(
+            issue_sd_jwt(pki, {"age_over_18": True}, holder), holder, claims["nonce"], {"age_over_18": True},
+            audience=claims["client_id"],
+        )  # fmt: skip
+        jwk = claims["client_metadata"]["jwks"]["keys"][0]
+        sealed = jwe.encrypt_compact(
+            {"alg": "ECDH-ES", "enc": "A128GCM", "kid": jwk["kid"]},
+            json.dumps({"vp_token": {"age_sd_jwt": [presentation]}}).encode(),
+            ECKey.import_key(jwk), algorithms=["ECDH-ES", "A128GCM"],
+        )  # fmt: skip
+        page.execute_script(
+            "window.__dc.answer({protocol: arguments[0], data: {response: arguments[1]}})",
+            request["protocol"], sealed,
+        )  # fmt: skip
+        band = wait_for(page, By.ID, "band")
+        assert "18 or older" in band.text
+        assert_clean(page)
+    page.find_element(By.ID, "back").click()
+    assert_landed(page, Site(served, served, back), check, "dc-1")
+    assert_nothing_kept(served, "dc-user", presentation[:40])
+
+
+def test_without_the_digital_credentials_api_the_wallet_link_remains(
+    page: webdriver.Chrome, wallet_site: tuple[Served, Pki, str]
+) -> None:
+    served, _, back = wallet_site
+    check = start(served, back, "default", "dc-2", "no-dc-user")
+    with before_load(page, NO_DC_API):
+        page.get(check["check_url"])
+        link = wait_for(page, By.ID, "wallet-link")
+        assert link.is_displayed() and page.find_element(By.ID, "wallet-qr").is_displayed()
+        assert not page.find_element(By.ID, "dc-api").is_displayed()  # the script left it hidden
+        assert_clean(page)
+        assert_accessible(page)
+
+
+def _signed(request: dict[str, Any]) -> dict[str, Any]:
+    assert request["protocol"] == "openid4vp-v1-signed"
+    registry = jws.JWSRegistry(algorithms=["ES256"])
+    registry.max_header_length = 8 * 1024  # the header carries the x5c chain
+    key = ECKey.import_key(SIGNING["cert"].public_key())
+    obj = jws.deserialize_compact(request["data"]["request"], key, algorithms=["ES256"], registry=registry)
+    claims: dict[str, Any] = json.loads(obj.payload)
+    return claims

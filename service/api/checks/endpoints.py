@@ -83,7 +83,8 @@ STARTED_LINKS = {
 async def create_check(
     body: StartCheckRequest, request: Request, caller: JsonCallerDep, device: DeviceHeader = None
 ) -> StartCheckResponse:
-    """Start an age check for a subject; the policy picks the methods.
+    """Start an age check for a subject, or without one (anonymous: no record is kept, and the
+    token names a one-time pseudonym); the policy picks the methods.
 
     With a ``return_url``, the answer holds a ``check_url``: the hosted check page, where the user
     proves their age and from which they come back to the ``return_url`` with ``check_id`` and
@@ -112,8 +113,10 @@ async def create_check(
 @router.get("/{check_id}")
 @raises(UnknownCheck, CheckExpired, StoreUnavailable)
 async def get_check(check_id: CheckId, caller: CallerDep) -> CheckResponse:
-    """The check's state: status, methods tried, attempts left, what comes next."""
-    return CheckResponse.of(await flow.get_check(caller.svc.checks, caller.client, check_id, caller.locale))
+    """The check's state: status, methods tried, attempts left, what comes next; for an anonymous
+    check that passed on the hosted page, its one-time token, in the first answer only."""
+    view = await flow.get_check(caller.svc.checks, caller.client, check_id, caller.locale, take_token=True)
+    return CheckResponse.of(view)
 
 
 @router.post("/{check_id}/evidence")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from service.flows.checks import ANONYMOUS_PURPOSES
 from service.flows.results import CheckView, EvidenceResult, IssuedToken, MethodOffer, StartedCheck
 
 BAND_UPGRADE = "band_upgrade_needs_level"
@@ -42,7 +43,19 @@ class SubjectBody(_Strict):
         return self
 
 
-class StartCheckRequest(SubjectBody):
+class StartCheckRequest(_Strict):
+    # A subject, a sid, or neither (an anonymous check); never both.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"not": {"required": ["subject", "sid"]}})
+
+    subject: SubjectRefStr | SkipJsonSchema[None] = Field(
+        default=None,
+        description="The app's own reference for its user. Never stored; only its sid. Leave out both "
+        "subject and sid for an anonymous check (a gate for logged-out visitors): it keeps no record, and "
+        "its token names a one-time pseudonym ('anon_...') instead of a sid.",
+    )
+    sid: SidStr | SkipJsonSchema[None] = Field(
+        default=None, description="The sid returned earlier for this user."
+    )
     jurisdiction: Code = Field(
         description="A jurisdiction of the policy, e.g. 'default' or 'GB'.", examples=["default", "GB"]
     )
@@ -69,6 +82,13 @@ class StartCheckRequest(SubjectBody):
 
     @model_validator(mode="after")
     def _state_needs_return_url(self) -> StartCheckRequest:
+        if self.subject is not None and self.sid is not None:
+            raise ValueError("give one of 'subject' or 'sid', or neither for an anonymous check")
+        if self.subject is None and self.sid is None and self.purpose not in ANONYMOUS_PURPOSES:
+            raise ValueError(
+                f"an anonymous check (no 'subject' or 'sid') is for {' or '.join(ANONYMOUS_PURPOSES)}; "
+                f"purpose {self.purpose!r} needs a subject"
+            )
         if self.state is not None and self.return_url is None:
             raise ValueError("'state' goes with 'return_url'")
         return self
@@ -97,7 +117,10 @@ class AppealOut(BaseModel):
 
 class StartCheckResponse(BaseModel):
     check_id: str
-    sid: str
+    sid: str = Field(
+        description="The subject's sid; for an anonymous check its one-time pseudonym ('anon_...'), "
+        "which names no record and cannot be refreshed."
+    )
     expires_at: datetime
     method: MethodOut
     methods: list[MethodOut]
@@ -146,6 +169,12 @@ class CheckResponse(BaseModel):
     attempts_left: int
     next_method: MethodOut | None
     reason: str | None
+    token: TokenOut | None = Field(
+        default=None,
+        description="An anonymous check that passed on the hosted page (or through a wallet or eID "
+        "callback): its one-time token, in the first answer only. Evidence submitted through the API "
+        "answers the token itself.",
+    )
 
     @classmethod
     def of(cls, v: CheckView) -> CheckResponse:
@@ -159,6 +188,7 @@ class CheckResponse(BaseModel):
             attempts_left=v.attempts_left,
             next_method=MethodOut.of(v.next_method) if v.next_method else None,
             reason=v.reason,
+            token=TokenOut.of(v.token) if v.token is not None else None,
         )
 
 

@@ -12,10 +12,20 @@ class MemoryPages:
         self._s = space
         self._keys = space.keys
 
+    def _index(self, check_id: str, digest: str, ttl: int) -> None:
+        key = self._keys.page_index(check_id)
+        entry = self._s.get(key)
+        if entry is None or not isinstance(entry.value, set):
+            self._s.put(key, {digest}, ttl)
+            return
+        entry.value.add(digest)
+        self._s.extend(key, ttl)
+
     async def put_link(self, digest: str, link: PageLink, ttl: int) -> None:
         key = self._keys.page_link(digest)
         if self._s.get(key) is not None:
             raise ValueError("page link already taken")
+        self._index(link.check_id, digest, ttl)
         self._s.put(key, encode(link), ttl)
 
     async def take_link(self, digest: str) -> PageLink | None:
@@ -27,6 +37,7 @@ class MemoryPages:
         return decode(PageLink, raw)
 
     async def put_session(self, digest: str, session: PageSession, ttl: int) -> None:
+        self._index(session.link.check_id, digest, ttl)
         self._s.put(self._keys.page_session(digest), encode(session), ttl)
 
     async def get_session(self, digest: str) -> PageSession | None:
@@ -37,4 +48,15 @@ class MemoryPages:
         key = self._keys.page_session(digest)
         found = self._s.get(key) is not None
         self._s.drop(key)
+        return found
+
+    async def erase_pages(self, check_id: str) -> int:
+        index = self._keys.page_index(check_id)
+        digests: set[str] = self._s.value(index, set) or set()
+        self._s.drop(index)
+        found = 0
+        for digest in sorted(digests):
+            for key in (self._keys.page_link(digest), self._keys.page_session(digest)):
+                found += self._s.get(key) is not None
+                self._s.drop(key)
         return found

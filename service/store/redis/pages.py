@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from service.store.codec import decode, encode
 from service.store.keys import require_ttl
 from service.store.records import PageLink, PageSession
-from service.store.redis.connection import Connection, unavailable
+from service.store.redis.connection import Connection, text, unavailable
+
+# A check's page index: add and stretch its TTL in one step, so it never lives without one.
+_INDEX = """
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+
+# Take the whole index in one step: a key indexed afterwards starts a new index.
+_TAKE = """
+local ids = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+return ids
+"""
 
 
 class RedisPages:
@@ -13,9 +30,16 @@ class RedisPages:
         self._c = conn
         self._r = conn.r
         self._keys = conn.keys
+        self._index_script = conn.r.register_script(_INDEX)
+        self._take = conn.r.register_script(_TAKE)
+
+    async def _index(self, check_id: str, digest: str, ttl: int) -> None:
+        # Indexed first: a page key that erasure by sid cannot find must never exist.
+        await self._index_script(keys=[self._keys.page_index(check_id)], args=[digest, require_ttl(ttl)])
 
     async def put_link(self, digest: str, link: PageLink, ttl: int) -> None:
         with unavailable(self._c.on_error):
+            await self._index(link.check_id, digest, ttl)
             fresh = await self._r.set(
                 self._keys.page_link(digest), encode(link), ex=require_ttl(ttl), nx=True
             )
@@ -29,6 +53,7 @@ class RedisPages:
 
     async def put_session(self, digest: str, session: PageSession, ttl: int) -> None:
         with unavailable(self._c.on_error):
+            await self._index(session.link.check_id, digest, ttl)
             await self._r.set(self._keys.page_session(digest), encode(session), ex=require_ttl(ttl))
 
     async def get_session(self, digest: str) -> PageSession | None:
@@ -39,3 +64,18 @@ class RedisPages:
     async def drop_session(self, digest: str) -> bool:
         with unavailable(self._c.on_error):
             return bool(await self._r.delete(self._keys.page_session(digest)))
+
+    async def erase_pages(self, check_id: str) -> int:
+        index = [self._keys.page_index(check_id)]
+        found = 0
+        with unavailable(self._c.on_error):
+            digests = await self._c.replicated(lambda r: self._take(keys=index, client=r))
+            for raw in sorted(text(d) for d in digests or []):
+                # Link and session keys are tagged by their digest: one command each (Cluster-safe).
+                for key in (self._keys.page_link(raw), self._keys.page_session(raw)):
+                    found += int(await self._c.replicated(_deleter(key)))
+        return found
+
+
+def _deleter(key: str) -> Callable[[Any], Awaitable[Any]]:
+    return lambda r: r.delete(key)
