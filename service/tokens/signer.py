@@ -139,7 +139,8 @@ def _sign_function(key: SigningKey) -> Callable[[bytes], bytes]:
     private = key.key.get_op_key("sign")  # joserfc's key_ops check, once
     if key.alg == "EdDSA" and isinstance(private, Ed25519PrivateKey):
         # PyNaCl's binding, not its SigningKey: that wraps each signature in a SignedMessage.
-        _, secret = crypto_sign_seed_keypair(private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+        seed = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        _, secret = crypto_sign_seed_keypair(seed)
         return lambda signing_input: crypto_sign(signing_input, secret)[:64]
     jwk = key.key
     return lambda signing_input: alg.sign(signing_input, jwk)
