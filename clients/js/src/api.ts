@@ -4,7 +4,8 @@
 // one, up to `retries` times; every other error throws ApiError with the problem's stable code.
 import { BundleError, InvalidBundle, PolicyBundle } from "./bundle.js";
 import { KeySet } from "./keys.js";
-import { type AgeToken, InvalidToken, type Party, verifyToken } from "./tokens.js";
+import { DEFAULT_TOKEN_CACHE_SIZE, TokenCache } from "./token_cache.js";
+import { type AgeToken, InvalidToken, type Party } from "./tokens.js";
 
 export type PartyArg = Party | string; // a party, or an age-band token
 
@@ -58,6 +59,7 @@ export interface AgebandOptions {
   jwksMaxAge?: number; // seconds
   jwksMinInterval?: number; // seconds between forced refetches (unknown kid)
   clock?: () => number; // seconds since the epoch
+  tokenCacheSize?: number; // verified tokens held by verifyToken (DEFAULT_TOKEN_CACHE_SIZE); 0 disables
   sleep?: (seconds: number) => Promise<void>;
 }
 
@@ -90,11 +92,13 @@ export class Ageband {
   private keysAt = -Infinity;
   private bundle: PolicyBundle | undefined;
   private bundleEtag: string | undefined;
+  private readonly tokens: TokenCache;
 
   constructor(private readonly opts: AgebandOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, "");
     this.fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.clock = opts.clock ?? (() => Date.now() / 1000);
+    this.tokens = new TokenCache(opts.tokenCacheSize ?? DEFAULT_TOKEN_CACHE_SIZE);
     this.sleep = opts.sleep ?? ((s) => new Promise((resolve) => setTimeout(resolve, s * 1000)));
   }
 
@@ -191,14 +195,15 @@ export class Ageband {
     return this.keySet;
   }
 
-  /** An age-band token issued to this app, verified locally (InvalidToken otherwise). */
+  /** An age-band token issued to this app, verified locally (InvalidToken otherwise); a token
+   * seen before comes from the cache of verified tokens until its exp or a change of the JWKS. */
   async verifyToken(token: string): Promise<AgeToken> {
     const opts = { issuer: this.opts.issuer, audience: this.opts.clientId };
     try {
-      return await verifyToken(token, await this.keys(), { ...opts, now: this.clock() });
+      return await this.tokens.verify(token, await this.keys(), { ...opts, now: this.clock() });
     } catch (err) {
       if (!(err instanceof InvalidToken) || !err.unknownKid) throw err;
-      return verifyToken(token, await this.keys(true), { ...opts, now: this.clock() }); // a rotation
+      return this.tokens.verify(token, await this.keys(true), { ...opts, now: this.clock() }); // a rotation
     }
   }
 

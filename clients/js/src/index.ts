@@ -13,5 +13,6 @@ export {
   UnknownParty,
 } from "./bundle.js";
 export { KeySet } from "./keys.js";
-export { type AgeToken, InvalidToken, type Party, TokenVerifier, tokenParty, verifyToken } from "./tokens.js";
+export { DEFAULT_TOKEN_CACHE_SIZE, TokenCache, TokenVerifier, type TokenVerifierOptions } from "./token_cache.js";
+export { type AgeToken, InvalidToken, type Party, tokenParty, type VerifyOptions, verifyToken } from "./tokens.js";
 export { InvalidWebhook, verifyWebhook } from "./webhooks.js";

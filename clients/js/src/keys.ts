@@ -18,17 +18,26 @@ export interface PublicKey {
 }
 
 export class KeySet {
-  private constructor(private readonly byKid: ReadonlyMap<string, PublicKey>) {}
+  private constructor(
+    private readonly byKid: ReadonlyMap<string, PublicKey>,
+    /** The keys as loaded (kid, algorithm, public point), in kid order: equal for equal key sets. */
+    readonly fingerprint: string,
+  ) {}
 
   static async fromJwks(jwks: unknown): Promise<KeySet> {
     const entries = (jwks as { keys?: unknown } | null)?.keys;
     if (!Array.isArray(entries)) throw new Error("not a JWKS: no keys list");
     const byKid = new Map<string, PublicKey>();
+    const prints = new Map<string, string>();
     for (const jwk of entries) {
       const key = await publicKey(jwk);
-      if (key !== undefined) byKid.set(key.kid, key);
+      if (key === undefined) continue;
+      byKid.set(key.kid, key);
+      const j = jwk as Record<string, unknown>;
+      prints.set(key.kid, JSON.stringify([key.kid, key.alg, j.x, j.y ?? null]));
     }
-    return new KeySet(byKid);
+    const fingerprint = [...prints.keys()].sort().map((kid) => prints.get(kid)).join(",");
+    return new KeySet(byKid, fingerprint);
   }
 
   find(kid: string): PublicKey | undefined {

@@ -56,6 +56,11 @@ export interface VerifyOptions {
 }
 
 export async function verifyToken(token: string, keys: KeySet, opts: VerifyOptions): Promise<AgeToken> {
+  return (await verifiedToken(token, keys, opts)).claims;
+}
+
+/** verifyToken's claims, and the nbf it checked (dropped from the claims; -Infinity if none). */
+export async function verifiedToken(token: string, keys: KeySet, opts: VerifyOptions): Promise<{ claims: AgeToken; nbf: number }> {
   if (token.length > MAX_TOKEN_BYTES) throw new InvalidToken("token too large");
   let payload: Record<string, unknown>;
   try {
@@ -66,11 +71,13 @@ export async function verifyToken(token: string, keys: KeySet, opts: VerifyOptio
   }
   const { now } = opts;
   const leeway = opts.leeway ?? 30;
+  let notBefore = -Infinity;
   if ("nbf" in payload) {
     const nbf = payload.nbf;
     delete payload.nbf;
     if (!Number.isSafeInteger(nbf)) throw new InvalidToken("claim nbf must be an integer");
     if ((nbf as number) > now + leeway) throw new InvalidToken("not yet valid (nbf)");
+    notBefore = nbf as number;
   }
   for (const name of CLAIMS) if (!(name in payload)) throw new InvalidToken(`missing claim ${name}`);
   if (Object.keys(payload).length !== CLAIMS.length) throw new InvalidToken("unexpected claims");
@@ -91,18 +98,5 @@ export async function verifyToken(token: string, keys: KeySet, opts: VerifyOptio
   if (claims.aud !== opts.audience) throw new InvalidToken("wrong audience");
   if (claims.exp <= now - leeway) throw new InvalidToken("expired");
   if (claims.iat > now + leeway) throw new InvalidToken("issued in the future");
-  return claims;
-}
-
-/** Verifies tokens for one app (audience: its client id) against the JWKS it holds. */
-export class TokenVerifier {
-  constructor(
-    public keys: KeySet,
-    private readonly opts: { issuer: string; audience: string; leeway?: number; clock?: () => number },
-  ) {}
-
-  verify(token: string): Promise<AgeToken> {
-    const now = (this.opts.clock ?? (() => Date.now() / 1000))();
-    return verifyToken(token, this.keys, { ...this.opts, now });
-  }
+  return { claims, nbf: notBefore };
 }
