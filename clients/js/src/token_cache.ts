@@ -38,7 +38,10 @@ export class TokenCache {
 
   /** verifyToken's answer for this token, keys and options, from the cache when it may be. */
   async verify(token: string, keys: KeySet, opts: VerifyOptions): Promise<AgeToken> {
-    if (this.maxEntries === 0 || token.length > MAX_TOKEN_BYTES) return verifyToken(token, keys, opts);
+    if (this.maxEntries === 0 || token.length > MAX_TOKEN_BYTES) {
+      this.misses++;
+      return verifyToken(token, keys, opts);
+    }
     this.bind(keys);
     const { now } = opts;
     const leeway = opts.leeway ?? 30;
@@ -47,17 +50,18 @@ export class TokenCache {
     const key = createHash("sha256").update(token).digest("base64");
     const entry = this.entries.get(key);
     if (entry !== undefined) {
-      this.entries.delete(key);
       const c = entry.claims;
       // Past its exp (or before its iat on a clock set back) it is verified afresh below, where
       // the leeway may still accept it, but it is not cached again.
       if (c.exp > now && entry.notBefore <= now + leeway) {
         if (c.iss !== opts.issuer) throw new InvalidToken("wrong issuer");
         if (c.aud !== opts.audience) throw new InvalidToken("wrong audience"); // another app's token
+        this.entries.delete(key); // re-inserted: the most recently used
         this.entries.set(key, entry);
         this.hits++;
         return { ...c };
       }
+      this.entries.delete(key);
     }
     this.misses++;
     const { claims, nbf } = await verifiedToken(token, keys, opts);
