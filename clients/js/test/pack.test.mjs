@@ -50,7 +50,7 @@ test("an installed project imports the ESM entry point, and only it", async () =
   const probe = `
     import * as sdk from "ageband-client";
     const want = ["Ageband", "ApiError", "PolicyBundle", "KeySet", "TokenVerifier", "verifyToken", "verifyWebhook",
-      "InvalidToken", "InvalidWebhook", "BundleError", "BundleExpired", "InvalidBundle", "tokenParty"];
+      "InvalidToken", "InvalidWebhook", "BundleError", "BundleExpired", "InvalidBundle", "tokenParty", "TokenCache"];
     const missing = want.filter((n) => typeof sdk[n] !== "function");
     if (missing.length) throw new Error("missing exports: " + missing);
     try {
