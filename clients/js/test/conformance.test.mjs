@@ -9,6 +9,7 @@ import {
   InvalidWebhook,
   KeySet,
   PolicyBundle,
+  TokenCache,
   verifyToken,
   verifyWebhook,
 } from "../dist/index.js";
@@ -51,19 +52,29 @@ test("every decision of the corpus", async () => {
   assert.ok(checked > 200_000);
 });
 
-test("hostile tokens get the service's verdict", async () => {
+test("hostile tokens get the service's verdict, through the token cache too (twice)", async () => {
   const { keys } = await load();
-  for (const t of c.tokens) {
-    let valid = true;
-    try {
-      const claims = await verifyToken(t.token, keys, { issuer: c.issuer, audience: c.audience, now: c.now });
-      assert.deepEqual([claims.age_band, claims.level, claims.upper_level], t.party, t.name);
-    } catch (err) {
-      assert.ok(err instanceof InvalidToken, `${t.name}: ${err}`);
-      valid = false;
+  const opts = { issuer: c.issuer, audience: c.audience, now: c.now };
+  const cache = new TokenCache();
+  const ways = [
+    (t) => verifyToken(t, keys, opts),
+    (t) => cache.verify(t, keys, opts),
+    (t) => cache.verify(t, keys, opts), // the valid ones, now from the cache
+  ];
+  for (const verify of ways) {
+    for (const t of c.tokens) {
+      let valid = true;
+      try {
+        const claims = await verify(t.token);
+        assert.deepEqual([claims.age_band, claims.level, claims.upper_level], t.party, t.name);
+      } catch (err) {
+        assert.ok(err instanceof InvalidToken, `${t.name}: ${err}`);
+        valid = false;
+      }
+      assert.equal(valid, t.valid, t.name);
     }
-    assert.equal(valid, t.valid, t.name);
   }
+  assert.ok(cache.hits > 0 && cache.hits === c.tokens.filter((t) => t.valid).length);
 });
 
 test("single cases: normalisation, errors, countries, locales, parties as tokens", async () => {
