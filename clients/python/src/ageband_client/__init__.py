@@ -14,7 +14,7 @@ from ageband_client.bundle import (
     UnknownParty,
 )
 from ageband_client.keys import KeySet
-from ageband_client.tokens import AgeToken, InvalidToken, Party, TokenVerifier, verify_token
+from ageband_client.tokens import AgeToken, InvalidToken, Party, TokenCache, TokenVerifier, verify_token
 from ageband_client.webhooks import InvalidWebhook, verify_webhook
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "LocalDeterrence",
     "Party",
     "PolicyBundle",
+    "TokenCache",
     "TokenResult",
     "TokenVerifier",
     "UnknownAction",

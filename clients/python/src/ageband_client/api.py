@@ -20,7 +20,7 @@ import httpx
 
 from ageband_client.bundle import InvalidBundle, PolicyBundle
 from ageband_client.keys import KeySet
-from ageband_client.tokens import AgeToken, InvalidToken, Party, verify_token
+from ageband_client.tokens import DEFAULT_TOKEN_CACHE_SIZE, AgeToken, InvalidToken, Party, TokenCache
 
 PartyArg = Party | str  # (band, level, upper_level), or an age-band token
 
@@ -99,6 +99,7 @@ class Ageband:
         jwks_min_interval: float = 60.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        token_cache_size: int = DEFAULT_TOKEN_CACHE_SIZE,
     ) -> None:
         self._http = http or httpx.AsyncClient(timeout=10.0)
         self._owns_http = http is None
@@ -110,6 +111,7 @@ class Ageband:
         self._clock, self._sleep = clock, sleep
         self._keys: KeySet | None = None
         self._keys_at = float("-inf")
+        self._tokens = TokenCache(token_cache_size)  # verified tokens, until exp or a JWKS change
         self._bundle: PolicyBundle | None = None
         self._bundle_etag: str | None = None
 
@@ -221,7 +223,8 @@ class Ageband:
             return self._verify(token, await self.keys(force=True))  # a rotation: refetch once
 
     def _verify(self, token: str, keys: KeySet) -> AgeToken:
-        return verify_token(token, keys, issuer=self.issuer, audience=self.client_id, now=self._clock())
+        now = self._clock()
+        return self._tokens.verify(token, keys, issuer=self.issuer, audience=self.client_id, now=now)
 
     async def policy_bundle(self) -> PolicyBundle:
         """The verified policy bundle, refetched (If-None-Match) once its ``refresh_after`` has

@@ -42,10 +42,14 @@ class KeySet:
         if not isinstance(entries, list):
             raise ValueError("not a JWKS: no keys list")
         self._by_kid: dict[str, PublicKey] = {}
+        prints: dict[str, str] = {}
         for jwk in entries:
             key = _public_key(jwk)
             if key is not None:
                 self._by_kid[key.kid] = key
+                prints[key.kid] = json.dumps([key.kid, key.alg, jwk.get("x"), jwk.get("y")])
+        # The keys as loaded (kid, algorithm, public point), in kid order: equal for equal key sets.
+        self.fingerprint = ",".join(prints[kid] for kid in sorted(prints))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> KeySet:
