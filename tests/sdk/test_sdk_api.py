@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -37,7 +38,9 @@ class Flaky(httpx.AsyncBaseTransport):
 
 
 @asynccontextmanager
-async def sdk(r: Running, transport: httpx.AsyncBaseTransport | None = None) -> AsyncIterator[Ageband]:
+async def sdk(
+    r: Running, transport: httpx.AsyncBaseTransport | None = None, **options: Any
+) -> AsyncIterator[Ageband]:
     inner = httpx.ASGITransport(app=recording(r.app))
     sleeps: list[float] = []
 
@@ -48,7 +51,7 @@ async def sdk(r: Running, transport: httpx.AsyncBaseTransport | None = None) -> 
     async with httpx.AsyncClient(transport=transport or inner) as http:
         client = Ageband(
             "http://ageband.test", DEMO_CLIENT_KEY, client_id="demo", issuer=ISSUER, http=http,
-            clock=lambda: r.clock.now().timestamp(), sleep=sleep,
+            clock=lambda: r.clock.now().timestamp(), sleep=sleep, **options,
         )  # fmt: skip
         client.sleeps = sleeps  # type: ignore[attr-defined]
         yield client
@@ -141,3 +144,18 @@ async def test_a_key_rotation_is_followed_and_a_stale_bundle_refetched() -> None
         r.clock.advance(timedelta(seconds=first.refresh_after - r.clock.now().timestamp()))
         second = await app.policy_bundle()
         assert second is not first and second.issued_at > first.issued_at
+
+
+async def test_a_cached_token_is_refused_once_its_key_leaves_the_jwks() -> None:
+    async with running() as r, sdk(r, jwks_max_age=60) as app:
+        _, token = await r.adult_token("sdk-api-4", 1990)
+        claims = await app.verify_token(token)
+        assert await app.verify_token(token) == claims
+        assert app._tokens.hits == 1  # the second came from the cache
+        from service.tokens.keys import KeyRing, KeyState, generate_key
+
+        r.services.keyring.adopt(KeyRing([generate_key("EdDSA", state=KeyState.active)]))  # old key gone
+        r.clock.advance(timedelta(seconds=61))  # the JWKS is due; the token is still within its exp
+        assert claims.exp > r.clock.now().timestamp()
+        with pytest.raises(InvalidToken, match="unknown kid"):
+            await app.verify_token(token)
