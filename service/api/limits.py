@@ -11,6 +11,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.api.errors import BodyTooLarge
 from service.api.problems import of
 
+_PLAIN_PATHS = 256
+
 
 class BodyLimit:
     """Rejects by Content-Length up front, and counts streamed bytes for chunked bodies.
@@ -31,11 +33,21 @@ class BodyLimit:
         self.per_path = dict(per_path or {})  # e.g. the batch decision endpoint takes bigger bodies
         # Paths with parameters, as regular expressions (e.g. evidence images under a check id).
         self.per_pattern = [(re.compile(p), n) for p, n in (per_pattern or {}).items()]
+        self._plain: set[str] = set()  # so a hot path is not matched against every pattern again
 
     def limit_for(self, path: str) -> int:
         if path in self.per_path:
             return self.per_path[path]
-        return next((n for p, n in self.per_pattern if p.fullmatch(path)), self.max_bytes)
+        if path in self._plain:
+            return self.max_bytes
+        limit = next((n for p, n in self.per_pattern if p.fullmatch(path)), None)
+        if limit is not None:
+            return limit
+        # Remembered: paths that match no pattern (no ids in them), as many as fit; others of
+        # them (unknown paths, say) are matched again each time.
+        if len(self._plain) < _PLAIN_PATHS:
+            self._plain.add(path)
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

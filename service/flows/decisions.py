@@ -677,4 +677,5 @@ def _decision(
         ),
         policy_version=policy.version,
         trace=None,
+        deterrence=shown(policy, juris, outcome, locale, country),
     )

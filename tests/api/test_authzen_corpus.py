@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sdk"))
 from corpus import CORPUS, corpus_settings
 
 pytestmark = pytest.mark.anyio
-KEEP = ("rule", "reason", "message", "obligations", "safety_resources")
+KEEP = ("rule", "reason", "message", "obligations", "safety_resources", "deterrence")
 
 
 def _props(p: list[str | None] | dict[str, str]) -> dict[str, str]:

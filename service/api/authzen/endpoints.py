@@ -48,6 +48,10 @@ def _context(d: Decision) -> dict[str, Any]:
     return {
         "rule": o.rule, "reason": o.reason, "message": d.message, "obligations": list(o.obligations),
         "safety_resources": [dict(r) for r in d.safety_resources], "policy_version": d.policy_version,
+        # as /v1/decisions words it: what to show an adult refused on the way to a minor
+        "deterrence": None if d.deterrence is None else {
+            "message": d.deterrence.message, "resources": d.deterrence.resources,
+        },
     }  # fmt: skip
 
 

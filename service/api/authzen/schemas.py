@@ -123,19 +123,11 @@ class ResourceSearchRequest(_Strict):
     page: SearchPage | None = None
 
 
-class DecisionContext(BaseModel):
-    rule: str
-    reason: str
-    message: str
-    obligations: list[str]
-    safety_resources: list[dict[str, str]]
-    policy_version: str
-
-
 class EvaluationResponse(BaseModel):
     decision: bool
     context: dict[str, Any] = Field(
-        description="rule, reason, message, obligations, safety_resources, policy_version; in an "
+        description="rule, reason, message, obligations, safety_resources, policy_version, deterrence "
+        "(null, or the message and prevention resources /v1/decisions gives); in an "
         "evaluations answer, error ({status, code, message}) when that evaluation could not be made."
     )
 
