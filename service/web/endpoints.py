@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Annotated, Any
 
@@ -133,16 +134,29 @@ async def _page(svc: pages.PageFlow, state: pages.PageState, session: str, local
 
 async def _submit(request: Request, session: str, lang: str | None, method: str,
                   evidence: dict[str, Any], size: int) -> Response:  # fmt: skip
-    locale = _locale(request, lang)
     svc = _svc(request)
     ip = request.client.host if request.client else None
-    try:
+
+    async def step(locale: str) -> None:
         try:
             await pages.submit(
                 svc, session, request.cookies.get(CSRF_COOKIE), method, evidence, size, locale, ip
             )
         finally:
             evidence.clear()
+
+    return await _stepped(request, session, lang, step)
+
+
+async def _stepped(
+    request: Request, session: str, lang: str | None, step: Callable[[str], Awaitable[None]]
+) -> Response:
+    """Run one evidence step of the page: back to the page when it passed; the page again with
+    the problem named when the evidence was refused; the error page for anything else."""
+    locale = _locale(request, lang)
+    svc = _svc(request)
+    try:
+        await step(locale)
     except InvalidEvidence as exc:
         try:
             state = await pages.page_state(svc, session, locale)
@@ -190,9 +204,9 @@ async def digital(
 ) -> Response:
     """What ``navigator.credentials.get`` answered in this browser (the script posts it in this
     form: CSP keeps the page from fetching), verified as the app's own page would submit it."""
-    locale = _locale(request, lang)
     svc = _svc(request)
-    try:
+
+    async def step(locale: str) -> None:
         try:
             parsed = json.loads(data)
         except ValueError:
@@ -202,15 +216,8 @@ async def digital(
         await pages.digital_response(
             svc, session, request.cookies.get(CSRF_COOKIE), method, protocol, parsed, len(data), locale
         )
-    except InvalidEvidence as exc:
-        try:
-            state = await pages.page_state(svc, session, locale)
-        except AgebandError as again:
-            return _fail(request, again, locale)
-        return await _page(svc, state, session, locale, "invalid_evidence", exc.status)
-    except AgebandError as exc:
-        return _fail(request, exc, locale)
-    return _see(_page_url(session, lang))
+
+    return await _stepped(request, session, lang, step)
 
 
 @router.post("/s/{session}/appeal")
