@@ -89,6 +89,24 @@ class RecordStore(Protocol):
         Entries whose record no longer exists are skipped."""
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectState:
+    """What a refresh reads of one subject, each None when absent: read together, not checked
+    (whose record it is, and whose request, is the flow's to judge)."""
+
+    record: AssuranceRecord | None
+    recheck: RecheckRequest | None
+    sanction: Sanction | None  # the subject's own, not its device's
+
+
+class SubjectStateStore(Protocol):
+    """A subject's record, re-check request and sanction in one read: every refresh needs all
+    three, and their keys share the sid's hash tag, so one round trip (on a cluster too)."""
+
+    async def subject_state(self, sid: str) -> SubjectState:
+        """As ``get_record``, ``get_recheck`` and ``get_sanction`` of ``sid``, in one call."""
+
+
 class RevocationStore(Protocol):
     """Revocation markers: tokens of a sid issued at or before the marker are void."""
 

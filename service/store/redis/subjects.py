@@ -1,0 +1,28 @@
+"""A subject's record, re-check request and sanction in one round trip, in Redis."""
+
+from __future__ import annotations
+
+from service.store.codec import decode
+from service.store.record_codec import decode_record
+from service.store.records import Sanction
+from service.store.redis.connection import Connection, unavailable
+from service.store.reviews import RecheckRequest
+from service.store.roles import SubjectState
+
+
+class RedisSubjectStates:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+        self._r = conn.r
+        self._keys = conn.keys
+
+    async def subject_state(self, sid: str) -> SubjectState:
+        # One MGET: the three keys share the sid's hash tag, so one slot on a cluster too.
+        keys = [self._keys.record(sid), self._keys.recheck_request(sid), self._keys.sanction(sid)]
+        with unavailable(self._c.on_error):
+            record, recheck, sanction = await self._r.mget(keys)
+        return SubjectState(
+            decode_record(record, sid) if record is not None else None,
+            decode(RecheckRequest, recheck) if recheck is not None else None,
+            decode(Sanction, sanction) if sanction is not None else None,
+        )
