@@ -178,7 +178,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )  # fmt: skip
     tokens_flow = TokenFlow(
         policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
-        lifecycle, issuing, checks, requests,
+        lifecycle, issuing, checks, requests, store.subject_states,
     )  # fmt: skip
     # Audit events name a subject by a hash under its own key, which erasure deletes.
     subject_refs = SubjectRefs(pepper, store.subject_keys, settings.audit.retention_days * 86_400)
