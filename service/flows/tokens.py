@@ -47,23 +47,22 @@ from service.tokens.verifier import TokenVerifier
 
 @dataclass(frozen=True, slots=True)
 class TokenFlow:
-    """What refresh and introspection touch: the record and its revocation marker, the sanction
-    in force, the age-up, a new check when one is due, and the signer."""
+    """What refresh and introspection touch: the subject's record, re-check request, sanction and
+    revocation marker (one read), the age-up, a new check when one is due, and the signer."""
 
     policy: PolicyHolder
     clock: Clock
     audit: Audit
     metrics: Metrics
     verifier: TokenVerifier
-    records: RecordStore
-    revocations: RevocationStore
+    revocations: RevocationStore  # an anonymous token's marker (it has no record)
     subjects: SubjectLookup
     abuse: AbuseControl
     lifecycle: Lifecycle
     issuing: Issuing
     checking: CheckFlow  # the re-check refresh starts
     requests: RecheckRequests  # a re-check the app demanded: pending rules, its deadline
-    states: SubjectStateStore  # refresh's three reads of the subject, in one round trip
+    states: SubjectStateStore  # the subject's keys refresh and introspection read, in one round trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +96,7 @@ class SubjectRemoval:
 async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
     # The record, the app's re-check request and the sanction, read at once: one round trip.
     sid = sid_of(svc.subjects, client, ref)
-    state = await svc.states.subject_state(sid) if sid else SubjectState(None, None, None)
+    state = await svc.states.subject_state(sid) if sid else SubjectState(None, None, None, None)
     record = owned(state.record, client)
     policy = svc.policy.current
     now = svc.clock.now()
@@ -172,11 +171,14 @@ async def introspect(svc: TokenFlow, client: Client, token: str) -> Introspectio
         svc.audit.emit("token.rejected", client=client.id, reason=str(exc)[:120])
         svc.metrics.introspection(active=False)
         return Introspection(active=False)
-    revoked = await svc.revocations.revoked_at(claims.sub)
     # An anonymous check's token has no record behind it, by design: its signature, lifetime and
-    # a revocation marker are all there is to it.
+    # a revocation marker are all there is to it. Otherwise the marker and the record: one read.
     anonymous = is_one_time_sid(claims.sub)
-    record = None if anonymous else await svc.records.get_record(claims.sub)
+    if anonymous:
+        revoked, record = await svc.revocations.revoked_at(claims.sub), None
+    else:
+        state = await svc.states.subject_state(claims.sub)
+        revoked, record = state.revoked_at, state.record
     if (revoked is not None and claims.iat <= revoked) or (
         not anonymous
         and (

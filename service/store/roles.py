@@ -91,20 +91,22 @@ class RecordStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SubjectState:
-    """What a refresh reads of one subject, each None when absent: read together, not checked
-    (whose record it is, and whose request, is the flow's to judge)."""
+    """What refresh and introspection read of one subject, each None when absent: read together,
+    not judged (whose record it is, and whose request, is the flow's to say)."""
 
     record: AssuranceRecord | None
     recheck: RecheckRequest | None
     sanction: Sanction | None  # the subject's own, not its device's
+    revoked_at: int | None  # the revocation marker
 
 
 class SubjectStateStore(Protocol):
-    """A subject's record, re-check request and sanction in one read: every refresh needs all
-    three, and their keys share the sid's hash tag, so one round trip (on a cluster too)."""
+    """A subject's record, re-check request, sanction and revocation marker in one read: refresh
+    needs the first three, introspection the record and the marker, and their keys share the
+    sid's hash tag, so one round trip (on a cluster too)."""
 
     async def subject_state(self, sid: str) -> SubjectState:
-        """As ``get_record``, ``get_recheck`` and ``get_sanction`` of ``sid``, in one call."""
+        """As ``get_record``, ``get_recheck``, ``get_sanction`` and ``revoked_at`` of ``sid``."""
 
 
 class RevocationStore(Protocol):

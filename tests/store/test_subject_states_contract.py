@@ -1,5 +1,5 @@
-"""The SubjectStateStore contract: a subject's record, re-check request and sanction, read
-together, are what the three roles' own reads give (every backend)."""
+"""The SubjectStateStore contract: a subject's record, re-check request, sanction and revocation
+marker, read together, are what the four roles' own reads give (every backend)."""
 
 from __future__ import annotations
 
@@ -11,49 +11,51 @@ from service.store.roles import SubjectState, SubjectStateStore
 
 pytestmark = pytest.mark.anyio
 
+NOTHING = SubjectState(None, None, None, None)
+REVOKED_AT = 1_772_000_000
+
 
 async def separate_reads(store: WholeStore, sid: str) -> SubjectState:
     return SubjectState(
         await store.records.get_record(sid),
         await store.rechecks.get_recheck(sid),
         await store.sanctions.get_sanction(sid),
+        await store.revocations.revoked_at(sid),
     )
 
 
-async def test_nothing_stored_reads_as_three_nones(subject_state_store: SubjectStateStore) -> None:
-    assert await subject_state_store.subject_state(random_sid()) == SubjectState(None, None, None)
+async def test_nothing_stored_reads_as_nones(subject_state_store: SubjectStateStore) -> None:
+    assert await subject_state_store.subject_state(random_sid()) == NOTHING
 
 
 async def test_a_record_alone(store: WholeStore, subject_state_store: SubjectStateStore) -> None:
     record = make_record()
     await store.records.put_record(record, ttl=600)
-    assert await subject_state_store.subject_state(record.sid) == SubjectState(record, None, None)
+    assert await subject_state_store.subject_state(record.sid) == SubjectState(record, None, None, None)
 
 
-async def test_all_three_as_each_role_reads_them(
+async def test_all_four_as_each_role_reads_them(
     store: WholeStore, subject_state_store: SubjectStateStore
 ) -> None:
     record = make_record()
     sid = record.sid
+    sanction = make_sanction(sid, locked_until=None, min_level="effective")
     await store.records.put_record(record, ttl=600)
     await store.rechecks.put_recheck(make_recheck(sid), ttl=600)
-    await store.sanctions.put_sanction(make_sanction(sid, locked_until=None, min_level="effective"), ttl=600)
+    await store.sanctions.put_sanction(sanction, ttl=600)
+    await store.revocations.revoke(sid, REVOKED_AT, ttl=600)
     state = await subject_state_store.subject_state(sid)
+    assert state == SubjectState(record, make_recheck(sid), sanction, REVOKED_AT)
     assert state == await separate_reads(store, sid)
-    assert state.record == record
-    assert state.recheck == make_recheck(sid)
-    assert state.sanction == make_sanction(sid, locked_until=None, min_level="effective")
 
 
-async def test_a_request_and_a_sanction_without_a_record(
-    store: WholeStore, subject_state_store: SubjectStateStore
-) -> None:
+async def test_the_others_without_a_record(store: WholeStore, subject_state_store: SubjectStateStore) -> None:
     sid = random_sid()
     await store.rechecks.put_recheck(make_recheck(sid), ttl=600)
     await store.sanctions.put_sanction(make_sanction(sid), ttl=600)
-    assert await subject_state_store.subject_state(sid) == SubjectState(
-        None, make_recheck(sid), make_sanction(sid)
-    )
+    await store.revocations.revoke(sid, REVOKED_AT, ttl=600)
+    expected = SubjectState(None, make_recheck(sid), make_sanction(sid), REVOKED_AT)
+    assert await subject_state_store.subject_state(sid) == expected
 
 
 async def test_another_clients_record_is_handed_back_unjudged(
@@ -66,7 +68,7 @@ async def test_another_clients_record_is_handed_back_unjudged(
     request = make_recheck(record.sid, client_id=OTHER_CLIENT)
     await store.rechecks.put_recheck(request, ttl=600)
     state = await subject_state_store.subject_state(record.sid)
-    assert state == SubjectState(record, request, None)
+    assert state == SubjectState(record, request, None, None)
     assert state.record is not None and state.record.client_id == OTHER_CLIENT
 
 
@@ -75,11 +77,12 @@ async def test_only_the_subjects_own_keys(store: WholeStore, subject_state_store
     await store.records.put_record(neighbour, ttl=600)
     await store.rechecks.put_recheck(make_recheck(neighbour.sid), ttl=600)
     await store.sanctions.put_sanction(make_sanction(neighbour.sid), ttl=600)
-    assert await subject_state_store.subject_state(random_sid()) == SubjectState(None, None, None)
+    await store.revocations.revoke(neighbour.sid, REVOKED_AT, ttl=600)
+    assert await subject_state_store.subject_state(random_sid()) == NOTHING
     # A device's sanction is the device's (refresh binds no device): never read as a subject's.
     device = "dev_" + neighbour.sid[4:]
     await store.sanctions.put_device_sanction(device, make_sanction(device), ttl=600)
-    assert await subject_state_store.subject_state(device) == SubjectState(None, None, None)
+    assert await subject_state_store.subject_state(device) == NOTHING
 
 
 async def test_a_rewrite_and_a_removal_show_at_once(
@@ -93,9 +96,10 @@ async def test_a_rewrite_and_a_removal_show_at_once(
     newer = make_record(sid, generation=record.generation + 1)
     await store.records.put_record(newer, ttl=600)
     await store.sanctions.clear_sanction(sid)
-    assert await subject_state_store.subject_state(sid) == SubjectState(newer, None, None)
+    await store.revocations.revoke(sid, REVOKED_AT, ttl=600)
+    assert await subject_state_store.subject_state(sid) == SubjectState(newer, None, None, REVOKED_AT)
     await store.records.delete_record(sid, record.client_id)
-    assert await subject_state_store.subject_state(sid) == SubjectState(None, None, None)
+    assert (await subject_state_store.subject_state(sid)).record is None
 
 
 async def test_expired_keys_read_as_absent(backend: Backend) -> None:
@@ -104,5 +108,6 @@ async def test_expired_keys_read_as_absent(backend: Backend) -> None:
     await backend.store.records.put_record(record, ttl=600)
     await backend.store.rechecks.put_recheck(make_recheck(sid), ttl=1)
     await backend.store.sanctions.put_sanction(make_sanction(sid), ttl=1)
+    await backend.store.revocations.revoke(sid, REVOKED_AT, ttl=1)
     await backend.pass_time(1.2)
-    assert await backend.store.subject_states.subject_state(sid) == SubjectState(record, None, None)
+    assert await backend.store.subject_states.subject_state(sid) == SubjectState(record, None, None, None)

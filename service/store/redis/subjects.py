@@ -1,4 +1,4 @@
-"""A subject's record, re-check request and sanction in one round trip, in Redis."""
+"""A subject's record, re-check request, sanction and revocation marker in one round trip, in Redis."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ class RedisSubjectStates:
         self._keys = conn.keys
 
     async def subject_state(self, sid: str) -> SubjectState:
-        # One MGET: the three keys share the sid's hash tag, so one slot on a cluster too.
-        keys = [self._keys.record(sid), self._keys.recheck_request(sid), self._keys.sanction(sid)]
+        # One MGET: the keys share the sid's hash tag, so one slot on a cluster too.
+        k = self._keys
+        keys = [k.record(sid), k.recheck_request(sid), k.sanction(sid), k.revoked(sid)]
         with unavailable(self._c.on_error):
-            record, recheck, sanction = await self._r.mget(keys)
+            record, recheck, sanction, revoked = await self._r.mget(keys)
         return SubjectState(
             decode_record(record, sid) if record is not None else None,
             decode(RecheckRequest, recheck) if recheck is not None else None,
             decode(Sanction, sanction) if sanction is not None else None,
+            int(revoked) if revoked is not None else None,
         )
