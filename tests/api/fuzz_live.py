@@ -46,12 +46,11 @@ def pick(seed: Any, options: list[str] | tuple[str, ...]) -> str:
 
 @dataclass
 class Live:
-    """The app under test with its clock, and the tokens minted from it so far (per service time:
-    a clock that moved could have expired them, so a new time mints new ones)."""
+    """The app under test with its (pinned) clock, and the users it made tokens for."""
 
     app: Any
     clock: Clock
-    minted: dict[datetime, list[tuple[str, str]]] = field(default_factory=dict)
+    minted: list[tuple[str, str]] = field(default_factory=list)
     serial: int = 0
 
     @property
@@ -93,21 +92,22 @@ class Live:
         return self.clock.now()
 
     def holders(self) -> list[tuple[str, str]]:
-        """(sid, token) of three users, minted by the service: two self-declared adults and a
-        minor whose band a guardian declared (so it has an upper edge)."""
-        now = self._now()
-        if now not in self.minted:
-            adult = {"method": "self_declaration", "birth_year": now.year - 30}
+        """(sid, token) of three users, made once by the service through its API: two
+        self-declared adults and a minor whose band a guardian declared (an upper edge)."""
+        if not self.minted:
+            adult = {"method": "self_declaration", "birth_year": self._now().year - 30}
             minor = {
                 "method": "os_signal", "source": "apple", "declaration": "guardian_declared",
                 "lower_bound": 13, "upper_bound": 15,
             }  # fmt: skip
-            self.minted[now] = [self._mint(adult), self._mint(adult), self._mint(minor)]
-        return self.minted[now]
+            self.minted = [self._mint(adult), self._mint(adult), self._mint(minor)]
+        return self.minted
 
     def _mint(self, evidence: dict[str, Any]) -> tuple[str, str]:
         self.serial += 1
-        started = self.call("POST", "/v1/checks", {"subject": f"fuzz-{self.serial}", "jurisdiction": "default"})
+        started = self.call(
+            "POST", "/v1/checks", {"subject": f"fuzz-{self.serial}", "jurisdiction": "default"}
+        )
         assert started.status_code == 201, started.text
         check = started.json()
         answer = self.call("POST", f"/v1/checks/{check['check_id']}/evidence", evidence)
@@ -133,7 +133,10 @@ class Live:
         client = self.services.clients.get("demo")
         assert client is not None
         exact = sorted(client.return_urls)
-        prefixes = [p + "done-" + hashlib.sha256(repr(seed).encode()).hexdigest()[:8] for p in client.return_url_prefixes]
+        prefixes = [
+            p + "done-" + hashlib.sha256(repr(seed).encode()).hexdigest()[:8]
+            for p in client.return_url_prefixes
+        ]
         return pick(seed, exact + prefixes)
 
     def past_month(self, generated: str) -> str:
@@ -187,11 +190,12 @@ def _unique_ids(targets: list[Any]) -> list[Any]:
     seen: set[str] = set()
     out = []
     for index, target in enumerate(targets):
-        if isinstance(target, dict) and isinstance(target.get("id"), str):
-            if target["id"] in seen:
-                target = {**target, "id": f"{target['id'][:100]}#{index}"}
-            seen.add(target["id"])
-        out.append(target)
+        item = target
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            if item["id"] in seen:
+                item = {**item, "id": f"{item['id'][:100]}#{index}"}
+            seen.add(item["id"])
+        out.append(item)
     return out
 
 
@@ -225,13 +229,14 @@ def _question(live: Live, part: dict[str, Any]) -> dict[str, Any]:
     """The members of an AuthZEN evaluation (or of its defaults) that name live things."""
     out = dict(part)
     for name in ("subject", "resource"):
-        out[name] = _entity(live, out[name]) if name in out else None
+        if name in out:
+            out[name] = _entity(live, out[name])
     if isinstance(out.get("action"), dict):
         out["action"] = {**out["action"], "name": live.action(out["action"]["name"])}
     if isinstance(out.get("context"), dict) and "jurisdiction" in out["context"]:
         context = out["context"]
         out["context"] = {**context, "jurisdiction": live.jurisdiction(context["jurisdiction"])}
-    return {k: v for k, v in out.items() if k in part}
+    return out
 
 
 def _evaluation(live: Live, case: Any) -> None:
@@ -242,14 +247,21 @@ def _evaluation(live: Live, case: Any) -> None:
     if isinstance(resource, dict) and isinstance(resource.get("properties"), dict):
         candidates = resource["properties"].get("candidates")
         if isinstance(candidates, list):
-            properties = {**resource["properties"], "candidates": _unique_ids([_party(live, c) for c in candidates])}
+            properties = {
+                **resource["properties"],
+                "candidates": _unique_ids([_party(live, c) for c in candidates]),
+            }
             body["resource"] = {**resource, "properties": properties}
     case.body = body
 
 
 def _open_connection(live: Live, case: Any) -> None:
     body = case.body
-    case.body = {**body, "jurisdiction": live.jurisdiction(body["jurisdiction"]), "token": live.token(body["token"])}
+    case.body = {
+        **body,
+        "jurisdiction": live.jurisdiction(body["jurisdiction"]),
+        "token": live.token(body["token"]),
+    }
 
 
 def _confirm_connection(live: Live, case: Any) -> None:
@@ -277,6 +289,9 @@ def _register_content(live: Live, case: Any) -> None:
 
 
 def _submit_evidence(live: Live, case: Any) -> None:
+    """A method of the live policy whose evidence can be made here, and evidence of its class
+    (every provider refuses fields it does not know, so generated ones go). Whether the check
+    offers that method is the check's say (409 when it does not)."""
     method = live.method_of(case.body, *EVIDENCE_CLASSES)
     assert method is not None
     evidence = live.evidence(method, case.body)
@@ -286,10 +301,13 @@ def _submit_evidence(live: Live, case: Any) -> None:
 
 
 def _upload_evidence(live: Live, case: Any) -> None:
+    """The photo method and a readable photo; the generated device is kept. Other generated text
+    parts go: every photo method refuses fields it does not know."""
     method = live.method_of(case.body.get("method"), PHOTO_CLASS)
     assert method is not None
     evidence = live.evidence(method, case.body.get("method"))
-    case.body = {"method": method, **evidence, "image": Binary(evidence["image"])}
+    device = case.body.get("device", evidence["device"])
+    case.body = {"method": method, "image": Binary(evidence["image"]), "device": device}
 
 
 def _review_content(live: Live, case: Any) -> None:

@@ -2,9 +2,17 @@
 on every operation (schema-valid and schema-invalid requests) and statefully (sequences of calls).
 
 Bounded and reproducible: a fixed number of examples per operation, derandomized, no example
-database. Any server error fails the run, and so does any mismatch between answer and document,
-except those listed in ``OPEN_MISMATCHES`` with their reason (each one is work still to do: fix
-the service or the document, never the check).
+database. Any server error fails the run, and so does any mismatch between answer and document:
+none is allowed.
+
+What the document can state, it states (enums, patterns, which members go together). Some values
+of a schema-valid request are valid only in live state: names of the live policy, tokens and pair
+nonces the service made, sids it keeps, the client's registered return URLs, evidence a provider
+can read. A ``map_case`` hook (``_live_values``, with ``fuzz_live``) puts such values, drawn from
+the app under test, into schema-valid requests, sequences included, and leaves the rest of each
+request as generated; schema-invalid requests stay exactly as generated. Without it, such a
+request would be refused (400 unknown_jurisdiction, invalid_party_token, ...) and counted as a
+mismatch, and nothing behind the refusal would ever be reached.
 """
 
 from __future__ import annotations
@@ -62,9 +70,9 @@ _registry.update({"application/jwt": _ours, **_rest})
 
 @schemathesis.hook("map_case")
 def _live_values(_: Any, case: Any) -> Any:
-    """Schema-valid requests get the values only the live service can make valid (see fuzz_live
-    and ``LIVE_VALUES``); schema-invalid ones are left as generated, so that what they violate is
-    still what the service must refuse."""
+    """Schema-valid requests get the values only the live service can make valid (``fuzz_live``
+    says which, per operation); schema-invalid ones are left as generated, so that what they
+    violate is still what the service must refuse."""
     meta = case.meta
     if meta is None or meta.generation.mode is not GenerationMode.POSITIVE:
         return case
