@@ -3,8 +3,8 @@
 Usage: .venv/bin/python -m bench.redis_ops [--requests 1000]
 
 ``ageband serve`` on a private Redis (bench/servers.py); after a check (which writes the
-record), ``--requests`` refreshes, then as many single decisions on bands, on tokens, and
-batches of 1,000 bands; Redis's own ``INFO commandstats`` is read before and after each, so
+record), ``--requests`` refreshes, then as many introspections, single decisions on bands, on tokens,
+and batches of 1,000 bands; Redis's own ``INFO commandstats`` is read before and after each, so
 the count is the server's, scripts and pipelines included. Results: stdout and
 bench/out/redis_ops.json.
 """
@@ -57,6 +57,7 @@ def main() -> None:
                 }  # fmt: skip
                 plan = {
                     "refresh": ("/v1/tokens/refresh", {"sid": sid}),
+                    "introspect": ("/v1/tokens/introspect", {"token": token}),
                     "decision_bands": ("/v1/decisions", {
                         "jurisdiction": "default", "action": "profile.view",
                         "actor": {"band": "18_plus"}, "target": {"band": "18_plus"}}),

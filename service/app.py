@@ -177,8 +177,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         Appeals(policy, clock, audit, store.appeals, publishing), cascade, store.guardians,
     )  # fmt: skip
     tokens_flow = TokenFlow(
-        policy, clock, audit, metrics, verifier, store.records, store.revocations, subjects, abuse,
-        lifecycle, issuing, checks, requests,
+        policy, clock, audit, metrics, verifier, store.revocations, subjects, abuse, lifecycle, issuing,
+        checks, requests, store.subject_states,
     )  # fmt: skip
     # Audit events name a subject by a hash under its own key, which erasure deletes.
     subject_refs = SubjectRefs(pepper, store.subject_keys, settings.audit.retention_days * 86_400)

@@ -119,7 +119,13 @@ async def guard(
 ) -> Sanction | None:
     """Refuse a locked subject, or a subject on a locked device (a new account on the same
     device inherits the lock); otherwise the sanction still in force (for its minimum level)."""
-    sanction = await in_force(svc, sid, device)
+    return unlocked(svc, await in_force(svc, sid, device), locale, device)
+
+
+def unlocked(
+    svc: AbuseControl, sanction: Sanction | None, locale: str | None, device: str | None = None
+) -> Sanction | None:
+    """``guard``'s judgement of a sanction already read: ``SubjectLocked`` while its lock holds."""
     if sanction is not None and sanction.locked_until is not None and sanction.locked_until > _now(svc):
         rule = _rule(svc, sanction)
         raise SubjectLocked(
@@ -206,12 +212,13 @@ async def required_level(svc: AbuseControl, sid: str, level: str, device: str | 
     return levels.highest([level, sanction.min_level])
 
 
-async def needs_recheck(
-    svc: AbuseControl, record: AssuranceRecord, locale: str | None = None
+def needs_recheck(
+    svc: AbuseControl, record: AssuranceRecord, sanction: Sanction | None, locale: str | None = None
 ) -> Sanction | None:
-    """A refresh must not outlive a sanction: the sanction whose minimum level is above the
-    record's (check again), or None. A lock raises ``SubjectLocked``."""
-    sanction = await guard(svc, record.sid, locale)
+    """A refresh must not outlive a sanction: of the subject's own sanction (as read with the
+    record), the one whose minimum level is above the record's (check again), or None. A lock
+    raises ``SubjectLocked``."""
+    sanction = unlocked(svc, sanction, locale)
     levels = svc.policy.current.levels
     if (
         sanction is not None

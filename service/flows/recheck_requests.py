@@ -132,7 +132,11 @@ async def request_recheck(
 
 async def pending(svc: RecheckRequests, record: AssuranceRecord) -> RecheckRequest | None:
     """The request in force for the record's subject (of the same app), or None."""
-    request = await svc.rechecks.get_recheck(record.sid)
+    return of_record(await svc.rechecks.get_recheck(record.sid), record)
+
+
+def of_record(request: RecheckRequest | None, record: AssuranceRecord) -> RecheckRequest | None:
+    """``pending``'s judgement of a request already read: only the record's own app's counts."""
     return request if request is not None and request.client_id == record.client_id else None
 
 

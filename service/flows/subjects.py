@@ -37,7 +37,11 @@ async def own_record(svc: SubjectLookup, client: Client, ref: SubjectRef) -> Ass
     """The caller's record for a subject. Sids are pairwise, and a record also names its
     client, so one app can never reach another app's users, even with a copied sid."""
     sid = sid_of(svc, client, ref)
-    record = await svc.records.get_record(sid) if sid else None
+    return owned(await svc.records.get_record(sid) if sid else None, client)
+
+
+def owned(record: AssuranceRecord | None, client: Client) -> AssuranceRecord:
+    """``own_record``'s judgement of a record already read."""
     if record is None or record.client_id != client.id:
         raise UnknownSubject("no assurance record for this subject; run a check")
     return record

@@ -23,7 +23,7 @@ from service.flows.issuing import Issuing, issue_token
 from service.flows.lifecycle import Lifecycle
 from service.flows.recheck_requests import RecheckRequests
 from service.flows.results import IssuedToken
-from service.flows.subjects import SubjectLookup, SubjectRef, erasable, own_record
+from service.flows.subjects import SubjectLookup, SubjectRef, erasable, own_record, owned, sid_of
 from service.observability.metrics import Metrics
 from service.policy.holder import PolicyHolder
 from service.store.roles import (
@@ -38,6 +38,8 @@ from service.store.roles import (
     RecordStore,
     RevocationStore,
     SanctionStore,
+    SubjectState,
+    SubjectStateStore,
     TimerStore,
 )
 from service.tokens.verifier import TokenVerifier
@@ -45,22 +47,22 @@ from service.tokens.verifier import TokenVerifier
 
 @dataclass(frozen=True, slots=True)
 class TokenFlow:
-    """What refresh and introspection touch: the record and its revocation marker, the sanction
-    in force, the age-up, a new check when one is due, and the signer."""
+    """What refresh and introspection touch: the subject's record, re-check request, sanction and
+    revocation marker (one read), the age-up, a new check when one is due, and the signer."""
 
     policy: PolicyHolder
     clock: Clock
     audit: Audit
     metrics: Metrics
     verifier: TokenVerifier
-    records: RecordStore
-    revocations: RevocationStore
+    revocations: RevocationStore  # an anonymous token's marker (it has no record)
     subjects: SubjectLookup
     abuse: AbuseControl
     lifecycle: Lifecycle
     issuing: Issuing
     checking: CheckFlow  # the re-check refresh starts
     requests: RecheckRequests  # a re-check the app demanded: pending rules, its deadline
+    states: SubjectStateStore  # the subject's keys refresh and introspection read, in one round trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,10 @@ class SubjectRemoval:
 
 
 async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str | None = None) -> IssuedToken:
-    record = await own_record(svc.subjects, client, ref)
+    # The record, the app's re-check request and the sanction, read at once: one round trip.
+    sid = sid_of(svc.subjects, client, ref)
+    state = await svc.states.subject_state(sid) if sid else SubjectState(None, None, None, None)
+    record = owned(state.record, client)
     policy = svc.policy.current
     now = svc.clock.now()
     juris = policy.jurisdictions.get(record.jurisdiction)
@@ -101,15 +106,16 @@ async def refresh(svc: TokenFlow, client: Client, ref: SubjectRef, locale: str |
     # A sanction's lock answers 429 here; a sanction's minimum level above the record's asks for a
     # check, and so do tokens voided by a sanction since the last passing check (lock over or not).
     expired = now >= recheck_at + grace
-    requested = await recheck_requests.pending(svc.requests, record)
+    requested = recheck_requests.of_record(state.recheck, record)
     if requested is not None and not recheck_requests.overdue(svc.requests, requested):
         # The request's deadline governs, unless the record was due before the request came.
         asked = datetime.fromtimestamp(requested.requested_at, UTC).date()
         expired = expired and record.recheck_at < asked
     missed = requested is not None and recheck_requests.overdue(svc.requests, requested)
-    if missed and requested is not None:
-        await recheck_requests.missed(svc.requests, requested, record)
-    sanction = None if expired else await abuse.needs_recheck(svc.abuse, record, locale)
+    held = state.sanction
+    if missed and requested is not None and await recheck_requests.missed(svc.requests, requested, record):
+        held = await abuse.in_force(svc.abuse, record.sid, None)  # with the one just imposed
+    sanction = None if expired else abuse.needs_recheck(svc.abuse, record, held, locale)
     voided = abuse.tokens_voided(record)
     if expired or missed or sanction is not None or voided:
         svc.metrics.refresh("recheck_required")
@@ -165,11 +171,14 @@ async def introspect(svc: TokenFlow, client: Client, token: str) -> Introspectio
         svc.audit.emit("token.rejected", client=client.id, reason=str(exc)[:120])
         svc.metrics.introspection(active=False)
         return Introspection(active=False)
-    revoked = await svc.revocations.revoked_at(claims.sub)
     # An anonymous check's token has no record behind it, by design: its signature, lifetime and
-    # a revocation marker are all there is to it.
+    # a revocation marker are all there is to it. Otherwise the marker and the record: one read.
     anonymous = is_one_time_sid(claims.sub)
-    record = None if anonymous else await svc.records.get_record(claims.sub)
+    if anonymous:
+        revoked, record = await svc.revocations.revoked_at(claims.sub), None
+    else:
+        state = await svc.states.subject_state(claims.sub)
+        revoked, record = state.revoked_at, state.record
     if (revoked is not None and claims.iat <= revoked) or (
         not anonymous
         and (

@@ -89,6 +89,26 @@ class RecordStore(Protocol):
         Entries whose record no longer exists are skipped."""
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectState:
+    """What refresh and introspection read of one subject, each None when absent: read together,
+    not judged (whose record it is, and whose request, is the flow's to say)."""
+
+    record: AssuranceRecord | None
+    recheck: RecheckRequest | None
+    sanction: Sanction | None  # the subject's own, not its device's
+    revoked_at: int | None  # the revocation marker
+
+
+class SubjectStateStore(Protocol):
+    """A subject's record, re-check request, sanction and revocation marker in one read: refresh
+    needs the first three, introspection the record and the marker, and their keys share the
+    sid's hash tag, so one round trip (on a cluster too)."""
+
+    async def subject_state(self, sid: str) -> SubjectState:
+        """As ``get_record``, ``get_recheck``, ``get_sanction`` and ``revoked_at`` of ``sid``."""
+
+
 class RevocationStore(Protocol):
     """Revocation markers: tokens of a sid issued at or before the marker are void."""
 

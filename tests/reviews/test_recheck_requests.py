@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import AUTH, OTHER_CLIENT_KEY, PINNED, Running, bearer, running, two_clients_settings
+from factories import (
+    AUTH,
+    OTHER_CLIENT_KEY,
+    PINNED,
+    Running,
+    bearer,
+    running,
+    two_clients_settings,
+)
 from webhook_setup import webhook_env
 
 from service.flows.worker import run_timers
@@ -122,6 +130,27 @@ async def test_the_deadline_is_enforced_with_the_policys_sanction_once() -> None
         # The new check offers only methods that reach the sanction's level.
         assert "self_declaration" not in problem["methods"]
         assert problem["methods"]
+
+
+async def test_the_sanction_a_missed_deadline_brings_on_binds_the_refresh_that_imposed_it() -> None:
+    """Refresh reads the subject's sanction with its record, before it finds the deadline missed:
+    the sanction it then imposes is read again, and its minimum level (above the self-declared
+    record's) is why this very refresh asks for a check."""
+    async with running() as run:
+        sid, _ = await run.adult_token("typed-late")
+        deadline = PINNED + timedelta(days=3)
+        assert (await _recheck(run, sid, deadline=deadline.isoformat())).status_code == 202
+        run.clock.set(deadline)
+        late = await _refresh(run, sid)
+        assert late.status_code == 409, late.text
+        problem = late.json()
+        assert (problem["code"], problem["reason"]) == ("recheck_required", "recheck_missed")
+        assert problem["detail"].startswith("a sanction is in force")
+        assert "was not done in time" in problem["consequence"]
+        again = await _refresh(run, sid)  # read with the record this time: the same answer
+        assert (again.status_code, again.json()["detail"]) == (409, problem["detail"])
+        (imposed,) = _audit(run, "sanction.imposed")
+        assert (imposed["signal"], imposed["min_level"]) == ("recheck_missed", "effective")
 
 
 async def test_the_workers_timer_enforces_a_missed_deadline_without_a_refresh(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from service.store.roles import (
     RevocationStore,
     SanctionStore,
     SingleUse,
+    SubjectStateStore,
     TimerStore,
 )
 
@@ -120,6 +121,11 @@ def counter_store(store: WholeStore) -> CounterStore:
 @pytest.fixture
 def sanction_store(store: WholeStore) -> SanctionStore:
     return store.sanctions
+
+
+@pytest.fixture
+def subject_state_store(store: WholeStore) -> SubjectStateStore:
+    return store.subject_states
 
 
 @pytest.fixture

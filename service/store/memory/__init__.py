@@ -21,6 +21,7 @@ from service.store.memory.pages import MemoryPages
 from service.store.memory.records import MemoryRecords
 from service.store.memory.reviews import MemoryAppeals, MemoryConnections, MemoryGuardians, MemoryRechecks
 from service.store.memory.space import KeySpace
+from service.store.memory.subjects import MemorySubjectStates
 from service.store.memory.timers import MemoryTimers
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ class MemoryStore:
         self.sanctions = MemorySanctions(space)
         self.timers = MemoryTimers(space)
         self.rechecks = MemoryRechecks(space)
+        self.subject_states = MemorySubjectStates(
+            self.records, self.rechecks, self.sanctions, self.revocations
+        )
         self.appeals = MemoryAppeals(space)
         self.guardians = MemoryGuardians(space)
         self.connections = MemoryConnections(space)
@@ -75,6 +79,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _sanctions: type[roles.SanctionStore] = MemorySanctions
     _timers: type[roles.TimerStore] = MemoryTimers
     _rechecks: type[roles.RecheckStore] = MemoryRechecks
+    _subject_states: type[roles.SubjectStateStore] = MemorySubjectStates
     _appeals: type[roles.AppealStore] = MemoryAppeals
     _guardians: type[roles.GuardianStore] = MemoryGuardians
     _connections: type[roles.ConnectionStore] = MemoryConnections

@@ -26,6 +26,7 @@ from service.store.redis.markers import RedisRevocations, RedisSingleUse
 from service.store.redis.pages import RedisPages
 from service.store.redis.records import RedisRecords
 from service.store.redis.reviews import RedisAppeals, RedisConnections, RedisGuardians, RedisRechecks
+from service.store.redis.subjects import RedisSubjectStates
 from service.store.redis.timers import RedisTimers
 from service.store.redis_url import SOCKET_TIMEOUT, connect, connect_sync
 
@@ -59,6 +60,7 @@ class RedisStore:
         self.once = RedisSingleUse(conn)
         self.counters = RedisCounters(conn)
         self.sanctions = RedisSanctions(conn)
+        self.subject_states = RedisSubjectStates(conn)
         self.timers = RedisTimers(conn)
         self.rechecks = RedisRechecks(conn)
         self.appeals = RedisAppeals(conn)
@@ -118,6 +120,7 @@ if TYPE_CHECKING:  # mypy proves each role object satisfies its protocol
     _once: type[roles.SingleUse] = RedisSingleUse
     _counters: type[roles.CounterStore] = RedisCounters
     _sanctions: type[roles.SanctionStore] = RedisSanctions
+    _subject_states: type[roles.SubjectStateStore] = RedisSubjectStates
     _timers: type[roles.TimerStore] = RedisTimers
     _rechecks: type[roles.RecheckStore] = RedisRechecks
     _appeals: type[roles.AppealStore] = RedisAppeals
