@@ -17,8 +17,10 @@ mismatch, and nothing behind the refusal would ever be reached.
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
+import shutil
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -83,7 +85,9 @@ def _live_values(_: Any, case: Any) -> Any:
 # The test client (AUTH) with return URLs registered, exact and by prefix, so that a check can
 # start with one; and the photo method backed by the bundled local model, so that an upload can
 # be estimated (every other provider the document names stays as the default settings have it).
-_CLIENTS = Path(tempfile.mkdtemp(prefix="ageband-fuzz-")) / "clients.json"
+_FOLDER = Path(tempfile.mkdtemp(prefix="ageband-fuzz-"))
+atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
+_CLIENTS = _FOLDER / "clients.json"
 _CLIENTS.write_text(
     json.dumps({
         "clients": [{
