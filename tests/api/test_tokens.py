@@ -324,6 +324,17 @@ async def test_introspection_accepts_a_form_body() -> None:
         assert body["token_type"] == "ageband+jwt"
 
 
+@pytest.mark.parametrize("form", [True, False])
+async def test_introspection_accepts_as_many_fields_as_the_document_allows(form: bool) -> None:
+    async with running() as run:
+        sid, token = await run.adult_token()
+        fields = {"token": token, **{f"ext{i}": "x" for i in range(9)}}  # 10: maxProperties
+        sent = {"data": fields} if form else {"json": fields}
+        r = await run.http.post("/v1/tokens/introspect", headers=AUTH, **sent)
+        assert r.status_code == 200, r.text
+        assert (r.json()["active"], r.json()["sub"]) == (True, sid)
+
+
 async def test_introspection_accepts_a_json_body() -> None:
     async with running() as run:
         sid, token = await run.adult_token()
@@ -347,6 +358,9 @@ async def test_introspection_accepts_a_json_body() -> None:
         ("application/x-www-form-urlencoded", b"tok=abc"),
         ("application/x-www-form-urlencoded", b"token=\xff"),
         ("application/x-www-form-urlencoded", b"&".join(b"k%d=v" % i for i in range(20))),
+        # More fields than the document's maxProperties (10), in either encoding.
+        ("application/x-www-form-urlencoded", b"token=abc&" + b"&".join(b"k%d=v" % i for i in range(10))),
+        ("application/json", json.dumps({"token": "abc", **{f"k{i}": "v" for i in range(10)}}).encode()),
     ],
 )
 async def test_introspection_of_a_malformed_body_is_400_invalid_request(

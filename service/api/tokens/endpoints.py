@@ -13,6 +13,7 @@ from service.api.errors import MalformedIntrospection, UnsupportedMediaType
 from service.api.json_endpoints import json_payload, parse_body, request_body
 from service.api.responses import raises
 from service.api.tokens.schemas import (
+    MAX_INTROSPECT_FIELDS,
     EraseResponse,
     IntrospectRequest,
     IntrospectResponse,
@@ -59,7 +60,7 @@ async def introspect_token(request: Request, caller: CallerDep) -> IntrospectRes
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if ctype == "application/x-www-form-urlencoded":
-            fields = parse_qs(raw.decode("ascii"), strict_parsing=False, max_num_fields=10)
+            fields = parse_qs(raw.decode("ascii"), strict_parsing=False, max_num_fields=MAX_INTROSPECT_FIELDS)
             data: object = {k: v[0] for k, v in fields.items()}
         elif ctype == "application/json":
             data = json.loads(raw)
@@ -68,6 +69,8 @@ async def introspect_token(request: Request, caller: CallerDep) -> IntrospectRes
         parsed = IntrospectRequest.model_validate(data)
     except (UnicodeDecodeError, ValueError, ValidationError, RecursionError):
         raise MalformedIntrospection("expected a 'token' parameter") from None
+    if 1 + len(parsed.model_extra or ()) > MAX_INTROSPECT_FIELDS:  # the form's limit, for JSON too
+        raise MalformedIntrospection(f"at most {MAX_INTROSPECT_FIELDS} parameters")
     result = await flow.introspect(caller.svc.tokens, caller.client, parsed.token)
     return IntrospectResponse(active=result.active, **(result.claims or {}))
 

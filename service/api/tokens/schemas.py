@@ -15,8 +15,12 @@ class RevokeRequest(SubjectBody):
     pass
 
 
+# RFC 7662 allows token_type_hint and extensions; more fields than this are refused unread.
+MAX_INTROSPECT_FIELDS = 10
+
+
 class IntrospectRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")  # RFC 7662 allows token_type_hint and extensions
+    model_config = ConfigDict(extra="allow", json_schema_extra={"maxProperties": MAX_INTROSPECT_FIELDS})
     token: Annotated[str, StringConstraints(min_length=1)]
 
 
