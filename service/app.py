@@ -48,7 +48,7 @@ from service.core.clock import Clock, OffsetClock, SystemClock
 from service.flows.abuse import AbuseControl
 from service.flows.appeals import Appeals
 from service.flows.bundle import BundleSigning
-from service.flows.checks import CheckFlow
+from service.flows.check_flow import CheckFlow
 from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.content_cascade import ContentCascade

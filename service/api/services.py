@@ -16,7 +16,7 @@ from service.audit.events import Audit
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock
 from service.flows.bundle import BundleSigning
-from service.flows.checks import CheckFlow
+from service.flows.check_flow import CheckFlow
 from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.content_review import ContentReview

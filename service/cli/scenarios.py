@@ -23,7 +23,16 @@ from service.audit.logging import configure_logging
 from service.clients.registry import Client
 from service.core.clock import FixedClock
 from service.core.errors import AgebandError
-from service.flows import abuse, checks, connections, decisions, guardians, recheck_requests, tokens
+from service.flows import (
+    abuse,
+    check_evidence,
+    checks,
+    connections,
+    decisions,
+    guardians,
+    recheck_requests,
+    tokens,
+)
 from service.flows.results import EvidenceResult
 from service.flows.subjects import SubjectRef
 from service.policy.testing import (
@@ -164,7 +173,7 @@ async def _check(run: _Run, spec: CheckSpec) -> str | None:
         for evidence in spec.evidence:
             method = str(evidence.get("method", ""))
             body = {k: v for k, v in evidence.items() if k != "method"}
-            result = await checks.submit_evidence(
+            result = await check_evidence.submit_evidence(
                 run.svc.checks,
                 run.client,
                 started.check_id,
