@@ -53,7 +53,7 @@ from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.content_cascade import ContentCascade
 from service.flows.content_review import ContentReview
-from service.flows.decisions import DecisionFlow
+from service.flows.decision_flow import DecisionFlow
 from service.flows.deterrence import Deterring
 from service.flows.events import Publishing
 from service.flows.guardians import Guardians

@@ -20,7 +20,7 @@ from service.flows.check_flow import CheckFlow
 from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.content_review import ContentReview
-from service.flows.decisions import DecisionFlow
+from service.flows.decision_flow import DecisionFlow
 from service.flows.guardians import Guardians
 from service.flows.pages import PageFlow
 from service.flows.recheck_requests import RecheckRequests

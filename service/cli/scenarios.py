@@ -33,6 +33,7 @@ from service.flows import (
     recheck_requests,
     tokens,
 )
+from service.flows.decision_flow import PartyIn, Relationship
 from service.flows.results import EvidenceResult
 from service.flows.subjects import SubjectRef
 from service.policy.testing import (
@@ -203,10 +204,10 @@ async def _check(run: _Run, spec: CheckSpec) -> str | None:
 
 async def _decide(run: _Run, spec: DecideSpec) -> str | None:
     jurisdiction = spec.jurisdiction or run.scenario.jurisdiction
-    actor = decisions.PartyIn(token=await _token(run, spec.actor))
-    target = decisions.PartyIn(token=await _token(run, spec.target))
+    actor = PartyIn(token=await _token(run, spec.actor))
+    target = PartyIn(token=await _token(run, spec.target))
     nonce = run.nonces.get(frozenset((spec.actor, spec.target))) if spec.trusted else None
-    relationship = decisions.Relationship("trusted", nonce or "none-" + "0" * 16) if spec.trusted else None
+    relationship = Relationship("trusted", nonce or "none-" + "0" * 16) if spec.trusted else None
     for action in spec.actions:
         got: dict[str, Any]
         try:

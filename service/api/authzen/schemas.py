@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from service.api.decisions.schemas import MAX_BATCH, BatchTarget, Code, Country, Name, Token
-from service.flows.decisions import PartyIn
+from service.flows.decision_flow import PartyIn
 
 EntityType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
