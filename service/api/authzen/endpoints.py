@@ -120,7 +120,12 @@ async def access_evaluation(request: Request, caller: JsonCallerDep) -> Response
     return _echo(request, json_payload(out))
 
 
-@router.post(EVALUATIONS, response_model=EvaluationsResponse, openapi_extra=request_body(EvaluationsRequest))
+# Without evaluations the request is one evaluation, answered as /access/v1/evaluation answers.
+@router.post(
+    EVALUATIONS,
+    response_model=EvaluationsResponse | EvaluationResponse,
+    openapi_extra=request_body(EvaluationsRequest),
+)
 @raises(*DECIDING, MissingEvaluationPart)
 async def access_evaluations(request: Request, caller: JsonCallerDep) -> Response:
     """AuthZEN Access Evaluations: many evaluations, the top-level members their defaults;

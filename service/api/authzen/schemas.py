@@ -12,7 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from service.api.decisions.schemas import MAX_BATCH, BatchTarget, Code, Country, Name, Token
+from service.api.decisions.schemas import (
+    MAX_BATCH,
+    TOKEN_OR_BAND,
+    BatchTarget,
+    Code,
+    Country,
+    Name,
+    Token,
+)
 from service.flows.decision_flow import PartyIn
 
 EntityType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -27,7 +35,7 @@ class _Strict(BaseModel):
 class PartyProperties(BaseModel):
     """An age-band token, or a band and the levels of its edges; none: a party of unknown age."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=TOKEN_OR_BAND)
     token: Token | None = Field(default=None, description="An age-band token issued to this client.")
     band: Name | None = None
     level: Name | None = None
@@ -87,6 +95,21 @@ class EvaluationsOptions(BaseModel):
 
 class EvaluationsRequest(_Strict):
     """Top-level subject, action, resource and context are defaults for every evaluation."""
+
+    # The document says what the endpoint enforces: without evaluations, the top level is the one
+    # evaluation, so it needs all three parts (an item missing a part is answered in its place).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["evaluations"], "properties": {"evaluations": {"minItems": 1}}},
+                {
+                    "required": ["subject", "action", "resource"],
+                    "properties": {part: {"type": "object"} for part in ("subject", "action", "resource")},
+                },
+            ]
+        },
+    )
 
     subject: Subject | None = None
     action: Action | None = None

@@ -44,8 +44,29 @@ class SubjectBody(_Strict):
 
 
 class StartCheckRequest(_Strict):
-    # A subject, a sid, or neither (an anonymous check); never both.
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"not": {"required": ["subject", "sid"]}})
+    # The document says what the validator enforces: a subject, a sid, or neither (an anonymous
+    # check, for the anonymous purposes only); never both; a state only with a return_url.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "not": {"required": ["subject", "sid"]},
+            "allOf": [
+                {
+                    "anyOf": [
+                        {"required": ["subject"]},
+                        {"required": ["sid"]},
+                        {"properties": {"purpose": {"enum": list(ANONYMOUS_PURPOSES)}}},
+                    ]
+                },
+                {
+                    "anyOf": [
+                        {"properties": {"state": {"type": "null"}}},
+                        {"required": ["return_url"], "properties": {"return_url": {"type": "string"}}},
+                    ]
+                },
+            ],
+        },
+    )
 
     subject: SubjectRefStr | SkipJsonSchema[None] = Field(
         default=None,
@@ -73,6 +94,9 @@ class StartCheckRequest(_Strict):
         description="Where the hosted check page sends the user at the end, with check_id and state: "
         "an exact URL of the client's return_urls or one under its return_url_prefixes. Given, the "
         "answer holds a single-use check_url to send the user to.",
+        # For the document only: an absolute http(s) URL without a fragment, credentials,
+        # whitespace or backslash. The service answers a malformed one 400 invalid_return_url.
+        json_schema_extra={"pattern": r"^https?://[^/?#@:\s\\][^#@\s\\]*$"},
     )
     state: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,512}$")] | None = Field(
         default=None,

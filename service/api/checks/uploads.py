@@ -31,7 +31,12 @@ UPLOAD_BODY: Final[dict[str, Any]] = {
                 "type": "object",
                 "required": ["method", "image"],
                 "properties": {
-                    "method": {"type": "string", "maxLength": 64, "examples": ["facial_estimation"]},
+                    "method": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 64,
+                        "examples": ["facial_estimation"],
+                    },
                     "image": {
                         "type": "string",
                         "format": "binary",

@@ -11,6 +11,7 @@ from service.flows.content import ContentStatus
 from service.flows.content_review import MAX_FRAMES, ReviewResult
 
 SidStr = Annotated[str, StringConstraints(pattern=r"^sid_[A-Za-z0-9_-]{43}$")]
+MONTH = r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(?:0[1-9]|1[0-2])$"
 ContentHash = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 MAX_PEOPLE = 50
@@ -30,11 +31,15 @@ class RegisterContentRequest(_Strict):
         "each consent is bound to it."
     )
     recorded: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}$")] = Field(
-        description="The recording month, YYYY-MM: everyone depicted must have been an adult then."
+        description="The recording month, YYYY-MM: everyone depicted must have been an adult then.",
+        # The document states a month that parses (year 0001 on, month 01-12), which the service
+        # answers 422 invalid_recording_month; whether it is past is the live clock's say.
+        json_schema_extra={"pattern": MONTH},
     )
     depicted: list[SidStr] = Field(
         min_length=1,
         max_length=MAX_PEOPLE,
+        json_schema_extra={"uniqueItems": True},
         description="The sids of everyone depicted, each a subject you have.",
     )
     uploader: SidStr = Field(description="The uploader's sid (may be one of the depicted).")

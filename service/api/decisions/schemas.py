@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -20,9 +20,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The document says what the validators enforce: a token, or a band with its levels, never both
+# (null is read as absent).
+TOKEN_OR_BAND: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"token": {"type": "null"}}},
+        {"properties": {name: {"type": "null"} for name in ("band", "level", "upper_level")}},
+    ]
+}
+
+
 class PartyBody(_Strict):
     """A band (with the levels its edges were assured at, if known), or an age-band token; omit
     both for a party of unknown age (an unknown target counts as a child)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=TOKEN_OR_BAND)
 
     band: Name | None = Field(default=None, description="A band of the policy, e.g. 18_plus.")
     level: Name | None = Field(
@@ -72,6 +84,8 @@ class DecisionRequest(_Strict):
 
 
 class BatchTarget(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=TOKEN_OR_BAND)
+
     id: Annotated[str, StringConstraints(min_length=1, max_length=TARGET_ID_MAX)] = Field(
         description="The app's id for the target, unique in the batch; returned as given, never logged."
     )
