@@ -48,12 +48,12 @@ from service.core.clock import Clock, OffsetClock, SystemClock
 from service.flows.abuse import AbuseControl
 from service.flows.appeals import Appeals
 from service.flows.bundle import BundleSigning
-from service.flows.checks import CheckFlow
+from service.flows.check_flow import CheckFlow
 from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.content_cascade import ContentCascade
 from service.flows.content_review import ContentReview
-from service.flows.decisions import DecisionFlow
+from service.flows.decision_flow import DecisionFlow
 from service.flows.deterrence import Deterring
 from service.flows.events import Publishing
 from service.flows.guardians import Guardians

@@ -16,11 +16,11 @@ from service.audit.events import Audit
 from service.clients.registry import ClientRegistry
 from service.core.clock import Clock, OffsetClock
 from service.flows.bundle import BundleSigning
-from service.flows.checks import CheckFlow
+from service.flows.check_flow import CheckFlow
 from service.flows.connections import Connections
 from service.flows.content import ContentFlow
 from service.flows.content_review import ContentReview
-from service.flows.decisions import DecisionFlow
+from service.flows.decision_flow import DecisionFlow
 from service.flows.guardians import Guardians
 from service.flows.pages import PageFlow
 from service.flows.recheck_requests import RecheckRequests

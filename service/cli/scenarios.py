@@ -23,7 +23,17 @@ from service.audit.logging import configure_logging
 from service.clients.registry import Client
 from service.core.clock import FixedClock
 from service.core.errors import AgebandError
-from service.flows import abuse, checks, connections, decisions, guardians, recheck_requests, tokens
+from service.flows import (
+    abuse,
+    check_evidence,
+    checks,
+    connections,
+    decisions,
+    guardians,
+    recheck_requests,
+    tokens,
+)
+from service.flows.decision_flow import PartyIn, Relationship
 from service.flows.results import EvidenceResult
 from service.flows.subjects import SubjectRef
 from service.policy.testing import (
@@ -164,7 +174,7 @@ async def _check(run: _Run, spec: CheckSpec) -> str | None:
         for evidence in spec.evidence:
             method = str(evidence.get("method", ""))
             body = {k: v for k, v in evidence.items() if k != "method"}
-            result = await checks.submit_evidence(
+            result = await check_evidence.submit_evidence(
                 run.svc.checks,
                 run.client,
                 started.check_id,
@@ -194,10 +204,10 @@ async def _check(run: _Run, spec: CheckSpec) -> str | None:
 
 async def _decide(run: _Run, spec: DecideSpec) -> str | None:
     jurisdiction = spec.jurisdiction or run.scenario.jurisdiction
-    actor = decisions.PartyIn(token=await _token(run, spec.actor))
-    target = decisions.PartyIn(token=await _token(run, spec.target))
+    actor = PartyIn(token=await _token(run, spec.actor))
+    target = PartyIn(token=await _token(run, spec.target))
     nonce = run.nonces.get(frozenset((spec.actor, spec.target))) if spec.trusted else None
-    relationship = decisions.Relationship("trusted", nonce or "none-" + "0" * 16) if spec.trusted else None
+    relationship = Relationship("trusted", nonce or "none-" + "0" * 16) if spec.trusted else None
     for action in spec.actions:
         got: dict[str, Any]
         try:

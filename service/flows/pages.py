@@ -22,10 +22,9 @@ from urllib.parse import urlencode, urlsplit
 from service.clients.registry import Client, ClientRegistry
 from service.core.clock import Clock
 from service.core.ids import is_one_time_sid
-from service.flows import abuse, appeals, guardians, redirects
-from service.flows import checks as check_flow
+from service.flows import abuse, appeals, check_evidence, check_flow, checks, guardians, redirects
 from service.flows.appeals import APPEAL
-from service.flows.checks import CheckFlow
+from service.flows.check_flow import CheckFlow
 from service.flows.errors import (
     AppealsNotOffered,
     GuardianNotAvailable,
@@ -175,7 +174,7 @@ def _offers(
 
 async def page_state(svc: PageFlow, token: str, locale: str | None) -> PageState:
     session, client = await _session(svc, token)
-    view = await check_flow.get_check(svc.checks, client, session.link.check_id, locale)
+    view = await checks.get_check(svc.checks, client, session.link.check_id, locale)
     check = await svc.checks.checks.get_check(session.link.check_id)
     if check is None:  # gone between the two reads (erased, expired)
         raise UnknownPage("unknown or expired check page")
@@ -236,7 +235,7 @@ async def start_appeal(svc: PageFlow, token: str, cookie: str | None, locale: st
         raise AppealsNotOffered("there is no band on record to contest")
     if check.status is CheckStatus.PENDING:  # the result page offers it, not a check under way
         raise AppealsNotOffered("an appeal starts from a check's result")
-    started = await check_flow.start_check(
+    started = await checks.start_check(
         svc.checks, client, SubjectRef(sid=check.sid), check.jurisdiction, APPEAL, locale
     )
     link = replace(session.link, check_id=started.check_id, expires_at=int(started.expires_at.timestamp()))
@@ -361,7 +360,7 @@ async def submit(
     require_csrf(session, cookie)
     origin = abuse.origin_of(svc.checks.pepper, client.id, None, client_ip)
     try:
-        result = await check_flow.submit_evidence(
+        result = await check_evidence.submit_evidence(
             svc.checks,
             client,
             session.link.check_id,

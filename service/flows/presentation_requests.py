@@ -7,7 +7,8 @@ from typing import Any
 
 from providers.base import PresentationProvider
 from service.clients.registry import Client
-from service.flows.checks import CheckFlow, get_check
+from service.flows.check_flow import CheckFlow
+from service.flows.checks import get_check
 from service.flows.errors import CheckClosed, MethodNotAllowed, MethodUnavailable, UnknownMethod
 from service.flows.presentations import presentation_nonce
 from service.store.records import CheckStatus

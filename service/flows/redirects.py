@@ -29,7 +29,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from providers.base import AuthorizationRequest, RedirectProvider
 from service.clients.registry import Client, ClientRegistry
 from service.core import base64url
-from service.flows.checks import CheckFlow, get_check, submit_evidence
+from service.flows.check_evidence import submit_evidence
+from service.flows.check_flow import CheckFlow
+from service.flows.checks import get_check
 from service.flows.errors import (
     CheckClosed,
     InvalidState,

@@ -5,7 +5,7 @@ decision needs (band, both edges' levels, audience, and the sid and iat its revo
 by) and lives
 until the token's own ``exp``. The size is bounded: when full, expired entries go first, then the
 oldest. The cache proves only the signature and claims: whether the subject was revoked since is
-asked of the store on every decision (service.flows.decisions), so no entry outlives a revocation.
+asked of the store on every decision (service.flows.decision_tokens), so no entry outlives a revocation.
 """
 
 from __future__ import annotations

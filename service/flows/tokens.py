@@ -15,7 +15,8 @@ from service.core.errors import AgebandError
 from service.core.ids import is_one_time_sid
 from service.flows import abuse, content_cascade, deterrence, events, lifecycle, recheck_requests
 from service.flows.abuse import AbuseControl
-from service.flows.checks import CheckFlow, start_check
+from service.flows.check_flow import CheckFlow
+from service.flows.checks import start_check
 from service.flows.content_cascade import ContentCascade
 from service.flows.errors import RecheckRequired
 from service.flows.events import Publishing

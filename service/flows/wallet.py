@@ -41,7 +41,9 @@ from service.clients.registry import Client, ClientRegistry
 from service.core import base64url
 from service.core.clock import Clock
 from service.core.ids import check_expiry
-from service.flows.checks import CheckFlow, get_check, submit_evidence
+from service.flows.check_evidence import submit_evidence
+from service.flows.check_flow import CheckFlow
+from service.flows.checks import get_check
 from service.flows.errors import (
     CheckClosed,
     CheckExpired,

@@ -2,7 +2,7 @@
 
 Fields of JSON values come from the dataclasses in service/store/records.py, whose field
 metadata holds each purpose (the single source of truth); key classes, TTL sources and
-restart needs come from KEY_CLASSES in service/store/keys.py; webhook event fields from
+restart needs come from KEY_CLASSES in service/store/key_classes.py; webhook event fields from
 EVENT_FIELDS in service/store/events.py. Values that are not JSON objects (counters, markers,
 index members) are described here, per key class.
 
@@ -24,7 +24,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from service.audit.detectors import OWN_DATE_FORMATS
 from service.store.content import ContentItem
 from service.store.events import EVENT_FIELDS
-from service.store.keys import KEY_CLASSES, KeyClass
+from service.store.key_classes import KEY_CLASSES, KeyClass
 from service.store.records import AssuranceRecord, CheckState, PageLink, PageSession, Sanction
 from service.store.reviews import Appeal, Connection, GuardianCode, GuardianLink, RecheckRequest
 

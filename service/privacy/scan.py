@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from service.audit.detectors import scan_text, scan_value
 from service.privacy.inventory import KeyClassEntry, inventory
 from service.store.events import stored_field_names
-from service.store.keys import key_class_of
+from service.store.key_classes import key_class_of
 from service.store.record_codec import FORMAT as RECORD_FORMAT
 from service.store.record_codec import decode_record
 

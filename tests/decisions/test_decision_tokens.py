@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from factories import AUTH, OTHER_CLIENT_KEY, bearer, running, two_clients_settings
 
-from service.flows.decisions import VERIFY_SLICE
+from service.flows.decision_batch import VERIFY_SLICE
 from service.flows.token_cache import TokenCache, VerifiedParty
 
 pytestmark = pytest.mark.anyio

@@ -24,7 +24,7 @@ from store_factories import (
 )
 
 from service.audit.subjects import sid_ref
-from service.store.keys import KEY_CLASSES, key_class_of
+from service.store.key_classes import KEY_CLASSES, key_class_of
 from service.store.records import PageLink, PageSession
 from service.store.reviews import Connection, GuardianCode, GuardianLink
 from service.store.roles import (

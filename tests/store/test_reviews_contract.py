@@ -6,7 +6,7 @@ import pytest
 from store_backends import Backend
 from store_factories import make_appeal, make_recheck, random_sid
 
-from service.store.keys import key_class_of
+from service.store.key_classes import key_class_of
 from service.store.reviews import Connection, GuardianCode, GuardianLink
 from service.store.roles import AppealStore, ConnectionStore, GuardianStore, RecheckStore
 

@@ -6,7 +6,8 @@ import pytest
 from redis.crc import key_slot
 from store_factories import SUBJECT_REF, random_sid
 
-from service.store.keys import KEY_CLASSES, Keys, key_class_of, require_ttl
+from service.store.key_classes import KEY_CLASSES, key_class_of
+from service.store.keys import Keys, require_ttl
 
 CHECK_ID = "chk_tb7zd0_v-fdQkmmDNQHi99SBlbrsA"
 

@@ -9,7 +9,8 @@ from store_backends import Backend, WholeStore
 from store_factories import random_sid
 
 from service.audit.subjects import SubjectRefs, sid_ref
-from service.store.keys import Keys, key_class_of
+from service.store.key_classes import key_class_of
+from service.store.keys import Keys
 from service.store.roles import SubjectKeyStore
 
 pytestmark = pytest.mark.anyio

@@ -1,11 +1,11 @@
 """OpenID AuthZEN Authorization API 1.0 over ageband's decisions (``POST /v1/decisions``).
 
 Same use case, same answers: an evaluation is ``flow.decide``, a resource search is
-``flow.decide_batch``. The decision's rule, reason, message, obligations and safety resources go
-in the response ``context``. A request that cannot be decided is a problem document, as on every
-route; inside ``/access/v1/evaluations`` it is that evaluation's ``decision: false`` with an
-``error`` in its context, so one bad evaluation does not sink the others (a 503, such as the store being
-down, still fails the whole request: it is the service's, and worth a retry).
+``decision_batch.decide_batch``. The decision's rule, reason, message, obligations and safety
+resources go in the response ``context``. A request that cannot be decided is a problem document,
+as on every route; inside ``/access/v1/evaluations`` it is that evaluation's ``decision: false``
+with an ``error`` in its context, so one bad evaluation does not sink the others (a 503, such as
+the store being down, still fails the whole request: it is the service's, and worth a retry).
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from service.api.errors import MissingEvaluationPart
 from service.api.json_endpoints import json_payload, parse_body, request_body
 from service.api.responses import raises
 from service.core.errors import AgebandError
+from service.flows import decision_batch
 from service.flows import decisions as flow
-from service.flows.decisions import Decision
+from service.flows.decision_flow import Decision, PartyIn
 from service.flows.errors import DuplicateTargetId, TokenWithBand
 
 router = APIRouter(tags=["authzen"])
@@ -64,8 +65,8 @@ async def _evaluate(caller: JsonCallerDep, e: EvaluationRequest | EvaluationItem
         caller.client,
         action=e.action.name,
         jurisdiction=ctx.jurisdiction,
-        actor=e.subject.properties.party() if e.subject.properties else flow.PartyIn(),
-        target=e.resource.properties.party() if e.resource.properties else flow.PartyIn(),
+        actor=e.subject.properties.party() if e.subject.properties else PartyIn(),
+        target=e.resource.properties.party() if e.resource.properties else PartyIn(),
         locale=caller.locale,
         country=ctx.country,
     )
@@ -81,8 +82,8 @@ def _question(body: EvaluationsRequest, item: EvaluationItem) -> flow.Question |
     return flow.Question(
         action=action.name,
         jurisdiction=ctx.jurisdiction,
-        actor=subject.properties.party() if subject.properties else flow.PartyIn(),
-        target=resource.properties.party() if resource.properties else flow.PartyIn(),
+        actor=subject.properties.party() if subject.properties else PartyIn(),
+        target=resource.properties.party() if resource.properties else PartyIn(),
         country=ctx.country,
     )
 
@@ -168,12 +169,12 @@ async def search_resource(request: Request, caller: JsonCallerDep) -> Response:
     body = await parse_body(request, ResourceSearchRequest)
     ctx = body.context or _CONTEXT
     with caller.svc.metrics.time_decision("batch"):
-        d = await flow.decide_batch(
+        d = await decision_batch.decide_batch(
             caller.svc.decisions,
             caller.client,
             action=body.action.name,
             jurisdiction=ctx.jurisdiction,
-            actor=body.subject.properties.party() if body.subject.properties else flow.PartyIn(),
+            actor=body.subject.properties.party() if body.subject.properties else PartyIn(),
             targets=body.resource.properties.candidates,
         )
     kind = body.resource.type

@@ -21,7 +21,7 @@ from service.api.decisions.schemas import (
     Name,
     Token,
 )
-from service.flows.decisions import PartyIn
+from service.flows.decision_flow import PartyIn
 
 EntityType = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=256)]

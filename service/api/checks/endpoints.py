@@ -17,7 +17,7 @@ from service.api.deps import CallerDep, JsonCallerDep
 from service.api.errors import MalformedUpload, UnsupportedMediaType
 from service.api.responses import Errors, raises
 from service.core.errors import TooManyAttempts
-from service.flows import abuse, evidence_errors, pages
+from service.flows import abuse, check_evidence, evidence_errors, pages
 from service.flows import checks as flow
 from service.flows.errors import (
     AppealsNotOffered,
@@ -138,7 +138,7 @@ async def submit_evidence(
     if body.model_extra:
         body.model_extra.clear()  # the flow owns the only copy and drops it after the provider
     origin = abuse.origin_of(caller.svc.pepper, caller.client.id, device, client_ip)
-    result = await flow.submit_evidence(
+    result = await check_evidence.submit_evidence(
         caller.svc.checks, caller.client, check_id, body.method, evidence, size, caller.locale, origin=origin
     )
     return EvidenceResponse.of(result)
@@ -158,7 +158,7 @@ async def upload_evidence(
     upload is held in memory only and dropped after the provider call."""
     upload = await read_upload(request)
     origin = abuse.origin_of(caller.svc.pepper, caller.client.id, device, client_ip)
-    result = await flow.submit_evidence(
+    result = await check_evidence.submit_evidence(
         caller.svc.checks, caller.client, check_id, upload.method, upload.evidence, upload.size,
         caller.locale, origin=origin,
     )  # fmt: skip

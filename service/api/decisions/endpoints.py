@@ -18,7 +18,9 @@ from service.api.decisions.schemas import BatchOut, BatchRequest, DecisionOut, D
 from service.api.deps import Caller, JsonCallerDep
 from service.api.json_endpoints import json_payload, parse_body, parse_json, read_body, request_body
 from service.api.responses import Errors, raises
+from service.flows import decision_batch
 from service.flows import decisions as flow
+from service.flows.decision_flow import Relationship
 from service.flows.errors import DuplicateTargetId, InvalidPartyToken, JurisdictionNotAllowed, TokenWithBand
 from service.policy.errors import UnknownAction, UnknownJurisdiction, UnknownParty
 from service.store.errors import StoreUnavailable
@@ -48,9 +50,7 @@ async def decide(request: Request, caller: JsonCallerDep) -> Response:
             country=body.country,
             explain=body.explain,
             relationship=(
-                flow.Relationship(body.relationship.type, body.relationship.nonce)
-                if body.relationship
-                else None
+                Relationship(body.relationship.type, body.relationship.nonce) if body.relationship else None
             ),
         )
     o = d.outcome
@@ -90,7 +90,7 @@ async def batch_answer(caller: Caller, raw: bytes, *, fast: bool = True) -> dict
     if bands is not None:
         head = bands.head
         with caller.svc.metrics.time_decision("batch"):
-            d = await flow.decide_band_batch(
+            d = await decision_batch.decide_band_batch(
                 caller.svc.decisions, caller.client, action=head.action, jurisdiction=head.jurisdiction,
                 actor=head.actor.party(), ids=bands.ids, bands=bands.bands, levels=bands.levels,
                 uppers=bands.uppers, with_reasons=head.reasons,
@@ -98,7 +98,7 @@ async def batch_answer(caller: Caller, raw: bytes, *, fast: bool = True) -> dict
     else:
         body = parse_json(raw, BatchRequest)
         with caller.svc.metrics.time_decision("batch"):
-            d = await flow.decide_batch(
+            d = await decision_batch.decide_batch(
                 caller.svc.decisions, caller.client, action=body.action, jurisdiction=body.jurisdiction,
                 actor=body.actor.party(), targets=body.targets, with_reasons=body.reasons,
             )  # fmt: skip
