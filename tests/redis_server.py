@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -59,7 +60,8 @@ def free_port() -> int:
         return port
 
 
-def _start_server() -> str:
+def start_server() -> tuple[str, Callable[[], None]]:
+    """A private redis-server on a free port: its URL, and how to stop it (also done at exit)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
@@ -106,7 +108,7 @@ def _start_server() -> str:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"redis-server did not start; see {workdir}/redis.log")
         time.sleep(0.05)
-    return url
+    return url, stop
 
 
 @functools.cache
@@ -119,7 +121,7 @@ def redis_url() -> str:
             raise RuntimeError(f"{ENV_URL}={explicit} does not answer PING")
         base = explicit
     else:
-        base = DEFAULT_URL if _answers(DEFAULT_URL) else _start_server()
+        base = DEFAULT_URL if _answers(DEFAULT_URL) else start_server()[0]
     return _with_db(base, _worker_db())
 
 

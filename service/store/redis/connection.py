@@ -40,15 +40,19 @@ def text(value: bytes | str) -> str:
 
 @contextmanager
 def unavailable(on_error: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Connection trouble becomes StoreUnavailable (503) carrying no key or value."""
+    """Connection trouble, and a store that refuses or garbles a command (out of memory, writes
+    refused while it cannot persist, a cluster that is down, a reply that is not Redis's), becomes
+    StoreUnavailable (503) carrying no key or value: the store failed, not the request."""
     try:
         yield
-    except (rx.ConnectionError, rx.TimeoutError) as exc:
+    except rx.RedisError as exc:
         if on_error is not None:
             on_error(type(exc).__name__)
         # The detail may reach API clients: the error class only, no host, key or value.
         # ``from None`` keeps the failing command (keys, payloads) out of chained tracebacks.
-        raise StoreUnavailable(f"the store cannot be reached ({type(exc).__name__})") from None
+        reached = isinstance(exc, rx.ConnectionError | rx.TimeoutError)
+        what = "cannot be reached" if reached else "refused the command"
+        raise StoreUnavailable(f"the store {what} ({type(exc).__name__})") from None
 
 
 class Connection:
