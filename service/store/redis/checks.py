@@ -9,6 +9,7 @@ from typing import Any
 from service.store.codec import decode, encode
 from service.store.keys import require_ttl
 from service.store.records import CheckState
+from service.store.redis import set_index
 from service.store.redis.connection import Connection, text, unavailable
 
 # Compare-and-set on the version inside the stored JSON; KEEPTTL keeps the check's deadline.
@@ -35,21 +36,6 @@ if n <= 0 then return 0 end
 return redis.call('DECR', KEYS[1])
 """
 
-# A subject's check index: add and stretch its TTL in one step, so it never lives without one.
-_TRACK_CHECK = """
-redis.call('SADD', KEYS[1], ARGV[1])
-if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return 1
-"""
-
-# Take the whole index in one step: a check indexed afterwards starts a new index, which a
-# later erasure finds; none is lost between reading the members and deleting the key.
-_TAKE_CHECKS = """
-local ids = redis.call('SMEMBERS', KEYS[1])
-redis.call('DEL', KEYS[1])
-return ids
-"""
-
 # A check and its attempt counter share a hash tag: one slot, one step.
 _DROP_CHECK = """
 local n = redis.call('DEL', KEYS[1])
@@ -66,8 +52,8 @@ class RedisChecks:
         self._update_check = conn.r.register_script(_UPDATE_CHECK)
         self._claim_attempt = conn.r.register_script(_CLAIM_ATTEMPT)
         self._release_attempt = conn.r.register_script(_RELEASE_ATTEMPT)
-        self._track_check = conn.r.register_script(_TRACK_CHECK)
-        self._take_checks = conn.r.register_script(_TAKE_CHECKS)
+        self._track_check = conn.r.register_script(set_index.ADD)
+        self._take_checks = conn.r.register_script(set_index.TAKE)
         self._drop_check = conn.r.register_script(_DROP_CHECK)
 
     async def create_check(self, check: CheckState, ttl: int) -> None:

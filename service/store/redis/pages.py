@@ -8,21 +8,8 @@ from typing import Any
 from service.store.codec import decode, encode
 from service.store.keys import require_ttl
 from service.store.records import PageLink, PageSession
+from service.store.redis import set_index
 from service.store.redis.connection import Connection, text, unavailable
-
-# A check's page index: add and stretch its TTL in one step, so it never lives without one.
-_INDEX = """
-redis.call('SADD', KEYS[1], ARGV[1])
-if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return 1
-"""
-
-# Take the whole index in one step: a key indexed afterwards starts a new index.
-_TAKE = """
-local ids = redis.call('SMEMBERS', KEYS[1])
-redis.call('DEL', KEYS[1])
-return ids
-"""
 
 
 class RedisPages:
@@ -30,8 +17,8 @@ class RedisPages:
         self._c = conn
         self._r = conn.r
         self._keys = conn.keys
-        self._index_script = conn.r.register_script(_INDEX)
-        self._take = conn.r.register_script(_TAKE)
+        self._index_script = conn.r.register_script(set_index.ADD)
+        self._take = conn.r.register_script(set_index.TAKE)
 
     async def _index(self, check_id: str, digest: str, ttl: int) -> None:
         # Indexed first: a page key that erasure by sid cannot find must never exist.
