@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -33,13 +32,11 @@ from browser import (
     serve,
     y4m,
 )
-from credential_factory import Pki, issue_sd_jwt, present_sd_jwt, verifier_signing
-from cryptography.hazmat.primitives.asymmetric import ec
+from credential_factory import Pki, verifier_signing
+from dc_wallet import request_claims, sealed_answer
 from estimation_photos import astronaut
 from estimation_vendor import face, shared_vendor
 from factories import AUTH, default_waterfall_line, make_settings, write_policy
-from joserfc import jwe, jws
-from joserfc.jwk import ECKey
 from page_setup import page_clients
 from redis_server import free_port
 from selenium import webdriver
@@ -373,19 +370,9 @@ def test_a_wallet_on_the_device_answers_through_the_digital_credentials_api(
         options = json.loads(page.execute_script("return JSON.stringify(window.__dc.options)"))
         assert options["mediation"] == "required"
         (request,) = options["digital"]["requests"]
-        claims = _signed(request)
+        claims = request_claims(request, SIGNING["cert"])
         assert claims["expected_origins"] == [served.url]
-        holder = ec.generate_private_key(ec.SECP256R1())
-        presentation = present_sd_jwt(
-            issue_sd_jwt(pki, {"age_over_18": True}, holder), holder, claims["nonce"], {"age_over_18": True},
-            audience=claims["client_id"],
-        )  # fmt: skip
-        jwk = claims["client_metadata"]["jwks"]["keys"][0]
-        sealed = jwe.encrypt_compact(
-            {"alg": "ECDH-ES", "enc": "A128GCM", "kid": jwk["kid"]},
-            json.dumps({"vp_token": {"age_sd_jwt": [presentation]}}).encode(),
-            ECKey.import_key(jwk), algorithms=["ECDH-ES", "A128GCM"],
-        )  # fmt: skip
+        sealed, presentation = sealed_answer(pki, claims)
         page.execute_script(
             "window.__dc.answer({protocol: arguments[0], data: {response: arguments[1]}})",
             request["protocol"], sealed,
@@ -410,13 +397,3 @@ def test_without_the_digital_credentials_api_the_wallet_link_remains(
         assert not page.find_element(By.ID, "dc-api").is_displayed()  # the script left it hidden
         assert_clean(page)
         assert_accessible(page)
-
-
-def _signed(request: dict[str, Any]) -> dict[str, Any]:
-    assert request["protocol"] == "openid4vp-v1-signed"
-    registry = jws.JWSRegistry(algorithms=["ES256"])
-    registry.max_header_length = 8 * 1024  # the header carries the x5c chain
-    key = ECKey.import_key(SIGNING["cert"].public_key())
-    obj = jws.deserialize_compact(request["data"]["request"], key, algorithms=["ES256"], registry=registry)
-    claims: dict[str, Any] = json.loads(obj.payload)
-    return claims

@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from credential_factory import Pki, issue_sd_jwt, present_sd_jwt, verifier_signing
-from cryptography.hazmat.primitives.asymmetric import ec
+from credential_factory import Pki, verifier_signing
+from dc_wallet import request_claims, sealed_answer
 from factories import default_waterfall_line, make_settings, running, write_policy
-from joserfc import jwe, jws
-from joserfc.jwk import ECKey
 from page_client import HTML, Page, open_page
 from page_setup import page_clients
 
@@ -48,16 +46,10 @@ def dc_settings(tmp_path: Path, origins: list[str], pki: Pki | None = None) -> S
     )
 
 
-def signed_claims(request: dict[str, Any]) -> dict[str, Any]:
-    """What a wallet checks of the request: ES256 by the certificate's key."""
-    (req,) = request["requests"]
-    assert req["protocol"] == "openid4vp-v1-signed"
-    registry = jws.JWSRegistry(algorithms=["ES256"])
-    registry.max_header_length = 8 * 1024
-    key = ECKey.import_key(SIGNING["cert"].public_key())
-    obj = jws.deserialize_compact(req["data"]["request"], key, algorithms=["ES256"], registry=registry)
-    claims: dict[str, Any] = json.loads(obj.payload)
-    return claims
+def signed_claims(options: dict[str, Any]) -> dict[str, Any]:
+    """The page's one request, verified as a wallet does."""
+    (req,) = options["requests"]
+    return request_claims(req, SIGNING["cert"])
 
 
 async def post_answer(page: Page, protocol: str, data: str, cookie: str | None = None) -> Any:
@@ -102,17 +94,7 @@ async def test_a_wallet_answer_through_the_dc_api_completes_the_check(tmp_path: 
         found = DC.search((await page.get()).text)
         assert found is not None
         claims = signed_claims(json.loads(html.unescape(found.group(1))))
-        holder = ec.generate_private_key(ec.SECP256R1())
-        presentation = present_sd_jwt(
-            issue_sd_jwt(pki, {"age_over_18": True}, holder), holder, claims["nonce"], {"age_over_18": True},
-            audience=claims["client_id"],
-        )  # fmt: skip
-        jwk = claims["client_metadata"]["jwks"]["keys"][0]
-        header = {"alg": "ECDH-ES", "enc": "A128GCM", "kid": jwk["kid"]}
-        payload = json.dumps({"vp_token": {"age_sd_jwt": [presentation]}}).encode()
-        sealed = jwe.encrypt_compact(
-            header, payload, ECKey.import_key(jwk), algorithms=["ECDH-ES", "A128GCM"]
-        )
+        sealed, _ = sealed_answer(pki, claims)
         # Without the page's cookie the answer is refused, and the check is untouched.
         refused = await post_answer(page, "openid4vp-v1-signed", json.dumps({"response": sealed}), cookie="")
         assert refused.status_code == 403
