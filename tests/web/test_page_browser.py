@@ -40,6 +40,7 @@ from factories import AUTH, default_waterfall_line, make_settings, write_policy
 from page_setup import page_clients
 from redis_server import free_port
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -116,6 +117,19 @@ def start(served: Served, back: str, jurisdiction: str, state: str, subject: str
 
 def wait_for(driver: webdriver.Chrome, by: str, what: str) -> WebElement:
     return WebDriverWait(driver, WAIT).until(lambda d: d.find_element(by, what))
+
+
+def wait_for_text(driver: webdriver.Chrome, by: str, what: str, text: str) -> WebElement:
+    """The element once it holds ``text``: after a submit, the old page's element may still be
+    found (and then go stale) until the answer replaces the page."""
+
+    def holding(d: webdriver.Chrome) -> WebElement | bool:
+        found = d.find_element(by, what)
+        return found if text in found.text else False
+
+    ignored = [NoSuchElementException, StaleElementReferenceException]
+    element: WebElement = WebDriverWait(driver, WAIT, ignored_exceptions=ignored).until(holding)
+    return element
 
 
 def tab_to(driver: webdriver.Chrome, element_id: str, limit: int = 40) -> None:
@@ -238,7 +252,7 @@ def test_failed_and_error_states_are_accessible(page: webdriver.Chrome, site: Si
     errors(page)  # the 422 itself is logged as a failed load: this state is meant to answer it
     assert_accessible(page)
     wait_for(page, By.ID, "birth_year").send_keys("1950", Keys.ENTER)  # contradicts the estimate
-    heading = wait_for(page, By.TAG_NAME, "h1")
+    heading = wait_for_text(page, By.TAG_NAME, "h1", "did not succeed")
     assert "did not succeed" in heading.text
     assert_clean(page)
     assert_accessible(page)
