@@ -50,8 +50,9 @@ def _headers(request: Request) -> dict[bytes, str]:
 
 
 def _locale(svc: Services, header: str | None) -> str | None:
-    # The one negotiation the page shares: q-values, any case, pt finds pt-BR.
-    return negotiate(header, svc.policy.current.locales)
+    # The one negotiation the page shares: q-values, any case, pt finds pt-BR. Most API calls
+    # send no Accept-Language: then the policy's locales are not even looked up.
+    return negotiate(header, svc.policy.current.locales) if header else None
 
 
 def _require_json(headers: dict[bytes, str]) -> None:

@@ -24,6 +24,7 @@ import structlog
 from structlog.typing import Processor
 
 from service.audit.checkpoint_keys import CheckpointSigner
+from service.audit.guard import holds_url, redact_urls
 from service.audit.subjects import SubjectPseudonyms
 
 GENESIS = "0" * 64
@@ -90,12 +91,18 @@ class AuditChain:
         event["chain"] = self.chain_id
         event["seq"] = self.count
         event["prev"] = self.head
-        if event.get("event") == CHECKPOINT:
+        checkpoint = event.get("event") == CHECKPOINT
+        if checkpoint:
             event.pop("kid", None)
             event.pop("sig", None)
-            if self.signer is not None:  # inside the hash: the link vouches for its signature too
-                event["kid"], event["sig"] = self.signer.kid, self.signer.sign(event)
-        event["hash"] = self.head = event_hash(event)
+        body = canonical(event)
+        if holds_url(body):  # a URL's query goes before the hash covers the event
+            body = canonical(redact_urls(event))
+        if checkpoint and self.signer is not None:
+            # Inside the hash: the link vouches for its signature too.
+            event["kid"], event["sig"] = self.signer.kid, self.signer.sign(event)
+            body = canonical(event)
+        event["hash"] = self.head = hashlib.sha256(body).hexdigest()
         self.count += 1
         return event
 
@@ -150,7 +157,10 @@ class AuditStream:
 
     def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> Any:
         if event.get("audit") is not True:
-            return self._renderer(logger, name, event)
+            line = self._renderer(logger, name, event)
+            if holds_url(line):  # rare: the line quotes a URL, whose query goes before it is written
+                line = self._renderer(logger, name, redact_urls(event))
+            return line
         with self._write_lock:  # seal and write in one step: file order is chain order
             sealed = self.chain.seal(event)
             # The common case, on every audited request: one event, no checkpoint to add.

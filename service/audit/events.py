@@ -46,8 +46,9 @@ class Audit:
     def record_stored(self, *, fields: Iterable[str], ttl: int, **ctx: Any) -> None:
         self.emit("record.stored", fields=sorted(fields), ttl=ttl, **ctx)
 
-    def token_issued(self, *, claims: Iterable[str], kid: str, **ctx: Any) -> None:
-        self.emit("token.issued", claims=sorted(claims), kid=kid, **ctx)
+    def token_issued(self, *, claims: Iterable[str], kid: str, client: str, sid: str, pol: str) -> None:
+        # On every refresh: the fields named, so no keywords are packed and unpacked on the way.
+        self.emit("token.issued", client=client, sid=sid, pol=pol, claims=sorted(claims), kid=kid)
 
     def subject_erased(self, *, sid_ref: str, **ctx: Any) -> None:
         """Erasure is audited by ``sid_ref`` (see :func:`sid_ref`), never by the erased sid."""

@@ -11,8 +11,6 @@ import traceback
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-import orjson
-
 REDACTED = "[redacted]"
 
 # Every key an event may carry. Values under these keys are ours: codes, pseudonyms,
@@ -73,14 +71,24 @@ def pii_guard(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMappin
     return event
 
 
-def redact_urls(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Drop the query of any URL in any value: allowlisted keys may still quote a URL."""
-    # Almost no event holds a URL: one C-speed serialisation tells, before any walk.
-    if b"://" not in orjson.dumps(event, default=str):
-        return event
+def redact_urls(event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Drop the query of any URL in any value: allowlisted keys may still quote a URL.
+
+    Called by the audit stream only once a serialisation it makes anyway (the line, or the bytes
+    an audit link's hash covers) holds ``://``: almost no event holds a URL, and the bytes say
+    whether one does at no extra cost."""
     for key, value in event.items():
         event[key] = _without_queries(value)
     return event
+
+
+def holds_url(rendered: object) -> bool:
+    """Whether a serialised event may quote a URL (``redact_urls`` then has work to do)."""
+    if isinstance(rendered, str):
+        return "://" in rendered
+    if isinstance(rendered, bytes | bytearray):
+        return b"://" in rendered
+    return True  # a renderer's mapping or tuple, which no search covers: redact to be sure
 
 
 def _without_queries(value: Any) -> Any:

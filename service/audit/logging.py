@@ -16,7 +16,7 @@ import structlog
 from structlog.typing import Processor
 
 from service.audit.chain import AuditChain, AuditStream, new_chain_id
-from service.audit.guard import pii_guard, redact_urls
+from service.audit.guard import pii_guard
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
@@ -42,8 +42,7 @@ def configure_logging(
             SecondCachingTimestamper(),
             stream.subjects,  # sid -> sid_hash, before the guard (which would redact a sid)
             pii_guard,
-            redact_urls,
-            stream,
+            stream,  # also drops URL queries (guard.redact_urls), from the bytes it serialises
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         logger_factory=structlog.WriteLoggerFactory(file=sink or sys.stdout),

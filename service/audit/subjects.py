@@ -82,13 +82,16 @@ class SubjectRefs:
     def ref(self, sid: str) -> str:
         """The sid's reference in the log. Raises when the key store cannot be reached."""
         now = self._monotonic()
+        # A hit needs no lock: one dict read, atomic, of a tuple replaced whole. The cache is kept
+        # in order of fetching (a hot subject is fetched again once a minute), not of use: a hit
+        # writes nothing, so log lines from several threads never wait on each other here.
+        hit = self._cache.get(sid)
+        if hit is not None and hit[0] > now:
+            return hit[1]
         with self._lock:
-            hit = self._cache.get(sid)
-            if hit is not None and hit[0] > now:
-                self._cache.move_to_end(sid)
-                return hit[1]
             key = self._keys.subject_key(self.erasure_ref(sid), secrets.token_bytes(32), self._ttl)
             ref = subject_hash(key, sid)
+            self._cache.pop(sid, None)
             self._cache[sid] = (now + self._cache_seconds, ref)
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)

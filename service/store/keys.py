@@ -55,6 +55,12 @@ class Keys:
     def recheck_request(self, sid: str) -> str:
         return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:rrq"
 
+    def subject_state(self, sid: str) -> tuple[str, str, str, str]:
+        """The keys refresh and introspection read together: record, re-check request, sanction
+        and revocation marker (one tag, so one slot; the sid checked once for all four)."""
+        tag = f"{self.prefix}:sub:{{{_part('sid', sid)}}}"
+        return f"{tag}:rec", f"{tag}:rrq", f"{tag}:snc", f"{tag}:rev"
+
     def appeal(self, sid: str) -> str:
         return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:apl"
 

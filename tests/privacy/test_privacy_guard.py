@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.audit.chain import AuditChain, AuditStream
+from service.audit.chain import AuditChain, AuditStream, event_hash
+from service.audit.events import Audit
 from service.audit.logging import SecondCachingTimestamper, configure_logging, get_logger
 
 
@@ -30,6 +31,28 @@ def test_urls_with_a_query_are_redacted_in_any_allowlisted_value() -> None:
     assert "SplxlOBeZQQYbYS6WxSbIA" not in text and "af0ifjsldkj" not in text
     assert line["detail"] == "redirected to https://app.example/cb?[redacted] then back"
     assert line["errors"] == ["https://app.example/cb?[redacted]"]
+
+
+def test_an_audit_event_quoting_a_url_is_redacted_before_its_link_is_hashed() -> None:
+    sink = io.StringIO()
+    configure_logging(sink=sink, audit=AuditStream(AuditChain("t")))
+    callback = "https://app.example/cb?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj"
+    Audit().emit("check.failed", detail=f"back from {callback}", errors=[callback, "no url"])
+    Audit().emit("check.started", detail="plain")
+    first, second = _lines(sink)
+    assert "SplxlOBeZQQYbYS6WxSbIA" not in sink.getvalue() and "af0ifjsldkj" not in sink.getvalue()
+    assert first["detail"] == "back from https://app.example/cb?[redacted]"
+    assert first["errors"] == ["https://app.example/cb?[redacted]", "no url"]
+    # The hash covers what was written: the redacted event verifies, and the next link follows it.
+    assert first["hash"] == event_hash(first) and second["prev"] == first["hash"]
+
+
+def test_a_console_line_quoting_a_url_is_redacted() -> None:
+    sink = io.StringIO()
+    configure_logging(fmt="console", sink=sink, audit=AuditStream(AuditChain("t")))
+    get_logger().info("callback", detail="to https://app.example/cb?code=SplxlOBeZQQYbYS6WxSbIA")
+    assert "SplxlOBeZQQYbYS6WxSbIA" not in sink.getvalue()
+    assert "https://app.example/cb?[redacted]" in sink.getvalue()
 
 
 def test_exceptions_render_without_message_or_locals() -> None:

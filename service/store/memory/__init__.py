@@ -39,9 +39,7 @@ class MemoryStore:
         self.sanctions = MemorySanctions(space)
         self.timers = MemoryTimers(space)
         self.rechecks = MemoryRechecks(space)
-        self.subject_states = MemorySubjectStates(
-            self.records, self.rechecks, self.sanctions, self.revocations
-        )
+        self.subject_states = MemorySubjectStates(space, self.records)
         self.appeals = MemoryAppeals(space)
         self.guardians = MemoryGuardians(space)
         self.connections = MemoryConnections(space)

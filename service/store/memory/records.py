@@ -74,7 +74,10 @@ class MemoryRecords:
         return True
 
     async def get_record(self, sid: str) -> AssuranceRecord | None:
-        raw = self._s.text(self._keys.record(sid))
+        return self.record_of(sid, self._s.text(self._keys.record(sid)))
+
+    def record_of(self, sid: str, raw: str | None) -> AssuranceRecord | None:
+        """The record stored as ``raw`` under ``sid``'s key (read by the caller)."""
         if raw is None:
             return None
         # Records are read on every refresh: decode each stored JSON once, hand out fresh records

@@ -39,6 +39,19 @@ class KeySpace:
             return None
         return entry
 
+    def live(self, keys: tuple[str, ...]) -> list[object | None]:
+        """The values under ``keys`` that have not expired (None for the others), read at one
+        instant: several keys of one subject, as one MGET reads them."""
+        now = self.clock.now()
+        found: list[object | None] = []
+        for key in keys:
+            entry = self.data.get(key)
+            if entry is not None and entry.expires_at <= now:
+                del self.data[key]
+                entry = None
+            found.append(entry.value if entry is not None else None)
+        return found
+
     def text(self, key: str) -> str | None:
         entry = self.get(key)
         return entry.value if entry is not None and isinstance(entry.value, str) else None

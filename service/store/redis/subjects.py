@@ -18,10 +18,8 @@ class RedisSubjectStates:
 
     async def subject_state(self, sid: str) -> SubjectState:
         # One MGET: the keys share the sid's hash tag, so one slot on a cluster too.
-        k = self._keys
-        keys = [k.record(sid), k.recheck_request(sid), k.sanction(sid), k.revoked(sid)]
         with unavailable(self._c.on_error):
-            record, recheck, sanction, revoked = await self._r.mget(keys)
+            record, recheck, sanction, revoked = await self._r.mget(self._keys.subject_state(sid))
         return SubjectState(
             decode_record(record, sid) if record is not None else None,
             decode(RecheckRequest, recheck) if recheck is not None else None,
