@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import re
@@ -45,6 +44,7 @@ import structlog
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from bench.inprocess import SELF_DECLARATION, Instructions, post, seed
 from service.api.direct_routes import DirectRoutes
 from service.app import create_app
 from service.audit.logging import SecondCachingTimestamper
@@ -52,53 +52,8 @@ from service.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-KEY = b"Bearer ageband-demo-key"
 
 Call = Callable[[], Awaitable[None]]
-
-
-# Requests --------------------------------------------------------------------------------
-async def _post(app: FastAPI, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    raw = json.dumps(body).encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"bench"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(raw)).encode()),
-            (b"authorization", KEY),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("bench", 80),
-    }
-    sent = False
-    answer: dict[str, Any] = {"body": b""}
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            await asyncio.sleep(3600)
-        sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-        elif message["type"] == "http.response.body":
-            answer["body"] += message.get("body", b"")
-
-    await app(scope, receive, send)
-    if answer["status"] >= 300:
-        raise RuntimeError(f"{path}: {answer['status']} {answer['body'][:300]!r}")
-    return dict(json.loads(answer["body"]))
 
 
 class Requests:
@@ -108,7 +63,7 @@ class Requests:
         self.app, self.sid, self.n = app, sid, 0
 
     async def refresh(self) -> None:
-        await _post(self.app, "/v1/tokens/refresh", {"sid": self.sid})
+        await post(self.app, "/v1/tokens/refresh", {"sid": self.sid})
 
     async def decision(self) -> None:
         body = {
@@ -117,23 +72,15 @@ class Requests:
             "actor": {"band": "18_plus"},
             "target": {"band": "13_15"},
         }
-        await _post(self.app, "/v1/decisions", body)
+        await post(self.app, "/v1/decisions", body)
 
     async def check(self) -> None:
         """A whole self-declaration check: two requests (create, then evidence)."""
         self.n += 1
-        started = await _post(
+        started = await post(
             self.app, "/v1/checks", {"subject": f"bench-{id(self)}-{self.n}", "jurisdiction": "default"}
         )
-        evidence = {"method": "self_declaration", "birth_year": 1990}
-        await _post(self.app, f"/v1/checks/{started['check_id']}/evidence", evidence)
-
-
-async def _seed(app: FastAPI) -> str:
-    started = await _post(app, "/v1/checks", {"subject": "bench-user", "jurisdiction": "default"})
-    evidence = {"method": "self_declaration", "birth_year": 1990}
-    await _post(app, f"/v1/checks/{started['check_id']}/evidence", evidence)
-    return str(started["sid"])
+        await post(self.app, f"/v1/checks/{started['check_id']}/evidence", SELF_DECLARATION)
 
 
 # Switches: each yields with the stock path in place and puts ours back after ------------------
@@ -164,37 +111,6 @@ class Timer:
 
     def stop(self, label: str) -> float:
         return (time.thread_time() - self.t0) * 1e6  # µs
-
-
-class Instructions:
-    """Callgrind's client requests, through a helper compiled once into bench/out."""
-
-    C = """#include <valgrind/callgrind.h>
-void cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }
-void cg_zero(void) { CALLGRIND_ZERO_STATS; }
-void cg_dump(const char *label) { CALLGRIND_DUMP_STATS_AT(label); }
-"""
-
-    def __init__(self) -> None:
-        self.lib = ctypes.CDLL(str(_helper(self.C)))
-        self.lib.cg_dump.argtypes = [ctypes.c_char_p]
-        self.lib.cg_start()
-
-    def start(self) -> None:
-        self.lib.cg_zero()
-
-    def stop(self, label: str) -> float:
-        self.lib.cg_dump(label.encode())
-        return 0.0  # read from the dump files afterwards
-
-
-def _helper(source: str) -> Path:
-    OUT.mkdir(exist_ok=True)
-    lib = OUT / "cgctl.so"
-    if not lib.exists():
-        (OUT / "cgctl.c").write_text(source)
-        subprocess.run(["gcc", "-O1", "-shared", "-fPIC", "-o", str(lib), str(OUT / "cgctl.c")], check=True)
-    return lib
 
 
 # The comparisons: (name, requests it matters to, how to switch the stock path in) ------------
@@ -237,8 +153,8 @@ async def measure(rounds: int, requests: int, make_meter: Meter) -> dict[str, An
     ours_app, router_app = create_app(settings), create_app(settings)
     router_app.user_middleware = [m for m in router_app.user_middleware if m.cls is not DirectRoutes]
     async with LifespanManager(ours_app), LifespanManager(router_app):
-        ours = Requests(ours_app, await _seed(ours_app))
-        router = Requests(router_app, await _seed(router_app))
+        ours = Requests(ours_app, await seed(ours_app))
+        router = Requests(router_app, await seed(router_app))
         comparisons = _comparisons(ours, router)
         # Warm-up: every path, both sides, before anything is counted.
         for per_kind in comparisons.values():
