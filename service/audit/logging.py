@@ -29,9 +29,7 @@ def configure_logging(
     audit: AuditStream | None = None,
 ) -> AuditStream:
     """Configure structlog; returns the audit stream (close it at shutdown to checkpoint)."""
-    renderer: Processor = (
-        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()) if fmt == "console" else render_json
-    )
+    renderer: Processor = _console(colors=sys.stderr.isatty()) if fmt == "console" else render_json
     stream = audit or AuditStream(AuditChain(new_chain_id()))
     stream.set_renderer(renderer)
     # Every request writes at least one line, so the chain is kept short: no context-variable
@@ -50,6 +48,13 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     return stream
+
+
+def _console(*, colors: bool) -> Processor:
+    console = structlog.dev.ConsoleRenderer(colors=colors)
+    # It takes keys out of the event it renders: it gets a copy, so that a line found to quote a
+    # URL can be rendered again from the whole event, redacted (AuditStream).
+    return lambda logger, name, event: console(logger, name, dict(event))
 
 
 def render_json(_: Any, __: str, event: MutableMapping[str, Any]) -> str:

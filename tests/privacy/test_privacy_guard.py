@@ -51,8 +51,10 @@ def test_a_console_line_quoting_a_url_is_redacted() -> None:
     sink = io.StringIO()
     configure_logging(fmt="console", sink=sink, audit=AuditStream(AuditChain("t")))
     get_logger().info("callback", detail="to https://app.example/cb?code=SplxlOBeZQQYbYS6WxSbIA")
-    assert "SplxlOBeZQQYbYS6WxSbIA" not in sink.getvalue()
-    assert "https://app.example/cb?[redacted]" in sink.getvalue()
+    (line,) = sink.getvalue().splitlines()
+    assert "SplxlOBeZQQYbYS6WxSbIA" not in line and "https://app.example/cb?[redacted]" in line
+    # Rendered again whole: the console renderer takes keys out of the event it is given.
+    assert "[info" in line and "callback" in line and re.search(r"\d{4}-\d\d-\d\dT", line)
 
 
 def test_exceptions_render_without_message_or_locals() -> None:
