@@ -62,8 +62,8 @@ def checkout(ref: str) -> Path:
     """``ref`` exported and installed beside this checkout's dependency versions (kept for reuse)."""
     commit = _git("rev-parse", "--verify", f"{ref}^{{commit}}")
     where = OUT / "compare" / commit[:12]
-    python = where / ".venv" / "bin" / "python"
-    if python.exists():
+    installed = where / ".installed"  # written last: a failed install is redone, not reused
+    if installed.exists():
         return where
     if not UV.exists():
         sys.exit(f"{UV} is missing: run scripts/install first")
@@ -81,8 +81,10 @@ def checkout(ref: str) -> Path:
     subprocess.run(
         [str(UV), "venv", "-q", "--python", sys.executable, str(where / ".venv")], check=True, env=env
     )
+    python = where / ".venv" / "bin" / "python"
     install = [str(UV), "pip", "install", "-q", "--python", str(python), "-e", str(where), "asgi-lifespan"]
     subprocess.run([*install, "-c", str(constraints)], check=True, env=env)
+    installed.write_text(commit + "\n")
     return where
 
 
@@ -95,7 +97,10 @@ def instructions(side: Path, python: Path, requests: int) -> dict[str, Any]:
         failures = Path(tmp) / "failures.json"
         cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={tmp}/cg.%p"]
         cmd += [str(python), str(HERE / "compare_child.py"), str(requests), "200", str(failures)]
-        subprocess.run(cmd, cwd=side, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        done = subprocess.run(cmd, cwd=side, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            tail = done.stderr.decode(errors="replace").splitlines()[-20:]
+            sys.exit(f"counting instructions at {side} failed:\n" + "\n".join(tail))
         counts: dict[str, Any] = {
             k: f"not answered: {v}" for k, v in json.loads(failures.read_text()).items()
         }
