@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python -m bench.authzen [--seconds 5] [--rounds 5] [--connections 4]
 
-One ageband (bench.apps:ageband: embedded defaults, audit log on) answers both; wrk (one thread)
+One ageband (``ageband serve`` on its embedded defaults, audit log on) answers both; wrk (one thread)
 posts the same decision in each shape: an adult (band and level) viewing a minor's profile, and
 an adult viewing an adult's (alternating bodies), and the same pair as an AuthZEN evaluation;
 and a batch of 100 in each shape (``/v1/decisions/batch`` of 100 targets, ``/access/v1/
@@ -19,8 +19,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from bench import servers
 from bench.decisions.run import AUTH, OUT, _wrk
-from bench.run import _free_port, _serve
 
 ADULT = {"band": "18_plus", "level": "effective"}
 MINOR = {"band": "13_15"}
@@ -66,8 +66,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=4)
     args = ap.parse_args()
-    port = _free_port()
-    server = _serve("bench.apps:ageband", port, factory=True)
+    port = servers.free_port()
+    server = servers.serve_ageband(port)
     base = f"http://127.0.0.1:{port}"
     paths = {"decisions": "/v1/decisions", "evaluation": "/access/v1/evaluation",
              "decisions_batch": "/v1/decisions/batch", "evaluations": "/access/v1/evaluations"}  # fmt: skip
@@ -86,8 +86,7 @@ def main() -> None:
                     }
                 )
     finally:
-        server.terminate()
-        server.wait()
+        servers.stop(server)
     single = [r["evaluation"] / r["decisions"] for r in rounds]
     batch = [r["evaluations"] / r["decisions_batch"] for r in rounds]
     out = {

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import servers
-from bench.run import _median, _seed_sid, _wrk
+from bench.run import median_round, seed_sid, wrk
 from bench.servers import free_port, pinned
 
 HERE = Path(__file__).resolve().parent
@@ -122,7 +122,7 @@ def serve(side: Path, python: Path, port: int, factory_dir: Path) -> subprocess.
     proc = subprocess.Popen(
         pinned("server", cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=side, env=env
     )
-    servers._wait_port(proc, port, f"ageband at {side}")
+    servers.wait_port(proc, port, f"ageband at {side}")
     return proc
 
 
@@ -141,24 +141,25 @@ def http(sides: dict[str, tuple[Path, Path]], rounds: int, seconds: int, conns: 
                 port = free_port()
                 procs.append(serve(side, python, port, Path(factory_dir)))
                 base = f"http://127.0.0.1:{port}"
-                plan[name] = (base, {"SID": _seed_sid(base)})
+                plan[name] = (base, {"SID": seed_sid(base)})
             for base, env in plan.values():  # warm-up
-                _wrk(f"{base}/v1/tokens/refresh", "refresh.lua", 2, conns, env)
+                wrk(f"{base}/v1/tokens/refresh", "refresh.lua", 2, conns, env)
             runs: dict[str, list[dict[str, float]]] = {k: [] for k in plan}
             for _ in range(rounds):
                 for name, (base, env) in plan.items():
-                    runs[name].append(_wrk(f"{base}/v1/tokens/refresh", "refresh.lua", seconds, conns, env))
+                    runs[name].append(wrk(f"{base}/v1/tokens/refresh", "refresh.lua", seconds, conns, env))
         finally:
             for proc in procs:
                 servers.stop(proc)
     bare = [r["rps"] for r in runs["bare"]]
-    result: dict[str, Any] = {"bare_rps_median_round": round(_median(runs["bare"])["rps"])}
+    bare_median = median_round(runs["bare"])["rps"]
+    result: dict[str, Any] = {"bare_rps_median_round": round(bare_median)}
     for name in sides:
         rps = [r["rps"] for r in runs[name]]
         paired = [round(a / b, 3) for a, b in zip(rps, bare, strict=True)]
         result[name] = {
-            "refresh_rps_median_round": round(_median(runs[name])["rps"]),
-            "ratio_median_rounds": round(_median(runs[name])["rps"] / _median(runs["bare"])["rps"], 3),
+            "refresh_rps_median_round": round(median_round(runs[name])["rps"]),
+            "ratio_median_rounds": round(median_round(runs[name])["rps"] / bare_median, 3),
             "ratio_paired_median": statistics.median(paired),
             "ratio_paired_rounds": paired,
         }

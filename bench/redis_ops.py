@@ -19,7 +19,7 @@ import httpx
 import redis
 
 from bench import servers
-from bench.run import _seed_sid
+from bench.run import seed_sid
 
 OUT = Path(__file__).resolve().parent / "out"
 AUTH = {"Authorization": "Bearer ageband-demo-key"}
@@ -47,7 +47,7 @@ def main() -> None:
         proc = servers.serve_ageband(port, redis_url=url)
         try:
             base = f"http://127.0.0.1:{port}"
-            sid = _seed_sid(base)
+            sid = seed_sid(base)
             r = redis.Redis(port=servers.redis_ports(url)[0])
             with httpx.Client(base_url=base, headers=AUTH) as http:
                 token = http.post("/v1/tokens/refresh", json={"sid": sid}).json()["token"]

@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
 
-def _wrk(url: str, script: str, seconds: int, conns: int, env: dict[str, str]) -> dict[str, float]:
+def wrk(url: str, script: str, seconds: int, conns: int, env: dict[str, str]) -> dict[str, float]:
     cmd = ["wrk", "-t", str(conns), "-c", str(conns), "-d", f"{seconds}s"]
     cmd += ["-s", str(HERE / "lua" / script), url]
     out = subprocess.run(
@@ -51,7 +51,7 @@ def _wrk(url: str, script: str, seconds: int, conns: int, env: dict[str, str]) -
     return {"rps": requests / seconds, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000}
 
 
-def _seed_sid(base: str) -> str:
+def seed_sid(base: str) -> str:
     auth = {"Authorization": "Bearer ageband-demo-key"}
     with httpx.Client(base_url=base, headers=auth) as http:
         check = http.post("/v1/checks", json={"subject": "bench-user", "jurisdiction": "default"}).json()
@@ -63,7 +63,7 @@ def _seed_sid(base: str) -> str:
         return str(check["sid"])
 
 
-def _median(rounds: list[dict[str, float]]) -> dict[str, float]:
+def median_round(rounds: list[dict[str, float]]) -> dict[str, float]:
     return sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
 
 
@@ -102,7 +102,7 @@ def main() -> None:  # noqa: PLR0915 - one run, start to finish, reads best in o
             stack.callback(servers.stop, servers.serve_ageband(ports[n], workers=n, redis_url=redis_url))
         bare_url = f"http://127.0.0.1:{bare_port}"
         urls = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
-        sid = _seed_sid(urls[workers[0]])
+        sid = seed_sid(urls[workers[0]])
         env = {"SID": sid}
         checks = workers if args.checks else []
         names = ["bare"] + [f"refresh_w{n}" for n in workers] + [f"check_w{n}" for n in checks]
@@ -112,12 +112,12 @@ def main() -> None:  # noqa: PLR0915 - one run, start to finish, reads best in o
         for n in checks:
             plan[f"check_w{n}"] = (urls[n], "check.lua")
         for url, script in plan.values():  # warm-up
-            _wrk(url, script, 2, args.connections, env)
+            wrk(url, script, 2, args.connections, env)
         runs: dict[str, list[dict[str, float]]] = {k: [] for k in names}
         for _ in range(args.rounds):
             for name, (url, script) in plan.items():
-                runs[name].append(_wrk(url, script, args.seconds, args.connections, env))
-        med = {k: _median(v) for k, v in runs.items()}
+                runs[name].append(wrk(url, script, args.seconds, args.connections, env))
+        med = {k: median_round(v) for k, v in runs.items()}
         latency = {}
         if args.latency:
             body = json.dumps({"sid": sid}).encode()

@@ -52,7 +52,7 @@ def pinned(which: str, cmd: list[str]) -> list[str]:
     return cmd if cpus is None else ["taskset", "-c", ",".join(map(str, sorted(cpus))), *cmd]
 
 
-def _wait_port(proc: subprocess.Popen[bytes], port: int, what: str, timeout: float = 180) -> None:
+def wait_port(proc: subprocess.Popen[bytes], port: int, what: str, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -81,7 +81,7 @@ def serve_bare(port: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "uvicorn", "bench.apps:bare", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
     proc = subprocess.Popen(pinned("server", cmd), stdout=subprocess.DEVNULL, cwd=ROOT)
-    _wait_port(proc, port, "the bare endpoint")
+    wait_port(proc, port, "the bare endpoint")
     return proc
 
 
@@ -96,7 +96,7 @@ def serve_ageband(port: int, *, workers: int = 1, redis_url: str | None = None) 
         pinned("server", cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env
     )
     try:
-        _wait_port(proc, port, "ageband serve")
+        wait_port(proc, port, "ageband serve")
         _ready(proc, port, workers)
     except BaseException:
         stop(proc)
