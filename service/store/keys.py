@@ -30,6 +30,10 @@ class Keys:
     def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
         self.prefix = _part("prefix", prefix)
 
+    def _subject(self, sid: str) -> str:
+        """The part every key of one subject starts with: its sid is the hash tag."""
+        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}"
+
     def check(self, check_id: str) -> str:
         return f"{self.prefix}:chk:{{{_part('check_id', check_id)}}}"
 
@@ -37,32 +41,32 @@ class Keys:
         return f"{self.prefix}:chk:{{{_part('check_id', check_id)}}}:attempts"
 
     def record(self, sid: str) -> str:
-        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:rec"
+        return f"{self._subject(sid)}:rec"
 
     def revoked(self, sid: str) -> str:
-        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:rev"
+        return f"{self._subject(sid)}:rev"
 
     def due(self, client_id: str) -> str:
         return f"{self.prefix}:due:{{{_part('client_id', client_id)}}}"
 
     def sanction(self, sid: str) -> str:
-        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:snc"
+        return f"{self._subject(sid)}:snc"
 
     def device_sanction(self, device: str) -> str:
         # ``device`` is the keyed hash of the device id the app relays, never the raw value.
         return f"{self.prefix}:dev:{{{_part('device', device)}}}:snc"
 
     def recheck_request(self, sid: str) -> str:
-        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:rrq"
+        return f"{self._subject(sid)}:rrq"
 
     def subject_state(self, sid: str) -> tuple[str, str, str, str]:
         """The keys refresh and introspection read together: record, re-check request, sanction
         and revocation marker (one tag, so one slot; the sid checked once for all four)."""
-        tag = f"{self.prefix}:sub:{{{_part('sid', sid)}}}"
+        tag = self._subject(sid)
         return f"{tag}:rec", f"{tag}:rrq", f"{tag}:snc", f"{tag}:rev"
 
     def appeal(self, sid: str) -> str:
-        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:apl"
+        return f"{self._subject(sid)}:apl"
 
     def guardian_code(self, code_ref: str) -> str:
         # ``code_ref`` is a keyed hash of the one-time code, never the code.
@@ -73,19 +77,19 @@ class Keys:
         return f"{self.prefix}:gln:{{{_part('link', link)}}}"
 
     def guardian_links(self, sid: str) -> str:
-        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:gln"
+        return f"{self._subject(sid)}:gln"
 
     def connection(self, nonce_ref: str) -> str:
         # ``nonce_ref`` is a keyed hash of the pair nonce the app relays, never the nonce.
         return f"{self.prefix}:tcn:{{{_part('nonce_ref', nonce_ref)}}}"
 
     def connections(self, sid: str) -> str:
-        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:tcn"
+        return f"{self._subject(sid)}:tcn"
 
     def subject_checks(self, sid: str) -> str:
         # The subject's open checks: check keys are tagged by check id, so erasure by sid
         # needs this index to find them.
-        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:chk"
+        return f"{self._subject(sid)}:chk"
 
     def content(self, content_id: str) -> str:
         # One key per item: its publishability is one read, whatever the number of people in it.
@@ -93,7 +97,7 @@ class Keys:
 
     def subject_content(self, sid: str) -> str:
         # The items naming a sid: item keys are tagged by content id, so cascades need this.
-        return f"{self.prefix}:sub:{{{_part('sid', sid)}}}:cnt"
+        return f"{self._subject(sid)}:cnt"
 
     def content_list(self, client_id: str) -> str:
         return f"{self.prefix}:cnl:{{{_part('client_id', client_id)}}}"
