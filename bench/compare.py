@@ -116,8 +116,7 @@ def instructions(side: Path, python: Path, requests: int) -> dict[str, Any]:
 # HTTP ------------------------------------------------------------------------------------
 def serve(side: Path, python: Path, port: int, factory_dir: Path) -> subprocess.Popen[bytes]:
     cmd = [str(python), "-m", "uvicorn", "ageband_factory:app", "--factory", "--app-dir", str(side)]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools"]
-    cmd += ["--no-access-log", "--log-level", "warning"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), *servers.UVICORN_FLAGS]
     env = {**os.environ, "AGEBAND_PEPPER": servers.PEPPER, "PYTHONPATH": str(factory_dir)}
     proc = subprocess.Popen(
         pinned("server", cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=side, env=env

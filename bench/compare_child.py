@@ -29,13 +29,6 @@ from asgi_lifespan import LifespanManager  # noqa: E402 - after the checkout is 
 from service.app import create_app  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
-DECISION = {
-    "jurisdiction": "default",
-    "action": "profile.view",
-    "actor": {"band": "18_plus"},
-    "target": {"band": "13_15"},
-}
-
 
 async def main(requests: int, warm: int, failures: Path) -> None:
     os.environ.setdefault("AGEBAND_PEPPER", "bench-pepper-" + "x" * 32)
@@ -51,7 +44,7 @@ async def main(requests: int, warm: int, failures: Path) -> None:
 
         kinds = {
             "refresh": lambda: post(app, "/v1/tokens/refresh", {"sid": sid}),
-            "decision": lambda: post(app, "/v1/decisions", DECISION),
+            "decision": lambda: post(app, "/v1/decisions", inprocess.DECISION),
             "check": check,
         }
         failed: dict[str, str] = {}

@@ -18,6 +18,13 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 KEY = b"Bearer ageband-demo-key"
 SELF_DECLARATION = {"method": "self_declaration", "birth_year": 1990}
+# A single decision: an adult viewing a minor's profile.
+DECISION = {
+    "jurisdiction": "default",
+    "action": "profile.view",
+    "actor": {"band": "18_plus"},
+    "target": {"band": "13_15"},
+}
 
 
 async def post(app: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:

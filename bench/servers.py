@@ -76,10 +76,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+# ageband's serving settings, for an app run under plain uvicorn (the bare endpoint, bench/compare).
+UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+
+
 def serve_bare(port: int) -> subprocess.Popen[bytes]:
     """The baseline (``bench.apps:bare``) under uvicorn with ageband's serving settings."""
     cmd = [sys.executable, "-m", "uvicorn", "bench.apps:bare", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    cmd += UVICORN_FLAGS
     proc = subprocess.Popen(pinned("server", cmd), stdout=subprocess.DEVNULL, cwd=ROOT)
     wait_port(proc, port, "the bare endpoint")
     return proc

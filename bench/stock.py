@@ -44,7 +44,7 @@ import structlog
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from bench.inprocess import SELF_DECLARATION, Instructions, post, seed
+from bench.inprocess import DECISION, SELF_DECLARATION, Instructions, post, seed
 from service.api.direct_routes import DirectRoutes
 from service.app import create_app
 from service.audit.logging import SecondCachingTimestamper
@@ -66,13 +66,7 @@ class Requests:
         await post(self.app, "/v1/tokens/refresh", {"sid": self.sid})
 
     async def decision(self) -> None:
-        body = {
-            "jurisdiction": "default",
-            "action": "profile.view",
-            "actor": {"band": "18_plus"},
-            "target": {"band": "13_15"},
-        }
-        await post(self.app, "/v1/decisions", body)
+        await post(self.app, "/v1/decisions", DECISION)
 
     async def check(self) -> None:
         """A whole self-declaration check: two requests (create, then evidence)."""
